@@ -1,0 +1,82 @@
+package dev.shoal.kernel;
+
+import java.io.Serializable;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * One partition's examples in the canonical dense form: {@code size} rows of {@code featureSize} floats,
+ * row-major, and one class index per row. The driver builds one block per partition and keeps it in executor
+ * memory for the whole run; the kernel draws a fresh, seeded order of minibatches from it each epoch.
+ */
+public record ExampleBlock(float[] features, int[] labels, int featureSize, int numClasses) implements Serializable {
+
+    public ExampleBlock {
+        if (featureSize < 1 || numClasses < 1) {
+            throw new IllegalArgumentException("featureSize and numClasses must be >= 1");
+        }
+        if (features.length != (long) labels.length * featureSize) {
+            throw new IllegalArgumentException("block has " + labels.length + " labels but " + features.length
+                    + " feature values; expected " + (long) labels.length * featureSize);
+        }
+    }
+
+    public int size() {
+        return labels.length;
+    }
+
+    /** Minibatches of this block per epoch: the last one may be short. */
+    public int batchCount(int batchSize) {
+        return (size() + batchSize - 1) / batchSize;
+    }
+
+    /**
+     * Batches {@code first} to {@code first + count - 1} (clipped to the block) of the epoch's order, which is a
+     * permutation of the rows drawn from {@code orderSeed}: the same seed gives the same order on any machine.
+     */
+    public Iterator<MiniBatch> batches(long orderSeed, int batchSize, int first, int count) {
+        return iterate(Shuffle.permutation(size(), orderSeed), batchSize, first, count);
+    }
+
+    /** All rows in stored order, for evaluation. */
+    public Iterator<MiniBatch> inOrder(int batchSize) {
+        int[] identity = new int[size()];
+        for (int i = 0; i < identity.length; i++) {
+            identity[i] = i;
+        }
+        return iterate(identity, batchSize, 0, batchCount(batchSize));
+    }
+
+    private Iterator<MiniBatch> iterate(int[] order, int batchSize, int first, int count) {
+        int end = Math.min(batchCount(batchSize), first + count);
+        return new Iterator<>() {
+            private int next = first;
+
+            @Override
+            public boolean hasNext() {
+                return next < end;
+            }
+
+            @Override
+            public MiniBatch next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                int from = next++ * batchSize;
+                return gather(order, from, Math.min(size(), from + batchSize));
+            }
+        };
+    }
+
+    private MiniBatch gather(int[] order, int from, int to) {
+        int rows = to - from;
+        float[] x = new float[rows * featureSize];
+        int[] y = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            int row = order[from + r];
+            System.arraycopy(features, row * featureSize, x, r * featureSize, featureSize);
+            y[r] = labels[row];
+        }
+        return new MiniBatch(x, y, featureSize, numClasses);
+    }
+}

@@ -1,0 +1,95 @@
+package dev.shoal.kernel;
+
+import dev.shoal.kernel.config.Loss;
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.OptimizerConfig;
+import dev.shoal.kernel.config.ScheduleConfig;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.RmsProp;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
+import org.nd4j.linalg.schedule.StepSchedule;
+
+/**
+ * Turns the model and optimizer sections of a plan into a standard DL4J {@link MultiLayerConfiguration}.
+ * The driver calls it once per run; its JSON form is what executors receive, so a saved model stays a plain
+ * DL4J model that any DL4J program can load.
+ */
+public final class NetworkFactory {
+    private NetworkFactory() {
+    }
+
+    /**
+     * @param inputSize  number of features per example
+     * @param numClasses number of output classes
+     * @param seed       seed of the weight initialisation
+     */
+    public static MultiLayerConfiguration build(ModelConfig model, OptimizerConfig optimizer,
+                                                int inputSize, int numClasses, long seed) {
+        NeuralNetConfiguration.ListBuilder layers = new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(DataType.FLOAT)
+                .updater(updater(optimizer))
+                .weightInit(model.weightInit().dl4j())
+                .l1(model.l1())
+                .l2(model.l2())
+                .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+                .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+                .list();
+        int in = inputSize;
+        for (int i = 0; i < model.hidden().size(); i++) {
+            int out = model.hidden().get(i);
+            DenseLayer.Builder dense = new DenseLayer.Builder().nIn(in).nOut(out).activation(model.activation().dl4j());
+            if (model.dropout() > 0) {
+                // DL4J's argument is the probability of *keeping* an input.
+                dense.dropOut(1.0 - model.dropout());
+            }
+            layers.layer(i, dense.build());
+            in = out;
+        }
+        boolean crossEntropy = model.loss() == Loss.MCXENT;
+        layers.layer(model.hidden().size(), new OutputLayer.Builder(
+                crossEntropy ? LossFunctions.LossFunction.MCXENT : LossFunctions.LossFunction.MSE)
+                .nIn(in).nOut(numClasses)
+                .activation(crossEntropy ? Activation.SOFTMAX : Activation.IDENTITY)
+                .build());
+        return layers.build();
+    }
+
+    static IUpdater updater(OptimizerConfig o) {
+        double lr = o.learningRate();
+        ISchedule schedule = schedule(lr, o.schedule());
+        return switch (o.updater()) {
+            case SGD -> schedule == null ? new Sgd(lr) : new Sgd(schedule);
+            case MOMENTUM -> schedule == null ? new Nesterovs(lr, o.momentum()) : new Nesterovs(schedule, o.momentum());
+            case ADAM -> Adam.builder().learningRate(lr).learningRateSchedule(schedule)
+                    .beta1(o.beta1()).beta2(o.beta2()).epsilon(o.epsilon()).build();
+            case RMSPROP -> {
+                RmsProp rms = new RmsProp(lr, o.rmsDecay(), o.epsilon());
+                rms.setLearningRateSchedule(schedule);
+                yield rms;
+            }
+        };
+    }
+
+    /** The DL4J schedule, or null (DL4J's own convention) for a constant learning rate. */
+    private static ISchedule schedule(double lr, ScheduleConfig s) {
+        return switch (s.type()) {
+            case NONE -> null;
+            case STEP -> new StepSchedule(ScheduleType.EPOCH, lr, s.decay(), s.everyEpochs());
+            case EXPONENTIAL -> new ExponentialSchedule(ScheduleType.EPOCH, lr, s.decay());
+        };
+    }
+}

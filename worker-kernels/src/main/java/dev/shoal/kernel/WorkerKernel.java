@@ -1,0 +1,135 @@
+package dev.shoal.kernel;
+
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One DL4J network on an executor, reused round after round.
+ *
+ * <p>Lifecycle: built once per executor JVM slot by {@link KernelPool} from the network's JSON configuration;
+ * then for each round {@link #train} loads a snapshot, runs one DL4J step (forward, backward, updater) per
+ * minibatch and reports the resulting state; {@link #evaluate} loads a snapshot and scores batches without
+ * changing it. Not thread-safe: one task uses a kernel at a time.
+ *
+ * <p>Minibatches are copied into off-heap arrays allocated once per batch shape and reused, so training
+ * allocates no native memory per step (ND4J frees native memory only when the Java GC collects its owner).
+ */
+public final class WorkerKernel {
+    private final MultiLayerNetwork net;
+    private final Map<Integer, INDArray[]> batchBuffers = new HashMap<>();
+
+    public WorkerKernel(String networkJson) {
+        net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(networkJson));
+        net.init();
+    }
+
+    /**
+     * Trains from {@code start} on every batch of {@code batches}, one DL4J step per batch.
+     * Returns {@link WorkerResult#empty()} when there are no batches.
+     */
+    public WorkerResult train(ModelSnapshot start, Iterator<MiniBatch> batches) {
+        load(start);
+        long begin = System.nanoTime();
+        int steps = 0;
+        long examples = 0;
+        double lossSum = 0;
+        while (batches.hasNext()) {
+            MiniBatch batch = batches.next();
+            net.fit(toDataSet(batch));
+            lossSum += net.score() * batch.rows();
+            examples += batch.rows();
+            steps++;
+        }
+        long compute = System.nanoTime() - begin;
+        if (steps == 0) {
+            return WorkerResult.empty();
+        }
+        return WorkerResult.of(net.params().toFloatVector(), updaterState(), examples, steps, lossSum, compute);
+    }
+
+    /** Scores {@code model} on {@code batches}: confusion matrix and summed loss. */
+    public EvalResult evaluate(ModelSnapshot model, Iterator<MiniBatch> batches) {
+        load(model);
+        int numClasses = -1;
+        long[] confusion = null;
+        double lossSum = 0;
+        long examples = 0;
+        while (batches.hasNext()) {
+            MiniBatch batch = batches.next();
+            if (confusion == null) {
+                numClasses = batch.numClasses();
+                confusion = new long[numClasses * numClasses];
+            }
+            DataSet data = toDataSet(batch);
+            INDArray predicted = net.output(data.getFeatures(), false).argMax(1);
+            for (int r = 0; r < batch.rows(); r++) {
+                confusion[batch.labels()[r] * numClasses + predicted.getInt(r)]++;
+            }
+            lossSum += net.score(data, false) * batch.rows();
+            examples += batch.rows();
+        }
+        return confusion == null ? EvalResult.empty() : new EvalResult(confusion, numClasses, lossSum, examples);
+    }
+
+    /** The network's current state. */
+    public ModelSnapshot snapshot() {
+        return new ModelSnapshot(net.params().toFloatVector(), updaterState(), net.getIterationCount(),
+                net.getEpochCount());
+    }
+
+    /** Loads {@code s} and returns the network, for saving a model on the driver. */
+    public MultiLayerNetwork network(ModelSnapshot s) {
+        load(s);
+        return net;
+    }
+
+    private void load(ModelSnapshot s) {
+        if (s.params().length != net.numParams()) {
+            throw new IllegalArgumentException("snapshot has " + s.params().length
+                    + " parameters but the network has " + net.numParams());
+        }
+        copyInto(net.params(), s.params());
+        INDArray state = net.getUpdater().getStateViewArray();
+        int stateSize = state == null ? 0 : (int) state.length();
+        if (s.updaterState().length != stateSize) {
+            throw new IllegalArgumentException("snapshot has " + s.updaterState().length
+                    + " updater values but the network's updater has " + stateSize);
+        }
+        if (state != null) {
+            copyInto(state, s.updaterState());
+        }
+        net.getLayerWiseConfigurations().setIterationCount(s.iteration());
+        net.getLayerWiseConfigurations().setEpochCount(s.epoch());
+    }
+
+    private float[] updaterState() {
+        INDArray state = net.getUpdater().getStateViewArray();
+        return state == null ? new float[0] : state.toFloatVector();
+    }
+
+    private static void copyInto(INDArray target, float[] values) {
+        try (INDArray source = Nd4j.createFromArray(values)) {
+            target.assign(source.reshape(target.shape()));
+        }
+    }
+
+    private DataSet toDataSet(MiniBatch batch) {
+        INDArray[] buffers = batchBuffers.computeIfAbsent(batch.rows(), rows -> new INDArray[] {
+            Nd4j.create(DataType.FLOAT, rows, batch.featureSize()),
+            Nd4j.create(DataType.FLOAT, rows, batch.numClasses())});
+        buffers[0].data().setData(batch.features());
+        float[] oneHot = new float[batch.rows() * batch.numClasses()];
+        for (int r = 0; r < batch.rows(); r++) {
+            oneHot[r * batch.numClasses() + batch.labels()[r]] = 1f;
+        }
+        buffers[1].data().setData(oneHot);
+        return new DataSet(buffers[0], buffers[1]);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.shoal.kernel;
+
+import java.io.Serializable;
+
+/**
+ * What workers send back after a round, summed: parameters and updater state as sums (so the driver divides
+ * once by {@link #workers}), and totals for examples, steps, loss and compute time. Immutable; {@link #merge} is
+ * associative and commutative and {@link #empty()} is its identity, so Spark may combine results in any tree.
+ *
+ * @param paramSum        sum over workers of their parameter vectors (empty when no worker contributed)
+ * @param updaterSum      sum over workers of their updater-state vectors
+ * @param workers         number of workers that ran at least one step
+ * @param examples        examples trained on
+ * @param maxSteps        the most steps any worker took, which advances the iteration counter
+ * @param lossSum         sum over examples of the minibatch loss
+ * @param computeNanos    summed compute time of the workers
+ * @param maxComputeNanos compute time of the slowest worker: the round cannot end before it
+ */
+public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, long examples, int maxSteps,
+                           double lossSum, long computeNanos, long maxComputeNanos) implements Serializable {
+
+    private static final WorkerResult EMPTY = new WorkerResult(new double[0], new double[0], 0, 0, 0, 0, 0, 0);
+
+    public static WorkerResult empty() {
+        return EMPTY;
+    }
+
+    /** One worker's result. */
+    public static WorkerResult of(float[] params, float[] updaterState, long examples, int steps, double lossSum,
+                                  long computeNanos) {
+        return new WorkerResult(widen(params), widen(updaterState), 1, examples, steps, lossSum,
+                computeNanos, computeNanos);
+    }
+
+    public WorkerResult merge(WorkerResult other) {
+        if (other.workers == 0) {
+            return this;
+        }
+        if (workers == 0) {
+            return other;
+        }
+        return new WorkerResult(add(paramSum, other.paramSum), add(updaterSum, other.updaterSum),
+                workers + other.workers, examples + other.examples, Math.max(maxSteps, other.maxSteps),
+                lossSum + other.lossSum, computeNanos + other.computeNanos,
+                Math.max(maxComputeNanos, other.maxComputeNanos));
+    }
+
+    /** The average model: the mean of the workers' parameters and updater states, as a snapshot. */
+    public ModelSnapshot average(int iteration, int epoch) {
+        if (workers == 0) {
+            throw new IllegalStateException("no worker contributed to this round");
+        }
+        return new ModelSnapshot(mean(paramSum), mean(updaterSum), iteration, epoch);
+    }
+
+    public double meanLoss() {
+        return examples == 0 ? Double.NaN : lossSum / examples;
+    }
+
+    private float[] mean(double[] sum) {
+        float[] out = new float[sum.length];
+        for (int i = 0; i < sum.length; i++) {
+            out[i] = (float) (sum[i] / workers);
+        }
+        return out;
+    }
+
+    private static double[] add(double[] a, double[] b) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("cannot merge results of different models: " + a.length
+                    + " vs " + b.length + " values");
+        }
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i] + b[i];
+        }
+        return out;
+    }
+
+    private static double[] widen(float[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i];
+        }
+        return out;
+    }
+}
