@@ -1,0 +1,44 @@
+package dev.shoal.kernel;
+
+import dev.shoal.kernel.config.Activation;
+import dev.shoal.kernel.config.Loss;
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
+import dev.shoal.kernel.config.OptimizerConfig;
+import dev.shoal.kernel.config.ScheduleConfig;
+import dev.shoal.kernel.config.ScheduleType;
+import dev.shoal.kernel.config.UpdaterType;
+import dev.shoal.kernel.config.WeightInit;
+import java.util.List;
+import java.util.Random;
+
+/** Small models and generated data for kernel tests. */
+final class KernelFixtures {
+    static final int FEATURES = 6;
+    static final int CLASSES = 3;
+
+    private KernelFixtures() {
+    }
+
+    static String networkJson(UpdaterType updater) {
+        ModelConfig model = new ModelConfig(ModelType.MLP, List.of(8), Activation.TANH, WeightInit.XAVIER, 0, 0, 1e-4,
+                Loss.MCXENT);
+        OptimizerConfig opt = new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,
+                new ScheduleConfig(ScheduleType.STEP, 0.5, 1));
+        return NetworkFactory.build(model, opt, FEATURES, CLASSES, 7).toJson();
+    }
+
+    /** Labels follow the sign pattern of the first features, so a model can learn them. */
+    static ExampleBlock block(int rows, long seed) {
+        Random random = new Random(seed);
+        float[] x = new float[rows * FEATURES];
+        int[] y = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            for (int f = 0; f < FEATURES; f++) {
+                x[r * FEATURES + f] = (float) random.nextGaussian();
+            }
+            y[r] = x[r * FEATURES] > 0.5 ? 0 : x[r * FEATURES + 1] > 0 ? 1 : 2;
+        }
+        return new ExampleBlock(x, y, FEATURES, CLASSES);
+    }
+}

@@ -1,0 +1,97 @@
+package dev.shoal.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.kernel.config.UpdaterType;
+import java.util.Iterator;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+class WorkerKernelTest {
+    private static final int BATCH = 16;
+
+    @ParameterizedTest
+    @EnumSource(UpdaterType.class)
+    void trainEqualsPlainDl4jFitOnTheSameBatches(UpdaterType updater) {
+        String json = networkJson(updater);
+        ExampleBlock data = KernelFixtures.block(100, 1);
+        MultiLayerNetwork plain = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+        plain.init();
+        WorkerKernel kernel = new WorkerKernel(json);
+        ModelSnapshot start = kernel.snapshot();
+
+        WorkerResult result = kernel.train(start, data.batches(11, BATCH, 0, 7));
+        for (Iterator<MiniBatch> it = data.batches(11, BATCH, 0, 7); it.hasNext(); ) {
+            plain.fit(dataSet(it.next()));
+        }
+
+        assertEquals(1, result.workers());
+        assertEquals(100, result.examples());
+        assertEquals(7, result.maxSteps());
+        assertArrayEquals(plain.params().toFloatVector(), result.average(7, 0).params(), 1e-6f);
+    }
+
+    @Test
+    void twoRoundsOfThreeStepsEqualOneRoundOfSix() {
+        String json = networkJson(UpdaterType.ADAM);
+        ExampleBlock data = KernelFixtures.block(96, 2);
+        WorkerKernel kernel = new WorkerKernel(json);
+        ModelSnapshot start = kernel.snapshot();
+
+        ModelSnapshot whole = kernel.train(start, data.batches(5, BATCH, 0, 6)).average(6, 0);
+        ModelSnapshot half = kernel.train(start, data.batches(5, BATCH, 0, 3)).average(3, 0);
+        ModelSnapshot twoHalves = kernel.train(half, data.batches(5, BATCH, 3, 3)).average(6, 0);
+
+        assertArrayEquals(whole.params(), twoHalves.params(), 1e-6f);
+        assertArrayEquals(whole.updaterState(), twoHalves.updaterState(), 1e-6f);
+    }
+
+    @Test
+    void aReusedKernelCarriesNoStateBetweenRounds() {
+        String json = networkJson(UpdaterType.MOMENTUM);
+        ExampleBlock data = KernelFixtures.block(64, 3);
+        WorkerKernel kernel = new WorkerKernel(json);
+        ModelSnapshot start = kernel.snapshot();
+        WorkerResult first = kernel.train(start, data.batches(9, BATCH, 0, 4));
+        WorkerResult again = kernel.train(start, data.batches(9, BATCH, 0, 4));
+        assertArrayEquals(first.paramSum(), again.paramSum());
+        assertArrayEquals(first.updaterSum(), again.updaterSum());
+    }
+
+    @Test
+    void trainingLowersLossAndEvaluationCountsEveryExample() {
+        String json = networkJson(UpdaterType.ADAM);
+        ExampleBlock train = KernelFixtures.block(512, 4);
+        ExampleBlock test = KernelFixtures.block(200, 5);
+        WorkerKernel kernel = new WorkerKernel(json);
+        ModelSnapshot s = kernel.snapshot();
+        EvalResult before = kernel.evaluate(s, test.inOrder(64));
+        for (int epoch = 0; epoch < 5; epoch++) {
+            s = kernel.train(s.atEpoch(epoch), train.batches(epoch, 32, 0, 16)).average(s.iteration() + 16, epoch);
+        }
+        EvalResult after = kernel.evaluate(s, test.inOrder(64));
+        assertEquals(200, after.examples());
+        assertTrue(after.meanLoss() < before.meanLoss() * 0.7, before.meanLoss() + " -> " + after.meanLoss());
+        assertTrue(after.accuracy() > 0.8, "accuracy " + after.accuracy());
+    }
+
+    private static String networkJson(UpdaterType updater) {
+        return KernelFixtures.networkJson(updater);
+    }
+
+    private static DataSet dataSet(MiniBatch b) {
+        float[] oneHot = new float[b.rows() * b.numClasses()];
+        for (int r = 0; r < b.rows(); r++) {
+            oneHot[r * b.numClasses() + b.labels()[r]] = 1;
+        }
+        return new DataSet(Nd4j.create(b.features(), new long[] {b.rows(), b.featureSize()}, 'c'),
+                Nd4j.create(oneHot, new long[] {b.rows(), b.numClasses()}, 'c'));
+    }
+}

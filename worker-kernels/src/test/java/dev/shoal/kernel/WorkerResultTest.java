@@ -1,0 +1,74 @@
+package dev.shoal.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+
+/**
+ * Merge laws. Parameter values are multiples of 2^-16 in [-2^10, 2^10], so their double sums are exact and
+ * associativity can be checked with equality rather than a tolerance.
+ */
+class WorkerResultTest {
+    private static final int SIZE = 12;
+
+    @Provide
+    Arbitrary<WorkerResult> results() {
+        Arbitrary<float[]> vector = Arbitraries.integers().between(-(1 << 26), 1 << 26)
+                .map(i -> i / 65536f).array(float[].class).ofSize(SIZE);
+        Arbitrary<WorkerResult> one = Combinators.combine(vector, vector,
+                Arbitraries.integers().between(1, 512), Arbitraries.integers().between(1, 20),
+                Arbitraries.integers().between(0, 1 << 20), Arbitraries.longs().between(0, 1L << 40))
+                .as((p, u, n, steps, loss, nanos) -> WorkerResult.of(p, u, n, steps, loss / 64.0, nanos));
+        return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(1, Arbitraries.just(WorkerResult.empty())),
+                net.jqwik.api.Tuple.of(5, one));
+    }
+
+    @Property
+    void mergeIsCommutative(@ForAll("results") WorkerResult a, @ForAll("results") WorkerResult b) {
+        assertSameResult(a.merge(b), b.merge(a));
+    }
+
+    @Property
+    void mergeIsAssociative(@ForAll("results") WorkerResult a, @ForAll("results") WorkerResult b,
+                            @ForAll("results") WorkerResult c) {
+        assertSameResult(a.merge(b).merge(c), a.merge(b.merge(c)));
+    }
+
+    @Property
+    void emptyIsIdentity(@ForAll("results") WorkerResult a) {
+        assertSame(a, a.merge(WorkerResult.empty()));
+        assertSame(a, WorkerResult.empty().merge(a));
+    }
+
+    @Property
+    void averageOfTwoIsTheirMean(@ForAll("results") WorkerResult a, @ForAll("results") WorkerResult b) {
+        if (a.workers() == 0 || b.workers() == 0) {
+            return;
+        }
+        ModelSnapshot mean = a.merge(b).average(5, 1);
+        for (int i = 0; i < SIZE; i++) {
+            assertEquals((float) ((a.paramSum()[i] + b.paramSum()[i]) / 2), mean.params()[i]);
+            assertEquals((float) ((a.updaterSum()[i] + b.updaterSum()[i]) / 2), mean.updaterState()[i]);
+        }
+        assertEquals(2, a.merge(b).workers());
+        assertEquals(a.examples() + b.examples(), a.merge(b).examples());
+    }
+
+    private static void assertSameResult(WorkerResult x, WorkerResult y) {
+        assertArrayEquals(x.paramSum(), y.paramSum());
+        assertArrayEquals(x.updaterSum(), y.updaterSum());
+        assertEquals(x.workers(), y.workers());
+        assertEquals(x.examples(), y.examples());
+        assertEquals(x.maxSteps(), y.maxSteps());
+        assertEquals(x.lossSum(), y.lossSum());
+        assertEquals(x.computeNanos(), y.computeNanos());
+        assertEquals(x.maxComputeNanos(), y.maxComputeNanos());
+    }
+}
