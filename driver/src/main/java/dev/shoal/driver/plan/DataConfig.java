@@ -1,0 +1,22 @@
+package dev.shoal.driver.plan;
+
+import dev.shoal.kernel.config.Checks;
+import dev.shoal.kernel.config.Key;
+
+/**
+ * The {@code data} section. Paths are local paths or Hadoop URIs (hdfs://, s3a://) that every executor can read.
+ */
+public record DataConfig(
+        @Key(doc = "Input format: idx.", defaultValue = "idx") DataFormat format,
+        @Key(doc = "Training images (IDX, gzipped or not).") String trainImages,
+        @Key(doc = "Training labels (IDX, gzipped or not).") String trainLabels,
+        @Key(doc = "Test images, evaluated after every epoch.") String testImages,
+        @Key(doc = "Test labels.") String testLabels,
+        @Key(doc = "Number of classes; labels must lie in [0, classes).", defaultValue = "10") int classes,
+        @Key(doc = "Public dataset that scripts/shoal fetches with scripts/fetch-data when the files are missing;"
+                + " empty for none.", defaultValue = "''") String fetch) {
+
+    public DataConfig {
+        Checks.atLeast("classes", classes, 2);
+    }
+}

@@ -1,0 +1,9 @@
+package dev.shoal.driver.plan;
+
+import dev.shoal.kernel.config.Key;
+
+/** The {@code output} section. */
+public record OutputConfig(
+        @Key(doc = "Folder that holds run directories.", defaultValue = "runs") String dir,
+        @Key(doc = "Name of this run's directory; empty for <name>-<timestamp>.", defaultValue = "''") String runId) {
+}

@@ -1,0 +1,20 @@
+package dev.shoal.driver.plan;
+
+import dev.shoal.kernel.config.Checks;
+import dev.shoal.kernel.config.Key;
+
+/** The {@code sync} section: workers and how they are merged. */
+public record SyncConfig(
+        @Key(doc = "Sync strategy: averaging.", defaultValue = "averaging") SyncStrategy strategy,
+        @Key(doc = "Number of workers (data partitions trained in parallel).", defaultValue = "2") int workers,
+        @Key(doc = "Local minibatch steps per worker between two averagings (one round).",
+                defaultValue = "5") int averageEvery,
+        @Key(doc = "ND4J threads per worker; workers x threads should not exceed the cores.",
+                defaultValue = "1") int threadsPerWorker) {
+
+    public SyncConfig {
+        Checks.atLeast("workers", workers, 1);
+        Checks.atLeast("average-every", averageEvery, 1);
+        Checks.atLeast("threads-per-worker", threadsPerWorker, 1);
+    }
+}

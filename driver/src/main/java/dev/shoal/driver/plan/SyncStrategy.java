@@ -1,0 +1,7 @@
+package dev.shoal.driver.plan;
+
+/** How workers' progress is merged into one model. */
+public enum SyncStrategy {
+    /** Each worker takes average-every local steps, then the driver averages parameters and updater state. */
+    AVERAGING
+}

@@ -1,0 +1,17 @@
+package dev.shoal.driver.plan;
+
+import dev.shoal.kernel.config.Checks;
+import dev.shoal.kernel.config.Key;
+
+/** The {@code training} section: how long and in what pieces. */
+public record TrainingConfig(
+        @Key(doc = "Passes over the training set.", defaultValue = "10") int epochs,
+        @Key(doc = "Examples per minibatch on each worker.", defaultValue = "128") int batchSize,
+        @Key(doc = "Seed of weight initialisation, data placement and per-epoch shuffles.",
+                defaultValue = "42") long seed) {
+
+    public TrainingConfig {
+        Checks.atLeast("epochs", epochs, 1);
+        Checks.atLeast("batch-size", batchSize, 1);
+    }
+}

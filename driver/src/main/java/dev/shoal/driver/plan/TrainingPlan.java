@@ -1,0 +1,24 @@
+package dev.shoal.driver.plan;
+
+import dev.shoal.kernel.config.Key;
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.OptimizerConfig;
+
+/** A whole job file: what to train, on what, how, and where the results go. */
+public record TrainingPlan(
+        @Key(doc = "Name of the job; the run directory is named after it.", defaultValue = "shoal") String name,
+        @Key(doc = "Where the examples come from.") DataConfig data,
+        @Key(doc = "The network to train.") ModelConfig model,
+        @Key(doc = "How parameters are updated.", defaultValue = "{}") OptimizerConfig optimizer,
+        @Key(doc = "Epochs, batch size and seed.", defaultValue = "{}") TrainingConfig training,
+        @Key(doc = "How workers are kept in step.", defaultValue = "{}") SyncConfig sync,
+        @Key(doc = "Where Spark runs.", defaultValue = "{}") SparkConfig spark,
+        @Key(doc = "Where the run directory is written.", defaultValue = "{}") OutputConfig output) {
+
+    public TrainingPlan {
+        if (name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {
+            throw new dev.shoal.kernel.config.ConfigException("name", "'" + name + "'",
+                    "must be letters, digits, '.', '_' or '-' (it names the run directory)");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.shoal.driver.run;
+
+import dev.shoal.driver.train.Metrics;
+import java.io.PrintStream;
+import java.util.function.Consumer;
+
+/**
+ * Human progress lines: a line every couple of seconds while an epoch runs, and a summary with the test
+ * accuracy and the ETA of the whole run after each epoch.
+ */
+public final class ProgressReporter implements Consumer<Metrics> {
+    private static final long MIN_INTERVAL_NANOS = 2_000_000_000L;
+
+    private final PrintStream out;
+    private long lastLine = System.nanoTime();
+    private long epochStart = System.nanoTime();
+    private long epochExamples;
+    private double epochLoss;
+
+    public ProgressReporter(PrintStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public void accept(Metrics m) {
+        if (m instanceof Metrics.Round r) {
+            round(r);
+        } else if (m instanceof Metrics.Epoch e) {
+            epoch(e);
+        }
+    }
+
+    private void round(Metrics.Round r) {
+        epochExamples += r.examples();
+        epochLoss += r.loss() * r.examples();
+        long now = System.nanoTime();
+        if (now - lastLine >= MIN_INTERVAL_NANOS && r.round() < r.rounds()) {
+            double rate = epochExamples / ((now - epochStart) / 1e9);
+            out.printf("epoch %d  round %d/%d  %,.0f ex/s  loss %.4f%n", r.epoch(), r.round(), r.rounds(), rate,
+                    epochLoss / epochExamples);
+            lastLine = now;
+        }
+    }
+
+    private void epoch(Metrics.Epoch e) {
+        out.printf("epoch %d/%d done in %.1fs  %,.0f ex/s  train loss %.4f  test loss %.4f  "
+                        + "test accuracy %.2f%%  ETA %s%n", e.epoch(), e.epochs(), e.trainSeconds() + e.evalSeconds(),
+                e.examplesPerSecond(), e.trainLoss(), e.testLoss(), 100 * e.testAccuracy(), duration(e.etaSeconds()));
+        epochStart = System.nanoTime();
+        lastLine = epochStart;
+        epochExamples = 0;
+        epochLoss = 0;
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s / 60 % 60)
+                : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+}

@@ -1,0 +1,111 @@
+package dev.shoal.driver.run;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shoal.driver.train.Metrics;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.function.Consumer;
+
+/**
+ * {@code runs/<run-id>/}: the files of one run. Whole files are written to a temporary name and renamed into
+ * place, so a reader never sees half a model; metrics are appended a line at a time as training goes.
+ */
+public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
+    public static final String PLAN = "plan.yaml";
+    public static final String MODEL = "model.zip";
+    public static final String METRICS = "metrics.jsonl";
+    public static final String PROVENANCE = "provenance.json";
+
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON_LINE = new ObjectMapper();
+
+    private final Path dir;
+    private final BufferedWriter metrics;
+
+    private RunDirectory(Path dir) throws IOException {
+        this.dir = dir;
+        this.metrics = Files.newBufferedWriter(dir.resolve(METRICS), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
+
+    /** Creates {@code parent/runId}; fails if it exists, so a run never writes over another one. */
+    public static RunDirectory create(Path parent, String runId) {
+        Path dir = parent.resolve(runId);
+        try {
+            Files.createDirectories(parent);
+            Files.createDirectory(dir);
+            return new RunDirectory(dir);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new IllegalStateException("run directory " + dir + " already exists; choose another output.run-id");
+        } catch (AccessDeniedException e) {
+            throw new IllegalStateException("cannot create run directory " + dir + ": permission denied on "
+                    + e.getFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create run directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    /** Writes {@code name} whole, or not at all: to a temporary file first, then an atomic rename. */
+    public void writeAtomically(String name, IoWriter writer) {
+        Path target = dir.resolve(name);
+        Path temp = dir.resolve("." + name + ".tmp");
+        try {
+            writer.write(temp);
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // the original error is the one worth reporting
+            }
+            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void writeJson(String name, Object value) {
+        writeAtomically(name, temp -> JSON.writeValue(temp.toFile(), value));
+    }
+
+    /** Appends one metrics record as a JSON line, with its kind first. */
+    @Override
+    public void accept(Metrics m) {
+        ObjectNode line = JSON_LINE.createObjectNode();
+        line.put("type", m instanceof Metrics.Round ? "round" : "epoch");
+        line.setAll((ObjectNode) JSON_LINE.valueToTree(m));
+        try {
+            metrics.write(JSON_LINE.writeValueAsString(line));
+            metrics.newLine();
+            metrics.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append to " + dir.resolve(METRICS) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            metrics.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes a file at the given path. */
+    @FunctionalInterface
+    public interface IoWriter {
+        void write(Path path) throws IOException;
+    }
+}

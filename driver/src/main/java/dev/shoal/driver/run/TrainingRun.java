@@ -1,0 +1,188 @@
+package dev.shoal.driver.run;
+
+import dev.shoal.driver.data.IdxDataSource;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.train.Metrics;
+import dev.shoal.driver.train.Trainer;
+import dev.shoal.driver.train.TrainingData;
+import dev.shoal.driver.train.TrainingResult;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.NetworkFactory;
+import dev.shoal.kernel.WorkerKernel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.util.ModelSerializer;
+
+/**
+ * Runs one plan from start to finish and leaves a complete run directory: plan.yaml first, then metrics as
+ * training goes, then model.zip, then provenance.json. A run that fails leaves no model and no provenance, so
+ * nothing claims success.
+ */
+public final class TrainingRun {
+    private TrainingRun() {
+    }
+
+    /** What a finished run left behind. */
+    public record Outcome(Path directory, TrainingResult result) {
+    }
+
+    /**
+     * @param sources  the plan's data, already checked by {@link Preflight}
+     * @param planYaml the resolved plan, written as plan.yaml
+     * @param sc       a Spark context, or null to start (and stop) one for this run
+     */
+    public static Outcome execute(TrainingPlan plan, Preflight.Sources sources, String planYaml,
+                                  JavaSparkContext sc, PrintStream out) {
+        Instant started = Instant.now();
+        String runId = plan.output().runId().isEmpty()
+                ? plan.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+                : plan.output().runId();
+        try (RunDirectory dir = RunDirectory.create(Path.of(plan.output().dir()), runId)) {
+            dir.writeAtomically(RunDirectory.PLAN, p -> Files.writeString(p, planYaml));
+            out.println("run directory " + dir.path());
+            boolean ownContext = sc == null;
+            JavaSparkContext spark = ownContext ? SparkContexts.start(plan) : sc;
+            try {
+                return train(plan, sources, spark, dir, out, started);
+            } finally {
+                if (ownContext) {
+                    spark.stop();
+                }
+            }
+        }
+    }
+
+    private static Outcome train(TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc,
+                                 RunDirectory dir, PrintStream out, Instant started) {
+        long t0 = System.nanoTime();
+        int workers = plan.sync().workers();
+        TrainingData train = load(sc, sources.train(), workers, plan.training().seed());
+        TrainingData test = load(sc, sources.test(), workers, plan.training().seed());
+        double loadSeconds = (System.nanoTime() - t0) / 1e9;
+        out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
+                train.examples(), test.examples(), workers, loadSeconds, sc.master());
+
+        String networkJson = NetworkFactory.build(plan.model(), plan.optimizer(), sources.train().featureSize(),
+                plan.data().classes(), plan.training().seed()).toJson();
+        WorkerKernel driverKernel = new WorkerKernel(networkJson);
+        ModelSnapshot start = driverKernel.snapshot();
+        ProgressReporter progress = new ProgressReporter(out);
+        Trainer trainer = new Trainer(sc, plan, networkJson, m -> {
+            dir.accept(m);
+            progress.accept(m);
+        });
+        long t1 = System.nanoTime();
+        TrainingResult result = trainer.run(start, train, test);
+        double trainSeconds = (System.nanoTime() - t1) / 1e9;
+        train.blocks().unpersist(false);
+        test.blocks().unpersist(false);
+
+        dir.writeAtomically(RunDirectory.MODEL,
+                p -> ModelSerializer.writeModel(driverKernel.network(result.model()), p.toFile(), true));
+        Metrics.Epoch last = result.epochs().get(result.epochs().size() - 1);
+        double examplesPerSecond = result.epochs().stream().skip(result.epochs().size() > 1 ? 1 : 0)
+                .mapToDouble(Metrics.Epoch::examplesPerSecond).average().orElse(Double.NaN);
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        seconds.put("load", loadSeconds);
+        seconds.put("train", trainSeconds);
+        seconds.put("total", (System.nanoTime() - t0) / 1e9);
+        Map<String, Double> outcome = new LinkedHashMap<>();
+        outcome.put("testAccuracy", last.testAccuracy());
+        outcome.put("testLoss", last.testLoss());
+        outcome.put("steadyExamplesPerSecond", examplesPerSecond);
+        dir.writeJson(RunDirectory.PROVENANCE, new Provenance(dir.path().getFileName().toString(), "completed",
+                started.toString(), Instant.now().toString(), hostName(), sc.master(), versions(),
+                fingerprints(plan), seconds, outcome));
+        out.printf("done: test accuracy %.2f%%, %,.0f examples/s after the first epoch; model in %s%n",
+                100 * last.testAccuracy(), examplesPerSecond, dir.path().resolve(RunDirectory.MODEL));
+        return new Outcome(dir.path(), result);
+    }
+
+    private static TrainingData load(JavaSparkContext sc, IdxDataSource source, int partitions, long seed) {
+        JavaRDD<ExampleBlock> blocks = source.load(sc, partitions, seed);
+        int largest = 0;
+        for (int p = 0; p < partitions; p++) {
+            largest = Math.max(largest, IdxDataSource.start(p + 1, partitions, source.examples())
+                    - IdxDataSource.start(p, partitions, source.examples()));
+        }
+        return new TrainingData(blocks, source.examples(), largest);
+    }
+
+    private static List<Provenance.DataFile> fingerprints(TrainingPlan plan) {
+        var d = plan.data();
+        return List.of(fingerprint("data.train-images", d.trainImages()),
+                fingerprint("data.train-labels", d.trainLabels()),
+                fingerprint("data.test-images", d.testImages()),
+                fingerprint("data.test-labels", d.testLabels()));
+    }
+
+    private static Provenance.DataFile fingerprint(String key, String path) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        try (InputStream in = p.getFileSystem(new Configuration()).open(p)) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            long bytes = 0;
+            for (int n; (n = in.read(buf)) > 0; ) {
+                sha.update(buf, 0, n);
+                bytes += n;
+            }
+            return new Provenance.DataFile(key, path, bytes, HexFormat.of().formatHex(sha.digest()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, String> versions() {
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("shoal", mavenVersion("dev.shoal", "shoal-driver"));
+        v.put("java", System.getProperty("java.version"));
+        v.put("spark", org.apache.spark.package$.MODULE$.SPARK_VERSION());
+        v.put("deeplearning4j", mavenVersion("org.deeplearning4j", "deeplearning4j-nn"));
+        v.put("nd4j", mavenVersion("org.nd4j", "nd4j-api"));
+        return v;
+    }
+
+    private static String mavenVersion(String group, String artifact) {
+        String resource = "/META-INF/maven/" + group + "/" + artifact + "/pom.properties";
+        try (InputStream in = TrainingRun.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                return "unknown";
+            }
+            Properties p = new Properties();
+            p.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

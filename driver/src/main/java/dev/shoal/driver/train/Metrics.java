@@ -1,0 +1,21 @@
+package dev.shoal.driver.train;
+
+/** What the trainer reports as it goes: one record per round and one per epoch. */
+public sealed interface Metrics permits Metrics.Round, Metrics.Epoch {
+
+    /**
+     * One averaging round. Times in milliseconds: {@code broadcastMs} encoding and broadcasting the snapshot,
+     * {@code computeMs} the slowest worker's training steps, {@code aggregateMs} averaging on the driver, and
+     * {@code idleMs} the rest of the round (scheduling, task start, snapshot decode, result transfer and merge).
+     */
+    record Round(int epoch, int round, int rounds, int workers, long examples, double loss,
+                 double broadcastMs, double computeMs, double aggregateMs, double idleMs, double totalMs)
+            implements Metrics {
+    }
+
+    /** One epoch, ending with the evaluation on the test set. */
+    record Epoch(int epoch, int epochs, long examples, double trainLoss, double testLoss, double testAccuracy,
+                 double trainSeconds, double evalSeconds, double examplesPerSecond, double etaSeconds)
+            implements Metrics {
+    }
+}

@@ -1,0 +1,125 @@
+package dev.shoal.driver.train;
+
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.EvalResult;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.SnapshotCodec;
+import dev.shoal.kernel.WorkerResult;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+/**
+ * Parameter averaging on Spark. Each round is one Spark job: broadcast the current {@link ModelSnapshot},
+ * let every worker take {@code sync.average-every} local steps on its own partition, {@code treeAggregate} the
+ * {@link WorkerResult}s, and average them into the next snapshot. After each epoch the model is evaluated on
+ * the test set, also distributed. Every round and epoch is reported to the metrics sink.
+ *
+ * <p>With one worker averaging every step this is exactly DL4J's own {@code fit} on the same batches; with N
+ * workers, plain SGD and batch b it is one process with batch N·b (both pinned by tests).
+ */
+public final class Trainer {
+    private final JavaSparkContext sc;
+    private final TrainingPlan plan;
+    private final RoundTask task;
+    private final Consumer<Metrics> sink;
+
+    public Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
+        this.sc = sc;
+        this.plan = plan;
+        this.task = new RoundTask(networkJson, plan.sync().threadsPerWorker(), plan.training().batchSize(),
+                plan.training().seed());
+        this.sink = sink;
+    }
+
+    /** Trains from {@code start} for the plan's epochs and returns the final model. */
+    public TrainingResult run(ModelSnapshot start, TrainingData train, TrainingData test) {
+        int epochs = plan.training().epochs();
+        int steps = plan.sync().averageEvery();
+        int batches = (train.largestBlock() + plan.training().batchSize() - 1) / plan.training().batchSize();
+        int rounds = (batches + steps - 1) / steps;
+        long runStart = System.nanoTime();
+        long totalExamples = train.examples() * (long) (epochs - start.epoch());
+        long examplesDone = 0;
+        List<Metrics.Epoch> history = new ArrayList<>();
+        ModelSnapshot model = start;
+        EvalResult evaluation = EvalResult.empty();
+        for (int epoch = start.epoch(); epoch < epochs; epoch++) {
+            model = model.atEpoch(epoch);
+            long epochStart = System.nanoTime();
+            long epochExamples = 0;
+            double epochLoss = 0;
+            for (int round = 0; round < rounds; round++) {
+                RoundOutcome outcome = round(train, model, epoch, round, rounds, steps);
+                model = outcome.next;
+                epochExamples += outcome.result.examples();
+                epochLoss += outcome.result.lossSum();
+            }
+            double trainSeconds = seconds(System.nanoTime() - epochStart);
+            examplesDone += epochExamples;
+            long evalStart = System.nanoTime();
+            evaluation = evaluate(model, test);
+            double evalSeconds = seconds(System.nanoTime() - evalStart);
+            double elapsed = seconds(System.nanoTime() - runStart);
+            double eta = elapsed / examplesDone * (totalExamples - examplesDone);
+            Metrics.Epoch metrics = new Metrics.Epoch(epoch + 1, epochs, epochExamples, epochLoss / epochExamples,
+                    evaluation.meanLoss(), evaluation.accuracy(), trainSeconds, evalSeconds,
+                    epochExamples / trainSeconds, eta);
+            history.add(metrics);
+            sink.accept(metrics);
+        }
+        return new TrainingResult(model.atEpoch(epochs), evaluation, List.copyOf(history));
+    }
+
+    /** Evaluates {@code model} on every partition of {@code data}. */
+    public EvalResult evaluate(ModelSnapshot model, TrainingData data) {
+        Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        try {
+            RoundTask t = task;
+            return data.blocks()
+                    .mapPartitions(blocks -> t.evaluate(snapshot.value(), blocks))
+                    .treeAggregate(EvalResult.empty(), EvalResult::merge, EvalResult::merge);
+        } finally {
+            snapshot.destroy();
+        }
+    }
+
+    private record RoundOutcome(ModelSnapshot next, WorkerResult result) {
+    }
+
+    private RoundOutcome round(TrainingData train, ModelSnapshot model, int epoch, int round, int rounds, int steps) {
+        long t0 = System.nanoTime();
+        Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        long t1 = System.nanoTime();
+        WorkerResult result;
+        try {
+            RoundTask t = task;
+            int first = round * steps;
+            result = train.blocks()
+                    .mapPartitionsWithIndex((p, blocks) -> t.train(p, snapshot.value(), epoch, first, steps, blocks),
+                            true)
+                    .treeAggregate(WorkerResult.empty(), WorkerResult::merge, WorkerResult::merge);
+        } finally {
+            snapshot.destroy();
+        }
+        long t2 = System.nanoTime();
+        if (!Double.isFinite(result.lossSum())) {
+            throw new TrainingDivergedException("training loss became " + result.meanLoss() + " in epoch "
+                    + (epoch + 1) + ", round " + (round + 1) + " (learning rate "
+                    + plan.optimizer().learningRate() + "); no model was saved from this state");
+        }
+        ModelSnapshot next = result.average(model.iteration() + result.maxSteps(), epoch);
+        long t3 = System.nanoTime();
+        double computeMs = result.maxComputeNanos() / 1e6;
+        sink.accept(new Metrics.Round(epoch + 1, round + 1, rounds, result.workers(), result.examples(),
+                result.meanLoss(), (t1 - t0) / 1e6, computeMs, (t3 - t2) / 1e6,
+                Math.max(0, (t2 - t1) / 1e6 - computeMs), (t3 - t0) / 1e6));
+        return new RoundOutcome(next, result);
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+}

@@ -1,0 +1,12 @@
+package dev.shoal.driver.train;
+
+import dev.shoal.kernel.ExampleBlock;
+import org.apache.spark.api.java.JavaRDD;
+
+/**
+ * A loaded data set: one persisted {@link ExampleBlock} per partition.
+ *
+ * @param largestBlock examples in the largest partition, which sets the number of minibatches per epoch
+ */
+public record TrainingData(JavaRDD<ExampleBlock> blocks, long examples, int largestBlock) {
+}
