@@ -1,0 +1,66 @@
+package dev.shoal.jobs;
+
+import dev.shoal.driver.data.DataFormatException;
+import dev.shoal.driver.train.TrainingDivergedException;
+import dev.shoal.kernel.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The one entry point: {@code scripts/shoal <command>} or
+ * {@code spark-submit --class dev.shoal.jobs.Shoal shoal-jobs-cluster.jar <command>}.
+ *
+ * <p>Exit codes: 0 success, 1 the run failed, 2 the job file or command line is wrong.
+ */
+@Command(name = "shoal", mixinStandardHelpOptions = true, versionProvider = Shoal.Version.class,
+        description = "Data-parallel deep-learning training on Apache Spark.",
+        subcommands = {TrainCommand.class, KeysCommand.class, CommandLine.HelpCommand.class})
+public final class Shoal {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns its exit code. */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Shoal());
+        cli.setExecutionExceptionHandler((e, line, parsed) -> report(e, line));
+        return cli.execute(args);
+    }
+
+    private static int report(Exception e, CommandLine line) {
+        Throwable cause = userFacingCause(e);
+        if (cause instanceof ConfigException) {
+            line.getErr().println("error: " + cause.getMessage());
+            return 2;
+        }
+        if (cause != null) {
+            line.getErr().println("error: " + cause.getMessage());
+            return 1;
+        }
+        line.getErr().println("error: " + e);
+        e.printStackTrace(line.getErr());
+        return 1;
+    }
+
+    /** The first cause a user can act on, unwrapped from Spark's job-failure wrappers. */
+    static Throwable userFacingCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConfigException || t instanceof DataFormatException
+                    || t instanceof TrainingDivergedException || t instanceof IllegalStateException
+                    || t instanceof java.io.UncheckedIOException) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** Reports the version from the jar's Maven metadata. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Shoal.class.getPackage().getImplementationVersion();
+            return new String[] {"shoal " + (v == null ? "(development build)" : v)};
+        }
+    }
+}
