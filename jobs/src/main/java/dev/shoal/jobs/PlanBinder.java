@@ -183,7 +183,7 @@ public final class PlanBinder {
             if (cls.isEnum()) {
                 return bindEnum(node, cls, key);
             }
-            if (cls == int.class) {
+            if (cls == int.class || cls == Integer.class) {
                 if (!node.isIntegralNumber() || !node.canConvertToInt()) {
                     throw new ConfigException(key, node, "must be an integer");
                 }
