@@ -1,0 +1,113 @@
+package dev.shoal.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.Preflight;
+import dev.shoal.driver.testing.IdxFixtures;
+import dev.shoal.kernel.config.ConfigException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every bad job file fails before Spark starts, in one line naming the key and the value. */
+class PlanErrorsTest {
+    @TempDir
+    Path dir;
+    private Path job;
+
+    @BeforeEach
+    void writeJob() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 300, 50, 1);
+        job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: test",
+                "data:",
+                "  train-images: " + files.trainImages(),
+                "  train-labels: " + files.trainLabels(),
+                "  test-images: " + files.testImages(),
+                "  test-labels: " + files.testLabels(),
+                "model:",
+                "  type: mlp",
+                "  hidden: [32]",
+                "training:",
+                "  epochs: 2",
+                "  batch-size: 16",
+                ""));
+    }
+
+    @Test
+    void aValidJobBindsWithDefaultsAndOverrides() {
+        TrainingPlan plan = TrainCommand.plan(job, List.of("training.epochs=3", "model.hidden=[64, 32]",
+                "optimizer.updater=sgd"));
+        assertEquals(3, plan.training().epochs());
+        assertEquals(List.of(64, 32), plan.model().hidden());
+        assertEquals(2, plan.sync().workers());
+        assertEquals(0.001, plan.optimizer().learningRate());
+        assertEquals("sgd", PlanBinder.enumName(plan.optimizer().updater()));
+        // The resolved plan reads back to the same plan.
+        TrainingPlan again = PlanBinder.bind(PlanBinder.parse(PlanBinder.toYaml(plan), "plan.yaml"),
+                TrainingPlan.class);
+        assertEquals(plan, again);
+        assertEquals(300, Preflight.check(plan).train().examples());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "unknown key          | colour=red                    | colour = \"red\": unknown key; keys in the top level: name, data",
+        "typo with suggestion | training.epoch=3              | training.epoch = 3: unknown key; did you mean training.epochs?",
+        "negative epochs      | training.epochs=-1            | training.epochs = -1: must be an integer >= 1",
+        "zero workers         | sync.workers=0                | sync.workers = 0: must be an integer >= 1",
+        "unknown model        | model.type=resnet             | model.type = \"resnet\": unknown value; allowed: mlp",
+        "unknown updater      | optimizer.updater=adamw       | optimizer.updater = \"adamw\": unknown value; allowed: sgd, momentum, adam, rmsprop",
+        "wrong type           | training.batch-size=lots      | training.batch-size = \"lots\": must be an integer",
+        "dropout out of range | model.dropout=1.5             | model.dropout = 1.5: must be in [0, 1)",
+        "negative rate        | optimizer.learning-rate=-0.1  | optimizer.learning-rate = -0.1: must be a finite number > 0",
+        "missing data path    | data.train-images=/no/such.gz | data.train-images = /no/such.gz: no such file",
+        "batch over dataset   | training.batch-size=151       | training.batch-size = 151: larger than the 150 examples each of the 2 workers holds (300 training examples)",
+        "zero-size layer      | model.hidden=[32, 0]          | model.hidden = [32, 0]: every layer size must be >= 1",
+    })
+    void badValuesFailInOneLineNamingKeyAndValue(String name, String override, String expected) {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> Preflight.check(TrainCommand.plan(job, List.of(override))));
+        assertTrue(e.getMessage().startsWith(expected), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    }
+
+    @Test
+    void missingRequiredSectionIsNamed() throws IOException {
+        Files.writeString(job, Files.readString(job).replace("model:\n  type: mlp\n  hidden: [32]\n", ""));
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainCommand.plan(job, List.of()));
+        assertTrue(e.getMessage().startsWith("model = (missing): required"), e.getMessage());
+    }
+
+    @Test
+    void missingJobFileIsNamed() {
+        Path missing = dir.resolve("nope.yaml");
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainCommand.plan(missing, List.of()));
+        assertEquals("job file = " + missing + ": no such file", e.getMessage());
+    }
+
+    @Test
+    void cliExitsWithTwoOnAConfigError() {
+        assertEquals(2, Shoal.run("train", job.toString(), "--set", "sync.workers=0", "--dry-run"));
+        assertEquals(0, Shoal.run("train", job.toString(), "--dry-run"));
+    }
+
+    @Test
+    void keyTableListsEveryKeyWithItsDefault() {
+        String table = KeysCommand.table();
+        assertTrue(table.contains("| `training.batch-size` | `128` |"), table);
+        assertTrue(table.contains("| `data.train-images` | (required) |"), table);
+        assertTrue(table.contains("| `optimizer.schedule.type` | `none` |"), table);
+    }
+}

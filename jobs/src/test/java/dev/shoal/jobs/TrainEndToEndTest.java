@@ -1,0 +1,76 @@
+package dev.shoal.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.driver.testing.IdxFixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code shoal train} from a job file to a complete run directory, on local[2] with generated Fashion-MNIST-shaped data. */
+class TrainEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void trainsWellAboveChanceAndWritesTheRunDirectory() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 3000, 500, 11);
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: e2e",
+                "data: {train-images: " + files.trainImages() + ", train-labels: " + files.trainLabels()
+                        + ", test-images: " + files.testImages() + ", test-labels: " + files.testLabels() + "}",
+                "model: {type: mlp, hidden: [64]}",
+                "training: {epochs: 3, batch-size: 32}",
+                "sync: {workers: 2, average-every: 4}",
+                "output: {dir: " + dir.resolve("runs") + ", run-id: r1}",
+                ""));
+
+        assertEquals(0, Shoal.run("train", job.toString()));
+
+        Path run = dir.resolve("runs/r1");
+        assertEquals(List.of("metrics.jsonl", "model.zip", "plan.yaml", "provenance.json"),
+                Files.list(run).map(p -> p.getFileName().toString()).sorted().toList());
+
+        JsonNode provenance = JSON.readTree(run.resolve("provenance.json").toFile());
+        assertEquals("completed", provenance.get("status").asText());
+        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        assertTrue(accuracy > 0.7, "accuracy " + accuracy + " should be far above the 0.1 of chance");
+        assertEquals(4, provenance.get("data").size());
+
+        List<JsonNode> lines = Files.readAllLines(run.resolve("metrics.jsonl")).stream().map(l -> {
+            try {
+                return JSON.readTree(l);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }).toList();
+        // 1500 examples per worker, batch 32: 47 batches, 4 per round: 12 rounds per epoch.
+        assertEquals(3 * 12, lines.stream().filter(l -> l.get("type").asText().equals("round")).count());
+        List<JsonNode> epochs = lines.stream().filter(l -> l.get("type").asText().equals("epoch")).toList();
+        assertEquals(3, epochs.size());
+        for (JsonNode e : epochs) {
+            assertEquals(3000, e.get("examples").asLong());
+        }
+        assertTrue(epochs.get(2).get("trainLoss").asDouble() < epochs.get(0).get("trainLoss").asDouble());
+        assertEquals(accuracy, epochs.get(2).get("testAccuracy").asDouble());
+
+        var plan = PlanBinder.bind(PlanBinder.parse(Files.readString(run.resolve("plan.yaml")), "plan.yaml"),
+                dev.shoal.driver.plan.TrainingPlan.class);
+        assertEquals(3, plan.training().epochs());
+        assertEquals(4, plan.sync().averageEvery());
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(run.resolve("model.zip").toFile(), true);
+        assertEquals(784, model.layerInputSize(0));
+        assertEquals(3 * 47, model.getIterationCount(), "one iteration per local step");
+    }
+}
