@@ -125,11 +125,7 @@ public final class WorkerKernel {
             Nd4j.create(DataType.FLOAT, rows, batch.featureSize()),
             Nd4j.create(DataType.FLOAT, rows, batch.numClasses())});
         buffers[0].data().setData(batch.features());
-        float[] oneHot = new float[batch.rows() * batch.numClasses()];
-        for (int r = 0; r < batch.rows(); r++) {
-            oneHot[r * batch.numClasses() + batch.labels()[r]] = 1f;
-        }
-        buffers[1].data().setData(oneHot);
+        buffers[1].data().setData(batch.oneHotLabels());
         return new DataSet(buffers[0], buffers[1]);
     }
 }

@@ -11,8 +11,6 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 
 class WorkerKernelTest {
     private static final int BATCH = 16;
@@ -29,7 +27,7 @@ class WorkerKernelTest {
 
         WorkerResult result = kernel.train(start, data.batches(11, BATCH, 0, 7));
         for (Iterator<MiniBatch> it = data.batches(11, BATCH, 0, 7); it.hasNext(); ) {
-            plain.fit(dataSet(it.next()));
+            plain.fit(it.next().toDataSet());
         }
 
         assertEquals(1, result.workers());
@@ -84,14 +82,5 @@ class WorkerKernelTest {
 
     private static String networkJson(UpdaterType updater) {
         return KernelFixtures.networkJson(updater);
-    }
-
-    private static DataSet dataSet(MiniBatch b) {
-        float[] oneHot = new float[b.rows() * b.numClasses()];
-        for (int r = 0; r < b.rows(); r++) {
-            oneHot[r * b.numClasses() + b.labels()[r]] = 1;
-        }
-        return new DataSet(Nd4j.create(b.features(), new long[] {b.rows(), b.featureSize()}, 'c'),
-                Nd4j.create(oneHot, new long[] {b.rows(), b.numClasses()}, 'c'));
     }
 }

@@ -66,7 +66,7 @@ class AveragingInvariantsTest {
         for (int epoch = 0; epoch < epochs; epoch++) {
             List<DataSet> batches = new ArrayList<>();
             block.batches(Shuffle.orderSeed(SEED, epoch, 0), batch, 0, Integer.MAX_VALUE)
-                    .forEachRemaining(b -> batches.add(dataSet(b)));
+                    .forEachRemaining(b -> batches.add(b.toDataSet()));
             plain.fit(new ListDataSetIterator<>(batches, 1));
         }
 
@@ -93,7 +93,7 @@ class AveragingInvariantsTest {
         Iterator<MiniBatch> w1 = blocks.get(1).batches(Shuffle.orderSeed(SEED, 0, 1), batch, 0, Integer.MAX_VALUE);
         int steps = 0;
         while (w0.hasNext()) {
-            plain.fit(dataSet(concat(w0.next(), w1.next())));
+            plain.fit(concat(w0.next(), w1.next()).toDataSet());
             steps++;
         }
 
@@ -155,14 +155,5 @@ class AveragingInvariantsTest {
         System.arraycopy(a.labels(), 0, y, 0, a.rows());
         System.arraycopy(b.labels(), 0, y, a.rows(), b.rows());
         return new MiniBatch(x, y, a.featureSize(), a.numClasses());
-    }
-
-    private static DataSet dataSet(MiniBatch b) {
-        float[] oneHot = new float[b.rows() * b.numClasses()];
-        for (int r = 0; r < b.rows(); r++) {
-            oneHot[r * b.numClasses() + b.labels()[r]] = 1;
-        }
-        return new DataSet(Nd4j.create(b.features(), new long[] {b.rows(), b.featureSize()}, 'c'),
-                Nd4j.create(oneHot, new long[] {b.rows(), b.numClasses()}, 'c'));
     }
 }
