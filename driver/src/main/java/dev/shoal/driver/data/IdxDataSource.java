@@ -1,0 +1,95 @@
+package dev.shoal.driver.data;
+
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.Shuffle;
+import java.io.Serializable;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * A pair of IDX files, images and labels, as one labelled data set.
+ *
+ * <p>Loading places the examples on {@code partitions} blocks by a seeded permutation, so every block holds a
+ * random, equal share (sizes differ by at most one example) whatever order the file is in. Each executor task
+ * streams the files itself and keeps only its share: nothing is collected on the driver and nothing is shuffled
+ * through Spark. Pixel bytes are scaled to [0, 1].
+ */
+public record IdxDataSource(IdxFile images, IdxFile labels, int classes) implements Serializable {
+
+    /** Opens both headers on the driver and checks that they describe the same examples. */
+    public static IdxDataSource open(String imagesPath, String labelsPath, int classes) {
+        IdxFile images = IdxFile.open(imagesPath);
+        IdxFile labels = IdxFile.open(labelsPath);
+        if (images.dimensions().length < 2) {
+            throw new DataFormatException(imagesPath + ": images must have rank >= 2, but the header has rank "
+                    + images.dimensions().length);
+        }
+        if (labels.dimensions().length != 1) {
+            throw new DataFormatException(labelsPath + ": labels must have rank 1, but the header has rank "
+                    + labels.dimensions().length);
+        }
+        if (images.records() != labels.records()) {
+            throw new DataFormatException(imagesPath + " holds " + images.records() + " images but "
+                    + labelsPath + " holds " + labels.records() + " labels");
+        }
+        return new IdxDataSource(images, labels, classes);
+    }
+
+    public int examples() {
+        return images.records();
+    }
+
+    public int featureSize() {
+        return images.recordSize();
+    }
+
+    /** Loads the data set as {@code partitions} persisted blocks and waits until they are in memory. */
+    public JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed) {
+        JavaRDD<ExampleBlock> blocks = sc
+                .parallelize(IntStream.range(0, partitions).boxed().collect(Collectors.toList()), partitions)
+                .map(p -> readBlock(p, partitions, seed))
+                .setName("examples " + images.path())
+                .persist(StorageLevel.MEMORY_ONLY());
+        blocks.count();
+        return blocks;
+    }
+
+    /** First example slot of {@code partition}; slots [start(p), start(p + 1)) belong to it. */
+    public static int start(int partition, int partitions, int examples) {
+        return (int) ((long) partition * examples / partitions);
+    }
+
+    /** Runs on an executor: reads both files and keeps the examples whose slot falls in this partition. */
+    ExampleBlock readBlock(int partition, int partitions, long seed) {
+        int n = examples();
+        int[] slotOf = Shuffle.permutation(n, seed);
+        int first = start(partition, partitions, n);
+        int size = start(partition + 1, partitions, n) - first;
+        int featureSize = featureSize();
+        float[] x = new float[size * featureSize];
+        int[] y = new int[size];
+        images.forEachRecord((i, values) -> {
+            int row = slotOf[i] - first;
+            if (row >= 0 && row < size) {
+                for (int f = 0; f < featureSize; f++) {
+                    x[row * featureSize + f] = (values[f] & 0xff) / 255f;
+                }
+            }
+        });
+        labels.forEachRecord((i, values) -> {
+            int label = values[0] & 0xff;
+            if (label >= classes) {
+                throw new DataFormatException("labels must be in [0, " + (classes - 1) + "], but got " + label
+                        + " at " + labels.path() + " record " + i);
+            }
+            int row = slotOf[i] - first;
+            if (row >= 0 && row < size) {
+                y[row] = label;
+            }
+        });
+        return new ExampleBlock(x, y, featureSize, classes);
+    }
+}

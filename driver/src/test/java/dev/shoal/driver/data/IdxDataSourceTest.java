@@ -1,0 +1,148 @@
+package dev.shoal.driver.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.driver.testing.IdxFixtures;
+import dev.shoal.driver.testing.SparkFixture;
+import dev.shoal.kernel.ExampleBlock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class IdxDataSourceTest {
+    @RegisterExtension
+    static final SparkFixture SPARK = new SparkFixture();
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void everyExampleLandsInExactlyOnePartitionAndPartitionsAreBalanced(boolean gzip) throws IOException {
+        IdxFixtures.Examples data = IdxFixtures.synthetic(1001, 3);
+        Path images = dir.resolve("images");
+        Path labels = dir.resolve("labels");
+        IdxFixtures.writeImages(images, data.images(), gzip);
+        IdxFixtures.writeLabels(labels, data.labels(), gzip);
+
+        IdxDataSource source = IdxDataSource.open(images.toString(), labels.toString(), 10);
+        List<ExampleBlock> blocks = source.load(SPARK.sc(), 3, 99).collect();
+
+        assertEquals(3, blocks.size());
+        int min = blocks.stream().mapToInt(ExampleBlock::size).min().orElseThrow();
+        int max = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
+        assertTrue(max - min <= 1, "sizes " + min + ".." + max);
+        // Each source image, identified by its bytes, appears exactly once with its own label.
+        Map<String, Integer> expected = new HashMap<>();
+        for (int i = 0; i < 1001; i++) {
+            expected.merge(key(data.images()[i]) + "/" + data.labels()[i], 1, Integer::sum);
+        }
+        Map<String, Integer> actual = new HashMap<>();
+        for (ExampleBlock b : blocks) {
+            for (int r = 0; r < b.size(); r++) {
+                byte[] pixels = new byte[b.featureSize()];
+                for (int f = 0; f < pixels.length; f++) {
+                    pixels[f] = (byte) Math.round(b.features()[r * b.featureSize() + f] * 255);
+                }
+                actual.merge(key(pixels) + "/" + b.labels()[r], 1, Integer::sum);
+            }
+        }
+        assertEquals(expected, actual);
+    }
+
+    @Test
+    void placementFollowsTheSeed() throws IOException {
+        IdxFixtures.Examples data = IdxFixtures.synthetic(200, 4);
+        Path images = dir.resolve("images");
+        Path labels = dir.resolve("labels");
+        IdxFixtures.writeImages(images, data.images(), false);
+        IdxFixtures.writeLabels(labels, data.labels(), false);
+        IdxDataSource source = IdxDataSource.open(images.toString(), labels.toString(), 10);
+
+        int[] a = source.load(SPARK.sc(), 2, 7).collect().get(0).labels();
+        int[] b = source.load(SPARK.sc(), 2, 7).collect().get(0).labels();
+        int[] c = source.load(SPARK.sc(), 2, 8).collect().get(0).labels();
+        assertArrayEquals(a, b);
+        assertNotEquals(list(a), list(c));
+    }
+
+    @Test
+    void wrongMagicNumberIsNamed() throws IOException {
+        Path bad = dir.resolve("bad");
+        Files.write(bad, new byte[] {0x50, 0x4b, 3, 4, 0, 0, 0, 1});
+        var e = assertThrows(DataFormatException.class, () -> IdxFile.open(bad.toString()));
+        assertTrue(e.getMessage().startsWith(bad + ": not an IDX file: magic number is 0x504b0304"), e.getMessage());
+    }
+
+    @Test
+    void truncatedFileNamesTheRecord() throws IOException {
+        IdxFixtures.Examples data = IdxFixtures.synthetic(10, 5);
+        Path images = dir.resolve("images");
+        IdxFixtures.writeImages(images, data.images(), false);
+        byte[] bytes = Files.readAllBytes(images);
+        Files.write(images, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        IdxFile file = IdxFile.open(images.toString());
+        var e = assertThrows(DataFormatException.class, () -> file.forEachRecord((i, v) -> { }));
+        assertEquals(images + ": file ends inside record 9 of the 10 its header declares", e.getMessage());
+    }
+
+    @Test
+    void labelOutOfRangeNamesFileRecordAndValue() throws IOException {
+        IdxFixtures.Examples data = IdxFixtures.synthetic(50, 6);
+        data.labels()[31] = 12;
+        Path images = dir.resolve("images");
+        Path labels = dir.resolve("labels");
+        IdxFixtures.writeImages(images, data.images(), false);
+        IdxFixtures.writeLabels(labels, data.labels(), false);
+        IdxDataSource source = IdxDataSource.open(images.toString(), labels.toString(), 10);
+        var e = assertThrows(DataFormatException.class, () -> source.readBlock(0, 1, 1));
+        assertEquals("labels must be in [0, 9], but got 12 at " + labels + " record 31", e.getMessage());
+    }
+
+    @Test
+    void imageAndLabelCountsMustAgree() throws IOException {
+        IdxFixtures.Examples data = IdxFixtures.synthetic(20, 7);
+        Path images = dir.resolve("images");
+        Path labels = dir.resolve("labels");
+        IdxFixtures.writeImages(images, data.images(), false);
+        IdxFixtures.writeLabels(labels, java.util.Arrays.copyOf(data.labels(), 19), false);
+        var e = assertThrows(DataFormatException.class,
+                () -> IdxDataSource.open(images.toString(), labels.toString(), 10));
+        assertEquals(images + " holds 20 images but " + labels + " holds 19 labels", e.getMessage());
+    }
+
+    @Test
+    void labelsFileMustHaveRankOne() throws IOException {
+        IdxFixtures.Examples data = IdxFixtures.synthetic(20, 8);
+        Path images = dir.resolve("images");
+        IdxFixtures.writeImages(images, data.images(), false);
+        var e = assertThrows(DataFormatException.class,
+                () -> IdxDataSource.open(images.toString(), images.toString(), 10));
+        assertTrue(e.getMessage().contains("labels must have rank 1, but the header has rank 3"), e.getMessage());
+    }
+
+    private static String key(byte[] pixels) {
+        return java.util.Base64.getEncoder().encodeToString(pixels);
+    }
+
+    private static List<Integer> list(int[] a) {
+        List<Integer> out = new ArrayList<>();
+        for (int v : a) {
+            out.add(v);
+        }
+        return out;
+    }
+}
