@@ -57,8 +57,13 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes) impleme
         return blocks;
     }
 
+    /** Examples in the largest of {@code partitions} blocks: placement gives every block n/P rounded down or up. */
+    public int largestPartition(int partitions) {
+        return (examples() + partitions - 1) / partitions;
+    }
+
     /** First example slot of {@code partition}; slots [start(p), start(p + 1)) belong to it. */
-    public static int start(int partition, int partitions, int examples) {
+    private static int start(int partition, int partitions, int examples) {
         return (int) ((long) partition * examples / partitions);
     }
 

@@ -120,12 +120,7 @@ public final class TrainingRun {
 
     private static TrainingData load(JavaSparkContext sc, IdxDataSource source, int partitions, long seed) {
         JavaRDD<ExampleBlock> blocks = source.load(sc, partitions, seed);
-        int largest = 0;
-        for (int p = 0; p < partitions; p++) {
-            largest = Math.max(largest, IdxDataSource.start(p + 1, partitions, source.examples())
-                    - IdxDataSource.start(p, partitions, source.examples()));
-        }
-        return new TrainingData(blocks, source.examples(), largest);
+        return new TrainingData(blocks, source.examples(), source.largestPartition(partitions));
     }
 
     private static List<Provenance.DataFile> fingerprints(TrainingPlan plan) {

@@ -29,22 +29,34 @@ class IdxDataSourceTest {
     @TempDir
     Path dir;
 
+    private Path images() {
+        return dir.resolve("images");
+    }
+
+    private Path labels() {
+        return dir.resolve("labels");
+    }
+
+    /** Writes an images file and a labels file into the test's folder. */
+    private void write(byte[][] images, byte[] labels, boolean gzip) throws IOException {
+        IdxFixtures.writeImages(images(), images, gzip);
+        IdxFixtures.writeLabels(labels(), labels, gzip);
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void everyExampleLandsInExactlyOnePartitionAndPartitionsAreBalanced(boolean gzip) throws IOException {
         IdxFixtures.Examples data = IdxFixtures.synthetic(1001, 3);
-        Path images = dir.resolve("images");
-        Path labels = dir.resolve("labels");
-        IdxFixtures.writeImages(images, data.images(), gzip);
-        IdxFixtures.writeLabels(labels, data.labels(), gzip);
+        write(data.images(), data.labels(), gzip);
 
-        IdxDataSource source = IdxDataSource.open(images.toString(), labels.toString(), 10);
+        IdxDataSource source = IdxDataSource.open(images().toString(), labels().toString(), 10);
         List<ExampleBlock> blocks = source.load(SPARK.sc(), 3, 99).collect();
 
         assertEquals(3, blocks.size());
         int min = blocks.stream().mapToInt(ExampleBlock::size).min().orElseThrow();
         int max = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
         assertTrue(max - min <= 1, "sizes " + min + ".." + max);
+        assertEquals(max, source.largestPartition(3));
         // Each source image, identified by its bytes, appears exactly once with its own label.
         Map<String, Integer> expected = new HashMap<>();
         for (int i = 0; i < 1001; i++) {
@@ -66,11 +78,8 @@ class IdxDataSourceTest {
     @Test
     void placementFollowsTheSeed() throws IOException {
         IdxFixtures.Examples data = IdxFixtures.synthetic(200, 4);
-        Path images = dir.resolve("images");
-        Path labels = dir.resolve("labels");
-        IdxFixtures.writeImages(images, data.images(), false);
-        IdxFixtures.writeLabels(labels, data.labels(), false);
-        IdxDataSource source = IdxDataSource.open(images.toString(), labels.toString(), 10);
+        write(data.images(), data.labels(), false);
+        IdxDataSource source = IdxDataSource.open(images().toString(), labels().toString(), 10);
 
         int[] a = source.load(SPARK.sc(), 2, 7).collect().get(0).labels();
         int[] b = source.load(SPARK.sc(), 2, 7).collect().get(0).labels();
@@ -103,25 +112,19 @@ class IdxDataSourceTest {
     void labelOutOfRangeNamesFileRecordAndValue() throws IOException {
         IdxFixtures.Examples data = IdxFixtures.synthetic(50, 6);
         data.labels()[31] = 12;
-        Path images = dir.resolve("images");
-        Path labels = dir.resolve("labels");
-        IdxFixtures.writeImages(images, data.images(), false);
-        IdxFixtures.writeLabels(labels, data.labels(), false);
-        IdxDataSource source = IdxDataSource.open(images.toString(), labels.toString(), 10);
+        write(data.images(), data.labels(), false);
+        IdxDataSource source = IdxDataSource.open(images().toString(), labels().toString(), 10);
         var e = assertThrows(DataFormatException.class, () -> source.readBlock(0, 1, 1));
-        assertEquals("labels must be in [0, 9], but got 12 at " + labels + " record 31", e.getMessage());
+        assertEquals("labels must be in [0, 9], but got 12 at " + labels() + " record 31", e.getMessage());
     }
 
     @Test
     void imageAndLabelCountsMustAgree() throws IOException {
         IdxFixtures.Examples data = IdxFixtures.synthetic(20, 7);
-        Path images = dir.resolve("images");
-        Path labels = dir.resolve("labels");
-        IdxFixtures.writeImages(images, data.images(), false);
-        IdxFixtures.writeLabels(labels, java.util.Arrays.copyOf(data.labels(), 19), false);
+        write(data.images(), java.util.Arrays.copyOf(data.labels(), 19), false);
         var e = assertThrows(DataFormatException.class,
-                () -> IdxDataSource.open(images.toString(), labels.toString(), 10));
-        assertEquals(images + " holds 20 images but " + labels + " holds 19 labels", e.getMessage());
+                () -> IdxDataSource.open(images().toString(), labels().toString(), 10));
+        assertEquals(images() + " holds 20 images but " + labels() + " holds 19 labels", e.getMessage());
     }
 
     @Test
