@@ -1,11 +1,16 @@
 package dev.shoal.kernel;
 
+import java.io.Serial;
 import java.io.Serializable;
 
 /**
  * What workers send back after a round, summed: parameters and updater state as sums (so the driver divides
  * once by {@link #workers}), and totals for examples, steps, loss and compute time. Immutable; {@link #merge} is
  * associative and commutative and {@link #empty()} is its identity, so Spark may combine results in any tree.
+ * Sums are kept in doubles so that the order Spark merges in does not change the averaged floats.
+ *
+ * <p>A single worker's sums are its own float values, so on the wire (Java serialization, as Spark sends task
+ * results) they travel as floats: half the bytes of the doubles, exactly. Merged results travel as doubles.
  *
  * @param paramSum        sum over workers of their parameter vectors (empty when no worker contributed)
  * @param updaterSum      sum over workers of their updater-state vectors
@@ -55,6 +60,45 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
 
     public double meanLoss() {
         return examples == 0 ? Double.NaN : lossSum / examples;
+    }
+
+    @Serial
+    private Object writeReplace() {
+        return workers == 1 ? new SingleWorker(this) : this;
+    }
+
+    /** The serialized form of one worker's result: the same values, sent as the floats they were. */
+    private static final class SingleWorker implements Serializable {
+        @Serial
+        private static final long serialVersionUID = 1L;
+        private final float[] params;
+        private final float[] updaterState;
+        private final long examples;
+        private final int steps;
+        private final double lossSum;
+        private final long computeNanos;
+
+        SingleWorker(WorkerResult r) {
+            params = narrow(r.paramSum);
+            updaterState = narrow(r.updaterSum);
+            examples = r.examples;
+            steps = r.maxSteps;
+            lossSum = r.lossSum;
+            computeNanos = r.computeNanos;
+        }
+
+        @Serial
+        private Object readResolve() {
+            return WorkerResult.of(params, updaterState, examples, steps, lossSum, computeNanos);
+        }
+    }
+
+    private static float[] narrow(double[] v) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = (float) v[i];
+        }
+        return out;
     }
 
     private float[] mean(double[] sum) {

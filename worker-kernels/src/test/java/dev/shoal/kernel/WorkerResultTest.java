@@ -3,13 +3,19 @@ package dev.shoal.kernel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
 
 /**
  * Merge laws. Parameter values are multiples of 2^-16 in [-2^10, 2^10], so their double sums are exact and
@@ -59,6 +65,35 @@ class WorkerResultTest {
         }
         assertEquals(2, a.merge(b).workers());
         assertEquals(a.examples() + b.examples(), a.merge(b).examples());
+    }
+
+    @Property
+    void javaSerializationKeepsEveryValue(@ForAll("results") WorkerResult a, @ForAll("results") WorkerResult b)
+            throws Exception {
+        assertSameResult(a, roundTrip(a));
+        assertSameResult(a.merge(b), roundTrip(a.merge(b)));
+    }
+
+    @Test
+    void oneWorkersResultTravelsAsFloats() throws Exception {
+        int n = 50_000;
+        WorkerResult one = WorkerResult.of(new float[n], new float[n], 128, 1, 1.0, 1);
+        assertTrue(serialize(one).length < 2 * n * Float.BYTES + 1024, "a float per value, plus headers");
+        assertTrue(serialize(one.merge(one)).length > 2 * n * Double.BYTES, "merged sums stay doubles");
+    }
+
+    private static WorkerResult roundTrip(WorkerResult r) throws Exception {
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(serialize(r)))) {
+            return (WorkerResult) in.readObject();
+        }
+    }
+
+    private static byte[] serialize(WorkerResult r) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(r);
+        }
+        return bytes.toByteArray();
     }
 
     private static void assertSameResult(WorkerResult x, WorkerResult y) {

@@ -17,7 +17,11 @@ public final class SparkContexts {
         SparkConf conf = new SparkConf()
                 .setAppName("shoal " + plan.name())
                 .set("spark.ui.enabled", Boolean.toString(plan.spark().ui()))
-                .set("spark.ui.showConsoleProgress", "false");
+                .set("spark.ui.showConsoleProgress", "false")
+                // Each worker returns its whole model every round (a few MB). Above this size Spark would park
+                // the result in the block manager and fetch it in a second step: 15 ms more per round measured
+                // on the Fashion-MNIST MLP. Spark caps it at spark.rpc.message.maxSize (128 MiB).
+                .setIfMissing("spark.task.maxDirectResultSize", "128m");
         String master = plan.spark().master();
         if (!"auto".equals(master)) {
             conf.setMaster(master);
