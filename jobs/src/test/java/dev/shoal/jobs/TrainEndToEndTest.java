@@ -61,6 +61,10 @@ class TrainEndToEndTest {
         assertEquals(3, epochs.size());
         for (JsonNode e : epochs) {
             assertEquals(3000, e.get("examples").asLong());
+            // Executors (here: this JVM) report their memory; the resident set includes the committed heap.
+            JsonNode memory = e.get("executorMemory");
+            assertTrue(memory.get("rssMb").asLong() >= memory.get("heapUsedMb").asLong(), memory.toString());
+            assertTrue(memory.get("heapCommittedMb").asLong() > 0, memory.toString());
         }
         assertTrue(epochs.get(2).get("trainLoss").asDouble() < epochs.get(0).get("trainLoss").asDouble());
         assertEquals(accuracy, epochs.get(2).get("testAccuracy").asDouble());

@@ -51,7 +51,8 @@ public final class WorkerKernel {
         if (steps == 0) {
             return WorkerResult.empty();
         }
-        return WorkerResult.of(net.params().toFloatVector(), updaterState(), examples, steps, lossSum, compute);
+        return WorkerResult.of(net.params().toFloatVector(), updaterState(), examples, steps, lossSum, compute,
+                MemoryUse.now());
     }
 
     /** Scores {@code model} on {@code batches}: confusion matrix and summed loss. */

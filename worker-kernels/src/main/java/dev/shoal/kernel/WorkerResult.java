@@ -20,11 +20,14 @@ import java.io.Serializable;
  * @param lossSum         sum over examples of the minibatch loss
  * @param computeNanos    summed compute time of the workers
  * @param maxComputeNanos compute time of the slowest worker: the round cannot end before it
+ * @param memory          the largest memory use any worker's JVM reported at the end of its steps
  */
 public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, long examples, int maxSteps,
-                           double lossSum, long computeNanos, long maxComputeNanos) implements Serializable {
+                           double lossSum, long computeNanos, long maxComputeNanos, MemoryUse memory)
+        implements Serializable {
 
-    private static final WorkerResult EMPTY = new WorkerResult(new double[0], new double[0], 0, 0, 0, 0, 0, 0);
+    private static final WorkerResult EMPTY = new WorkerResult(new double[0], new double[0], 0, 0, 0, 0, 0, 0,
+            MemoryUse.none());
 
     public static WorkerResult empty() {
         return EMPTY;
@@ -32,9 +35,9 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
 
     /** One worker's result. */
     public static WorkerResult of(float[] params, float[] updaterState, long examples, int steps, double lossSum,
-                                  long computeNanos) {
+                                  long computeNanos, MemoryUse memory) {
         return new WorkerResult(widen(params), widen(updaterState), 1, examples, steps, lossSum,
-                computeNanos, computeNanos);
+                computeNanos, computeNanos, memory);
     }
 
     public WorkerResult merge(WorkerResult other) {
@@ -47,7 +50,7 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
         return new WorkerResult(add(paramSum, other.paramSum), add(updaterSum, other.updaterSum),
                 workers + other.workers, examples + other.examples, Math.max(maxSteps, other.maxSteps),
                 lossSum + other.lossSum, computeNanos + other.computeNanos,
-                Math.max(maxComputeNanos, other.maxComputeNanos));
+                Math.max(maxComputeNanos, other.maxComputeNanos), memory.max(other.memory));
     }
 
     /** The average model: the mean of the workers' parameters and updater states, as a snapshot. */
@@ -77,6 +80,7 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
         private final int steps;
         private final double lossSum;
         private final long computeNanos;
+        private final MemoryUse memory;
 
         SingleWorker(WorkerResult r) {
             params = narrow(r.paramSum);
@@ -85,11 +89,12 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
             steps = r.maxSteps;
             lossSum = r.lossSum;
             computeNanos = r.computeNanos;
+            memory = r.memory;
         }
 
         @Serial
         private Object readResolve() {
-            return WorkerResult.of(params, updaterState, examples, steps, lossSum, computeNanos);
+            return WorkerResult.of(params, updaterState, examples, steps, lossSum, computeNanos, memory);
         }
     }
 

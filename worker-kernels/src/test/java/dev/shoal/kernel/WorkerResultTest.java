@@ -30,8 +30,10 @@ class WorkerResultTest {
                 .map(i -> i / 65536f).array(float[].class).ofSize(SIZE);
         Arbitrary<WorkerResult> one = Combinators.combine(vector, vector,
                 Arbitraries.integers().between(1, 512), Arbitraries.integers().between(1, 20),
-                Arbitraries.integers().between(0, 1 << 20), Arbitraries.longs().between(0, 1L << 40))
-                .as((p, u, n, steps, loss, nanos) -> WorkerResult.of(p, u, n, steps, loss / 64.0, nanos));
+                Arbitraries.integers().between(0, 1 << 20), Arbitraries.longs().between(0, 1L << 40),
+                Arbitraries.longs().between(0, 1 << 16))
+                .as((p, u, n, steps, loss, nanos, mb) -> WorkerResult.of(p, u, n, steps, loss / 64.0, nanos,
+                        new MemoryUse(mb, mb / 2, mb / 3)));
         return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(1, Arbitraries.just(WorkerResult.empty())),
                 net.jqwik.api.Tuple.of(5, one));
     }
@@ -77,7 +79,7 @@ class WorkerResultTest {
     @Test
     void oneWorkersResultTravelsAsFloats() throws Exception {
         int n = 50_000;
-        WorkerResult one = WorkerResult.of(new float[n], new float[n], 128, 1, 1.0, 1);
+        WorkerResult one = WorkerResult.of(new float[n], new float[n], 128, 1, 1.0, 1, MemoryUse.now());
         assertTrue(serialize(one).length < 2 * n * Float.BYTES + 1024, "a float per value, plus headers");
         assertTrue(serialize(one.merge(one)).length > 2 * n * Double.BYTES, "merged sums stay doubles");
     }
@@ -105,5 +107,6 @@ class WorkerResultTest {
         assertEquals(x.lossSum(), y.lossSum());
         assertEquals(x.computeNanos(), y.computeNanos());
         assertEquals(x.maxComputeNanos(), y.maxComputeNanos());
+        assertEquals(x.memory(), y.memory());
     }
 }

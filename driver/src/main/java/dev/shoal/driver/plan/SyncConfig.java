@@ -8,7 +8,7 @@ public record SyncConfig(
         @Key(doc = "Sync strategy: averaging.", defaultValue = "averaging") SyncStrategy strategy,
         @Key(doc = "Number of workers (data partitions trained in parallel).", defaultValue = "2") int workers,
         @Key(doc = "Local minibatch steps per worker between two averagings (one round).",
-                defaultValue = "5") int averageEvery,
+                defaultValue = "20") int averageEvery,
         @Key(doc = "ND4J threads per worker; workers x threads should not exceed the cores.",
                 defaultValue = "1") int threadsPerWorker) {
 

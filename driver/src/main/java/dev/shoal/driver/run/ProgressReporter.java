@@ -44,8 +44,9 @@ public final class ProgressReporter implements Consumer<Metrics> {
 
     private void epoch(Metrics.Epoch e) {
         out.printf("epoch %d/%d done in %.1fs  %,.0f ex/s  train loss %.4f  test loss %.4f  "
-                        + "test accuracy %.2f%%  ETA %s%n", e.epoch(), e.epochs(), e.trainSeconds() + e.evalSeconds(),
-                e.examplesPerSecond(), e.trainLoss(), e.testLoss(), 100 * e.testAccuracy(), duration(e.etaSeconds()));
+                        + "test accuracy %.2f%%  executor RSS %,d MB  ETA %s%n", e.epoch(), e.epochs(),
+                e.trainSeconds() + e.evalSeconds(), e.examplesPerSecond(), e.trainLoss(), e.testLoss(),
+                100 * e.testAccuracy(), e.executorMemory().rssMb(), duration(e.etaSeconds()));
         epochStart = System.nanoTime();
         lastLine = epochStart;
         epochExamples = 0;

@@ -1,5 +1,7 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.MemoryUse;
+
 /** What the trainer reports as it goes: one record per round and one per epoch. */
 public sealed interface Metrics permits Metrics.Round, Metrics.Epoch {
 
@@ -13,9 +15,14 @@ public sealed interface Metrics permits Metrics.Round, Metrics.Epoch {
             implements Metrics {
     }
 
-    /** One epoch, ending with the evaluation on the test set. */
+    /**
+     * One epoch, ending with the evaluation on the test set. {@code executorMemory} is the peak any executor
+     * reported after its rounds; {@code driverMemory} is the driver's at the end of the epoch (in local mode the
+     * two are one JVM).
+     */
     record Epoch(int epoch, int epochs, long examples, double trainLoss, double testLoss, double testAccuracy,
-                 double trainSeconds, double evalSeconds, double examplesPerSecond, double etaSeconds)
+                 double trainSeconds, double evalSeconds, double examplesPerSecond, double etaSeconds,
+                 MemoryUse executorMemory, MemoryUse driverMemory)
             implements Metrics {
     }
 }

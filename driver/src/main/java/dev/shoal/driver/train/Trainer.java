@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.EvalResult;
+import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
@@ -51,11 +52,13 @@ public final class Trainer {
             long epochStart = System.nanoTime();
             long epochExamples = 0;
             double epochLoss = 0;
+            MemoryUse executorMemory = MemoryUse.none();
             for (int round = 0; round < rounds; round++) {
                 RoundOutcome outcome = round(train, model, epoch, round, rounds, steps);
                 model = outcome.next;
                 epochExamples += outcome.result.examples();
                 epochLoss += outcome.result.lossSum();
+                executorMemory = executorMemory.max(outcome.result.memory());
             }
             double trainSeconds = seconds(System.nanoTime() - epochStart);
             examplesDone += epochExamples;
@@ -66,7 +69,7 @@ public final class Trainer {
             double eta = elapsed / examplesDone * (totalExamples - examplesDone);
             Metrics.Epoch metrics = new Metrics.Epoch(epoch + 1, epochs, epochExamples, epochLoss / epochExamples,
                     evaluation.meanLoss(), evaluation.accuracy(), trainSeconds, evalSeconds,
-                    epochExamples / trainSeconds, eta);
+                    epochExamples / trainSeconds, eta, executorMemory, MemoryUse.now());
             history.add(metrics);
             sink.accept(metrics);
         }
