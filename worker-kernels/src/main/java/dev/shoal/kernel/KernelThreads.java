@@ -16,6 +16,8 @@ public final class KernelThreads {
         if (threads < 1) {
             throw new IllegalArgumentException("threads per worker must be >= 1, got " + threads);
         }
+        // The native library is loaded by ND4J's backend; NativeOpsHolder fails if it comes first.
+        Nd4j.getBackend();
         NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);

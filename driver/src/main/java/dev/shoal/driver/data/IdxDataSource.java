@@ -16,8 +16,10 @@ import org.apache.spark.storage.StorageLevel;
  * random, equal share (sizes differ by at most one example) whatever order the file is in. Each executor task
  * streams the files itself and keeps only its share: nothing is collected on the driver and nothing is shuffled
  * through Spark. Pixel bytes are scaled to [0, 1].
+ *
+ * @param examples how many records, from the start of the files, make up the data set
  */
-public record IdxDataSource(IdxFile images, IdxFile labels, int classes) implements Serializable {
+public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int examples) implements Serializable {
 
     /** Opens both headers on the driver and checks that they describe the same examples. */
     public static IdxDataSource open(String imagesPath, String labelsPath, int classes) {
@@ -35,11 +37,12 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes) impleme
             throw new DataFormatException(imagesPath + " holds " + images.records() + " images but "
                     + labelsPath + " holds " + labels.records() + " labels");
         }
-        return new IdxDataSource(images, labels, classes);
+        return new IdxDataSource(images, labels, classes, images.records());
     }
 
-    public int examples() {
-        return images.records();
+    /** The same files, cut to their first {@code n} examples (all of them if there are fewer). */
+    public IdxDataSource first(int n) {
+        return new IdxDataSource(images, labels, classes, Math.min(n, examples));
     }
 
     public int featureSize() {
@@ -62,6 +65,11 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes) impleme
         return (examples() + partitions - 1) / partitions;
     }
 
+    /** The whole data set in one block, shuffled by {@code seed}, on this JVM: for single-process baselines. */
+    public ExampleBlock readAll(long seed) {
+        return readBlock(0, 1, seed);
+    }
+
     /** First example slot of {@code partition}; slots [start(p), start(p + 1)) belong to it. */
     private static int start(int partition, int partitions, int examples) {
         return (int) ((long) partition * examples / partitions);
@@ -76,7 +84,7 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes) impleme
         int featureSize = featureSize();
         float[] x = new float[size * featureSize];
         int[] y = new int[size];
-        images.forEachRecord((i, values) -> {
+        images.forEachRecord(n, (i, values) -> {
             int row = slotOf[i] - first;
             if (row >= 0 && row < size) {
                 for (int f = 0; f < featureSize; f++) {
@@ -84,7 +92,7 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes) impleme
                 }
             }
         });
-        labels.forEachRecord((i, values) -> {
+        labels.forEachRecord(n, (i, values) -> {
             int label = values[0] & 0xff;
             if (label >= classes) {
                 throw new DataFormatException("labels must be in [0, " + (classes - 1) + "], but got " + label

@@ -75,10 +75,15 @@ public record IdxFile(String path, int[] dimensions) implements Serializable {
 
     /** Calls {@code sink} once per record, in file order, with a buffer the sink must not keep. */
     public void forEachRecord(RecordSink sink) {
+        forEachRecord(records(), sink);
+    }
+
+    /** Like {@link #forEachRecord(RecordSink)}, for the first {@code count} records only. */
+    public void forEachRecord(int count, RecordSink sink) {
         byte[] record = new byte[recordSize()];
         try (DataInputStream in = stream(path)) {
             in.skipNBytes(4L + 4L * dimensions.length);
-            for (int r = 0; r < records(); r++) {
+            for (int r = 0; r < Math.min(count, records()); r++) {
                 try {
                     in.readFully(record);
                 } catch (EOFException e) {

@@ -13,10 +13,13 @@ public record DataConfig(
         @Key(doc = "Test images, evaluated after every epoch.") String testImages,
         @Key(doc = "Test labels.") String testLabels,
         @Key(doc = "Number of classes; labels must lie in [0, classes).", defaultValue = "10") int classes,
+        @Key(doc = "Train on the first N training examples only, for quick runs; 0 for all.", defaultValue = "0")
+        int trainLimit,
         @Key(doc = "Public dataset that scripts/shoal fetches with scripts/fetch-data when the files are missing;"
                 + " empty for none.", defaultValue = "''") String fetch) {
 
     public DataConfig {
         Checks.atLeast("classes", classes, 2);
+        Checks.atLeast("train-limit", trainLimit, 0);
     }
 }

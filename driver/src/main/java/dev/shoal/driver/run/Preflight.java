@@ -28,6 +28,9 @@ public final class Preflight {
         requireFile("data.test-images", d.testImages());
         requireFile("data.test-labels", d.testLabels());
         IdxDataSource train = IdxDataSource.open(d.trainImages(), d.trainLabels(), d.classes());
+        if (d.trainLimit() > 0) {
+            train = train.first(d.trainLimit());
+        }
         IdxDataSource test = IdxDataSource.open(d.testImages(), d.testLabels(), d.classes());
         if (train.featureSize() != test.featureSize()) {
             throw new ConfigException("data.test-images", d.testImages(), "has " + test.featureSize()

@@ -58,21 +58,46 @@ class IdxDataSourceTest {
         assertTrue(max - min <= 1, "sizes " + min + ".." + max);
         assertEquals(max, source.largestPartition(3));
         // Each source image, identified by its bytes, appears exactly once with its own label.
-        Map<String, Integer> expected = new HashMap<>();
-        for (int i = 0; i < 1001; i++) {
-            expected.merge(key(data.images()[i]) + "/" + data.labels()[i], 1, Integer::sum);
+        assertEquals(counts(data, 1001), counts(blocks));
+    }
+
+    @Test
+    void firstNKeepsExactlyTheFirstNExamples() throws IOException {
+        IdxFixtures.Examples data = IdxFixtures.synthetic(1001, 5);
+        write(data.images(), data.labels(), true);
+
+        IdxDataSource source = IdxDataSource.open(images().toString(), labels().toString(), 10).first(300);
+        List<ExampleBlock> blocks = source.load(SPARK.sc(), 2, 7).collect();
+
+        assertEquals(300, source.examples());
+        assertEquals(List.of(150, 150), blocks.stream().map(ExampleBlock::size).toList());
+        assertEquals(counts(data, 300), counts(blocks));
+        assertEquals(counts(data, 300), counts(List.of(source.readAll(7))));
+        assertEquals(1001, source.first(5000).examples());
+    }
+
+    /** How often each (image bytes, label) pair occurs among the first {@code n} examples of {@code data}. */
+    private static Map<String, Integer> counts(IdxFixtures.Examples data, int n) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            counts.merge(key(data.images()[i]) + "/" + data.labels()[i], 1, Integer::sum);
         }
-        Map<String, Integer> actual = new HashMap<>();
+        return counts;
+    }
+
+    /** The same count over loaded blocks, with pixels scaled back to bytes. */
+    private static Map<String, Integer> counts(List<ExampleBlock> blocks) {
+        Map<String, Integer> counts = new HashMap<>();
         for (ExampleBlock b : blocks) {
             for (int r = 0; r < b.size(); r++) {
                 byte[] pixels = new byte[b.featureSize()];
                 for (int f = 0; f < pixels.length; f++) {
                     pixels[f] = (byte) Math.round(b.features()[r * b.featureSize() + f] * 255);
                 }
-                actual.merge(key(pixels) + "/" + b.labels()[r], 1, Integer::sum);
+                counts.merge(key(pixels) + "/" + b.labels()[r], 1, Integer::sum);
             }
         }
-        assertEquals(expected, actual);
+        return counts;
     }
 
     @Test

@@ -119,7 +119,7 @@ class AveragingInvariantsTest {
     static TrainingPlan plan(UpdaterType updater, ScheduleType schedule, int workers, int averageEvery,
                              int batch, int epochs) {
         return new TrainingPlan("test",
-                new DataConfig(DataFormat.IDX, "-", "-", "-", "-", CLASSES, ""),
+                new DataConfig(DataFormat.IDX, "-", "-", "-", "-", CLASSES, 0, ""),
                 new ModelConfig(ModelType.MLP, List.of(12, 8), Activation.TANH, WeightInit.XAVIER, 0, 0, 1e-4,
                         Loss.MCXENT),
                 new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,

@@ -1,0 +1,92 @@
+package dev.shoal.driver.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One system's figures over all its runs in a bench.
+ *
+ * @param system                the system
+ * @param status                ok, skipped or failed
+ * @param reason                why it was skipped or failed; empty when ok
+ * @param runs                  completed runs
+ * @param steadyExamplesPerSec  median examples/s over every epoch after the first, of every run
+ * @param minExamplesPerSec     slowest such epoch
+ * @param maxExamplesPerSec     fastest such epoch
+ * @param secondsToTarget       median training seconds until test accuracy first reached the target; NaN if a
+ *                              run never did
+ * @param finalAccuracy         median test accuracy after the last epoch
+ * @param peakRssMb             largest resident memory seen
+ * @param rssDriftPercent       change of resident memory from epoch 2 to the last epoch, median over runs
+ * @param bytesPerStepPerWorker see {@link SystemRun}
+ */
+public record BenchSummary(String system, String status, String reason, int runs, double steadyExamplesPerSec,
+                           double minExamplesPerSec, double maxExamplesPerSec, double secondsToTarget,
+                           double finalAccuracy, long peakRssMb, double rssDriftPercent,
+                           long bytesPerStepPerWorker) {
+
+    public static BenchSummary skipped(BenchSystem system, String reason) {
+        return notRun(system, "skipped", reason);
+    }
+
+    public static BenchSummary failed(BenchSystem system, String reason) {
+        return notRun(system, "failed", reason);
+    }
+
+    private static BenchSummary notRun(BenchSystem system, String status, String reason) {
+        return new BenchSummary(system.id(), status, reason, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                Double.NaN, -1, Double.NaN, -1);
+    }
+
+    /** Summarises the runs of one system; {@code targetAccuracy} is the accuracy time-to-target measures. */
+    public static BenchSummary of(BenchSystem system, List<SystemRun> runs, double targetAccuracy) {
+        List<Double> steady = new ArrayList<>();
+        List<Double> toTarget = new ArrayList<>();
+        List<Double> finals = new ArrayList<>();
+        List<Double> drift = new ArrayList<>();
+        long peak = -1;
+        for (SystemRun run : runs) {
+            List<EpochMeasurement> epochs = run.epochs();
+            epochs.stream().skip(epochs.size() > 1 ? 1 : 0).forEach(e -> steady.add(e.examplesPerSecond()));
+            toTarget.add(secondsTo(targetAccuracy, epochs));
+            finals.add(epochs.get(epochs.size() - 1).testAccuracy());
+            for (EpochMeasurement e : epochs) {
+                peak = Math.max(peak, e.rssMb());
+            }
+            if (epochs.size() >= 3) {
+                double second = epochs.get(1).rssMb();
+                drift.add(100 * (epochs.get(epochs.size() - 1).rssMb() - second) / second);
+            }
+        }
+        return new BenchSummary(system.id(), "ok", "", runs.size(), median(steady),
+                steady.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN),
+                steady.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN),
+                median(toTarget), median(finals), peak, median(drift), runs.get(0).bytesPerStepPerWorker());
+    }
+
+    /** Training seconds, summed over epochs, until the test accuracy first reaches {@code target}; else NaN. */
+    static double secondsTo(double target, List<EpochMeasurement> epochs) {
+        double seconds = 0;
+        for (EpochMeasurement e : epochs) {
+            seconds += e.trainSeconds();
+            if (e.testAccuracy() >= target) {
+                return seconds;
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** The median; NaN for no values or when any value is NaN (a run that never reached a target). */
+    static double median(List<Double> values) {
+        if (values.isEmpty() || values.stream().anyMatch(v -> v.isNaN())) {
+            return Double.NaN;
+        }
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    public boolean ok() {
+        return "ok".equals(status);
+    }
+}

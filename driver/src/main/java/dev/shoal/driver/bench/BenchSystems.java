@@ -1,0 +1,148 @@
+package dev.shoal.driver.bench;
+
+import dev.shoal.driver.data.IdxDataSource;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.Preflight;
+import dev.shoal.driver.run.SparkContexts;
+import dev.shoal.driver.run.TrainingRun;
+import dev.shoal.driver.train.Metrics;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.KernelThreads;
+import dev.shoal.kernel.MemoryUse;
+import dev.shoal.kernel.MiniBatch;
+import dev.shoal.kernel.NetworkFactory;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * Trains a plan's model with one {@link BenchSystem}, in this JVM, and measures every epoch the same way:
+ * training wall time (evaluation excluded), test accuracy after the epoch, and resident memory.
+ * Each system sees the same data (the plan's files, shuffled by the plan's seed), batch size, model and seed.
+ */
+public final class BenchSystems {
+    private BenchSystems() {
+    }
+
+    /** Runs {@code system}; {@code workDir} takes whatever files the system writes. */
+    public static SystemRun run(BenchSystem system, TrainingPlan plan, Preflight.Sources sources,
+                                String planYaml, Path workDir, PrintStream out) {
+        return switch (system) {
+            case DL4J -> new SystemRun(dl4j(plan, sources, out), 0);
+            case SHOAL_AVERAGING -> new SystemRun(shoalAveraging(plan, sources, planYaml, out),
+                    averagingBytesPerStep(plan, sources));
+            case DL4J_SPARK_AVERAGING -> new SystemRun(dl4jSparkAveraging(plan, sources, workDir, out),
+                    averagingBytesPerStep(plan, sources));
+            default -> throw new IllegalArgumentException(system + " cannot run: " + system.unavailableReason());
+        };
+    }
+
+    /**
+     * Parameter averaging moves the parameters and the updater state (floats) to each worker and back once per
+     * round of {@code average-every} steps; both Shoal and dl4j-spark (which saves the updater by default) do.
+     */
+    private static long averagingBytesPerStep(TrainingPlan plan, Preflight.Sources sources) {
+        MultiLayerNetwork net = new MultiLayerNetwork(network(plan, sources));
+        net.init();
+        long values = net.numParams() + net.getUpdater().getStateViewArray().length();
+        return 2 * Float.BYTES * values / plan.sync().averageEvery();
+    }
+
+    private static List<EpochMeasurement> shoalAveraging(TrainingPlan plan, Preflight.Sources sources,
+                                                         String planYaml, PrintStream out) {
+        TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, planYaml, null, out);
+        List<EpochMeasurement> epochs = new ArrayList<>();
+        for (Metrics.Epoch e : outcome.result().epochs()) {
+            epochs.add(new EpochMeasurement(e.epoch(), e.examples(), e.trainSeconds(), e.testAccuracy(),
+                    e.executorMemory().rssMb()));
+        }
+        return epochs;
+    }
+
+    /**
+     * Plain DL4J as a user would write it: the whole training set in memory as minibatch DataSets, reshuffled
+     * each epoch, and {@code fit(iterator)} once per epoch (which also advances the epoch counter that the
+     * learning-rate schedule follows). ND4J gets one thread, its fastest setting for this model on 2 cores.
+     */
+    private static List<EpochMeasurement> dl4j(TrainingPlan plan, Preflight.Sources sources, PrintStream out) {
+        KernelThreads.apply(plan.sync().threadsPerWorker());
+        ExampleBlock train = sources.train().readAll(plan.training().seed());
+        List<DataSet> test = dataSets(sources.test().readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        MultiLayerNetwork net = new MultiLayerNetwork(network(plan, sources));
+        net.init();
+        List<EpochMeasurement> epochs = new ArrayList<>();
+        for (int epoch = 0; epoch < plan.training().epochs(); epoch++) {
+            List<DataSet> batches = dataSets(train.batches(epoch, plan.training().batchSize(), 0, Integer.MAX_VALUE));
+            long t0 = System.nanoTime();
+            net.fit(new ListDataSetIterator<>(batches, 1));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            epochs.add(measured(epoch, train.size(), seconds, net, test, out));
+        }
+        return epochs;
+    }
+
+    /**
+     * dl4j-spark's parameter averaging with the plan's workers, batch size and averaging frequency, and its
+     * defaults otherwise (export approach: minibatches written to files and re-read by the workers).
+     */
+    private static List<EpochMeasurement> dl4jSparkAveraging(TrainingPlan plan, Preflight.Sources sources,
+                                                             Path workDir, PrintStream out) {
+        int batch = plan.training().batchSize();
+        ExampleBlock train = sources.train().readAll(plan.training().seed());
+        List<DataSet> test = dataSets(sources.test().readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        JavaSparkContext sc = SparkContexts.start(plan);
+        try {
+            JavaRDD<DataSet> rdd = sc.parallelize(dataSets(train.inOrder(batch)), plan.sync().workers());
+            ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(batch)
+                    .batchSizePerWorker(batch)
+                    .averagingFrequency(plan.sync().averageEvery())
+                    .rngSeed(plan.training().seed())
+                    .exportDirectory(workDir.resolve("dl4j-spark-export").toUri().toString())
+                    .build();
+            SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, network(plan, sources), master);
+            List<EpochMeasurement> epochs = new ArrayList<>();
+            for (int epoch = 0; epoch < plan.training().epochs(); epoch++) {
+                long t0 = System.nanoTime();
+                spark.fit(rdd);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                epochs.add(measured(epoch, train.size(), seconds, spark.getNetwork(), test, out));
+            }
+            return epochs;
+        } finally {
+            sc.stop();
+        }
+    }
+
+    private static MultiLayerConfiguration network(TrainingPlan plan, Preflight.Sources sources) {
+        IdxDataSource train = sources.train();
+        return NetworkFactory.build(plan.model(), plan.optimizer(), train.featureSize(), plan.data().classes(),
+                plan.training().seed());
+    }
+
+    private static EpochMeasurement measured(int epoch, long examples, double seconds, MultiLayerNetwork net,
+                                             List<DataSet> test, PrintStream out) {
+        double accuracy = net.evaluate(new ListDataSetIterator<>(test, 1)).accuracy();
+        EpochMeasurement m = new EpochMeasurement(epoch + 1, examples, seconds, accuracy, MemoryUse.now().rssMb());
+        out.printf("epoch %d  %,.0f ex/s  test accuracy %.2f%%  RSS %,d MB%n", m.epoch(), m.examplesPerSecond(),
+                100 * accuracy, m.rssMb());
+        return m;
+    }
+
+    private static List<DataSet> dataSets(Iterator<MiniBatch> batches) {
+        List<DataSet> out = new ArrayList<>();
+        batches.forEachRemaining(b -> out.add(b.toDataSet()));
+        return out;
+    }
+
+    private static final int EVAL_BATCH = 256;
+}

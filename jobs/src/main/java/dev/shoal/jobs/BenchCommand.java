@@ -1,0 +1,188 @@
+package dev.shoal.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shoal.driver.bench.BenchReport;
+import dev.shoal.driver.bench.BenchSummary;
+import dev.shoal.driver.bench.BenchSystem;
+import dev.shoal.driver.bench.SystemRun;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.Preflight;
+import dev.shoal.kernel.config.ConfigException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code shoal bench}: the same model, data, batch and seed through every system in one invocation, each system
+ * in a JVM of its own (same JVM flags as this one, same ND4J thread setting), taking turns: A B C, A B C...
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Train the same model on the same data through plain single-process DL4J, Shoal and "
+                + "dl4j-spark, one after the other, and report examples/s, time to a target accuracy, final "
+                + "accuracy, memory and ratios against plain DL4J.",
+                "Writes bench.json and bench.md into the output folder and prints the table."})
+final class BenchCommand implements Callable<Integer> {
+
+    /** Model suites: which job file a suite trains. */
+    enum Suite {
+        mlp("conf/fashion-mnist-mlp.yaml");
+
+        final String job;
+
+        Suite(String job) {
+            this.job = job;
+        }
+    }
+
+    @Option(names = "--suite", defaultValue = "mlp", description = "Model suite: ${COMPLETION-CANDIDATES} "
+            + "(default: ${DEFAULT-VALUE}). mlp is Fashion-MNIST, 784-256-128-10.")
+    Suite suite;
+
+    @Option(names = "--job", paramLabel = "JOB.yaml", description = "Job file to take model, data and "
+            + "hyperparameters from, instead of the suite's.")
+    Path job;
+
+    @Option(names = "--epochs", defaultValue = "5", description = "Epochs per run (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--quick", description = "Smoke run: the first 6,000 training examples, 2 epochs.")
+    boolean quick;
+
+    @Option(names = "--repeats", defaultValue = "1", description = "Runs per system, taken in turns "
+            + "(default: ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--systems", split = ",", paramLabel = "SYSTEM", description = "Systems to run, comma "
+            + "separated (default: all): ${COMPLETION-CANDIDATES}.", converter = SystemConverter.class)
+    List<BenchSystem> systems = List.of(BenchSystem.values());
+
+    @Option(names = "--target", defaultValue = "0.85", description = "Test accuracy that 'time to target' "
+            + "measures (default: ${DEFAULT-VALUE}).")
+    double target;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/bench-<time>).")
+    Path out;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a job-file key for every system.")
+    List<String> overrides = new ArrayList<>();
+
+    @Override
+    public Integer call() throws IOException {
+        if (epochs < 1 || repeats < 1) {
+            throw new ConfigException(epochs < 1 ? "--epochs" : "--repeats", epochs < 1 ? epochs : repeats,
+                    "must be >= 1");
+        }
+        Path dir = out != null ? out : Path.of("runs", "bench-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Files.createDirectories(dir);
+        List<String> sets = new ArrayList<>(overrides);
+        sets.add("training.epochs=" + (quick ? 2 : epochs));
+        if (quick) {
+            sets.add("data.train-limit=6000");
+        }
+        sets.add("output.dir=" + dir.resolve("runs"));
+        TrainingPlan plan = TrainCommand.plan(job != null ? job : Path.of(suite.job), sets);
+        DataFetcher.fetchIfMissing(plan.data());
+        Preflight.check(plan);
+        Path planFile = dir.resolve("plan.yaml");
+        Files.writeString(planFile, PlanBinder.toYaml(plan));
+
+        Map<BenchSystem, List<SystemRun>> runs = new EnumMap<>(BenchSystem.class);
+        Map<BenchSystem, String> failures = new EnumMap<>(BenchSystem.class);
+        List<BenchSystem> runnable = systems.stream().filter(s -> s.unavailableReason() == null).toList();
+        for (int r = 1; r <= repeats; r++) {
+            for (BenchSystem system : runnable) {
+                if (failures.containsKey(system)) {
+                    continue;
+                }
+                System.out.printf("%n== %s, run %d of %d: %s%n", system, r, repeats, system.description());
+                Path result = dir.resolve(system + "-" + r + ".json");
+                int exit = child(system, planFile, result, dir, r, plan.sync().threadsPerWorker());
+                if (exit != 0 || !Files.exists(result)) {
+                    failures.put(system, "exit code " + exit + " (output above)");
+                } else {
+                    runs.computeIfAbsent(system, s -> new ArrayList<>())
+                            .add(JSON.readValue(result.toFile(), SystemRun.class));
+                }
+            }
+        }
+
+        List<BenchSummary> summaries = new ArrayList<>();
+        for (BenchSystem system : systems) {
+            if (system.unavailableReason() != null) {
+                summaries.add(BenchSummary.skipped(system, system.unavailableReason()));
+            } else if (failures.containsKey(system)) {
+                summaries.add(BenchSummary.failed(system, failures.get(system)));
+            } else {
+                summaries.add(BenchSummary.of(system, runs.get(system), target));
+            }
+        }
+        String table = BenchReport.table(summaries, BenchSystem.DL4J, target);
+        String context = String.format("%s, %d epoch(s)%s, batch %d, %d workers averaging every %d steps, %d "
+                        + "ND4J thread(s) per worker; %d run(s) per system in turns.%n", plan.name(),
+                plan.training().epochs(), quick ? " on 6,000 examples" : "", plan.training().batchSize(),
+                plan.sync().workers(), plan.sync().averageEvery(), plan.sync().threadsPerWorker(), repeats);
+        Files.writeString(dir.resolve("bench.md"), "# shoal bench\n\n" + context + "\n" + table);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("context", context.trim());
+        json.put("targetAccuracy", target);
+        json.put("summaries", summaries);
+        json.put("runs", runs);
+        JSON.writeValue(dir.resolve("bench.json").toFile(), json);
+        System.out.printf("%n%s%n%s%nwritten: %s, %s%n", context, table, dir.resolve("bench.md"),
+                dir.resolve("bench.json"));
+        return failures.isEmpty() ? 0 : 1;
+    }
+
+    /** Runs one system in a JVM of its own, with this JVM's flags and classpath, and waits for it. */
+    private static int child(BenchSystem system, Path planFile, Path result, Path dir, int run, int threads) {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(Shoal.class.getName());
+        command.addAll(List.of("bench-system", system.id(), "--plan", planFile.toString(), "--result",
+                result.toString(), "--work", dir.toString(), "--run-id", system + "-" + run));
+        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        // Every system gets the thread count the plan gives a worker: for dl4j-spark this is the only way.
+        builder.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+        try {
+            return builder.start().waitFor();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start a JVM for " + system + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Accepts the systems' ids (dl4j, shoal-averaging, ...). */
+    static final class SystemConverter implements picocli.CommandLine.ITypeConverter<BenchSystem> {
+        @Override
+        public BenchSystem convert(String value) {
+            for (BenchSystem s : BenchSystem.values()) {
+                if (s.id().equals(value)) {
+                    return s;
+                }
+            }
+            throw new picocli.CommandLine.TypeConversionException("unknown system '" + value + "'; expected one of "
+                    + java.util.Arrays.stream(BenchSystem.values()).map(BenchSystem::id).toList());
+        }
+    }
+}
