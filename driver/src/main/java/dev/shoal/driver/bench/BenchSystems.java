@@ -11,6 +11,7 @@ import dev.shoal.kernel.KernelThreads;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.MiniBatch;
 import dev.shoal.kernel.NetworkFactory;
+import dev.shoal.kernel.Shuffle;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,7 +83,9 @@ public final class BenchSystems {
         net.init();
         List<EpochMeasurement> epochs = new ArrayList<>();
         for (int epoch = 0; epoch < plan.training().epochs(); epoch++) {
-            List<DataSet> batches = dataSets(train.batches(epoch, plan.training().batchSize(), 0, Integer.MAX_VALUE));
+            // The order Shoal's first worker would use: one worker averaging every step trains on exactly this.
+            long order = Shuffle.orderSeed(plan.training().seed(), epoch, 0);
+            List<DataSet> batches = dataSets(train.batches(order, plan.training().batchSize(), 0, Integer.MAX_VALUE));
             long t0 = System.nanoTime();
             net.fit(new ListDataSetIterator<>(batches, 1));
             double seconds = (System.nanoTime() - t0) / 1e9;

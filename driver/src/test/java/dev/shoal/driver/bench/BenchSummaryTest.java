@@ -1,0 +1,59 @@
+package dev.shoal.driver.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BenchSummaryTest {
+
+    private static EpochMeasurement epoch(int n, double seconds, double accuracy, long rss) {
+        return new EpochMeasurement(n, 1000, seconds, accuracy, rss);
+    }
+
+    @Test
+    void steadyRateIsTheMedianOfEveryEpochAfterTheFirst() {
+        SystemRun a = new SystemRun(List.of(epoch(1, 10, .5, 100), epoch(2, 1, .6, 200), epoch(3, 2, .7, 210)), 0);
+        SystemRun b = new SystemRun(List.of(epoch(1, 10, .5, 100), epoch(2, 4, .8, 200), epoch(3, 0.5, .9, 190)), 0);
+
+        BenchSummary s = BenchSummary.of(BenchSystem.DL4J, List.of(a, b), 0.75);
+
+        // Epochs after the first: 1000, 500, 250, 2000 ex/s; the slow first epochs (100 ex/s) are left out.
+        assertEquals(750, s.steadyExamplesPerSec(), 1e-9);
+        assertEquals(250, s.minExamplesPerSec(), 1e-9);
+        assertEquals(2000, s.maxExamplesPerSec(), 1e-9);
+        // Run a never reaches 75%, so there is no median time to it.
+        assertTrue(Double.isNaN(s.secondsToTarget()));
+        assertEquals((0.7 + 0.9) / 2, s.finalAccuracy(), 1e-12);
+        assertEquals(210, s.peakRssMb());
+        // RSS from epoch 2 to the last: +5% and -5%.
+        assertEquals(0, s.rssDriftPercent(), 1e-9);
+        assertEquals(2, s.runs());
+    }
+
+    @Test
+    void timeToTargetSumsTrainingTimeUntilTheFirstEpochThatReachesIt() {
+        List<EpochMeasurement> epochs = List.of(epoch(1, 3, .70, 1), epoch(2, 2, .86, 1), epoch(3, 2, .90, 1));
+        assertEquals(5, BenchSummary.secondsTo(0.85, epochs), 1e-12);
+        assertEquals(3, BenchSummary.secondsTo(0.70, epochs), 1e-12);
+        assertTrue(Double.isNaN(BenchSummary.secondsTo(0.95, epochs)));
+    }
+
+    @Test
+    void tableGivesRatiosToTheBaselineAndNamesSkippedSystems() {
+        SystemRun fast = new SystemRun(List.of(epoch(1, 1, .9, 1), epoch(2, 0.5, .9, 1)), 1024);
+        SystemRun slow = new SystemRun(List.of(epoch(1, 1, .9, 1), epoch(2, 1, .9, 1)), 0);
+        String table = BenchReport.table(List.of(BenchSummary.of(BenchSystem.DL4J, List.of(slow), .85),
+                        BenchSummary.of(BenchSystem.SHOAL_AVERAGING, List.of(fast), .85),
+                        BenchSummary.skipped(BenchSystem.PYTORCH, "python3 has no torch")),
+                BenchSystem.DL4J, .85);
+
+        List<String> rows = table.lines().toList();
+        assertEquals(5, rows.size(), table);
+        assertTrue(rows.get(2).startsWith("| dl4j | 1 | 1,000 | 1,000-1,000 | 1.00 |"), rows.get(2));
+        assertTrue(rows.get(3).startsWith("| shoal-averaging | 1 | 2,000 | 2,000-2,000 | 2.00 | 1.0 |"), rows.get(3));
+        assertTrue(rows.get(3).endsWith("| 1,024 |"), rows.get(3));
+        assertTrue(rows.get(4).contains("skipped: python3 has no torch"), rows.get(4));
+    }
+}
