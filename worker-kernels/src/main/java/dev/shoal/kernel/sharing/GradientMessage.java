@@ -1,0 +1,96 @@
+package dev.shoal.kernel.sharing;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+
+/**
+ * One worker's gradient for one step, as it travels to its peers: either threshold-encoded (a list of entries,
+ * each +threshold or -threshold) or dense (every value). {@code examples} weighs it in the average, so workers
+ * whose last minibatch is smaller count for less, as they would in one combined batch.
+ *
+ * <p>Sparse entries are {@code index + 1} with the sign of the value sent; the threshold is a power of two.
+ *
+ * @param examples  examples behind this gradient (its minibatch size); 0 for a worker without a batch
+ * @param threshold the threshold of a sparse message; 0 for a dense one
+ * @param entries   signed, 1-based indices of a sparse message; empty for a dense one
+ * @param dense     every value of a dense message; null for a sparse one
+ */
+public record GradientMessage(int examples, float threshold, int[] entries, float[] dense) {
+    private static final byte SPARSE = 1;
+    private static final byte DENSE = 2;
+
+    public static GradientMessage dense(int examples, float[] values) {
+        return new GradientMessage(examples, 0, new int[0], values);
+    }
+
+    public boolean isDense() {
+        return dense != null;
+    }
+
+    /** Adds {@code examples x value} for every value this message carries into {@code sum}. */
+    public void addWeightedTo(float[] sum) {
+        if (examples == 0) {
+            return;
+        }
+        if (isDense()) {
+            for (int i = 0; i < sum.length; i++) {
+                sum[i] += examples * dense[i];
+            }
+            return;
+        }
+        float quantum = examples * threshold;
+        for (int e : entries) {
+            if (e > 0) {
+                sum[e - 1] += quantum;
+            } else {
+                sum[-e - 1] -= quantum;
+            }
+        }
+    }
+
+    /** Bytes this message takes on the wire. */
+    public int wireBytes() {
+        return 1 + 4 + 4 + 4 + 4 * (isDense() ? dense.length : entries.length);
+    }
+
+    public void write(DataOutputStream out) throws IOException {
+        out.writeByte(isDense() ? DENSE : SPARSE);
+        out.writeInt(examples);
+        out.writeFloat(threshold);
+        if (isDense()) {
+            out.writeInt(dense.length);
+            for (float v : dense) {
+                out.writeFloat(v);
+            }
+        } else {
+            out.writeInt(entries.length);
+            for (int e : entries) {
+                out.writeInt(e);
+            }
+        }
+    }
+
+    public static GradientMessage read(DataInputStream in) throws IOException {
+        byte kind = in.readByte();
+        int examples = in.readInt();
+        float threshold = in.readFloat();
+        int n = in.readInt();
+        if ((kind != SPARSE && kind != DENSE) || n < 0 || examples < 0) {
+            throw new IOException("corrupt gradient message: kind " + kind + ", examples " + examples
+                    + ", length " + n);
+        }
+        if (kind == DENSE) {
+            float[] values = new float[n];
+            for (int i = 0; i < n; i++) {
+                values[i] = in.readFloat();
+            }
+            return new GradientMessage(examples, threshold, new int[0], values);
+        }
+        int[] entries = new int[n];
+        for (int i = 0; i < n; i++) {
+            entries[i] = in.readInt();
+        }
+        return new GradientMessage(examples, threshold, entries, null);
+    }
+}

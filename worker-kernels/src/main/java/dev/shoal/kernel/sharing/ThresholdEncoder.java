@@ -1,0 +1,106 @@
+package dev.shoal.kernel.sharing;
+
+import java.util.Arrays;
+
+/**
+ * Threshold encoding with error feedback, for one worker. Each step the new gradient is added to the residual
+ * (what earlier steps did not send); every entry whose magnitude reaches the threshold τ is sent as +τ or -τ and
+ * τ is taken off it; the rest stays in the residual for the next step. Nothing is lost, only delayed:
+ * {@code decode(encode(g)) + residual' == g + residual} holds exactly in float arithmetic.
+ *
+ * <p>The adaptive threshold: each step τ is picked from a histogram of the entries' magnitudes (8 bins per
+ * power of two: exponent and the top 3 mantissa bits) as the largest bin edge with at least
+ * {@code fraction x size} entries at or above it, so the share sent stays near the target as gradients shrink.
+ * Exactness holds because τ has a 3-bit mantissa and is never below 2^-20 of the largest entry: then τ is a
+ * multiple of every selected entry's ulp, so {@code v - τ} and {@code τ + (v - τ)} are exact.
+ */
+public final class ThresholdEncoder {
+    /** Bits of a float's magnitude that name its bin: 8 exponent bits and the top 3 mantissa bits. */
+    private static final int BIN_SHIFT = 20;
+    private static final int BINS = 1 << (31 - BIN_SHIFT);
+    private static final int BINS_PER_BINADE = 8;
+    /** τ's lowest mantissa bit sits 20 binades below its leading bit's 23. */
+    private static final int EXACT_BINADES = 20;
+
+    private final float[] residual;
+    private final int target;
+
+    /** @param fraction share of entries to send per step, in (0, 1] */
+    public ThresholdEncoder(int size, double fraction) {
+        if (!(fraction > 0 && fraction <= 1)) {
+            throw new IllegalArgumentException("fraction must be in (0, 1], got " + fraction);
+        }
+        this.residual = new float[size];
+        this.target = Math.max(1, (int) Math.round(fraction * size));
+    }
+
+    /**
+     * Adds {@code gradient} to the residual and encodes what is to be sent now.
+     *
+     * @throws IllegalArgumentException if an entry of the gradient is NaN or infinite, or overflows when
+     *                                  added to the residual (the residual is left partly updated: stop)
+     */
+    public GradientMessage encode(float[] gradient, int examples) {
+        if (gradient.length != residual.length) {
+            throw new IllegalArgumentException("gradient has " + gradient.length + " entries, encoder "
+                    + residual.length);
+        }
+        int[] histogram = new int[BINS];
+        for (int i = 0; i < gradient.length; i++) {
+            float g = gradient[i];
+            if (!Float.isFinite(g)) {
+                throw new IllegalArgumentException("gradient entry " + i + " is " + g);
+            }
+            float v = residual[i] + g;
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException("gradient entry " + i + " overflows: " + g + " plus the "
+                        + residual[i] + " not sent yet");
+            }
+            residual[i] = v;
+            if (v != 0) {
+                histogram[bin(v)]++;
+            }
+        }
+        int top = BINS - 1;
+        while (top >= 0 && histogram[top] == 0) {
+            top--;
+        }
+        if (top <= 0) {
+            return new GradientMessage(examples, 0, new int[0], null);
+        }
+        int b = top;
+        for (int count = histogram[top]; b > 1 && count < target; ) {
+            count += histogram[--b];
+        }
+        b = Math.max(b, Math.max(1, top - EXACT_BINADES * BINS_PER_BINADE));
+        float threshold = Float.intBitsToFloat(b << BIN_SHIFT);
+        int[] entries = new int[Math.min(residual.length, 2 * target)];
+        int n = 0;
+        for (int i = 0; i < residual.length; i++) {
+            float v = residual[i];
+            if (v >= threshold) {
+                residual[i] = v - threshold;
+                entries = append(entries, n++, i + 1);
+            } else if (v <= -threshold) {
+                residual[i] = v + threshold;
+                entries = append(entries, n++, -(i + 1));
+            }
+        }
+        return new GradientMessage(examples, threshold, Arrays.copyOf(entries, n), null);
+    }
+
+    /** What has not been sent yet. */
+    public float[] residual() {
+        return residual.clone();
+    }
+
+    private static int bin(float v) {
+        return (Float.floatToRawIntBits(v) & 0x7fffffff) >>> BIN_SHIFT;
+    }
+
+    private static int[] append(int[] a, int n, int value) {
+        int[] out = n == a.length ? Arrays.copyOf(a, Math.max(1, a.length * 2)) : a;
+        out[n] = value;
+        return out;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.shoal.kernel.sharing;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
+
+class ThresholdEncoderTest {
+    private static final int SIZE = 64;
+
+    /** Gradients with zeros, tiny (subnormal) values, ordinary ones and huge ones, mixed. */
+    @Provide
+    Arbitrary<float[]> gradients() {
+        Arbitrary<Float> value = Arbitraries.oneOf(
+                Arbitraries.just(0f),
+                // Subnormals: every bit pattern with a zero exponent.
+                Arbitraries.integers().between(1 - (1 << 23), (1 << 23) - 1)
+                        .map(b -> Math.copySign(Float.intBitsToFloat(Math.abs(b)), b)),
+                Arbitraries.floats().between(-1f, 1f).ofScale(9),
+                // Any float up to 1e37 in magnitude (two steps' sum stays finite).
+                Arbitraries.integers().map(Float::intBitsToFloat).filter(f -> Math.abs(f) <= 1e37f));
+        return value.array(float[].class).ofSize(SIZE);
+    }
+
+    @Property
+    void sentPlusResidualIsExactlyWhatWasToSend(@ForAll("gradients") float[] g1, @ForAll("gradients") float[] g2) {
+        ThresholdEncoder encoder = new ThresholdEncoder(SIZE, 0.1);
+        // Step 1 from an empty residual: decoded + residual == g, bit for bit.
+        assertReconstructs(g1, encoder.encode(g1, 1), encoder.residual());
+        // Step 2 carries the residual over: decoded + residual == residual before + g2 (one float addition).
+        float[] before = encoder.residual();
+        float[] toSend = new float[SIZE];
+        for (int i = 0; i < SIZE; i++) {
+            toSend[i] = before[i] + g2[i];
+        }
+        assertReconstructs(toSend, encoder.encode(g2, 1), encoder.residual());
+    }
+
+    private static void assertReconstructs(float[] expected, GradientMessage message, float[] residual) {
+        float[] decoded = new float[SIZE];
+        message.addWeightedTo(decoded);
+        for (int i = 0; i < SIZE; i++) {
+            // Numeric equality: -0.0 and 0.0 are the same gradient.
+            assertTrue(expected[i] == decoded[i] + residual[i], "entry " + i + ": " + expected[i] + " != "
+                    + decoded[i] + " + " + residual[i]);
+        }
+        if (message.entries().length > 0) {
+            float t = message.threshold();
+            assertEquals(0, Float.floatToRawIntBits(t) & ((1 << 20) - 1), "threshold " + t + " has 3 mantissa bits");
+        }
+    }
+
+    @Test
+    void adaptiveThresholdSendsAboutTheTargetShare() {
+        java.util.Random random = new java.util.Random(5);
+        int size = 100_000;
+        ThresholdEncoder encoder = new ThresholdEncoder(size, 0.01);
+        for (int step = 0; step < 20; step++) {
+            float[] g = new float[size];
+            for (int i = 0; i < size; i++) {
+                g[i] = (float) (random.nextGaussian() * 1e-3);
+            }
+            int sent = encoder.encode(g, 32).entries().length;
+            // Bins of 1/8 binade: at least the target 1% (1,000 entries); residuals piling up under the
+            // threshold can cross it together, but the share stays within a small factor.
+            assertTrue(sent >= 1_000 && sent <= 2_500, "step " + step + " sent " + sent);
+        }
+    }
+
+    @Test
+    void aLargeGradientDrainsOverSeveralSteps() {
+        ThresholdEncoder encoder = new ThresholdEncoder(4, 0.25);
+        float[] sum = new float[4];
+        encoder.encode(new float[] {8, 1, 0, 0}, 1).addWeightedTo(sum);
+        assertArrayEquals(new float[] {8, 0, 0, 0}, sum);
+        for (int step = 0; step < 3; step++) {
+            encoder.encode(new float[4], 1).addWeightedTo(sum);
+        }
+        assertArrayEquals(new float[] {8, 1, 0, 0}, sum, "the small entry arrives once it is the largest left");
+        assertArrayEquals(new float[4], encoder.residual());
+    }
+
+    @Test
+    void nonFiniteGradientsAreRejectedNamingTheEntry() {
+        ThresholdEncoder encoder = new ThresholdEncoder(3, 0.5);
+        var e = assertThrows(IllegalArgumentException.class, () -> encoder.encode(new float[] {1, Float.NaN, 0}, 1));
+        assertEquals("gradient entry 1 is NaN", e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> encoder.encode(new float[] {Float.NEGATIVE_INFINITY, 0, 0}, 1));
+        ThresholdEncoder full = new ThresholdEncoder(2, 0.5);
+        full.encode(new float[] {3.3e38f, 2.5e38f}, 1);
+        assertEquals(2.5e38f, full.residual()[1], "below the threshold: kept");
+        e = assertThrows(IllegalArgumentException.class, () -> full.encode(new float[] {0, 2e38f}, 1));
+        assertTrue(e.getMessage().startsWith("gradient entry 1 overflows"), e.getMessage());
+    }
+
+    @Property
+    void messagesRoundTripOnTheWire(@ForAll("gradients") float[] g) throws Exception {
+        for (GradientMessage m : new GradientMessage[] {new ThresholdEncoder(SIZE, 0.2).encode(g, 7),
+                GradientMessage.dense(9, g)}) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            m.write(new DataOutputStream(bytes));
+            assertEquals(m.wireBytes(), bytes.size());
+            GradientMessage back = GradientMessage.read(new DataInputStream(new ByteArrayInputStream(
+                    bytes.toByteArray())));
+            assertEquals(m.examples(), back.examples());
+            assertEquals(m.threshold(), back.threshold());
+            assertArrayEquals(m.entries(), back.entries());
+            assertArrayEquals(m.dense(), back.dense());
+        }
+    }
+}
