@@ -1,0 +1,257 @@
+package dev.shoal.kernel.sharing;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The workers of one gradient-sharing stage, connected to each other over plain TCP: every pair by one socket,
+ * opened by the higher rank. No fixed port (each worker listens on an ephemeral one and the addresses are
+ * exchanged beforehand), no UDP, no daemon. Every connect and read has a timeout; a peer that fails or stalls
+ * raises a {@link PeerException} naming it.
+ *
+ * <p>Sends run on a helper thread while this thread receives, so two peers sending large messages to each other
+ * cannot block each other on full socket buffers. Not thread-safe: one step at a time.
+ */
+public final class PeerGroup implements AutoCloseable {
+    private final int rank;
+    private final List<String> addresses;
+    private final Socket[] sockets;
+    private final DataInputStream[] in;
+    private final DataOutputStream[] out;
+    private final ExecutorService sender;
+    private long bytesSent;
+
+    private PeerGroup(int rank, List<String> addresses) {
+        this.rank = rank;
+        this.addresses = List.copyOf(addresses);
+        int n = addresses.size();
+        this.sockets = new Socket[n];
+        this.in = new DataInputStream[n];
+        this.out = new DataOutputStream[n];
+        this.sender = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "shoal-peer-send-" + rank);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Listens on an ephemeral port of this host; its {@link #address} is what peers connect to. */
+    public static ServerSocket listen() throws IOException {
+        ServerSocket server = new ServerSocket();
+        server.bind(new InetSocketAddress(InetAddress.getLocalHost(), 0));
+        return server;
+    }
+
+    /** host:port of a listening socket. */
+    public static String address(ServerSocket server) {
+        return server.getInetAddress().getHostAddress() + ":" + server.getLocalPort();
+    }
+
+    /**
+     * Connects worker {@code rank} to every other worker. {@code addresses} lists every worker's listening
+     * address by rank; {@code server} is this worker's own (closed when done).
+     */
+    public static PeerGroup connect(int rank, List<String> addresses, ServerSocket server, Duration timeout) {
+        PeerGroup group = new PeerGroup(rank, addresses);
+        int millis = (int) timeout.toMillis();
+        try (server) {
+            for (int peer = 0; peer < rank; peer++) {
+                String[] hostPort = addresses.get(peer).split(":");
+                Socket s = new Socket();
+                try {
+                    s.connect(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), millis);
+                    group.attach(peer, s, millis);
+                    group.out[peer].writeInt(rank);
+                    group.out[peer].flush();
+                } catch (IOException e) {
+                    s.close();
+                    throw group.failure(peer, "cannot connect", e);
+                }
+            }
+            server.setSoTimeout(millis);
+            for (int accepted = rank + 1; accepted < addresses.size(); accepted++) {
+                Socket s;
+                try {
+                    s = server.accept();
+                } catch (IOException e) {
+                    throw new PeerException("worker " + rank + ": a higher-ranked peer did not connect within "
+                            + timeout.toSeconds() + " s: " + e.getMessage(), e);
+                }
+                s.setSoTimeout(millis);
+                int peer = new DataInputStream(s.getInputStream()).readInt();
+                if (peer <= rank || peer >= addresses.size() || group.sockets[peer] != null) {
+                    s.close();
+                    throw new PeerException("worker " + rank + ": unexpected peer rank " + peer, null);
+                }
+                group.attach(peer, s, millis);
+            }
+            return group;
+        } catch (IOException e) {
+            group.close();
+            throw new PeerException("worker " + rank + ": cannot set up peer connections: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            group.close();
+            throw e;
+        }
+    }
+
+    private void attach(int peer, Socket s, int millis) throws IOException {
+        s.setSoTimeout(millis);
+        s.setTcpNoDelay(true);
+        sockets[peer] = s;
+        in[peer] = new DataInputStream(new BufferedInputStream(s.getInputStream(), 1 << 16));
+        out[peer] = new DataOutputStream(new BufferedOutputStream(s.getOutputStream(), 1 << 16));
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public int size() {
+        return addresses.size();
+    }
+
+    /** Bytes this worker has sent to its peers so far. */
+    public long bytesSent() {
+        return bytesSent;
+    }
+
+    /** Every worker's message, indexed by rank (this worker's own included). */
+    public GradientMessage[] allGather(GradientMessage mine) {
+        Future<?> sending = sender.submit(() -> {
+            for (int peer = 0; peer < size(); peer++) {
+                if (peer != rank) {
+                    try {
+                        mine.write(out[peer]);
+                        out[peer].flush();
+                    } catch (IOException e) {
+                        throw failure(peer, "cannot send to", e);
+                    }
+                }
+            }
+        });
+        GradientMessage[] all = new GradientMessage[size()];
+        all[rank] = mine;
+        for (int peer = 0; peer < size(); peer++) {
+            if (peer != rank) {
+                try {
+                    all[peer] = GradientMessage.read(in[peer]);
+                } catch (IOException e) {
+                    sending.cancel(true);
+                    throw failure(peer, "lost", e);
+                }
+            }
+        }
+        await(sending);
+        bytesSent += (long) mine.wireBytes() * (size() - 1);
+        return all;
+    }
+
+    /**
+     * Replaces {@code data} on every worker by the sum over workers, with a ring all-reduce (reduce-scatter, then
+     * all-gather): each worker sends and receives 2(n-1)/n of the data, whatever the number of workers. Each
+     * chunk is summed once, on one worker, and copied to the rest, so every worker ends with identical bits.
+     */
+    public void ringAllReduce(float[] data) {
+        int n = size();
+        if (n == 1) {
+            return;
+        }
+        int next = (rank + 1) % n;
+        int previous = (rank + n - 1) % n;
+        for (int phase = 0; phase < 2; phase++) {
+            for (int step = 0; step < n - 1; step++) {
+                // Reduce-scatter sends chunk (rank - step) and adds into (rank - step - 1); all-gather copies.
+                int sendChunk = Math.floorMod(rank - step + phase, n);
+                int receiveChunk = Math.floorMod(rank - step - 1 + phase, n);
+                int from = chunkStart(sendChunk, n, data.length);
+                int to = chunkStart(sendChunk + 1, n, data.length);
+                Future<?> sending = sender.submit(() -> {
+                    try {
+                        for (int i = from; i < to; i++) {
+                            out[next].writeFloat(data[i]);
+                        }
+                        out[next].flush();
+                    } catch (IOException e) {
+                        throw failure(next, "cannot send to", e);
+                    }
+                });
+                int rFrom = chunkStart(receiveChunk, n, data.length);
+                int rTo = chunkStart(receiveChunk + 1, n, data.length);
+                float[] received = new float[rTo - rFrom];
+                try {
+                    for (int i = 0; i < received.length; i++) {
+                        received[i] = in[previous].readFloat();
+                    }
+                } catch (IOException e) {
+                    sending.cancel(true);
+                    throw failure(previous, "lost", e);
+                }
+                await(sending);
+                bytesSent += 4L * (to - from);
+                for (int i = 0; i < received.length; i++) {
+                    data[rFrom + i] = phase == 0 ? data[rFrom + i] + received[i] : received[i];
+                }
+            }
+        }
+    }
+
+    private static int chunkStart(int chunk, int chunks, int length) {
+        return (int) ((long) chunk * length / chunks);
+    }
+
+    private void await(Future<?> sending) {
+        try {
+            sending.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PeerException("worker " + rank + ": interrupted while sending", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof PeerException p ? p
+                    : new PeerException("worker " + rank + ": sending failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private PeerException failure(int peer, String what, Exception e) {
+        return new PeerException("worker " + rank + " " + what + " peer worker " + peer + " at "
+                + addresses.get(peer) + ": " + e, e);
+    }
+
+    @Override
+    public void close() {
+        sender.shutdownNow();
+        for (Socket s : sockets) {
+            if (s != null) {
+                try {
+                    s.close();
+                } catch (IOException e) {
+                    // Closing anyway.
+                }
+            }
+        }
+    }
+
+    /** For tests: the sockets this group holds, to simulate a peer that dies. */
+    List<Socket> socketsForTest() {
+        List<Socket> list = new ArrayList<>();
+        for (Socket s : sockets) {
+            if (s != null) {
+                list.add(s);
+            }
+        }
+        return list;
+    }
+}

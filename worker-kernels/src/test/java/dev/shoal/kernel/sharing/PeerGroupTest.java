@@ -1,0 +1,125 @@
+package dev.shoal.kernel.sharing;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Workers as threads on loopback, each with its own group, as executors would be. */
+class PeerGroupTest {
+    private final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stop() {
+        pool.shutdownNow();
+    }
+
+    /** Runs {@code body} on {@code n} connected workers and returns their results by rank. */
+    private <T> List<T> onWorkers(int n, Duration timeout, Function<PeerGroup, T> body) throws Exception {
+        List<ServerSocket> servers = new ArrayList<>();
+        List<String> addresses = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            ServerSocket s = PeerGroup.listen();
+            servers.add(s);
+            addresses.add(PeerGroup.address(s));
+        }
+        List<Future<T>> futures = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            int rank = r;
+            futures.add(pool.submit(() -> {
+                try (PeerGroup g = PeerGroup.connect(rank, addresses, servers.get(rank), timeout)) {
+                    return body.apply(g);
+                }
+            }));
+        }
+        List<T> results = new ArrayList<>();
+        for (Future<T> f : futures) {
+            results.add(f.get());
+        }
+        return results;
+    }
+
+    @Test
+    void allGatherGivesEveryWorkerEveryMessageByRank() throws Exception {
+        List<GradientMessage[]> all = onWorkers(3, Duration.ofSeconds(10),
+                g -> g.allGather(GradientMessage.dense(g.rank() + 1, new float[] {g.rank(), -g.rank()})));
+        for (GradientMessage[] messages : all) {
+            for (int r = 0; r < 3; r++) {
+                assertEquals(r + 1, messages[r].examples());
+                assertArrayEquals(new float[] {r, -r}, messages[r].dense());
+            }
+        }
+    }
+
+    @Test
+    void ringAllReduceSumsAndEveryWorkerHoldsTheSameBits() throws Exception {
+        int n = 3;
+        int length = 100_003;
+        float[][] inputs = new float[n][length];
+        Random random = new Random(11);
+        for (float[] v : inputs) {
+            for (int i = 0; i < length; i++) {
+                v[i] = (float) random.nextGaussian();
+            }
+        }
+        List<float[]> results = onWorkers(n, Duration.ofSeconds(10), g -> {
+            float[] data = inputs[g.rank()].clone();
+            g.ringAllReduce(data);
+            // 2(n-1)/n of the data leaves each worker.
+            assertEquals(4L * length * 2 * (n - 1) / n, g.bytesSent(), 8.0 * n);
+            return data;
+        });
+        for (int i = 0; i < length; i++) {
+            double sum = inputs[0][i] + (double) inputs[1][i] + inputs[2][i];
+            assertEquals(sum, results.get(0)[i], 1e-5);
+        }
+        assertArrayEquals(results.get(0), results.get(1));
+        assertArrayEquals(results.get(0), results.get(2));
+    }
+
+    @Test
+    void aPeerThatDiesFailsTheOthersNamingIt() throws Exception {
+        var failure = assertThrows(ExecutionException.class, () -> onWorkers(2, Duration.ofSeconds(2), g -> {
+            if (g.rank() == 1) {
+                g.close();
+                return null;
+            }
+            return g.allGather(GradientMessage.dense(1, new float[] {1}));
+        }));
+        assertTrue(failure.getCause() instanceof PeerException, String.valueOf(failure.getCause()));
+        assertTrue(failure.getCause().getMessage().startsWith("worker 0 lost peer worker 1 at "),
+                failure.getCause().getMessage());
+    }
+
+    @Test
+    void aPeerThatStallsFailsTheOthersAfterTheTimeout() throws Exception {
+        long start = System.nanoTime();
+        var failure = assertThrows(ExecutionException.class, () -> onWorkers(2, Duration.ofMillis(500), g -> {
+            if (g.rank() == 1) {
+                try {
+                    Thread.sleep(3_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return null;
+            }
+            return g.allGather(GradientMessage.dense(1, new float[] {1}));
+        }));
+        assertTrue(failure.getCause().getMessage().contains("peer worker 1"), failure.getCause().getMessage());
+        assertTrue(failure.getCause().getMessage().contains("timed out"), failure.getCause().getMessage());
+        assertTrue(System.nanoTime() - start < 2_900_000_000L, "failed at the timeout, not when the peer woke");
+    }
+}
