@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -53,6 +54,47 @@ public final class WorkerKernel {
         }
         return WorkerResult.of(net.params().toFloatVector(), updaterState(), examples, steps, lossSum, compute,
                 MemoryUse.now());
+    }
+
+    /** Loads {@code s} as the starting point of a run of gradient-sharing steps ({@link #gradient}, {@link #step}). */
+    public void start(ModelSnapshot s) {
+        load(s);
+    }
+
+    public int numParams() {
+        return (int) net.numParams();
+    }
+
+    /**
+     * Computes the gradient of the minibatch loss at the current parameters into {@code out} (no regularization,
+     * no updater: those belong to {@link #step}) and returns the loss.
+     */
+    public double gradient(MiniBatch batch, float[] out) {
+        DataSet data = toDataSet(batch);
+        net.setInput(data.getFeatures());
+        net.setLabels(data.getLabels());
+        net.computeGradientAndScore();
+        INDArray g = net.getFlattenedGradients();
+        for (int i = 0; i < out.length; i++) {
+            out[i] = g.getFloat(i);
+        }
+        return net.score();
+    }
+
+    /**
+     * One DL4J step with {@code gradient} in place of the network's own: the updater (with regularization and
+     * the learning-rate schedule) turns it into an update, the parameters take it, and the iteration counter
+     * advances, as {@code fit} does. Replicas that apply the same gradient from the same state stay identical.
+     */
+    public void step(float[] gradient, int examples) {
+        INDArray g = net.getFlattenedGradients();
+        g.data().setData(gradient);
+        var conf = net.getLayerWiseConfigurations();
+        net.getUpdater().update(net, net.gradient(), conf.getIterationCount(), conf.getEpochCount(), examples,
+                LayerWorkspaceMgr.noWorkspaces());
+        INDArray params = net.params();
+        params.subi(g.reshape(params.shape()));
+        conf.setIterationCount(conf.getIterationCount() + 1);
     }
 
     /** Scores {@code model} on {@code batches}: confusion matrix and summed loss. */

@@ -36,6 +36,34 @@ class WorkerKernelTest {
         assertArrayEquals(plain.params().toFloatVector(), result.average(7, 0).params(), 1e-6f);
     }
 
+    /** The gradient-sharing path: a step made of gradient() then step() is DL4J's own fit step. */
+    @ParameterizedTest
+    @EnumSource(UpdaterType.class)
+    void gradientThenStepEqualsPlainDl4jFit(UpdaterType updater) {
+        String json = networkJson(updater);
+        ExampleBlock data = KernelFixtures.block(100, 4);
+        MultiLayerNetwork plain = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+        plain.init();
+        WorkerKernel kernel = new WorkerKernel(json);
+        kernel.start(kernel.snapshot().atEpoch(1));
+        plain.getLayerWiseConfigurations().setEpochCount(1);
+        float[] g = new float[kernel.numParams()];
+
+        for (Iterator<MiniBatch> it = data.batches(3, BATCH, 0, 7); it.hasNext(); ) {
+            MiniBatch batch = it.next();
+            double loss = kernel.gradient(batch, g);
+            kernel.step(g, batch.rows());
+            plain.fit(batch.toDataSet());
+            assertEquals(plain.score(), loss, 1e-6);
+        }
+
+        ModelSnapshot after = kernel.snapshot();
+        assertArrayEquals(plain.params().toFloatVector(), after.params(), 1e-6f);
+        assertArrayEquals(plain.getUpdater().getStateViewArray() == null ? new float[0]
+                : plain.getUpdater().getStateViewArray().toFloatVector(), after.updaterState(), 1e-6f);
+        assertEquals(7, after.iteration());
+    }
+
     @Test
     void twoRoundsOfThreeStepsEqualOneRoundOfSix() {
         String json = networkJson(UpdaterType.ADAM);
