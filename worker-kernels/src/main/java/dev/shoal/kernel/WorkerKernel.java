@@ -66,8 +66,9 @@ public final class WorkerKernel {
     }
 
     /**
-     * Computes the gradient of the minibatch loss at the current parameters into {@code out} (no regularization,
-     * no updater: those belong to {@link #step}) and returns the loss.
+     * Computes the gradient at the current parameters into {@code out} and returns the mean loss. Like all DL4J
+     * gradients before the updater, it is summed over the minibatch's examples, without regularization: the
+     * updater in {@link #step} divides by the minibatch size and adds the penalties.
      */
     public double gradient(MiniBatch batch, float[] out) {
         DataSet data = toDataSet(batch);
@@ -82,13 +83,14 @@ public final class WorkerKernel {
     }
 
     /**
-     * One DL4J step with {@code gradient} in place of the network's own: the updater (with regularization and
-     * the learning-rate schedule) turns it into an update, the parameters take it, and the iteration counter
-     * advances, as {@code fit} does. Replicas that apply the same gradient from the same state stay identical.
+     * One DL4J step with {@code gradient} (a sum over {@code examples} examples) in place of the network's own:
+     * the updater divides by {@code examples}, adds regularization, applies the learning-rate schedule and turns
+     * it into an update; the parameters take it and the iteration counter advances, as {@code fit} does.
+     * Replicas that apply the same gradient from the same state stay identical.
      */
     public void step(float[] gradient, int examples) {
         INDArray g = net.getFlattenedGradients();
-        g.data().setData(gradient);
+        copyInto(g, gradient);
         var conf = net.getLayerWiseConfigurations();
         net.getUpdater().update(net, net.gradient(), conf.getIterationCount(), conf.getEpochCount(), examples,
                 LayerWorkspaceMgr.noWorkspaces());

@@ -5,12 +5,14 @@ import dev.shoal.kernel.config.Key;
 
 /** The {@code sync} section: workers and how they are merged. */
 public record SyncConfig(
-        @Key(doc = "Sync strategy: averaging.", defaultValue = "averaging") SyncStrategy strategy,
+        @Key(doc = "Sync strategy: averaging or gradient-sharing.", defaultValue = "averaging")
+        SyncStrategy strategy,
         @Key(doc = "Number of workers (data partitions trained in parallel).", defaultValue = "2") int workers,
-        @Key(doc = "Local minibatch steps per worker between two averagings (one round).",
+        @Key(doc = "Averaging: local minibatch steps per worker between two averagings (one round).",
                 defaultValue = "20") int averageEvery,
         @Key(doc = "ND4J threads per worker; workers x threads should not exceed the cores.",
-                defaultValue = "1") int threadsPerWorker) {
+                defaultValue = "1") int threadsPerWorker,
+        @Key(doc = "Gradient sharing settings.", defaultValue = "{}") SharingConfig sharing) {
 
     public SyncConfig {
         Checks.atLeast("workers", workers, 1);

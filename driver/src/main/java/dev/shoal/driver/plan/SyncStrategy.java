@@ -3,5 +3,7 @@ package dev.shoal.driver.plan;
 /** How workers' progress is merged into one model. */
 public enum SyncStrategy {
     /** Each worker takes average-every local steps, then the driver averages parameters and updater state. */
-    AVERAGING
+    AVERAGING,
+    /** Workers step together: every step they exchange gradients and apply the same average. */
+    GRADIENT_SHARING
 }

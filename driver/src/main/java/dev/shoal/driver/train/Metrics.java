@@ -3,7 +3,7 @@ package dev.shoal.driver.train;
 import dev.shoal.kernel.MemoryUse;
 
 /** What the trainer reports as it goes: one record per round and one per epoch. */
-public sealed interface Metrics permits Metrics.Round, Metrics.Epoch {
+public sealed interface Metrics permits Metrics.Round, Metrics.Stage, Metrics.Epoch {
 
     /**
      * One averaging round. Times in milliseconds: {@code broadcastMs} encoding and broadcasting the snapshot,
@@ -13,6 +13,18 @@ public sealed interface Metrics permits Metrics.Round, Metrics.Epoch {
     record Round(int epoch, int round, int rounds, int workers, long examples, double loss,
                  double broadcastMs, double computeMs, double aggregateMs, double idleMs, double totalMs)
             implements Metrics {
+    }
+
+    /**
+     * One gradient-sharing stage (an epoch's steps, taken together by all workers). Times in milliseconds, for
+     * the slowest worker: {@code computeMs} forward/backward, {@code encodeMs} encoding, {@code exchangeMs}
+     * sending and receiving (waiting for peers included), {@code applyMs} decoding, averaging and the updater.
+     * {@code sentFraction} is the share of gradient entries sent (1 for dense), {@code threshold} the mean
+     * threshold (0 for dense), {@code bytesPerStep} what one worker sent per step on average.
+     */
+    record Stage(int epoch, int attempt, int steps, int workers, long examples, double loss, double computeMs,
+                 double encodeMs, double exchangeMs, double applyMs, double totalMs, long bytesSent,
+                 double bytesPerStep, double sentFraction, double threshold) implements Metrics {
     }
 
     /**

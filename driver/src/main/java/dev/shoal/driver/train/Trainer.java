@@ -1,5 +1,6 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.MemoryUse;
@@ -13,10 +14,13 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
- * Parameter averaging on Spark. Each round is one Spark job: broadcast the current {@link ModelSnapshot},
+ * The training loop: epochs, each trained by the plan's sync strategy and then evaluated on the test set.
+ *
+ * <p>Parameter averaging on Spark: each round is one Spark job: broadcast the current {@link ModelSnapshot},
  * let every worker take {@code sync.average-every} local steps on its own partition, {@code treeAggregate} the
  * {@link WorkerResult}s, and average them into the next snapshot. After each epoch the model is evaluated on
- * the test set, also distributed. Every round and epoch is reported to the metrics sink.
+ * the test set, also distributed. Every round and epoch is reported to the metrics sink. Gradient sharing
+ * trains each epoch as one barrier stage instead (see {@link GradientSharing}).
  *
  * <p>With one worker averaging every step this is exactly DL4J's own {@code fit} on the same batches; with N
  * workers, plain SGD and batch b it is one process with batch N·b (both pinned by tests).
@@ -26,6 +30,7 @@ public final class Trainer {
     private final TrainingPlan plan;
     private final RoundTask task;
     private final Consumer<Metrics> sink;
+    private final GradientSharing sharing;
 
     public Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
         this.sc = sc;
@@ -33,14 +38,14 @@ public final class Trainer {
         this.task = new RoundTask(networkJson, plan.sync().threadsPerWorker(), plan.training().batchSize(),
                 plan.training().seed());
         this.sink = sink;
+        this.sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING
+                ? new GradientSharing(sc, plan, networkJson, sink) : null;
     }
 
     /** Trains from {@code start} for the plan's epochs and returns the final model. */
     public TrainingResult run(ModelSnapshot start, TrainingData train, TrainingData test) {
         int epochs = plan.training().epochs();
-        int steps = plan.sync().averageEvery();
         int batches = (train.largestBlock() + plan.training().batchSize() - 1) / plan.training().batchSize();
-        int rounds = (batches + steps - 1) / steps;
         long runStart = System.nanoTime();
         long totalExamples = train.examples() * (long) (epochs - start.epoch());
         long examplesDone = 0;
@@ -48,32 +53,46 @@ public final class Trainer {
         ModelSnapshot model = start;
         EvalResult evaluation = EvalResult.empty();
         for (int epoch = start.epoch(); epoch < epochs; epoch++) {
-            model = model.atEpoch(epoch);
             long epochStart = System.nanoTime();
-            long epochExamples = 0;
-            double epochLoss = 0;
-            MemoryUse executorMemory = MemoryUse.none();
-            for (int round = 0; round < rounds; round++) {
-                RoundOutcome outcome = round(train, model, epoch, round, rounds, steps);
-                model = outcome.next;
-                epochExamples += outcome.result.examples();
-                epochLoss += outcome.result.lossSum();
-                executorMemory = executorMemory.max(outcome.result.memory());
-            }
+            EpochWork work = sharing != null
+                    ? sharing.epoch(train, model.atEpoch(epoch), epoch, batches)
+                    : averagingEpoch(train, model.atEpoch(epoch), epoch, batches);
+            model = work.model();
             double trainSeconds = seconds(System.nanoTime() - epochStart);
-            examplesDone += epochExamples;
+            examplesDone += work.examples();
             long evalStart = System.nanoTime();
             evaluation = evaluate(model, test);
             double evalSeconds = seconds(System.nanoTime() - evalStart);
             double elapsed = seconds(System.nanoTime() - runStart);
             double eta = elapsed / examplesDone * (totalExamples - examplesDone);
-            Metrics.Epoch metrics = new Metrics.Epoch(epoch + 1, epochs, epochExamples, epochLoss / epochExamples,
-                    evaluation.meanLoss(), evaluation.accuracy(), trainSeconds, evalSeconds,
-                    epochExamples / trainSeconds, eta, executorMemory, MemoryUse.now());
+            Metrics.Epoch metrics = new Metrics.Epoch(epoch + 1, epochs, work.examples(),
+                    work.lossSum() / work.examples(), evaluation.meanLoss(), evaluation.accuracy(), trainSeconds,
+                    evalSeconds, work.examples() / trainSeconds, eta, work.executorMemory(), MemoryUse.now());
             history.add(metrics);
             sink.accept(metrics);
         }
         return new TrainingResult(model.atEpoch(epochs), evaluation, List.copyOf(history));
+    }
+
+    /** What one epoch of training did, whatever the strategy. */
+    record EpochWork(ModelSnapshot model, long examples, double lossSum, MemoryUse executorMemory) {
+    }
+
+    /** Parameter averaging: the epoch's batches in rounds of {@code sync.average-every} local steps. */
+    private EpochWork averagingEpoch(TrainingData train, ModelSnapshot model, int epoch, int batches) {
+        int steps = plan.sync().averageEvery();
+        int rounds = (batches + steps - 1) / steps;
+        long examples = 0;
+        double lossSum = 0;
+        MemoryUse memory = MemoryUse.none();
+        for (int round = 0; round < rounds; round++) {
+            RoundOutcome outcome = round(train, model, epoch, round, rounds, steps);
+            model = outcome.next;
+            examples += outcome.result.examples();
+            lossSum += outcome.result.lossSum();
+            memory = memory.max(outcome.result.memory());
+        }
+        return new EpochWork(model, examples, lossSum, memory);
     }
 
     /** Evaluates {@code model} on every partition of {@code data}. */

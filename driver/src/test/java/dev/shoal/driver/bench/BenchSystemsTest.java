@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.OutputConfig;
+import dev.shoal.driver.plan.GradientEncoding;
+import dev.shoal.driver.plan.SharingConfig;
 import dev.shoal.driver.plan.SparkConfig;
 import dev.shoal.driver.plan.SyncConfig;
 import dev.shoal.driver.plan.SyncStrategy;
@@ -49,7 +51,8 @@ class BenchSystemsTest {
                 new OptimizerConfig(UpdaterType.ADAM, 0.005, 0.9, 0.9, 0.999, 0.95, 1e-8,
                         new ScheduleConfig(ScheduleType.EXPONENTIAL, 0.5, 1)),
                 new TrainingConfig(3, 50, 7),
-                new SyncConfig(SyncStrategy.AVERAGING, 1, 1, 1),
+                new SyncConfig(SyncStrategy.AVERAGING, 1, 1, 1,
+                        new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false)),
                 new SparkConfig("local[1]", false),
                 new OutputConfig(dir.resolve("runs").toString(), "shoal"));
         Preflight.Sources sources = Preflight.check(plan);

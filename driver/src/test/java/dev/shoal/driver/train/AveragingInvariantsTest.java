@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.OutputConfig;
+import dev.shoal.driver.plan.GradientEncoding;
+import dev.shoal.driver.plan.SharingConfig;
 import dev.shoal.driver.plan.SparkConfig;
 import dev.shoal.driver.plan.SyncConfig;
 import dev.shoal.driver.plan.SyncStrategy;
@@ -48,6 +50,7 @@ class AveragingInvariantsTest {
     private static final int FEATURES = 10;
     private static final int CLASSES = 4;
     private static final long SEED = 42;
+    static final SharingConfig SHARING = new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false);
 
     @Test
     void oneWorkerAveragingEveryStepEqualsPlainDl4jFit() {
@@ -125,7 +128,7 @@ class AveragingInvariantsTest {
                 new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,
                         new ScheduleConfig(schedule, 0.5, 1)),
                 new TrainingConfig(epochs, batch, SEED),
-                new SyncConfig(SyncStrategy.AVERAGING, workers, averageEvery, 1),
+                new SyncConfig(SyncStrategy.AVERAGING, workers, averageEvery, 1, SHARING),
                 new SparkConfig("auto", false),
                 new OutputConfig("runs", ""));
     }
@@ -147,7 +150,7 @@ class AveragingInvariantsTest {
         return new ExampleBlock(x, y, FEATURES, CLASSES);
     }
 
-    private static MiniBatch concat(MiniBatch a, MiniBatch b) {
+    static MiniBatch concat(MiniBatch a, MiniBatch b) {
         float[] x = new float[a.features().length + b.features().length];
         System.arraycopy(a.features(), 0, x, 0, a.features().length);
         System.arraycopy(b.features(), 0, x, a.features().length, b.features().length);

@@ -6,8 +6,9 @@ import java.io.IOException;
 
 /**
  * One worker's gradient for one step, as it travels to its peers: either threshold-encoded (a list of entries,
- * each +threshold or -threshold) or dense (every value). {@code examples} weighs it in the average, so workers
- * whose last minibatch is smaller count for less, as they would in one combined batch.
+ * each +threshold or -threshold) or dense (every value). DL4J's gradients are sums over the minibatch (its
+ * updater divides by the minibatch size), so peers add the messages up and divide by the total of
+ * {@code examples}: exactly one combined minibatch, whatever each worker's batch held.
  *
  * <p>Sparse entries are {@code index + 1} with the sign of the value sent; the threshold is a power of two.
  *
@@ -28,23 +29,19 @@ public record GradientMessage(int examples, float threshold, int[] entries, floa
         return dense != null;
     }
 
-    /** Adds {@code examples x value} for every value this message carries into {@code sum}. */
-    public void addWeightedTo(float[] sum) {
-        if (examples == 0) {
-            return;
-        }
+    /** Adds every value this message carries into {@code sum}. */
+    public void addTo(float[] sum) {
         if (isDense()) {
             for (int i = 0; i < sum.length; i++) {
-                sum[i] += examples * dense[i];
+                sum[i] += dense[i];
             }
             return;
         }
-        float quantum = examples * threshold;
         for (int e : entries) {
             if (e > 0) {
-                sum[e - 1] += quantum;
+                sum[e - 1] += threshold;
             } else {
-                sum[-e - 1] -= quantum;
+                sum[-e - 1] -= threshold;
             }
         }
     }

@@ -49,7 +49,7 @@ class ThresholdEncoderTest {
 
     private static void assertReconstructs(float[] expected, GradientMessage message, float[] residual) {
         float[] decoded = new float[SIZE];
-        message.addWeightedTo(decoded);
+        message.addTo(decoded);
         for (int i = 0; i < SIZE; i++) {
             // Numeric equality: -0.0 and 0.0 are the same gradient.
             assertTrue(expected[i] == decoded[i] + residual[i], "entry " + i + ": " + expected[i] + " != "
@@ -82,10 +82,10 @@ class ThresholdEncoderTest {
     void aLargeGradientDrainsOverSeveralSteps() {
         ThresholdEncoder encoder = new ThresholdEncoder(4, 0.25);
         float[] sum = new float[4];
-        encoder.encode(new float[] {8, 1, 0, 0}, 1).addWeightedTo(sum);
+        encoder.encode(new float[] {8, 1, 0, 0}, 1).addTo(sum);
         assertArrayEquals(new float[] {8, 0, 0, 0}, sum);
         for (int step = 0; step < 3; step++) {
-            encoder.encode(new float[4], 1).addWeightedTo(sum);
+            encoder.encode(new float[4], 1).addTo(sum);
         }
         assertArrayEquals(new float[] {8, 1, 0, 0}, sum, "the small entry arrives once it is the largest left");
         assertArrayEquals(new float[4], encoder.residual());

@@ -1,0 +1,164 @@
+package dev.shoal.driver.train;
+
+import dev.shoal.driver.plan.SharingConfig;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.MemoryUse;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.SnapshotCodec;
+import dev.shoal.kernel.config.ConfigException;
+import java.io.Serializable;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * Gradient sharing on Spark: each epoch is one barrier stage with one task per worker (see {@link SharingTask}),
+ * all started together. The driver holds the model each stage started from; a stage that fails (a peer died,
+ * stalled or was killed) is run again from it, up to {@code sync.sharing.stage-attempts} times. After a stage the
+ * driver checks that every replica ends with the same parameters.
+ */
+final class GradientSharing {
+    private static final Logger LOG = LoggerFactory.getLogger(GradientSharing.class);
+    private static final ClassTag<StageResult> RESULT = ClassTag$.MODULE$.apply(StageResult.class);
+
+    private final JavaSparkContext sc;
+    private final SharingTask task;
+    private final SharingConfig sharing;
+    private final Consumer<Metrics> sink;
+
+    GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
+        if (sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)) {
+            throw new ConfigException("sync.strategy", "gradient-sharing", "needs a fixed set of executors (Spark "
+                    + "barrier mode), but spark.dynamicAllocation.enabled is true; disable it or use averaging");
+        }
+        this.sc = sc;
+        this.sharing = plan.sync().sharing();
+        this.task = new SharingTask(networkJson, plan.sync().threadsPerWorker(), plan.training().batchSize(),
+                plan.training().seed(), sharing);
+        this.sink = sink;
+    }
+
+    /** Trains one epoch of {@code steps} steps from {@code model}; returns the new model and the epoch's work. */
+    Trainer.EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, int steps) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return stage(train, model, epoch, steps, attempt);
+            } catch (TrainingDivergedException | ReplicaMismatchException e) {
+                throw e;
+            } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
+                if (attempt >= sharing.stageAttempts()) {
+                    throw new IllegalStateException("gradient-sharing stage of epoch " + (epoch + 1) + " failed "
+                            + attempt + " time(s); last error: " + rootMessage(e), e);
+                }
+                LOG.warn("gradient-sharing stage of epoch {} failed (attempt {} of {}): {}; running it again from"
+                        + " the model it started with", epoch + 1, attempt, sharing.stageAttempts(), rootMessage(e));
+            }
+        }
+    }
+
+    private Trainer.EpochWork stage(TrainingData train, ModelSnapshot model, int epoch, int steps, int attempt) {
+        long t0 = System.nanoTime();
+        Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        List<StageResult> results;
+        try {
+            RDD<StageResult> rdd = train.blocks().rdd().barrier()
+                    .mapPartitions(new StageFunction(task, snapshot, epoch, steps), false, RESULT);
+            results = new JavaRDD<>(rdd, RESULT).collect();
+        } finally {
+            snapshot.destroy();
+        }
+        double totalMs = (System.nanoTime() - t0) / 1e6;
+        results = results.stream().sorted(Comparator.comparingInt(StageResult::rank)).toList();
+        checkReplicasAgree(results, epoch);
+        long examples = results.stream().mapToLong(StageResult::examples).sum();
+        double lossSum = results.stream().mapToDouble(StageResult::lossSum).sum();
+        if (!Double.isFinite(lossSum)) {
+            throw new TrainingDivergedException("training loss became " + lossSum / examples + " in epoch "
+                    + (epoch + 1) + "; no model was saved from this state");
+        }
+        int workers = results.size();
+        long bytes = results.stream().mapToLong(StageResult::bytesSent).sum();
+        long entries = results.stream().mapToLong(StageResult::entriesSent).sum();
+        long paramsPerStep = (long) model.params().length * steps * workers;
+        MemoryUse memory = results.stream().map(StageResult::memory).reduce(MemoryUse.none(), MemoryUse::max);
+        sink.accept(new Metrics.Stage(epoch + 1, attempt, steps, workers, examples, lossSum / examples,
+                maxMs(results, StageResult::computeNanos), maxMs(results, StageResult::encodeNanos),
+                maxMs(results, StageResult::exchangeNanos), maxMs(results, StageResult::applyNanos), totalMs,
+                bytes, (double) bytes / steps / workers, (double) entries / paramsPerStep,
+                results.stream().mapToDouble(StageResult::thresholdSum).sum() / steps / workers));
+        ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
+        return new Trainer.EpochWork(next, examples, lossSum, memory);
+    }
+
+    private static void checkReplicasAgree(List<StageResult> results, int epoch) {
+        StageResult first = results.get(0);
+        for (StageResult r : results) {
+            List<Integer> a = first.stepHashes();
+            List<Integer> b = r.stepHashes();
+            for (int s = 0; s < Math.min(a.size(), b.size()); s++) {
+                if (!a.get(s).equals(b.get(s))) {
+                    throw new ReplicaMismatchException("epoch " + (epoch + 1) + ", step " + (s + 1) + ": worker "
+                            + r.rank() + "'s parameters differ from worker 0's");
+                }
+            }
+            if (r.finalHash() != first.finalHash()) {
+                throw new ReplicaMismatchException("epoch " + (epoch + 1) + ": worker " + r.rank()
+                        + " ended with parameters different from worker 0's");
+            }
+        }
+    }
+
+    private static double maxMs(List<StageResult> results, java.util.function.ToLongFunction<StageResult> f) {
+        return results.stream().mapToLong(f).max().orElse(0) / 1e6;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    /** Replicas that should be identical are not: a bug, never retried. */
+    static final class ReplicaMismatchException extends IllegalStateException {
+        ReplicaMismatchException(String message) {
+            super("gradient-sharing replicas diverged: " + message);
+        }
+    }
+
+    /** The barrier stage's function: Scala's iterator in and out, {@link SharingTask#run} inside. */
+    private static final class StageFunction
+            extends AbstractFunction1<scala.collection.Iterator<ExampleBlock>, scala.collection.Iterator<StageResult>>
+            implements Serializable {
+        private final SharingTask task;
+        private final Broadcast<byte[]> snapshot;
+        private final int epoch;
+        private final int steps;
+
+        StageFunction(SharingTask task, Broadcast<byte[]> snapshot, int epoch, int steps) {
+            this.task = task;
+            this.snapshot = snapshot;
+            this.epoch = epoch;
+            this.steps = steps;
+        }
+
+        @Override
+        public scala.collection.Iterator<StageResult> apply(scala.collection.Iterator<ExampleBlock> blocks) {
+            return JavaConverters.asScalaIteratorConverter(
+                    task.run(snapshot.value(), epoch, 0, steps, JavaConverters.asJavaIteratorConverter(blocks).asJava()))
+                    .asScala();
+        }
+    }
+}

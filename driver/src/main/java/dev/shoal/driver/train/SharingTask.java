@@ -1,0 +1,148 @@
+package dev.shoal.driver.train;
+
+import dev.shoal.driver.plan.GradientEncoding;
+import dev.shoal.driver.plan.SharingConfig;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.KernelPool;
+import dev.shoal.kernel.MemoryUse;
+import dev.shoal.kernel.MiniBatch;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.Shuffle;
+import dev.shoal.kernel.SnapshotCodec;
+import dev.shoal.kernel.WorkerKernel;
+import dev.shoal.kernel.sharing.GradientMessage;
+import dev.shoal.kernel.sharing.PeerGroup;
+import dev.shoal.kernel.sharing.ThresholdEncoder;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.spark.BarrierTaskContext;
+
+/**
+ * One worker of a gradient-sharing stage, run on an executor inside a Spark barrier stage: find the peers
+ * through the barrier context, connect to them, then for each step compute the local gradient, encode it,
+ * exchange it, and apply the sum of all workers' gradients with the same updater, which divides it by the
+ * examples behind it (DL4J's gradients are minibatch sums): one step on the workers' combined minibatch.
+ * Reduction is by rank (threshold) or by the ring's fixed chunk owners (dense), so every replica computes the
+ * same bits.
+ */
+record SharingTask(String networkJson, int threads, int batchSize, long seed, SharingConfig sharing)
+        implements Serializable {
+
+    /** Test hook: {@code rank:step} makes that worker drop its connections there, once per JVM. */
+    static final String KILL_PROPERTY = "shoal.test.kill-worker";
+    private static final AtomicBoolean KILLED = new AtomicBoolean();
+
+    Iterator<StageResult> run(byte[] snapshot, int epoch, int firstBatch, int steps, Iterator<ExampleBlock> blocks) {
+        BarrierTaskContext context = BarrierTaskContext.get();
+        int rank = context.partitionId();
+        ExampleBlock block = blocks.next();
+        ServerSocket server;
+        try {
+            server = PeerGroup.listen();
+        } catch (IOException e) {
+            throw new UncheckedIOException("worker " + rank + " cannot listen: " + e.getMessage(), e);
+        }
+        List<String> addresses = Arrays.asList(context.allGather(PeerGroup.address(server)));
+        ModelSnapshot start = SnapshotCodec.decode(snapshot);
+        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads);
+             PeerGroup peers = PeerGroup.connect(rank, addresses, server,
+                     Duration.ofSeconds(sharing.peerTimeoutSeconds()))) {
+            return List.of(steps(lease.kernel(), peers, start, block, epoch, firstBatch, steps)).iterator();
+        }
+    }
+
+    private StageResult steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, ExampleBlock block,
+                              int epoch, int firstBatch, int steps) {
+        int rank = peers.rank();
+        kernel.start(start);
+        int n = kernel.numParams();
+        boolean dense = sharing.encoding() == GradientEncoding.DENSE;
+        ThresholdEncoder encoder = dense ? null : new ThresholdEncoder(n, sharing.fraction());
+        Iterator<MiniBatch> batches = block.batches(Shuffle.orderSeed(seed, epoch, rank), batchSize, firstBatch,
+                steps);
+        int killStep = killStep(rank);
+        float[] gradient = new float[n];
+        float[] exchange = new float[dense ? n + 1 : n];
+        List<Integer> hashes = new ArrayList<>();
+        long examples = 0;
+        double lossSum = 0;
+        long compute = 0;
+        long encode = 0;
+        long exchangeTime = 0;
+        long apply = 0;
+        long entries = 0;
+        double thresholds = 0;
+        for (int step = 0; step < steps; step++) {
+            if (step == killStep && KILLED.compareAndSet(false, true)) {
+                peers.close();
+                throw new IllegalStateException("worker " + rank + " killed at step " + step + " by " + KILL_PROPERTY);
+            }
+            long t0 = System.nanoTime();
+            int rows = 0;
+            if (batches.hasNext()) {
+                MiniBatch batch = batches.next();
+                rows = batch.rows();
+                lossSum += kernel.gradient(batch, gradient) * rows;
+            } else {
+                Arrays.fill(gradient, 0);
+            }
+            examples += rows;
+            long t1 = System.nanoTime();
+            int total;
+            long t2;
+            if (dense) {
+                System.arraycopy(gradient, 0, exchange, 0, n);
+                exchange[n] = rows;
+                t2 = System.nanoTime();
+                peers.ringAllReduce(exchange);
+                total = (int) exchange[n];
+                entries += n;
+            } else {
+                GradientMessage mine = encoder.encode(gradient, rows);
+                entries += mine.entries().length;
+                thresholds += mine.threshold();
+                t2 = System.nanoTime();
+                GradientMessage[] all = peers.allGather(mine);
+                Arrays.fill(exchange, 0);
+                total = 0;
+                for (GradientMessage m : all) {
+                    m.addTo(exchange);
+                    total += m.examples();
+                }
+            }
+            long t3 = System.nanoTime();
+            if (total > 0) {
+                kernel.step(Arrays.copyOf(exchange, n), total);
+            }
+            long t4 = System.nanoTime();
+            if (sharing.verifyReplicas()) {
+                hashes.add(Arrays.hashCode(kernel.snapshot().params()));
+            }
+            compute += t1 - t0;
+            encode += t2 - t1;
+            exchangeTime += t3 - t2;
+            apply += t4 - t3;
+        }
+        ModelSnapshot end = kernel.snapshot();
+        return new StageResult(rank, rank == 0 ? SnapshotCodec.encode(end) : null, Arrays.hashCode(end.params()),
+                hashes, steps, examples, lossSum, compute, encode, exchangeTime, apply, peers.bytesSent(), entries,
+                thresholds, MemoryUse.now());
+    }
+
+    private static int killStep(int rank) {
+        String spec = System.getProperty(KILL_PROPERTY, "");
+        if (spec.isEmpty()) {
+            return -1;
+        }
+        String[] parts = spec.split(":");
+        return Integer.parseInt(parts[0]) == rank ? Integer.parseInt(parts[1]) : -1;
+    }
+}

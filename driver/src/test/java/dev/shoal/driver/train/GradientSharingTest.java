@@ -1,0 +1,129 @@
+package dev.shoal.driver.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.driver.plan.GradientEncoding;
+import dev.shoal.driver.plan.SharingConfig;
+import dev.shoal.driver.plan.SyncConfig;
+import dev.shoal.driver.plan.SyncStrategy;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.testing.SparkFixture;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.MiniBatch;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.Shuffle;
+import dev.shoal.kernel.WorkerKernel;
+import dev.shoal.kernel.config.ScheduleType;
+import dev.shoal.kernel.config.UpdaterType;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Gradient sharing on local[2]: identical replicas, the combined-batch invariant, and a peer killed mid-epoch. */
+class GradientSharingTest {
+    @RegisterExtension
+    static final SparkFixture SPARK = new SparkFixture();
+
+    private static final int BATCH = 16;
+
+    private static TrainingPlan sharing(UpdaterType updater, GradientEncoding encoding, int epochs, boolean verify) {
+        TrainingPlan p = AveragingInvariantsTest.plan(updater, ScheduleType.EXPONENTIAL, 2, 1, BATCH, epochs);
+        return new TrainingPlan(p.name(), p.data(), p.model(), p.optimizer(), p.training(),
+                new SyncConfig(SyncStrategy.GRADIENT_SHARING, 2, 1, 1,
+                        new SharingConfig(encoding, 0.05, 10, 3, verify)),
+                p.spark(), p.output());
+    }
+
+    private record Run(TrainingResult result, List<Metrics> metrics) {
+    }
+
+    private static Run train(TrainingPlan plan, List<ExampleBlock> blocks) {
+        String json = AveragingInvariantsTest.networkJson(plan);
+        JavaRDD<ExampleBlock> rdd = SPARK.sc().parallelize(blocks, blocks.size()).cache();
+        int total = blocks.stream().mapToInt(ExampleBlock::size).sum();
+        int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
+        TrainingData data = new TrainingData(rdd, total, largest);
+        List<Metrics> metrics = new ArrayList<>();
+        try {
+            TrainingResult result = new Trainer(SPARK.sc(), plan, json, metrics::add)
+                    .run(new WorkerKernel(json).snapshot(), data, data);
+            return new Run(result, metrics);
+        } finally {
+            rdd.unpersist();
+        }
+    }
+
+    private static List<Metrics.Stage> stages(Run run) {
+        return run.metrics().stream().filter(m -> m instanceof Metrics.Stage).map(m -> (Metrics.Stage) m).toList();
+    }
+
+    @Test
+    void thresholdReplicasAreBitIdenticalAfterEveryStepAndLearn() {
+        // verify-replicas: every worker hashes its parameters after every step; the driver compares them all
+        // and fails the run on the first difference.
+        Run run = train(sharing(UpdaterType.ADAM, GradientEncoding.THRESHOLD, 3, true),
+                List.of(AveragingInvariantsTest.block(400, 5), AveragingInvariantsTest.block(390, 6)));
+
+        List<Metrics.Stage> stages = stages(run);
+        assertEquals(3, stages.size());
+        for (Metrics.Stage s : stages) {
+            assertEquals(25, s.steps(), "ceil(400 / 16) steps, the shorter worker idles on the last");
+            assertEquals(790, s.examples(), "every example once per epoch");
+            assertEquals(1, s.attempt());
+            assertTrue(s.sentFraction() > 0 && s.sentFraction() < 0.2, "sent fraction " + s.sentFraction());
+            assertTrue(s.threshold() > 0);
+            assertTrue(s.bytesPerStep() > 0 && s.bytesPerStep() < 4.0 * 300, "bytes/step " + s.bytesPerStep());
+        }
+        assertTrue(stages.get(2).loss() < stages.get(0).loss(), "loss falls");
+        assertTrue(run.result().lastEvaluation().accuracy() > 0.8, "accuracy " + run.result().lastEvaluation().accuracy());
+    }
+
+    @Test
+    void denseSgdEqualsOneProcessWithTheCombinedBatch() {
+        TrainingPlan plan = sharing(UpdaterType.SGD, GradientEncoding.DENSE, 1, true);
+        String json = AveragingInvariantsTest.networkJson(plan);
+        List<ExampleBlock> blocks = List.of(AveragingInvariantsTest.block(64, 2), AveragingInvariantsTest.block(64, 3));
+        ModelSnapshot start = new WorkerKernel(json).snapshot();
+
+        Run run = train(plan, blocks);
+
+        MultiLayerNetwork plain = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+        plain.init();
+        plain.setParams(Nd4j.createFromArray(start.params()));
+        Iterator<MiniBatch> w0 = blocks.get(0).batches(Shuffle.orderSeed(42, 0, 0), BATCH, 0, Integer.MAX_VALUE);
+        Iterator<MiniBatch> w1 = blocks.get(1).batches(Shuffle.orderSeed(42, 0, 1), BATCH, 0, Integer.MAX_VALUE);
+        while (w0.hasNext()) {
+            plain.fit(AveragingInvariantsTest.concat(w0.next(), w1.next()).toDataSet());
+        }
+        assertArrayEquals(plain.params().toFloatVector(), run.result().model().params(), 1e-5f);
+        assertEquals(1.0, stages(run).get(0).sentFraction());
+    }
+
+    @Test
+    void aPeerKilledMidEpochFailsTheStageWhichRunsAgainAndTheRunCompletes() {
+        System.setProperty(SharingTask.KILL_PROPERTY, "1:7");
+        try {
+            Run run = train(sharing(UpdaterType.ADAM, GradientEncoding.THRESHOLD, 2, false),
+                    List.of(AveragingInvariantsTest.block(200, 7), AveragingInvariantsTest.block(200, 8)));
+
+            List<Metrics.Stage> stages = stages(run);
+            assertEquals(2, stages.size(), "one completed stage per epoch");
+            assertEquals(2, stages.get(0).attempt(), "epoch 1 ran twice: worker 1 died at step 7 of the first");
+            assertEquals(1, stages.get(1).attempt());
+            for (Metrics.Stage s : stages) {
+                assertEquals(400, s.examples(), "the retried epoch counts every example once");
+            }
+            assertEquals(2 * 13, run.result().model().iteration());
+        } finally {
+            System.clearProperty(SharingTask.KILL_PROPERTY);
+        }
+    }
+}
