@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,7 +38,9 @@ final class BenchSystemCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        TrainingPlan p = TrainCommand.plan(plan, List.of("output.run-id=" + runId));
+        List<String> sets = new ArrayList<>(system.overrides());
+        sets.add("output.run-id=" + runId);
+        TrainingPlan p = TrainCommand.plan(plan, sets);
         Preflight.Sources sources = Preflight.check(p);
         SystemRun run = BenchSystems.run(system, p, sources, PlanBinder.toYaml(p), work, System.out);
         Path temp = result.resolveSibling(result.getFileName() + ".tmp");

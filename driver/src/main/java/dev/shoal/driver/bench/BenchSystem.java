@@ -1,10 +1,16 @@
 package dev.shoal.driver.bench;
 
+import java.util.List;
+
 /** The systems {@code shoal bench} trains the same model with, on the same data, batch and seed. */
 public enum BenchSystem {
     DL4J("dl4j", "plain single-process DL4J: MultiLayerNetwork.fit(iterator), the one-JVM ceiling"),
-    SHOAL_AVERAGING("shoal-averaging", "Shoal parameter averaging on Spark local[workers]"),
-    SHOAL_GRADIENT_SHARING("shoal-gradient-sharing", "Shoal gradient sharing"),
+    SHOAL_AVERAGING("shoal-averaging", "Shoal parameter averaging on Spark local[workers]",
+            "sync.strategy=averaging"),
+    SHOAL_SHARING_THRESHOLD("shoal-sharing-threshold", "Shoal gradient sharing, threshold-encoded",
+            "sync.strategy=gradient-sharing", "sync.sharing.encoding=threshold"),
+    SHOAL_SHARING_DENSE("shoal-sharing-dense", "Shoal gradient sharing, dense ring all-reduce",
+            "sync.strategy=gradient-sharing", "sync.sharing.encoding=dense"),
     DL4J_SPARK_AVERAGING("dl4j-spark-averaging",
             "dl4j-spark ParameterAveragingTrainingMaster on Spark local[workers], same averaging frequency"),
     DL4J_SPARK_SHARED("dl4j-spark-shared", "dl4j-spark SharedTrainingMaster (gradient sharing over Aeron)"),
@@ -12,10 +18,17 @@ public enum BenchSystem {
 
     private final String id;
     private final String description;
+    private final List<String> overrides;
 
-    BenchSystem(String id, String description) {
+    BenchSystem(String id, String description, String... overrides) {
         this.id = id;
         this.description = description;
+        this.overrides = List.of(overrides);
+    }
+
+    /** Job-file keys this system sets on top of the bench's plan. */
+    public List<String> overrides() {
+        return overrides;
     }
 
     public String id() {
@@ -29,7 +42,6 @@ public enum BenchSystem {
     /** Why this system cannot run in this build, or null when it can. */
     public String unavailableReason() {
         return switch (this) {
-            case SHOAL_GRADIENT_SHARING -> "not implemented yet in Shoal (sync.strategy gradient-sharing)";
             case DL4J_SPARK_SHARED -> "not wired into the bench yet (needs Aeron settings; deadlocked on the"
                     + " third fit() when tried here)";
             case PYTORCH -> "no PyTorch driver script in this build yet";

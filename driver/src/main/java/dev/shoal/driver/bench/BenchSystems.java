@@ -1,6 +1,7 @@
 package dev.shoal.driver.bench;
 
 import dev.shoal.driver.data.IdxDataSource;
+import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.run.SparkContexts;
@@ -40,8 +41,7 @@ public final class BenchSystems {
                                 String planYaml, Path workDir, PrintStream out) {
         return switch (system) {
             case DL4J -> new SystemRun(dl4j(plan, sources, out), 0);
-            case SHOAL_AVERAGING -> new SystemRun(shoalAveraging(plan, sources, planYaml, out),
-                    averagingBytesPerStep(plan, sources));
+            case SHOAL_AVERAGING, SHOAL_SHARING_THRESHOLD, SHOAL_SHARING_DENSE -> shoal(plan, sources, planYaml, out);
             case DL4J_SPARK_AVERAGING -> new SystemRun(dl4jSparkAveraging(plan, sources, workDir, out),
                     averagingBytesPerStep(plan, sources));
             default -> throw new IllegalArgumentException(system + " cannot run: " + system.unavailableReason());
@@ -59,15 +59,22 @@ public final class BenchSystems {
         return 2 * Float.BYTES * values / plan.sync().averageEvery();
     }
 
-    private static List<EpochMeasurement> shoalAveraging(TrainingPlan plan, Preflight.Sources sources,
-                                                         String planYaml, PrintStream out) {
-        TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, planYaml, null, out);
+    /** A Shoal run with the plan's sync strategy; gradient sharing reports the bytes it sent per step. */
+    private static SystemRun shoal(TrainingPlan plan, Preflight.Sources sources, String planYaml, PrintStream out) {
+        List<Metrics.Stage> stages = new ArrayList<>();
+        TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, planYaml, null, out, m -> {
+            if (m instanceof Metrics.Stage s) {
+                stages.add(s);
+            }
+        });
         List<EpochMeasurement> epochs = new ArrayList<>();
         for (Metrics.Epoch e : outcome.result().epochs()) {
             epochs.add(new EpochMeasurement(e.epoch(), e.examples(), e.trainSeconds(), e.testAccuracy(),
                     e.executorMemory().rssMb()));
         }
-        return epochs;
+        long bytes = plan.sync().strategy() == SyncStrategy.AVERAGING ? averagingBytesPerStep(plan, sources)
+                : Math.round(stages.stream().mapToDouble(Metrics.Stage::bytesPerStep).average().orElse(-1));
+        return new SystemRun(epochs, bytes);
     }
 
     /**

@@ -25,9 +25,18 @@ public final class ProgressReporter implements Consumer<Metrics> {
     public void accept(Metrics m) {
         if (m instanceof Metrics.Round r) {
             round(r);
+        } else if (m instanceof Metrics.Stage s) {
+            stage(s);
         } else if (m instanceof Metrics.Epoch e) {
             epoch(e);
         }
+    }
+
+    private void stage(Metrics.Stage s) {
+        out.printf("epoch %d  %d steps on %d workers%s: compute %.1fs  encode %.1fs  exchange %.1fs  apply %.1fs  "
+                        + "%,.0f bytes/step/worker  %.2f%% of entries sent%n", s.epoch(), s.steps(), s.workers(),
+                s.attempt() > 1 ? " (attempt " + s.attempt() + ")" : "", s.computeMs() / 1e3, s.encodeMs() / 1e3,
+                s.exchangeMs() / 1e3, s.applyMs() / 1e3, s.bytesPerStep(), 100 * s.sentFraction());
     }
 
     private void round(Metrics.Round r) {

@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -53,6 +54,13 @@ public final class TrainingRun {
      */
     public static Outcome execute(TrainingPlan plan, Preflight.Sources sources, String planYaml,
                                   JavaSparkContext sc, PrintStream out) {
+        return execute(plan, sources, planYaml, sc, out, m -> { });
+    }
+
+    /** Like {@link #execute(TrainingPlan, Preflight.Sources, String, JavaSparkContext, PrintStream)}, also
+     * handing every metrics record to {@code observer}. */
+    public static Outcome execute(TrainingPlan plan, Preflight.Sources sources, String planYaml,
+                                  JavaSparkContext sc, PrintStream out, Consumer<Metrics> observer) {
         Instant started = Instant.now();
         String runId = plan.output().runId().isEmpty()
                 ? plan.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
@@ -63,7 +71,7 @@ public final class TrainingRun {
             boolean ownContext = sc == null;
             JavaSparkContext spark = ownContext ? SparkContexts.start(plan) : sc;
             try {
-                return train(plan, sources, spark, dir, out, started);
+                return train(plan, sources, spark, dir, out, started, observer);
             } finally {
                 if (ownContext) {
                     spark.stop();
@@ -73,7 +81,7 @@ public final class TrainingRun {
     }
 
     private static Outcome train(TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc,
-                                 RunDirectory dir, PrintStream out, Instant started) {
+                                 RunDirectory dir, PrintStream out, Instant started, Consumer<Metrics> observer) {
         long t0 = System.nanoTime();
         int workers = plan.sync().workers();
         TrainingData train = load(sc, sources.train(), workers, plan.training().seed());
@@ -90,6 +98,7 @@ public final class TrainingRun {
         Trainer trainer = new Trainer(sc, plan, networkJson, m -> {
             dir.accept(m);
             progress.accept(m);
+            observer.accept(m);
         });
         long t1 = System.nanoTime();
         TrainingResult result = trainer.run(start, train, test);
