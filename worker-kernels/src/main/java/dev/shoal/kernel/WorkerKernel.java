@@ -1,5 +1,6 @@
 package dev.shoal.kernel;
 
+import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
@@ -75,10 +76,7 @@ public final class WorkerKernel {
         net.setInput(data.getFeatures());
         net.setLabels(data.getLabels());
         net.computeGradientAndScore();
-        INDArray g = net.getFlattenedGradients();
-        for (int i = 0; i < out.length; i++) {
-            out[i] = g.getFloat(i);
-        }
+        floats(net.getFlattenedGradients()).get(out);
         return net.score();
     }
 
@@ -86,11 +84,12 @@ public final class WorkerKernel {
      * One DL4J step with {@code gradient} (a sum over {@code examples} examples) in place of the network's own:
      * the updater divides by {@code examples}, adds regularization, applies the learning-rate schedule and turns
      * it into an update; the parameters take it and the iteration counter advances, as {@code fit} does.
-     * Replicas that apply the same gradient from the same state stay identical.
+     * Replicas that apply the same gradient from the same state stay identical. Only the first
+     * {@link #numParams()} values of {@code gradient} are read.
      */
     public void step(float[] gradient, int examples) {
         INDArray g = net.getFlattenedGradients();
-        copyInto(g, gradient);
+        floats(g).put(gradient, 0, numParams());
         var conf = net.getLayerWiseConfigurations();
         net.getUpdater().update(net, net.gradient(), conf.getIterationCount(), conf.getEpochCount(), examples,
                 LayerWorkspaceMgr.noWorkspaces());
@@ -159,10 +158,18 @@ public final class WorkerKernel {
         return state == null ? new float[0] : state.toFloatVector();
     }
 
-    private static void copyInto(INDArray target, float[] values) {
-        try (INDArray source = Nd4j.createFromArray(values)) {
-            target.assign(source.reshape(target.shape()));
+    /** The values of a contiguous float array, in place: bulk copies in and out without allocating. */
+    private static FloatBuffer floats(INDArray a) {
+        if (a.dataType() != DataType.FLOAT || !a.isVector() || a.elementWiseStride() != 1) {
+            throw new IllegalStateException("expected a contiguous float vector, got " + a.shapeInfoToString());
         }
+        FloatBuffer buffer = a.data().asNioFloat();
+        buffer.position((int) a.offset());
+        return buffer.slice().limit((int) a.length());
+    }
+
+    private static void copyInto(INDArray target, float[] values) {
+        floats(target).put(values);
     }
 
     private DataSet toDataSet(MiniBatch batch) {

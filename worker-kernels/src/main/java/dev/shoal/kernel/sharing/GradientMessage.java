@@ -3,6 +3,7 @@ package dev.shoal.kernel.sharing;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * One worker's gradient for one step, as it travels to its peers: either threshold-encoded (a list of entries,
@@ -55,17 +56,15 @@ public record GradientMessage(int examples, float threshold, int[] entries, floa
         out.writeByte(isDense() ? DENSE : SPARSE);
         out.writeInt(examples);
         out.writeFloat(threshold);
+        int n = isDense() ? dense.length : entries.length;
+        out.writeInt(n);
+        ByteBuffer bytes = ByteBuffer.allocate(4 * n);
         if (isDense()) {
-            out.writeInt(dense.length);
-            for (float v : dense) {
-                out.writeFloat(v);
-            }
+            bytes.asFloatBuffer().put(dense);
         } else {
-            out.writeInt(entries.length);
-            for (int e : entries) {
-                out.writeInt(e);
-            }
+            bytes.asIntBuffer().put(entries);
         }
+        out.write(bytes.array());
     }
 
     public static GradientMessage read(DataInputStream in) throws IOException {
@@ -73,21 +72,19 @@ public record GradientMessage(int examples, float threshold, int[] entries, floa
         int examples = in.readInt();
         float threshold = in.readFloat();
         int n = in.readInt();
-        if ((kind != SPARSE && kind != DENSE) || n < 0 || examples < 0) {
+        if ((kind != SPARSE && kind != DENSE) || n < 0 || n > Integer.MAX_VALUE / 4 || examples < 0) {
             throw new IOException("corrupt gradient message: kind " + kind + ", examples " + examples
                     + ", length " + n);
         }
+        byte[] bytes = new byte[4 * n];
+        in.readFully(bytes);
         if (kind == DENSE) {
             float[] values = new float[n];
-            for (int i = 0; i < n; i++) {
-                values[i] = in.readFloat();
-            }
+            ByteBuffer.wrap(bytes).asFloatBuffer().get(values);
             return new GradientMessage(examples, threshold, new int[0], values);
         }
         int[] entries = new int[n];
-        for (int i = 0; i < n; i++) {
-            entries[i] = in.readInt();
-        }
+        ByteBuffer.wrap(bytes).asIntBuffer().get(entries);
         return new GradientMessage(examples, threshold, entries, null);
     }
 }

@@ -6,6 +6,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -33,6 +34,7 @@ public final class PeerGroup implements AutoCloseable {
     private final DataOutputStream[] out;
     private final ExecutorService sender;
     private long bytesSent;
+    private final byte[][] buffers = {new byte[0], new byte[0]};
 
     private PeerGroup(int rank, List<String> addresses) {
         this.rank = rank;
@@ -179,11 +181,11 @@ public final class PeerGroup implements AutoCloseable {
                 int receiveChunk = Math.floorMod(rank - step - 1 + phase, n);
                 int from = chunkStart(sendChunk, n, data.length);
                 int to = chunkStart(sendChunk + 1, n, data.length);
+                byte[] sendBytes = buffer(0, to - from);
+                ByteBuffer.wrap(sendBytes).asFloatBuffer().put(data, from, to - from);
                 Future<?> sending = sender.submit(() -> {
                     try {
-                        for (int i = from; i < to; i++) {
-                            out[next].writeFloat(data[i]);
-                        }
+                        out[next].write(sendBytes, 0, Float.BYTES * (to - from));
                         out[next].flush();
                     } catch (IOException e) {
                         throw failure(next, "cannot send to", e);
@@ -192,14 +194,14 @@ public final class PeerGroup implements AutoCloseable {
                 int rFrom = chunkStart(receiveChunk, n, data.length);
                 int rTo = chunkStart(receiveChunk + 1, n, data.length);
                 float[] received = new float[rTo - rFrom];
+                byte[] receiveBytes = buffer(1, received.length);
                 try {
-                    for (int i = 0; i < received.length; i++) {
-                        received[i] = in[previous].readFloat();
-                    }
+                    in[previous].readFully(receiveBytes, 0, Float.BYTES * received.length);
                 } catch (IOException e) {
                     sending.cancel(true);
                     throw failure(previous, "lost", e);
                 }
+                ByteBuffer.wrap(receiveBytes).asFloatBuffer().get(received);
                 await(sending);
                 bytesSent += 4L * (to - from);
                 for (int i = 0; i < received.length; i++) {
@@ -207,6 +209,14 @@ public final class PeerGroup implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Reusable byte buffer {@code which} (0: sending, 1: receiving) for {@code floats} values. */
+    private byte[] buffer(int which, int floats) {
+        if (buffers[which].length < Float.BYTES * floats) {
+            buffers[which] = new byte[Float.BYTES * floats];
+        }
+        return buffers[which];
     }
 
     private static int chunkStart(int chunk, int chunks, int length) {
