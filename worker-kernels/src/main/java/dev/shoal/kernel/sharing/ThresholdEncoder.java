@@ -4,15 +4,17 @@ import java.util.Arrays;
 
 /**
  * Threshold encoding with error feedback, for one worker. Each step the new gradient is added to the residual
- * (what earlier steps did not send); every entry whose magnitude reaches the threshold τ is sent as +τ or -τ and
- * τ is taken off it; the rest stays in the residual for the next step. Nothing is lost, only delayed:
+ * (what earlier steps did not send); every entry whose magnitude reaches the threshold τ is sent as a whole
+ * multiple of τ (k = |v| / τ rounded down, at most 127, with v's sign) and that is taken off it; the rest, less
+ * than τ, stays in the residual for the next step. Nothing is lost, only delayed:
  * {@code decode(encode(g)) + residual' == g + residual} holds exactly in float arithmetic.
  *
  * <p>The adaptive threshold: each step τ is picked from a histogram of the entries' magnitudes (8 bins per
  * power of two: exponent and the top 3 mantissa bits) as the largest bin edge with at least
  * {@code fraction x size} entries at or above it, so the share sent stays near the target as gradients shrink.
- * Exactness holds because τ has a 3-bit mantissa and is never below 2^-20 of the largest entry: then τ is a
- * multiple of every selected entry's ulp, so {@code v - τ} and {@code τ + (v - τ)} are exact.
+ * Exactness holds because τ has a 3-bit mantissa and is never below 2^-20 of the largest entry: then kτ (at
+ * most 10 significant bits) is a multiple of every selected entry's ulp and |v - kτ| < |v|, so {@code v - kτ}
+ * and {@code kτ + (v - kτ)} are exact.
  */
 public final class ThresholdEncoder {
     /** Bits of a float's magnitude that name its bin: 8 exponent bits and the top 3 mantissa bits. */
@@ -66,27 +68,38 @@ public final class ThresholdEncoder {
             top--;
         }
         if (top <= 0) {
-            return new GradientMessage(examples, 0, new int[0], null);
+            return GradientMessage.sparse(examples, 0, new int[0], new byte[0]);
         }
+        int lowest = 1;
+        while (histogram[lowest] == 0 && lowest < top) {
+            lowest++;
+        }
+        // Largest bin edge with `target` entries at or above it; never below the smallest entry's bin, so
+        // that with fewer entries than the target all of them go out whole.
         int b = top;
-        for (int count = histogram[top]; b > 1 && count < target; ) {
+        for (int count = histogram[top]; b > lowest && count < target; ) {
             count += histogram[--b];
         }
         b = Math.max(b, Math.max(1, top - EXACT_BINADES * BINS_PER_BINADE));
         float threshold = Float.intBitsToFloat(b << BIN_SHIFT);
         int[] entries = new int[Math.min(residual.length, 2 * target)];
+        byte[] multiples = new byte[entries.length];
         int n = 0;
         for (int i = 0; i < residual.length; i++) {
             float v = residual[i];
-            if (v >= threshold) {
-                residual[i] = v - threshold;
-                entries = append(entries, n++, i + 1);
-            } else if (v <= -threshold) {
-                residual[i] = v + threshold;
-                entries = append(entries, n++, -(i + 1));
+            if (v >= threshold || v <= -threshold) {
+                int k = (int) Math.min(GradientMessage.MAX_MULTIPLE, Math.abs(v) / threshold);
+                float sent = Math.copySign(k * threshold, v);
+                residual[i] = v - sent;
+                if (n == entries.length) {
+                    entries = Arrays.copyOf(entries, 2 * n);
+                    multiples = Arrays.copyOf(multiples, 2 * n);
+                }
+                entries[n] = v > 0 ? i + 1 : -(i + 1);
+                multiples[n++] = (byte) k;
             }
         }
-        return new GradientMessage(examples, threshold, Arrays.copyOf(entries, n), null);
+        return GradientMessage.sparse(examples, threshold, Arrays.copyOf(entries, n), Arrays.copyOf(multiples, n));
     }
 
     /** What has not been sent yet. */
@@ -96,11 +109,5 @@ public final class ThresholdEncoder {
 
     private static int bin(float v) {
         return (Float.floatToRawIntBits(v) & 0x7fffffff) >>> BIN_SHIFT;
-    }
-
-    private static int[] append(int[] a, int n, int value) {
-        int[] out = n == a.length ? Arrays.copyOf(a, Math.max(1, a.length * 2)) : a;
-        out[n] = value;
-        return out;
     }
 }

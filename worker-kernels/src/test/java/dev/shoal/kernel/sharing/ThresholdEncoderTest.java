@@ -79,15 +79,20 @@ class ThresholdEncoderTest {
     }
 
     @Test
-    void aLargeGradientDrainsOverSeveralSteps() {
-        ThresholdEncoder encoder = new ThresholdEncoder(4, 0.25);
+    void entriesTravelAsWholeMultiplesOfTheThresholdAndTheRestFollowsLater() {
+        ThresholdEncoder encoder = new ThresholdEncoder(4, 0.5);
         float[] sum = new float[4];
-        encoder.encode(new float[] {8, 1, 0, 0}, 1).addTo(sum);
-        assertArrayEquals(new float[] {8, 0, 0, 0}, sum);
+        // Two entries to send: the threshold is the bin edge of the second largest, 2.5 (1.25 x 2^1).
+        GradientMessage first = encoder.encode(new float[] {-8, 2.625f, 0.5f, 0}, 1);
+        assertEquals(2.5f, first.threshold());
+        assertArrayEquals(new int[] {-1, 2}, first.entries());
+        assertArrayEquals(new byte[] {3, 1}, first.multiples(), "8 = 3 x 2.5 + 0.5");
+        first.addTo(sum);
+        assertArrayEquals(new float[] {-7.5f, 2.5f, 0, 0}, sum);
         for (int step = 0; step < 3; step++) {
             encoder.encode(new float[4], 1).addTo(sum);
         }
-        assertArrayEquals(new float[] {8, 1, 0, 0}, sum, "the small entry arrives once it is the largest left");
+        assertArrayEquals(new float[] {-8, 2.625f, 0.5f, 0}, sum, "what was held back arrives in later steps");
         assertArrayEquals(new float[4], encoder.residual());
     }
 
@@ -117,6 +122,7 @@ class ThresholdEncoderTest {
             assertEquals(m.examples(), back.examples());
             assertEquals(m.threshold(), back.threshold());
             assertArrayEquals(m.entries(), back.entries());
+            assertArrayEquals(m.multiples(), back.multiples());
             assertArrayEquals(m.dense(), back.dense());
         }
     }
