@@ -24,6 +24,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkEnv;
 
 /**
  * One worker of a gradient-sharing stage, run on an executor inside a Spark barrier stage: find the peers
@@ -44,13 +45,21 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         ExampleBlock block = blocks.next();
+        // Listen on the host name Spark knows this executor by, so peers on other hosts can reach it.
+        String host = SparkEnv.get().blockManager().blockManagerId().host();
         ServerSocket server;
+        List<String> addresses;
         try {
-            server = PeerGroup.listen();
+            server = PeerGroup.listen(host);
         } catch (IOException e) {
-            throw new UncheckedIOException("worker " + rank + " cannot listen: " + e.getMessage(), e);
+            throw new UncheckedIOException("worker " + rank + " cannot listen on " + host + ": " + e.getMessage(), e);
         }
-        List<String> addresses = Arrays.asList(context.allGather(PeerGroup.address(server)));
+        try {
+            addresses = Arrays.asList(context.allGather(PeerGroup.address(server)));
+        } catch (RuntimeException e) {
+            closeQuietly(server);
+            throw e;
+        }
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads);
              PeerGroup peers = PeerGroup.connect(rank, addresses, server,
@@ -135,6 +144,14 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
         return new StageResult(rank, rank == 0 ? SnapshotCodec.encode(end) : null, Arrays.hashCode(end.params()),
                 hashes, steps, examples, lossSum, compute, encode, exchangeTime, apply, peers.bytesSent(), entries,
                 thresholds, MemoryUse.now());
+    }
+
+    private static void closeQuietly(ServerSocket server) {
+        try {
+            server.close();
+        } catch (IOException e) {
+            // The task is failing already.
+        }
     }
 
     private static int killStep(int rank) {

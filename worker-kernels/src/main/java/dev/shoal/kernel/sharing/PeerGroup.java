@@ -50,10 +50,10 @@ public final class PeerGroup implements AutoCloseable {
         });
     }
 
-    /** Listens on an ephemeral port of this host; its {@link #address} is what peers connect to. */
-    public static ServerSocket listen() throws IOException {
+    /** Listens on an ephemeral port of {@code host}; its {@link #address} is what peers connect to. */
+    public static ServerSocket listen(String host) throws IOException {
         ServerSocket server = new ServerSocket();
-        server.bind(new InetSocketAddress(InetAddress.getLocalHost(), 0));
+        server.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
         return server;
     }
 

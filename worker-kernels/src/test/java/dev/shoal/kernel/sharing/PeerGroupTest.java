@@ -32,7 +32,7 @@ class PeerGroupTest {
         List<ServerSocket> servers = new ArrayList<>();
         List<String> addresses = new ArrayList<>();
         for (int r = 0; r < n; r++) {
-            ServerSocket s = PeerGroup.listen();
+            ServerSocket s = PeerGroup.listen("127.0.0.1");
             servers.add(s);
             addresses.add(PeerGroup.address(s));
         }
