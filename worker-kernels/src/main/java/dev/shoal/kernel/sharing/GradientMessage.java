@@ -1,10 +1,8 @@
 package dev.shoal.kernel.sharing;
 
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 /**
  * One worker's gradient for one step, as it travels to its peers: either threshold-encoded (a list of entries,
@@ -62,26 +60,38 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
         }
     }
 
-    /** Bytes this message takes on the wire. */
-    public int wireBytes() {
-        return 1 + 4 + 4 + 4 + (isDense() ? 4 * dense.length : 5 * entries.length);
-    }
-
-    public void write(DataOutputStream out) throws IOException {
-        out.writeByte(isDense() ? DENSE : SPARSE);
-        out.writeInt(examples);
-        out.writeFloat(threshold);
+    /**
+     * The message as sent: kind, examples, threshold, count, then for a dense message the floats, for a sparse
+     * one the length of its body and per entry the gap to the previous index (a varint: one byte for gaps under
+     * 128) and one byte holding the sign and the multiple. Sparse entries must be in increasing index order.
+     */
+    public byte[] toBytes() {
         int n = isDense() ? dense.length : entries.length;
-        out.writeInt(n);
-        ByteBuffer bytes = ByteBuffer.allocate(isDense() ? 4 * n : 5 * n);
+        ByteBuffer header = ByteBuffer.allocate(13).put(isDense() ? DENSE : SPARSE).putInt(examples)
+                .putFloat(threshold).putInt(n);
         if (isDense()) {
-            bytes.asFloatBuffer().put(dense);
-        } else {
-            bytes.asIntBuffer().put(entries);
-            bytes.position(4 * n);
-            bytes.put(multiples);
+            ByteBuffer out = ByteBuffer.allocate(13 + 4 * n).put(header.array());
+            out.asFloatBuffer().put(dense);
+            return out.array();
         }
-        out.write(bytes.array());
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream(2 * n + 16);
+        int previous = -1;
+        for (int j = 0; j < n; j++) {
+            int index = Math.abs(entries[j]) - 1;
+            int gap = index - previous;
+            if (gap <= 0) {
+                throw new IllegalStateException("sparse entries out of order at " + j);
+            }
+            previous = index;
+            while (gap >= 0x80) {
+                body.write((gap & 0x7f) | 0x80);
+                gap >>>= 7;
+            }
+            body.write(gap);
+            body.write((entries[j] < 0 ? 0x80 : 0) | multiples[j]);
+        }
+        return ByteBuffer.allocate(13 + 4 + body.size()).put(header.array()).putInt(body.size())
+                .put(body.toByteArray()).array();
     }
 
     public static GradientMessage read(DataInputStream in) throws IOException {
@@ -93,15 +103,43 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
             throw new IOException("corrupt gradient message: kind " + kind + ", examples " + examples
                     + ", length " + n);
         }
-        byte[] bytes = new byte[kind == DENSE ? 4 * n : 5 * n];
-        in.readFully(bytes);
         if (kind == DENSE) {
+            byte[] bytes = new byte[4 * n];
+            in.readFully(bytes);
             float[] values = new float[n];
             ByteBuffer.wrap(bytes).asFloatBuffer().get(values);
             return dense(examples, values);
         }
+        int length = in.readInt();
+        if (length < 2 * n || length > 6 * n) {
+            throw new IOException("corrupt gradient message: " + n + " entries in " + length + " bytes");
+        }
+        byte[] body = new byte[length];
+        in.readFully(body);
         int[] entries = new int[n];
-        ByteBuffer.wrap(bytes).asIntBuffer().get(entries);
-        return sparse(examples, threshold, entries, Arrays.copyOfRange(bytes, 4 * n, 5 * n));
+        byte[] multiples = new byte[n];
+        int at = 0;
+        int index = -1;
+        for (int j = 0; j < n; j++) {
+            int gap = 0;
+            for (int shift = 0; ; shift += 7) {
+                if (at >= length || shift > 28) {
+                    throw new IOException("corrupt gradient message: bad index gap at entry " + j);
+                }
+                int b = body[at++];
+                gap |= (b & 0x7f) << shift;
+                if ((b & 0x80) == 0) {
+                    break;
+                }
+            }
+            if (at >= length) {
+                throw new IOException("corrupt gradient message: entry " + j + " has no multiple");
+            }
+            index += gap;
+            int signAndMultiple = body[at++] & 0xff;
+            entries[j] = (signAndMultiple & 0x80) != 0 ? -(index + 1) : index + 1;
+            multiples[j] = (byte) (signAndMultiple & 0x7f);
+        }
+        return sparse(examples, threshold, entries, multiples);
     }
 }

@@ -133,11 +133,12 @@ public final class PeerGroup implements AutoCloseable {
 
     /** Every worker's message, indexed by rank (this worker's own included). */
     public GradientMessage[] allGather(GradientMessage mine) {
+        byte[] wire = mine.toBytes();
         Future<?> sending = sender.submit(() -> {
             for (int peer = 0; peer < size(); peer++) {
                 if (peer != rank) {
                     try {
-                        mine.write(out[peer]);
+                        out[peer].write(wire);
                         out[peer].flush();
                     } catch (IOException e) {
                         throw failure(peer, "cannot send to", e);
@@ -158,7 +159,7 @@ public final class PeerGroup implements AutoCloseable {
             }
         }
         await(sending);
-        bytesSent += (long) mine.wireBytes() * (size() - 1);
+        bytesSent += (long) wire.length * (size() - 1);
         return all;
     }
 
