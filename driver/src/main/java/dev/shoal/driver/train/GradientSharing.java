@@ -11,6 +11,8 @@ import java.io.Serializable;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -24,7 +26,7 @@ import scala.runtime.AbstractFunction1;
 
 /**
  * Gradient sharing on Spark: each epoch is one barrier stage with one task per worker (see {@link SharingTask}),
- * all started together. The driver holds the model each stage started from; a stage that fails (a peer died,
+ * all started together; they find each other through the driver's {@link Rendezvous}. The driver holds the model each stage started from; a stage that fails (a peer died,
  * stalled or was killed) is run again from it, up to {@code sync.sharing.stage-attempts} times. After a stage the
  * driver checks that every replica ends with the same parameters.
  */
@@ -36,24 +38,31 @@ final class GradientSharing {
     private final SharingTask task;
     private final SharingConfig sharing;
     private final Consumer<Metrics> sink;
+    private final String driverHost;
 
     GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
-        if (sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)) {
-            throw new ConfigException("sync.strategy", "gradient-sharing", "needs a fixed set of executors (Spark "
-                    + "barrier mode), but spark.dynamicAllocation.enabled is true; disable it or use averaging");
-        }
+        requireStaticAllocation(sc.getConf());
         this.sc = sc;
         this.sharing = plan.sync().sharing();
         this.task = new SharingTask(networkJson, plan.sync().threadsPerWorker(), plan.training().batchSize(),
                 plan.training().seed(), sharing);
         this.sink = sink;
+        this.driverHost = sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());
+    }
+
+    /** Barrier stages need every worker at once: executors that come and go cannot run them. */
+    static void requireStaticAllocation(SparkConf conf) {
+        if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+            throw new ConfigException("sync.strategy", "gradient-sharing", "needs a fixed set of executors (Spark "
+                    + "barrier mode), but spark.dynamicAllocation.enabled is true; disable it or use averaging");
+        }
     }
 
     /** Trains one epoch of {@code steps} steps from {@code model}; returns the new model and the epoch's work. */
     Trainer.EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, int steps) {
         for (int attempt = 1; ; attempt++) {
-            try {
-                return stage(train, model, epoch, steps, attempt);
+            try (Rendezvous rendezvous = new Rendezvous(driverHost)) {
+                return stage(rendezvous, train, model, epoch, steps, attempt);
             } catch (TrainingDivergedException | ReplicaMismatchException e) {
                 throw e;
             } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
@@ -67,16 +76,19 @@ final class GradientSharing {
         }
     }
 
-    private Trainer.EpochWork stage(TrainingData train, ModelSnapshot model, int epoch, int steps, int attempt) {
+    private Trainer.EpochWork stage(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, int epoch,
+                                    int steps, int attempt) {
         long t0 = System.nanoTime();
         Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        String stage = "epoch-" + (epoch + 1) + "-attempt-" + attempt + "-" + System.nanoTime();
         List<StageResult> results;
         try {
-            RDD<StageResult> rdd = train.blocks().rdd().barrier()
-                    .mapPartitions(new StageFunction(task, snapshot, epoch, steps), false, RESULT);
+            RDD<StageResult> rdd = train.blocks().rdd().barrier().mapPartitions(
+                    new StageFunction(task, rendezvous.address(), stage, snapshot, epoch, steps), false, RESULT);
             results = new JavaRDD<>(rdd, RESULT).collect();
         } finally {
             snapshot.destroy();
+            rendezvous.forget(stage);
         }
         double totalMs = (System.nanoTime() - t0) / 1e6;
         results = results.stream().sorted(Comparator.comparingInt(StageResult::rank)).toList();
@@ -143,12 +155,17 @@ final class GradientSharing {
             extends AbstractFunction1<scala.collection.Iterator<ExampleBlock>, scala.collection.Iterator<StageResult>>
             implements Serializable {
         private final SharingTask task;
+        private final Rendezvous.Address rendezvous;
+        private final String stage;
         private final Broadcast<byte[]> snapshot;
         private final int epoch;
         private final int steps;
 
-        StageFunction(SharingTask task, Broadcast<byte[]> snapshot, int epoch, int steps) {
+        StageFunction(SharingTask task, Rendezvous.Address rendezvous, String stage, Broadcast<byte[]> snapshot,
+                      int epoch, int steps) {
             this.task = task;
+            this.rendezvous = rendezvous;
+            this.stage = stage;
             this.snapshot = snapshot;
             this.epoch = epoch;
             this.steps = steps;
@@ -157,7 +174,8 @@ final class GradientSharing {
         @Override
         public scala.collection.Iterator<StageResult> apply(scala.collection.Iterator<ExampleBlock> blocks) {
             return JavaConverters.asScalaIteratorConverter(
-                    task.run(snapshot.value(), epoch, 0, steps, JavaConverters.asJavaIteratorConverter(blocks).asJava()))
+                    task.run(rendezvous, stage, snapshot.value(), epoch, 0, steps,
+                            JavaConverters.asJavaIteratorConverter(blocks).asJava()))
                     .asScala();
         }
     }

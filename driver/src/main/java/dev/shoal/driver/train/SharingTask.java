@@ -27,8 +27,8 @@ import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkEnv;
 
 /**
- * One worker of a gradient-sharing stage, run on an executor inside a Spark barrier stage: find the peers
- * through the barrier context, connect to them, then for each step compute the local gradient, encode it,
+ * One worker of a gradient-sharing stage, run on an executor inside a Spark barrier stage (so all workers run
+ * at once): learn the peers' addresses from the driver's {@link Rendezvous}, connect to them, then for each step compute the local gradient, encode it,
  * exchange it, and apply the sum of all workers' gradients with the same updater, which divides it by the
  * examples behind it (DL4J's gradients are minibatch sums): one step on the workers' combined minibatch.
  * Reduction is by rank (threshold) or by the ring's fixed chunk owners (dense), so every replica computes the
@@ -41,9 +41,12 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
     static final String KILL_PROPERTY = "shoal.test.kill-worker";
     private static final AtomicBoolean KILLED = new AtomicBoolean();
 
-    Iterator<StageResult> run(byte[] snapshot, int epoch, int firstBatch, int steps, Iterator<ExampleBlock> blocks) {
+    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, int epoch,
+                              int firstBatch, int steps, Iterator<ExampleBlock> blocks) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
+        int size = context.getTaskInfos().length;
+        Duration timeout = Duration.ofSeconds(sharing.peerTimeoutSeconds());
         ExampleBlock block = blocks.next();
         // Listen on the host name Spark knows this executor by, so peers on other hosts can reach it.
         String host = SparkEnv.get().blockManager().blockManagerId().host();
@@ -55,15 +58,14 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
             throw new UncheckedIOException("worker " + rank + " cannot listen on " + host + ": " + e.getMessage(), e);
         }
         try {
-            addresses = Arrays.asList(context.allGather(PeerGroup.address(server)));
+            addresses = rendezvous.join(stage, rank, size, PeerGroup.address(server), timeout);
         } catch (RuntimeException e) {
             closeQuietly(server);
             throw e;
         }
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads);
-             PeerGroup peers = PeerGroup.connect(rank, addresses, server,
-                     Duration.ofSeconds(sharing.peerTimeoutSeconds()))) {
+             PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout)) {
             return List.of(steps(lease.kernel(), peers, start, block, epoch, firstBatch, steps)).iterator();
         }
     }

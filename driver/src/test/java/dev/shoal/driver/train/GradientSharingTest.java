@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.plan.GradientEncoding;
@@ -20,6 +21,8 @@ import dev.shoal.kernel.config.UpdaterType;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import dev.shoal.kernel.config.ConfigException;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -105,6 +108,15 @@ class GradientSharingTest {
         }
         assertArrayEquals(plain.params().toFloatVector(), run.result().model().params(), 1e-5f);
         assertEquals(1.0, stages(run).get(0).sentFraction());
+    }
+
+    @Test
+    void dynamicAllocationIsRefusedWithAMessageThatSuggestsAveraging() {
+        SparkConf conf = new SparkConf().set("spark.dynamicAllocation.enabled", "true");
+        ConfigException e = assertThrows(ConfigException.class, () -> GradientSharing.requireStaticAllocation(conf));
+        assertEquals("sync.strategy = gradient-sharing: needs a fixed set of executors (Spark barrier mode), but "
+                + "spark.dynamicAllocation.enabled is true; disable it or use averaging", e.getMessage());
+        GradientSharing.requireStaticAllocation(new SparkConf());
     }
 
     @Test
