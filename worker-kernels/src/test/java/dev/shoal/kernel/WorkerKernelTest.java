@@ -15,13 +15,19 @@ import org.junit.jupiter.params.provider.EnumSource;
 class WorkerKernelTest {
     private static final int BATCH = 16;
 
+    /** The same network as a kernel's, in plain DL4J, with the same initial weights (same seed). */
+    private static MultiLayerNetwork plainNetwork(String json) {
+        MultiLayerNetwork plain = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+        plain.init();
+        return plain;
+    }
+
     @ParameterizedTest
     @EnumSource(UpdaterType.class)
     void trainEqualsPlainDl4jFitOnTheSameBatches(UpdaterType updater) {
         String json = networkJson(updater);
         ExampleBlock data = KernelFixtures.block(100, 1);
-        MultiLayerNetwork plain = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
-        plain.init();
+        MultiLayerNetwork plain = plainNetwork(json);
         WorkerKernel kernel = new WorkerKernel(json);
         ModelSnapshot start = kernel.snapshot();
 
@@ -42,8 +48,7 @@ class WorkerKernelTest {
     void gradientThenStepEqualsPlainDl4jFit(UpdaterType updater) {
         String json = networkJson(updater);
         ExampleBlock data = KernelFixtures.block(100, 4);
-        MultiLayerNetwork plain = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
-        plain.init();
+        MultiLayerNetwork plain = plainNetwork(json);
         WorkerKernel kernel = new WorkerKernel(json);
         kernel.start(kernel.snapshot().atEpoch(1));
         plain.getLayerWiseConfigurations().setEpochCount(1);
