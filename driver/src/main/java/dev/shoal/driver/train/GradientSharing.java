@@ -11,6 +11,7 @@ import java.io.Serializable;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
@@ -26,9 +27,10 @@ import scala.runtime.AbstractFunction1;
 
 /**
  * Gradient sharing on Spark: each epoch is one barrier stage with one task per worker (see {@link SharingTask}),
- * all started together; they find each other through the driver's {@link Rendezvous}. The driver holds the model each stage started from; a stage that fails (a peer died,
- * stalled or was killed) is run again from it, up to {@code sync.sharing.stage-attempts} times. After a stage the
- * driver checks that every replica ends with the same parameters.
+ * all started together; they find each other through the driver's {@link Rendezvous}. The driver holds the model
+ * each stage started from; a stage that fails (a peer died, stalled or was killed) is run again from it, up to
+ * {@code sync.sharing.stage-attempts} times. After a stage the driver checks that every replica ends with the
+ * same parameters.
  */
 final class GradientSharing {
     private static final Logger LOG = LoggerFactory.getLogger(GradientSharing.class);
@@ -60,18 +62,21 @@ final class GradientSharing {
 
     /** Trains one epoch of {@code steps} steps from {@code model}; returns the new model and the epoch's work. */
     Trainer.EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, int steps) {
-        for (int attempt = 1; ; attempt++) {
-            try (Rendezvous rendezvous = new Rendezvous(driverHost)) {
-                return stage(rendezvous, train, model, epoch, steps, attempt);
-            } catch (TrainingDivergedException | ReplicaMismatchException e) {
-                throw e;
-            } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
-                if (attempt >= sharing.stageAttempts()) {
-                    throw new IllegalStateException("gradient-sharing stage of epoch " + (epoch + 1) + " failed "
-                            + attempt + " time(s); last error: " + rootMessage(e), e);
+        try (Rendezvous rendezvous = new Rendezvous(driverHost)) {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return stage(rendezvous, train, model, epoch, steps, attempt);
+                } catch (TrainingDivergedException | ReplicaMismatchException e) {
+                    throw e;
+                } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
+                    if (attempt >= sharing.stageAttempts()) {
+                        throw new IllegalStateException("gradient-sharing stage of epoch " + (epoch + 1) + " failed "
+                                + attempt + " time(s); last error: " + rootMessage(e), e);
+                    }
+                    LOG.warn("gradient-sharing stage of epoch {} failed (attempt {} of {}): {}; running it again "
+                            + "from the model it started with", epoch + 1, attempt, sharing.stageAttempts(),
+                            rootMessage(e));
                 }
-                LOG.warn("gradient-sharing stage of epoch {} failed (attempt {} of {}): {}; running it again from"
-                        + " the model it started with", epoch + 1, attempt, sharing.stageAttempts(), rootMessage(e));
             }
         }
     }
@@ -80,7 +85,8 @@ final class GradientSharing {
                                     int steps, int attempt) {
         long t0 = System.nanoTime();
         Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
-        String stage = "epoch-" + (epoch + 1) + "-attempt-" + attempt + "-" + System.nanoTime();
+        // Attempts of one epoch share the rendezvous; the name keeps their registrations apart.
+        String stage = "epoch-" + (epoch + 1) + "-attempt-" + attempt;
         List<StageResult> results;
         try {
             RDD<StageResult> rdd = train.blocks().rdd().barrier().mapPartitions(
@@ -131,7 +137,7 @@ final class GradientSharing {
         }
     }
 
-    private static double maxMs(List<StageResult> results, java.util.function.ToLongFunction<StageResult> f) {
+    private static double maxMs(List<StageResult> results, ToLongFunction<StageResult> f) {
         return results.stream().mapToLong(f).max().orElse(0) / 1e6;
     }
 
@@ -174,7 +180,7 @@ final class GradientSharing {
         @Override
         public scala.collection.Iterator<StageResult> apply(scala.collection.Iterator<ExampleBlock> blocks) {
             return JavaConverters.asScalaIteratorConverter(
-                    task.run(rendezvous, stage, snapshot.value(), epoch, 0, steps,
+                    task.run(rendezvous, stage, snapshot.value(), epoch, steps,
                             JavaConverters.asJavaIteratorConverter(blocks).asJava()))
                     .asScala();
         }

@@ -41,8 +41,8 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
     static final String KILL_PROPERTY = "shoal.test.kill-worker";
     private static final AtomicBoolean KILLED = new AtomicBoolean();
 
-    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, int epoch,
-                              int firstBatch, int steps, Iterator<ExampleBlock> blocks) {
+    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, int epoch, int steps,
+                              Iterator<ExampleBlock> blocks) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
@@ -66,19 +66,18 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads);
              PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout)) {
-            return List.of(steps(lease.kernel(), peers, start, block, epoch, firstBatch, steps)).iterator();
+            return List.of(steps(lease.kernel(), peers, start, block, epoch, steps)).iterator();
         }
     }
 
     private StageResult steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, ExampleBlock block,
-                              int epoch, int firstBatch, int steps) {
+                              int epoch, int steps) {
         int rank = peers.rank();
         kernel.start(start);
         int n = kernel.numParams();
         boolean dense = sharing.encoding() == GradientEncoding.DENSE;
         ThresholdEncoder encoder = dense ? null : new ThresholdEncoder(n, sharing.fraction());
-        Iterator<MiniBatch> batches = block.batches(Shuffle.orderSeed(seed, epoch, rank), batchSize, firstBatch,
-                steps);
+        Iterator<MiniBatch> batches = block.batches(Shuffle.orderSeed(seed, epoch, rank), batchSize, 0, steps);
         int killStep = killStep(rank);
         float[] gradient = new float[n];
         float[] exchange = new float[dense ? n + 1 : n];

@@ -1,12 +1,13 @@
 package dev.shoal.kernel.sharing;
 
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
  * One worker's gradient for one step, as it travels to its peers: either threshold-encoded (a list of entries,
- * each +threshold or -threshold) or dense (every value). DL4J's gradients are sums over the minibatch (its
+ * each a signed whole multiple of the threshold) or dense (every value). DL4J's gradients are sums over the minibatch (its
  * updater divides by the minibatch size), so peers add the messages up and divide by the total of
  * {@code examples}: exactly one combined minibatch, whatever each worker's batch held.
  *
@@ -74,7 +75,7 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
             out.asFloatBuffer().put(dense);
             return out.array();
         }
-        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream(2 * n + 16);
+        ByteArrayOutputStream body = new ByteArrayOutputStream(2 * n + 16);
         int previous = -1;
         for (int j = 0; j < n; j++) {
             int index = Math.abs(entries[j]) - 1;

@@ -6,13 +6,14 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -194,19 +195,18 @@ public final class PeerGroup implements AutoCloseable {
                 });
                 int rFrom = chunkStart(receiveChunk, n, data.length);
                 int rTo = chunkStart(receiveChunk + 1, n, data.length);
-                float[] received = new float[rTo - rFrom];
-                byte[] receiveBytes = buffer(1, received.length);
+                byte[] receiveBytes = buffer(1, rTo - rFrom);
                 try {
-                    in[previous].readFully(receiveBytes, 0, Float.BYTES * received.length);
+                    in[previous].readFully(receiveBytes, 0, Float.BYTES * (rTo - rFrom));
                 } catch (IOException e) {
                     sending.cancel(true);
                     throw failure(previous, "lost", e);
                 }
-                ByteBuffer.wrap(receiveBytes).asFloatBuffer().get(received);
+                FloatBuffer received = ByteBuffer.wrap(receiveBytes).asFloatBuffer();
                 await(sending);
                 bytesSent += 4L * (to - from);
-                for (int i = 0; i < received.length; i++) {
-                    data[rFrom + i] = phase == 0 ? data[rFrom + i] + received[i] : received[i];
+                for (int i = rFrom; i < rTo; i++) {
+                    data[i] = phase == 0 ? data[i] + received.get(i - rFrom) : received.get(i - rFrom);
                 }
             }
         }
@@ -230,7 +230,7 @@ public final class PeerGroup implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PeerException("worker " + rank + ": interrupted while sending", e);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw e.getCause() instanceof PeerException p ? p
                     : new PeerException("worker " + rank + ": sending failed: " + e.getCause(), e.getCause());
         }
@@ -253,16 +253,5 @@ public final class PeerGroup implements AutoCloseable {
                 }
             }
         }
-    }
-
-    /** For tests: the sockets this group holds, to simulate a peer that dies. */
-    List<Socket> socketsForTest() {
-        List<Socket> list = new ArrayList<>();
-        for (Socket s : sockets) {
-            if (s != null) {
-                list.add(s);
-            }
-        }
-        return list;
     }
 }
