@@ -30,7 +30,8 @@ import scala.runtime.AbstractFunction1;
  * all started together; they find each other through the driver's {@link Rendezvous}. The driver holds the model
  * each stage started from; a stage that fails (a peer died, stalled or was killed) is run again from it, up to
  * {@code sync.sharing.stage-attempts} times. After a stage the driver checks that every replica ends with the
- * same parameters.
+ * same parameters, and keeps each worker's encoder residual (what it has not sent yet) to hand it to the next
+ * stage: error feedback spans the whole run, not one epoch.
  */
 final class GradientSharing {
     private static final Logger LOG = LoggerFactory.getLogger(GradientSharing.class);
@@ -41,6 +42,8 @@ final class GradientSharing {
     private final SharingConfig sharing;
     private final Consumer<Metrics> sink;
     private final String driverHost;
+    /** By rank, the threshold encoders' residuals at the end of the last successful stage; null before. */
+    private float[][] residuals;
 
     GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
         requireStaticAllocation(sc.getConf());
@@ -81,19 +84,27 @@ final class GradientSharing {
         }
     }
 
+    /** By rank, what each worker's encoder had not sent when the last successful stage ended; null before. */
+    float[][] residuals() {
+        return residuals;
+    }
+
     private Trainer.EpochWork stage(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, int epoch,
                                     int steps, int attempt) {
         long t0 = System.nanoTime();
         Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        Broadcast<float[][]> residualsAtStart = sc.broadcast(residuals);
         // Attempts of one epoch share the rendezvous; the name keeps their registrations apart.
         String stage = "epoch-" + (epoch + 1) + "-attempt-" + attempt;
         List<StageResult> results;
         try {
             RDD<StageResult> rdd = train.blocks().rdd().barrier().mapPartitions(
-                    new StageFunction(task, rendezvous.address(), stage, snapshot, epoch, steps), false, RESULT);
+                    new StageFunction(task, rendezvous.address(), stage, snapshot, residualsAtStart, epoch, steps),
+                    false, RESULT);
             results = new JavaRDD<>(rdd, RESULT).collect();
         } finally {
             snapshot.destroy();
+            residualsAtStart.destroy();
             rendezvous.forget(stage);
         }
         double totalMs = (System.nanoTime() - t0) / 1e6;
@@ -115,6 +126,7 @@ final class GradientSharing {
                 maxMs(results, StageResult::exchangeNanos), maxMs(results, StageResult::applyNanos), totalMs,
                 bytes, (double) bytes / steps / workers, (double) entries / paramsPerStep,
                 results.stream().mapToDouble(StageResult::thresholdSum).sum() / steps / workers));
+        residuals = results.stream().map(StageResult::residual).toArray(float[][]::new);
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
         return new Trainer.EpochWork(next, examples, lossSum, memory);
     }
@@ -164,15 +176,17 @@ final class GradientSharing {
         private final Rendezvous.Address rendezvous;
         private final String stage;
         private final Broadcast<byte[]> snapshot;
+        private final Broadcast<float[][]> residuals;
         private final int epoch;
         private final int steps;
 
         StageFunction(SharingTask task, Rendezvous.Address rendezvous, String stage, Broadcast<byte[]> snapshot,
-                      int epoch, int steps) {
+                      Broadcast<float[][]> residuals, int epoch, int steps) {
             this.task = task;
             this.rendezvous = rendezvous;
             this.stage = stage;
             this.snapshot = snapshot;
+            this.residuals = residuals;
             this.epoch = epoch;
             this.steps = steps;
         }
@@ -180,7 +194,7 @@ final class GradientSharing {
         @Override
         public scala.collection.Iterator<StageResult> apply(scala.collection.Iterator<ExampleBlock> blocks) {
             return JavaConverters.asScalaIteratorConverter(
-                    task.run(rendezvous, stage, snapshot.value(), epoch, steps,
+                    task.run(rendezvous, stage, snapshot.value(), residuals.value(), epoch, steps,
                             JavaConverters.asJavaIteratorConverter(blocks).asJava()))
                     .asScala();
         }

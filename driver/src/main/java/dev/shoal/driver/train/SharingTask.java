@@ -41,8 +41,12 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
     static final String KILL_PROPERTY = "shoal.test.kill-worker";
     private static final AtomicBoolean KILLED = new AtomicBoolean();
 
-    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, int epoch, int steps,
-                              Iterator<ExampleBlock> blocks) {
+    /**
+     * Runs this worker's part of a stage. {@code residuals} holds, by rank, what each worker's threshold encoder
+     * had not sent when the previous stage ended (null entries, or a null array, for none).
+     */
+    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, float[][] residuals,
+                              int epoch, int steps, Iterator<ExampleBlock> blocks) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
@@ -66,17 +70,19 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads);
              PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout)) {
-            return List.of(steps(lease.kernel(), peers, start, block, epoch, steps)).iterator();
+            float[] residual = residuals == null || rank >= residuals.length ? null : residuals[rank];
+            return List.of(steps(lease.kernel(), peers, start, residual, block, epoch, steps)).iterator();
         }
     }
 
-    private StageResult steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, ExampleBlock block,
-                              int epoch, int steps) {
+    private StageResult steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, float[] residual,
+                              ExampleBlock block, int epoch, int steps) {
         int rank = peers.rank();
         kernel.start(start);
         int n = kernel.numParams();
         boolean dense = sharing.encoding() == GradientEncoding.DENSE;
-        ThresholdEncoder encoder = dense ? null : new ThresholdEncoder(n, sharing.fraction());
+        ThresholdEncoder encoder = dense ? null
+                : new ThresholdEncoder(residual != null ? residual : new float[n], sharing.fraction());
         Iterator<MiniBatch> batches = block.batches(Shuffle.orderSeed(seed, epoch, rank), batchSize, 0, steps);
         int killStep = killStep(rank);
         float[] gradient = new float[n];
@@ -143,8 +149,8 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
         }
         ModelSnapshot end = kernel.snapshot();
         return new StageResult(rank, rank == 0 ? SnapshotCodec.encode(end) : null, Arrays.hashCode(end.params()),
-                hashes, steps, examples, lossSum, compute, encode, exchangeTime, apply, peers.bytesSent(), entries,
-                thresholds, MemoryUse.now());
+                hashes, dense ? null : encoder.residual(), steps, examples, lossSum, compute, encode, exchangeTime,
+                apply, peers.bytesSent(), entries, thresholds, MemoryUse.now());
     }
 
     private static void closeQuietly(ServerSocket server) {

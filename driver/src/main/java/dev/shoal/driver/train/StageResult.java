@@ -13,6 +13,7 @@ import java.util.List;
  * @param model        encoded final snapshot from rank 0; null from the others
  * @param finalHash    hash of this replica's final parameters
  * @param stepHashes   hash after every step when verifying replicas; empty otherwise
+ * @param residual     what this worker's threshold encoder has not sent yet, for the next stage; null when dense
  * @param steps        steps taken
  * @param examples     examples this worker trained on
  * @param lossSum      sum over its examples of the minibatch loss
@@ -25,7 +26,7 @@ import java.util.List;
  * @param thresholdSum sum over steps of the threshold used (threshold mode)
  * @param memory       memory of the worker's JVM at the end
  */
-record StageResult(int rank, byte[] model, int finalHash, List<Integer> stepHashes, int steps, long examples,
+record StageResult(int rank, byte[] model, int finalHash, List<Integer> stepHashes, float[] residual, int steps, long examples,
                    double lossSum, long computeNanos, long encodeNanos, long exchangeNanos, long applyNanos,
                    long bytesSent, long entriesSent, double thresholdSum, MemoryUse memory) implements Serializable {
 }

@@ -16,6 +16,7 @@ import dev.shoal.kernel.MiniBatch;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.WorkerKernel;
+import dev.shoal.kernel.sharing.ThresholdEncoder;
 import dev.shoal.kernel.config.ScheduleType;
 import dev.shoal.kernel.config.UpdaterType;
 import java.util.ArrayList;
@@ -50,18 +51,22 @@ class GradientSharingTest {
 
     private static Run train(TrainingPlan plan, List<ExampleBlock> blocks) {
         String json = AveragingInvariantsTest.networkJson(plan);
-        JavaRDD<ExampleBlock> rdd = SPARK.sc().parallelize(blocks, blocks.size()).cache();
-        int total = blocks.stream().mapToInt(ExampleBlock::size).sum();
-        int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
-        TrainingData data = new TrainingData(rdd, total, largest);
+        TrainingData data = data(blocks);
         List<Metrics> metrics = new ArrayList<>();
         try {
             TrainingResult result = new Trainer(SPARK.sc(), plan, json, metrics::add)
                     .run(new WorkerKernel(json).snapshot(), data, data);
             return new Run(result, metrics);
         } finally {
-            rdd.unpersist();
+            data.blocks().unpersist();
         }
+    }
+
+    private static TrainingData data(List<ExampleBlock> blocks) {
+        JavaRDD<ExampleBlock> rdd = SPARK.sc().parallelize(blocks, blocks.size()).cache();
+        int total = blocks.stream().mapToInt(ExampleBlock::size).sum();
+        int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
+        return new TrainingData(rdd, total, largest);
     }
 
     private static List<Metrics.Stage> stages(Run run) {
@@ -87,6 +92,45 @@ class GradientSharingTest {
         }
         assertTrue(stages.get(2).loss() < stages.get(0).loss(), "loss falls");
         assertTrue(run.result().lastEvaluation().accuracy() > 0.8, "accuracy " + run.result().lastEvaluation().accuracy());
+    }
+
+    @Test
+    void whatAnEncoderHasNotSentCarriesOverToTheNextStage() {
+        TrainingPlan plan = sharing(UpdaterType.SGD, GradientEncoding.THRESHOLD, 2, false);
+        String json = AveragingInvariantsTest.networkJson(plan);
+        List<ExampleBlock> blocks = List.of(AveragingInvariantsTest.block(64, 2), AveragingInvariantsTest.block(64, 3));
+        TrainingData data = data(blocks);
+        try {
+            GradientSharing sharing = new GradientSharing(SPARK.sc(), plan, json, m -> { });
+            Trainer.EpochWork first = sharing.epoch(data, new WorkerKernel(json).snapshot(), 0, 4);
+            float[][] unsent = sharing.residuals();
+            sharing.epoch(data, first.model(), 1, 1);
+
+            // The second stage's one step must have encoded its gradient on top of the first stage's residual:
+            // replay that step here, from the same model, batch and residual, and compare what is left.
+            for (int rank = 0; rank < 2; rank++) {
+                assertTrue(nonZero(unsent[rank]), "worker " + rank + " ended stage 1 with something unsent");
+                WorkerKernel kernel = new WorkerKernel(json);
+                kernel.start(first.model());
+                MiniBatch batch = blocks.get(rank).batches(Shuffle.orderSeed(42, 1, rank), BATCH, 0, 1).next();
+                float[] gradient = new float[kernel.numParams()];
+                kernel.gradient(batch, gradient);
+                ThresholdEncoder replay = new ThresholdEncoder(unsent[rank], 0.05);
+                replay.encode(gradient, batch.rows());
+                assertArrayEquals(replay.residual(), sharing.residuals()[rank], "worker " + rank);
+            }
+        } finally {
+            data.blocks().unpersist();
+        }
+    }
+
+    private static boolean nonZero(float[] values) {
+        for (float v : values) {
+            if (v != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test

@@ -29,11 +29,21 @@ public final class ThresholdEncoder {
 
     /** @param fraction share of entries to send per step, in (0, 1] */
     public ThresholdEncoder(int size, double fraction) {
+        this(new float[size], fraction);
+    }
+
+    /**
+     * Continues from the {@code residual} an earlier encoder left (see {@link #residual()}), so that what it had
+     * not sent yet is sent later rather than dropped.
+     *
+     * @param fraction share of entries to send per step, in (0, 1]
+     */
+    public ThresholdEncoder(float[] residual, double fraction) {
         if (!(fraction > 0 && fraction <= 1)) {
             throw new IllegalArgumentException("fraction must be in (0, 1], got " + fraction);
         }
-        this.residual = new float[size];
-        this.target = Math.max(1, (int) Math.round(fraction * size));
+        this.residual = residual.clone();
+        this.target = Math.max(1, (int) Math.round(fraction * residual.length));
     }
 
     /**
