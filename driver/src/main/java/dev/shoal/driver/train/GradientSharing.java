@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
+import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
@@ -117,15 +118,19 @@ final class GradientSharing {
                     + (epoch + 1) + "; no model was saved from this state");
         }
         int workers = results.size();
-        long bytes = results.stream().mapToLong(StageResult::bytesSent).sum();
-        long entries = results.stream().mapToLong(StageResult::entriesSent).sum();
+        StepLog[] logs = results.stream().map(StageResult::log).toArray(StepLog[]::new);
+        for (int s = 0; s < steps; s++) {
+            sink.accept(StepLog.merge(epoch + 1, s, model.params().length, logs));
+        }
+        long bytes = Stream.of(logs).mapToLong(StepLog::bytesSent).sum();
+        long entries = Stream.of(logs).mapToLong(StepLog::entriesSent).sum();
         long paramsPerStep = (long) model.params().length * steps * workers;
         MemoryUse memory = results.stream().map(StageResult::memory).reduce(MemoryUse.none(), MemoryUse::max);
         sink.accept(new Metrics.Stage(epoch + 1, attempt, steps, workers, examples, lossSum / examples,
-                maxMs(results, StageResult::computeNanos), maxMs(results, StageResult::encodeNanos),
-                maxMs(results, StageResult::exchangeNanos), maxMs(results, StageResult::applyNanos), totalMs,
+                maxMs(logs, StepLog::computeNanos), maxMs(logs, StepLog::encodeNanos),
+                maxMs(logs, StepLog::exchangeNanos), maxMs(logs, StepLog::applyNanos), totalMs,
                 bytes, (double) bytes / steps / workers, (double) entries / paramsPerStep,
-                results.stream().mapToDouble(StageResult::thresholdSum).sum() / steps / workers));
+                Stream.of(logs).mapToDouble(StepLog::thresholdSum).sum() / steps / workers));
         residuals = results.stream().map(StageResult::residual).toArray(float[][]::new);
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
         return new Trainer.EpochWork(next, examples, lossSum, memory);
@@ -149,8 +154,8 @@ final class GradientSharing {
         }
     }
 
-    private static double maxMs(List<StageResult> results, ToLongFunction<StageResult> f) {
-        return results.stream().mapToLong(f).max().orElse(0) / 1e6;
+    private static double maxMs(StepLog[] logs, ToLongFunction<StepLog> f) {
+        return Stream.of(logs).mapToLong(f).max().orElse(0) / 1e6;
     }
 
     private static String rootMessage(Throwable e) {

@@ -2,8 +2,11 @@ package dev.shoal.driver.train;
 
 import dev.shoal.kernel.MemoryUse;
 
-/** What the trainer reports as it goes: one record per round and one per epoch. */
-public sealed interface Metrics permits Metrics.Round, Metrics.Stage, Metrics.Epoch {
+/**
+ * What the trainer reports as it goes: one record per averaging round, per gradient-sharing step and stage, and
+ * per epoch.
+ */
+public sealed interface Metrics permits Metrics.Round, Metrics.Step, Metrics.Stage, Metrics.Epoch {
 
     /**
      * One averaging round. Times in milliseconds: {@code broadcastMs} encoding and broadcasting the snapshot,
@@ -12,6 +15,17 @@ public sealed interface Metrics permits Metrics.Round, Metrics.Stage, Metrics.Ep
      */
     record Round(int epoch, int round, int rounds, int workers, long examples, double loss,
                  double broadcastMs, double computeMs, double aggregateMs, double idleMs, double totalMs)
+            implements Metrics {
+    }
+
+    /**
+     * One gradient-sharing step (1-based within its epoch), over all workers: times in milliseconds for the
+     * slowest worker, as in {@link Stage}; {@code bytesSent} by all workers together; {@code sentFraction} of
+     * all workers' gradient entries; {@code threshold} the workers' mean (0 for dense); {@code loss} the mean
+     * over the step's {@code examples}.
+     */
+    record Step(int epoch, int step, long examples, double loss, double computeMs, double encodeMs,
+                double exchangeMs, double applyMs, long bytesSent, double sentFraction, double threshold)
             implements Metrics {
     }
 

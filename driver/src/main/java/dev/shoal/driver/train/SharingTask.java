@@ -88,14 +88,9 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
         float[] gradient = new float[n];
         float[] exchange = new float[dense ? n + 1 : n];
         List<Integer> hashes = new ArrayList<>();
+        StepLog log = new StepLog(steps);
         long examples = 0;
         double lossSum = 0;
-        long compute = 0;
-        long encode = 0;
-        long exchangeTime = 0;
-        long apply = 0;
-        long entries = 0;
-        double thresholds = 0;
         for (int step = 0; step < steps; step++) {
             if (step == killStep && KILLED.compareAndSet(false, true)) {
                 peers.close();
@@ -103,16 +98,21 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
             }
             long t0 = System.nanoTime();
             int rows = 0;
+            double loss = 0;
+            long bytesBefore = peers.bytesSent();
             if (batches.hasNext()) {
                 MiniBatch batch = batches.next();
                 rows = batch.rows();
-                lossSum += kernel.gradient(batch, gradient) * rows;
+                loss = kernel.gradient(batch, gradient);
+                lossSum += loss * rows;
             } else {
                 Arrays.fill(gradient, 0);
             }
             examples += rows;
             long t1 = System.nanoTime();
             int total;
+            int sent;
+            float threshold = 0;
             long t2;
             if (dense) {
                 System.arraycopy(gradient, 0, exchange, 0, n);
@@ -120,11 +120,11 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
                 t2 = System.nanoTime();
                 peers.ringAllReduce(exchange);
                 total = (int) exchange[n];
-                entries += n;
+                sent = n;
             } else {
                 GradientMessage mine = encoder.encode(gradient, rows);
-                entries += mine.entries().length;
-                thresholds += mine.threshold();
+                sent = mine.entries().length;
+                threshold = mine.threshold();
                 t2 = System.nanoTime();
                 GradientMessage[] all = peers.allGather(mine);
                 Arrays.fill(exchange, 0);
@@ -142,15 +142,12 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
             if (sharing.verifyReplicas()) {
                 hashes.add(Arrays.hashCode(kernel.snapshot().params()));
             }
-            compute += t1 - t0;
-            encode += t2 - t1;
-            exchangeTime += t3 - t2;
-            apply += t4 - t3;
+            log.record(step, t1 - t0, t2 - t1, t3 - t2, t4 - t3, peers.bytesSent() - bytesBefore, sent, threshold,
+                    loss, rows);
         }
         ModelSnapshot end = kernel.snapshot();
         return new StageResult(rank, rank == 0 ? SnapshotCodec.encode(end) : null, Arrays.hashCode(end.params()),
-                hashes, dense ? null : encoder.residual(), steps, examples, lossSum, compute, encode, exchangeTime,
-                apply, peers.bytesSent(), entries, thresholds, MemoryUse.now());
+                hashes, dense ? null : encoder.residual(), examples, lossSum, log, MemoryUse.now());
     }
 
     private static void closeQuietly(ServerSocket server) {

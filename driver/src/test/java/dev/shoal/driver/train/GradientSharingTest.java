@@ -91,6 +91,25 @@ class GradientSharingTest {
             assertTrue(s.bytesPerStep() > 0 && s.bytesPerStep() < 4.0 * 300, "bytes/step " + s.bytesPerStep());
         }
         assertTrue(stages.get(2).loss() < stages.get(0).loss(), "loss falls");
+
+        // One step record per step, in order; together they account for their stage's examples, bytes and loss.
+        List<Metrics.Step> steps = run.metrics().stream().filter(m -> m instanceof Metrics.Step)
+                .map(m -> (Metrics.Step) m).toList();
+        assertEquals(3 * 25, steps.size());
+        for (int e = 0; e < 3; e++) {
+            List<Metrics.Step> epoch = steps.subList(25 * e, 25 * (e + 1));
+            Metrics.Stage stage = stages.get(e);
+            for (int i = 0; i < 25; i++) {
+                assertEquals(e + 1, epoch.get(i).epoch());
+                assertEquals(i + 1, epoch.get(i).step());
+                assertTrue(epoch.get(i).sentFraction() > 0 && epoch.get(i).threshold() > 0);
+            }
+            assertEquals(16 + 6, epoch.get(24).examples(), "the last step: 16 examples from one worker, 6 from the other");
+            assertEquals(790, epoch.stream().mapToLong(Metrics.Step::examples).sum());
+            assertEquals(stage.bytesSent(), epoch.stream().mapToLong(Metrics.Step::bytesSent).sum());
+            double loss = epoch.stream().mapToDouble(s -> s.loss() * s.examples()).sum() / 790;
+            assertEquals(stage.loss(), loss, 1e-5 * stage.loss());
+        }
         assertTrue(run.result().lastEvaluation().accuracy() > 0.8, "accuracy " + run.result().lastEvaluation().accuracy());
     }
 
