@@ -1,14 +1,19 @@
 package dev.shoal.kernel;
 
+import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.Loss;
 import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.OptimizerConfig;
 import dev.shoal.kernel.config.ScheduleConfig;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
@@ -28,16 +33,22 @@ import org.nd4j.linalg.schedule.StepSchedule;
  * DL4J model that any DL4J program can load.
  */
 public final class NetworkFactory {
+    /** LeNet's two 5x5 convolutions, each followed by 2x2 max pooling. */
+    private static final int[] LENET_FILTERS = {20, 50};
+    /** Smallest image side that survives conv 5, pool 2, conv 5, pool 2: (s - 4) / 2 - 4 >= 2. */
+    private static final int LENET_MIN_SIDE = 16;
+
     private NetworkFactory() {
     }
 
     /**
-     * @param inputSize  number of features per example
+     * @param input      shape of one example's features
      * @param numClasses number of output classes
      * @param seed       seed of the weight initialisation
+     * @throws ConfigException if the model cannot take this input (a CNN needs images)
      */
-    public static MultiLayerConfiguration build(ModelConfig model, OptimizerConfig optimizer,
-                                                int inputSize, int numClasses, long seed) {
+    public static MultiLayerConfiguration build(ModelConfig model, OptimizerConfig optimizer, InputShape input,
+                                                int numClasses, long seed) {
         NeuralNetConfiguration.ListBuilder layers = new NeuralNetConfiguration.Builder()
                 .seed(seed)
                 .dataType(DataType.FLOAT)
@@ -48,23 +59,37 @@ public final class NetworkFactory {
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .list();
-        int in = inputSize;
-        for (int i = 0; i < model.hidden().size(); i++) {
-            int out = model.hidden().get(i);
-            DenseLayer.Builder dense = new DenseLayer.Builder().nIn(in).nOut(out).activation(model.activation().dl4j());
+        int index = 0;
+        if (model.type() == ModelType.LENET) {
+            if (!input.isImage() || input.height() < LENET_MIN_SIDE || input.width() < LENET_MIN_SIDE) {
+                throw new ConfigException("model.type", "lenet", "needs images of at least " + LENET_MIN_SIDE + "x"
+                        + LENET_MIN_SIDE + ", but the data's examples are " + input);
+            }
+            for (int filters : LENET_FILTERS) {
+                layers.layer(index++, new ConvolutionLayer.Builder(5, 5).nOut(filters)
+                        .activation(model.activation().dl4j()).build());
+                layers.layer(index++, new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX)
+                        .kernelSize(2, 2).stride(2, 2).build());
+            }
+        }
+        for (int out : model.hidden()) {
+            DenseLayer.Builder dense = new DenseLayer.Builder().nOut(out).activation(model.activation().dl4j());
             if (model.dropout() > 0) {
                 // DL4J's argument is the probability of *keeping* an input.
                 dense.dropOut(1.0 - model.dropout());
             }
-            layers.layer(i, dense.build());
-            in = out;
+            layers.layer(index++, dense.build());
         }
         boolean crossEntropy = model.loss() == Loss.MCXENT;
-        layers.layer(model.hidden().size(), new OutputLayer.Builder(
+        layers.layer(index, new OutputLayer.Builder(
                 crossEntropy ? LossFunctions.LossFunction.MCXENT : LossFunctions.LossFunction.MSE)
-                .nIn(in).nOut(numClasses)
+                .nOut(numClasses)
                 .activation(crossEntropy ? Activation.SOFTMAX : Activation.IDENTITY)
                 .build());
+        // DL4J works out every nIn from the input type, and reshapes flat image rows for the convolutions.
+        layers.setInputType(model.type() == ModelType.LENET
+                ? InputType.convolutionalFlat(input.height(), input.width(), input.channels())
+                : InputType.feedForward(input.size()));
         return layers.build();
     }
 

@@ -25,7 +25,7 @@ final class KernelFixtures {
                 Loss.MCXENT);
         OptimizerConfig opt = new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,
                 new ScheduleConfig(ScheduleType.STEP, 0.5, 1));
-        return NetworkFactory.build(model, opt, FEATURES, CLASSES, 7).toJson();
+        return NetworkFactory.build(model, opt, InputShape.vector(FEATURES), CLASSES, 7).toJson();
     }
 
     /** Labels follow the sign pattern of the first features, so a model can learn them. */

@@ -135,7 +135,7 @@ public final class BenchSystems {
 
     private static MultiLayerConfiguration network(TrainingPlan plan, Preflight.Sources sources) {
         IdxDataSource train = sources.train();
-        return NetworkFactory.build(plan.model(), plan.optimizer(), train.featureSize(), plan.data().classes(),
+        return NetworkFactory.build(plan.model(), plan.optimizer(), train.inputShape(), plan.data().classes(),
                 plan.training().seed());
     }
 

@@ -1,6 +1,7 @@
 package dev.shoal.driver.data;
 
 import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.Shuffle;
 import java.io.Serializable;
 import java.util.stream.Collectors;
@@ -47,6 +48,12 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
 
     public int featureSize() {
         return images.recordSize();
+    }
+
+    /** Rank-3 files hold greyscale images (rows x columns); any other rank is taken as flat feature vectors. */
+    public InputShape inputShape() {
+        int[] d = images.dimensions();
+        return d.length == 3 ? new InputShape(d[1], d[2], 1) : InputShape.vector(featureSize());
     }
 
     /** Loads the data set as {@code partitions} persisted blocks and waits until they are in memory. */

@@ -90,7 +90,7 @@ public final class TrainingRun {
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
                 train.examples(), test.examples(), workers, loadSeconds, sc.master());
 
-        String networkJson = NetworkFactory.build(plan.model(), plan.optimizer(), sources.train().featureSize(),
+        String networkJson = NetworkFactory.build(plan.model(), plan.optimizer(), sources.train().inputShape(),
                 plan.data().classes(), plan.training().seed()).toJson();
         WorkerKernel driverKernel = new WorkerKernel(networkJson);
         ModelSnapshot start = driverKernel.snapshot();

@@ -15,6 +15,7 @@ import dev.shoal.driver.plan.TrainingConfig;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.testing.SparkFixture;
 import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.MiniBatch;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.NetworkFactory;
@@ -134,7 +135,7 @@ class AveragingInvariantsTest {
     }
 
     static String networkJson(TrainingPlan plan) {
-        return NetworkFactory.build(plan.model(), plan.optimizer(), FEATURES, CLASSES, SEED).toJson();
+        return NetworkFactory.build(plan.model(), plan.optimizer(), InputShape.vector(FEATURES), CLASSES, SEED).toJson();
     }
 
     static ExampleBlock block(int rows, long seed) {

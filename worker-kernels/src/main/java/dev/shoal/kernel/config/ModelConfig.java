@@ -7,8 +7,10 @@ import java.util.List;
  * Input and output sizes are not configured here: they come from the data.
  */
 public record ModelConfig(
-        @Key(doc = "Model family from the built-in zoo: mlp.") ModelType type,
-        @Key(doc = "Sizes of the hidden layers, input side first.", defaultValue = "[256, 128]") List<Integer> hidden,
+        @Key(doc = "Model family from the built-in zoo: mlp (dense layers) or lenet (conv 5x5 x20, max-pool 2, "
+                + "conv 5x5 x50, max-pool 2, then dense layers; needs images).") ModelType type,
+        @Key(doc = "Sizes of the hidden dense layers, input side first (for lenet: after the convolutions).",
+                defaultValue = "[256, 128]") List<Integer> hidden,
         @Key(doc = "Activation of the hidden layers: relu, leakyrelu, elu, tanh, sigmoid, identity.",
                 defaultValue = "relu") Activation activation,
         @Key(doc = "Weight initialisation: xavier or relu (He).", defaultValue = "relu") WeightInit weightInit,
