@@ -38,7 +38,8 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Model suites: which job file a suite trains. */
     enum Suite {
-        mlp("conf/fashion-mnist-mlp.yaml");
+        mlp("conf/fashion-mnist-mlp.yaml"),
+        cnn("conf/fashion-mnist-lenet.yaml");
 
         final String job;
 
@@ -48,7 +49,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     @Option(names = "--suite", defaultValue = "mlp", description = "Model suite: ${COMPLETION-CANDIDATES} "
-            + "(default: ${DEFAULT-VALUE}). mlp is Fashion-MNIST, 784-256-128-10.")
+            + "(default: ${DEFAULT-VALUE}). Both on Fashion-MNIST: mlp is 784-256-128-10, cnn is LeNet-style "
+            + "(conv 5x5 x20, pool, conv 5x5 x50, pool, dense 500).")
     Suite suite;
 
     @Option(names = "--job", paramLabel = "JOB.yaml", description = "Job file to take model, data and "
@@ -100,9 +102,17 @@ final class BenchCommand implements Callable<Integer> {
         Path planFile = dir.resolve("plan.yaml");
         Files.writeString(planFile, PlanBinder.toYaml(plan));
 
+        Map<BenchSystem, String> unavailable = new EnumMap<>(BenchSystem.class);
+        String python = systems.stream().anyMatch(BenchSystem::isPyTorch) ? PyTorchBaseline.python() : null;
+        for (BenchSystem system : systems) {
+            String reason = system.isPyTorch() ? PyTorchBaseline.unavailableReason() : system.unavailableReason();
+            if (reason != null) {
+                unavailable.put(system, reason);
+            }
+        }
         Map<BenchSystem, List<SystemRun>> runs = new EnumMap<>(BenchSystem.class);
         Map<BenchSystem, String> failures = new EnumMap<>(BenchSystem.class);
-        List<BenchSystem> runnable = systems.stream().filter(s -> s.unavailableReason() == null).toList();
+        List<BenchSystem> runnable = systems.stream().filter(s -> !unavailable.containsKey(s)).toList();
         for (int r = 1; r <= repeats; r++) {
             for (BenchSystem system : runnable) {
                 if (failures.containsKey(system)) {
@@ -110,7 +120,13 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 System.out.printf("%n== %s, run %d of %d: %s%n", system, r, repeats, system.description());
                 Path result = dir.resolve(system + "-" + r + ".json");
-                int exit = child(system, planFile, result, dir, r, plan.sync().threadsPerWorker());
+                // One PyTorch process gets all the workers' threads; every other process, one worker's.
+                boolean oneProcess = system == BenchSystem.PYTORCH;
+                int threads = plan.sync().threadsPerWorker() * (oneProcess ? plan.sync().workers() : 1);
+                List<String> command = system.isPyTorch()
+                        ? PyTorchBaseline.command(python, plan, oneProcess ? 1 : plan.sync().workers(), threads, result)
+                        : jvm(system, planFile, result, dir, r);
+                int exit = run(system, command, threads);
                 if (exit != 0 || !Files.exists(result)) {
                     failures.put(system, "exit code " + exit + " (output above)");
                 } else {
@@ -122,8 +138,8 @@ final class BenchCommand implements Callable<Integer> {
 
         List<BenchSummary> summaries = new ArrayList<>();
         for (BenchSystem system : systems) {
-            if (system.unavailableReason() != null) {
-                summaries.add(BenchSummary.skipped(system, system.unavailableReason()));
+            if (unavailable.containsKey(system)) {
+                summaries.add(BenchSummary.skipped(system, unavailable.get(system)));
             } else if (failures.containsKey(system)) {
                 summaries.add(BenchSummary.failed(system, failures.get(system)));
             } else {
@@ -140,15 +156,17 @@ final class BenchCommand implements Callable<Integer> {
         json.put("context", context.trim());
         json.put("targetAccuracy", target);
         json.put("summaries", summaries);
-        json.put("runs", runs);
+        Map<String, List<SystemRun>> runsById = new LinkedHashMap<>();
+        runs.forEach((system, list) -> runsById.put(system.id(), list));
+        json.put("runs", runsById);
         JSON.writeValue(dir.resolve("bench.json").toFile(), json);
         System.out.printf("%n%s%n%s%nwritten: %s, %s%n", context, table, dir.resolve("bench.md"),
                 dir.resolve("bench.json"));
         return failures.isEmpty() ? 0 : 1;
     }
 
-    /** Runs one system in a JVM of its own, with this JVM's flags and classpath, and waits for it. */
-    private static int child(BenchSystem system, Path planFile, Path result, Path dir, int run, int threads) {
+    /** The command that runs one system in a JVM of its own, with this JVM's flags and classpath. */
+    private static List<String> jvm(BenchSystem system, Path planFile, Path result, Path dir, int run) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
@@ -157,13 +175,18 @@ final class BenchCommand implements Callable<Integer> {
         command.add(Shoal.class.getName());
         command.addAll(List.of("bench-system", system.id(), "--plan", planFile.toString(), "--result",
                 result.toString(), "--work", dir.toString(), "--run-id", system + "-" + run));
+        return command;
+    }
+
+    /** Runs a system's command and waits for it. */
+    private static int run(BenchSystem system, List<String> command, int threads) {
         ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
         // Every system gets the thread count the plan gives a worker: for dl4j-spark this is the only way.
         builder.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
         try {
             return builder.start().waitFor();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start a JVM for " + system + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot start " + system + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;

@@ -14,7 +14,8 @@ public enum BenchSystem {
     DL4J_SPARK_AVERAGING("dl4j-spark-averaging",
             "dl4j-spark ParameterAveragingTrainingMaster on Spark local[workers], same averaging frequency"),
     DL4J_SPARK_SHARED("dl4j-spark-shared", "dl4j-spark SharedTrainingMaster (gradient sharing over Aeron)"),
-    PYTORCH("pytorch", "PyTorch CPU, single process");
+    PYTORCH("pytorch", "PyTorch CPU, one process with all the workers' threads"),
+    PYTORCH_DDP("pytorch-ddp", "PyTorch DistributedDataParallel over gloo, one process per worker");
 
     private final String id;
     private final String description;
@@ -39,12 +40,16 @@ public enum BenchSystem {
         return description;
     }
 
-    /** Why this system cannot run in this build, or null when it can. */
+    /** Trained by scripts/bench-pytorch.py rather than in a JVM. */
+    public boolean isPyTorch() {
+        return this == PYTORCH || this == PYTORCH_DDP;
+    }
+
+    /** Why this system cannot run in this build, or null when it can (the PyTorch ones may lack torch). */
     public String unavailableReason() {
         return switch (this) {
             case DL4J_SPARK_SHARED -> "not wired into the bench yet (needs Aeron settings; deadlocked on the"
                     + " third fit() when tried here)";
-            case PYTORCH -> "no PyTorch driver script in this build yet";
             default -> null;
         };
     }

@@ -1,0 +1,78 @@
+package dev.shoal.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.driver.testing.IdxFixtures;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code shoal bench --quick} end to end: every system in a process of its own, then bench.json and bench.md.
+ * Timings are not asserted; what each system reports is.
+ */
+class BenchCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void quickBenchMeasuresEveryShoalSystemAndReportsTheRestAsRunOrSkipped() throws Exception {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1200, 300, 5);
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: bench-e2e",
+                "data: {train-images: " + files.trainImages() + ", train-labels: " + files.trainLabels()
+                        + ", test-images: " + files.testImages() + ", test-labels: " + files.testLabels() + "}",
+                "model: {type: mlp, hidden: [32]}",
+                "optimizer: {learning-rate: 0.005}",
+                "training: {batch-size: 32}",
+                "sync: {workers: 2, average-every: 4}",
+                ""));
+        Path out = dir.resolve("bench");
+        List<String> systems = List.of("dl4j", "shoal-averaging", "shoal-sharing-threshold", "shoal-sharing-dense",
+                "pytorch", "dl4j-spark-shared");
+
+        assertEquals(0, Shoal.run("bench", "--job", job.toString(), "--quick", "--out", out.toString(),
+                "--systems", String.join(",", systems)));
+
+        JsonNode bench = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
+        Map<String, JsonNode> summaries = new HashMap<>();
+        bench.get("summaries").forEach(s -> summaries.put(s.get("system").asText(), s));
+        assertEquals(systems.size(), summaries.size(), summaries.keySet().toString());
+        for (String system : List.of("dl4j", "shoal-averaging", "shoal-sharing-threshold", "shoal-sharing-dense")) {
+            JsonNode s = summaries.get(system);
+            assertEquals("ok", s.get("status").asText(), system);
+            JsonNode epochs = bench.get("runs").get(system).get(0).get("epochs");
+            assertEquals(2, epochs.size(), system + ": --quick trains 2 epochs");
+            for (JsonNode e : epochs) {
+                assertEquals(1200, e.get("examples").asLong(), system);
+                assertTrue(e.get("trainSeconds").asDouble() > 0, system);
+            }
+            assertTrue(s.get("finalAccuracy").asDouble() > 0.5, system + " learns: " + s.get("finalAccuracy"));
+            assertTrue(s.get("steadyExamplesPerSec").asDouble() > 0, system);
+        }
+        assertTrue(summaries.get("shoal-sharing-threshold").get("bytesPerStepPerWorker").asLong()
+                < summaries.get("shoal-sharing-dense").get("bytesPerStepPerWorker").asLong());
+        assertEquals("skipped", summaries.get("dl4j-spark-shared").get("status").asText());
+        // PyTorch runs where torch is installed and is reported as skipped, with the reason, where it is not.
+        JsonNode pytorch = summaries.get("pytorch");
+        if (PyTorchBaseline.unavailableReason() == null) {
+            assertEquals("ok", pytorch.get("status").asText());
+            assertTrue(pytorch.get("finalAccuracy").asDouble() > 0.5, "pytorch learns too");
+        } else {
+            assertEquals("skipped", pytorch.get("status").asText());
+            assertTrue(pytorch.get("reason").asText().contains("torch"), pytorch.toString());
+        }
+        String table = Files.readString(out.resolve("bench.md"));
+        for (String system : systems) {
+            assertTrue(table.contains("| " + system + " |"), system + " in bench.md");
+        }
+    }
+}
