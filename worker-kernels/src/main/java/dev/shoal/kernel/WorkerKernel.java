@@ -5,6 +5,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,11 +27,18 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class WorkerKernel {
     private final MultiLayerNetwork net;
+    /** Faster forward/backward passes for networks of dense layers; null for the others (DL4J's own then). */
+    private final DenseBackprop dense;
+    /** The network's whole flattened gradient, as DL4J's updater expects it. */
+    private final Gradient gradient;
     private final Map<Integer, INDArray[]> batchBuffers = new HashMap<>();
 
     public WorkerKernel(String networkJson) {
         net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(networkJson));
         net.init();
+        net.initGradientsView(); // DL4J would create it at the first fit; the views below need it now
+        dense = DenseBackprop.of(net);
+        gradient = new DefaultGradient(net.getFlattenedGradients());
     }
 
     /**
@@ -44,8 +53,8 @@ public final class WorkerKernel {
         double lossSum = 0;
         while (batches.hasNext()) {
             MiniBatch batch = batches.next();
-            net.fit(toDataSet(batch));
-            lossSum += net.score() * batch.rows();
+            lossSum += computeGradient(batch) * batch.rows();
+            applyGradient(batch.rows());
             examples += batch.rows();
             steps++;
         }
@@ -72,12 +81,9 @@ public final class WorkerKernel {
      * updater in {@link #step} divides by the minibatch size and adds the penalties.
      */
     public double gradient(MiniBatch batch, float[] out) {
-        DataSet data = toDataSet(batch);
-        net.setInput(data.getFeatures());
-        net.setLabels(data.getLabels());
-        net.computeGradientAndScore();
+        double score = computeGradient(batch);
         floats(net.getFlattenedGradients()).get(out);
-        return net.score();
+        return score;
     }
 
     /**
@@ -88,13 +94,29 @@ public final class WorkerKernel {
      * {@link #numParams()} values of {@code gradient} are read.
      */
     public void step(float[] gradient, int examples) {
-        INDArray g = net.getFlattenedGradients();
-        floats(g).put(gradient, 0, numParams());
+        floats(net.getFlattenedGradients()).put(gradient, 0, numParams());
+        applyGradient(examples);
+    }
+
+    /** Forward and backward on {@code batch}: the gradient lands in the network's gradient array; returns the score. */
+    private double computeGradient(MiniBatch batch) {
+        DataSet data = toDataSet(batch);
+        if (dense != null) {
+            return dense.compute(data.getFeatures(), data.getLabels());
+        }
+        net.setInput(data.getFeatures());
+        net.setLabels(data.getLabels());
+        net.computeGradientAndScore();
+        return net.score();
+    }
+
+    /** The rest of a DL4J training step: the updater turns the gradient array into an update, which is applied. */
+    private void applyGradient(int examples) {
         var conf = net.getLayerWiseConfigurations();
-        net.getUpdater().update(net, net.gradient(), conf.getIterationCount(), conf.getEpochCount(), examples,
+        net.getUpdater().update(net, gradient, conf.getIterationCount(), conf.getEpochCount(), examples,
                 LayerWorkspaceMgr.noWorkspaces());
         INDArray params = net.params();
-        params.subi(g.reshape(params.shape()));
+        params.subi(net.getFlattenedGradients().reshape(params.shape()));
         conf.setIterationCount(conf.getIterationCount() + 1);
     }
 
