@@ -20,7 +20,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Lifecycle: built once per executor JVM slot by {@link KernelPool} from the network's JSON configuration;
  * then for each round {@link #train} loads a snapshot, runs one DL4J step (forward, backward, updater) per
  * minibatch and reports the resulting state; {@link #evaluate} loads a snapshot and scores batches without
- * changing it. Not thread-safe: one task uses a kernel at a time.
+ * changing it. Not thread-safe: one task uses a kernel at a time. A step is DL4J's (same gradient, same
+ * updater, same state), but networks of dense layers get their forward and backward passes from
+ * {@link DenseBackprop}, which does the same arithmetic with far fewer native calls.
  *
  * <p>Minibatches are copied into off-heap arrays allocated once per batch shape and reused, so training
  * allocates no native memory per step (ND4J frees native memory only when the Java GC collects its owner).
