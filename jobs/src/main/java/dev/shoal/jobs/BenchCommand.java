@@ -105,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<BenchSystem, String> unavailable = new EnumMap<>(BenchSystem.class);
         String python = systems.stream().anyMatch(BenchSystem::isPyTorch) ? PyTorchBaseline.python() : null;
         for (BenchSystem system : systems) {
-            String reason = system.isPyTorch() ? PyTorchBaseline.unavailableReason() : system.unavailableReason();
+            String reason = system.isPyTorch() ? PyTorchBaseline.unavailableReason(python) : system.unavailableReason();
             if (reason != null) {
                 unavailable.put(system, reason);
             }

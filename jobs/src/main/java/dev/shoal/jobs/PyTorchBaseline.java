@@ -44,12 +44,12 @@ final class PyTorchBaseline {
         return null;
     }
 
-    /** Why the baseline cannot run here, or null when it can. */
-    static String unavailableReason() {
+    /** Why the baseline cannot run here with {@code python} (as {@link #python()} found it), or null when it can. */
+    static String unavailableReason(String python) {
         if (!Files.isRegularFile(script())) {
             return "no " + script() + " (run through scripts/shoal)";
         }
-        return python() == null ? "no python3 that can import torch (scripts/install-pytorch installs Debian's "
+        return python == null ? "no python3 that can import torch (scripts/install-pytorch installs Debian's "
                 + "python3-torch; SHOAL_PYTHON names another interpreter)" : null;
     }
 

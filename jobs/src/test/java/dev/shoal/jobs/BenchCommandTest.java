@@ -63,7 +63,7 @@ class BenchCommandTest {
         assertEquals("skipped", summaries.get("dl4j-spark-shared").get("status").asText());
         // PyTorch runs where torch is installed and is reported as skipped, with the reason, where it is not.
         JsonNode pytorch = summaries.get("pytorch");
-        if (PyTorchBaseline.unavailableReason() == null) {
+        if (PyTorchBaseline.unavailableReason(PyTorchBaseline.python()) == null) {
             assertEquals("ok", pytorch.get("status").asText());
             assertTrue(pytorch.get("finalAccuracy").asDouble() > 0.5, "pytorch learns too");
         } else {

@@ -32,7 +32,7 @@ public final class WorkerKernel {
     /** Faster forward/backward passes for networks of dense layers; null for the others (DL4J's own then). */
     private final DenseBackprop dense;
     /** The network's whole flattened gradient, as DL4J's updater expects it. */
-    private final Gradient gradient;
+    private final Gradient flatGradient;
     private final Map<Integer, INDArray[]> batchBuffers = new HashMap<>();
 
     public WorkerKernel(String networkJson) {
@@ -40,7 +40,7 @@ public final class WorkerKernel {
         net.init();
         net.initGradientsView(); // DL4J would create it at the first fit; the views below need it now
         dense = DenseBackprop.of(net);
-        gradient = new DefaultGradient(net.getFlattenedGradients());
+        flatGradient = new DefaultGradient(net.getFlattenedGradients());
     }
 
     /**
@@ -115,7 +115,7 @@ public final class WorkerKernel {
     /** The rest of a DL4J training step: the updater turns the gradient array into an update, which is applied. */
     private void applyGradient(int examples) {
         var conf = net.getLayerWiseConfigurations();
-        net.getUpdater().update(net, gradient, conf.getIterationCount(), conf.getEpochCount(), examples,
+        net.getUpdater().update(net, flatGradient, conf.getIterationCount(), conf.getEpochCount(), examples,
                 LayerWorkspaceMgr.noWorkspaces());
         INDArray params = net.params();
         params.subi(net.getFlattenedGradients().reshape(params.shape()));
