@@ -19,11 +19,12 @@ import picocli.CommandLine.Parameters;
 /** {@code shoal train job.yaml}: bind and check the plan, then train and write the run directory. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train the model a job file describes and write runs/<run-id>/ "
-                + "(plan.yaml, model.zip, metrics.jsonl, provenance.json).",
-                "The whole plan is checked before Spark starts; 'shoal keys' lists every key."})
+                + "(plan.yaml, model.zip, metrics.jsonl, provenance.json, checkpoints/).",
+                "The whole plan is checked before Spark starts; 'shoal keys' lists every key.",
+                "A run that stopped (killed, crashed, machine gone) goes on with --resume runs/<run-id>."})
 final class TrainCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "JOB.yaml", description = "The job file.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "JOB.yaml", description = "The job file.")
     Path jobFile;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE",
@@ -34,9 +35,20 @@ final class TrainCommand implements Callable<Integer> {
             + "and stop before Spark starts.")
     boolean dryRun;
 
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its "
+            + "newest usable checkpoint, with the plan in its plan.yaml; it ends as the uninterrupted run would.")
+    Path resume;
+
     @Override
     public Integer call() {
-        TrainingPlan plan = plan(jobFile, overrides);
+        if ((jobFile == null) == (resume == null)) {
+            throw new ConfigException("command line", jobFile == null ? "(nothing)" : jobFile + " and --resume",
+                    "give either a job file or --resume RUN_DIR");
+        }
+        if (resume != null && !overrides.isEmpty()) {
+            throw new ConfigException("--set", overrides.get(0), "a resumed run keeps the plan it started with");
+        }
+        TrainingPlan plan = resume != null ? plan(resume.resolve("plan.yaml"), List.of()) : plan(jobFile, overrides);
         DataFetcher.fetchIfMissing(plan.data());
         Preflight.Sources sources = Preflight.check(plan);
         String yaml = PlanBinder.toYaml(plan);
@@ -46,7 +58,11 @@ final class TrainCommand implements Callable<Integer> {
                     + sources.test().examples() + " test examples");
             return 0;
         }
-        TrainingRun.execute(plan, sources, yaml, null, System.out);
+        if (resume != null) {
+            TrainingRun.resume(resume, plan, sources, null, System.out);
+        } else {
+            TrainingRun.execute(plan, sources, yaml, null, System.out);
+        }
         return 0;
     }
 

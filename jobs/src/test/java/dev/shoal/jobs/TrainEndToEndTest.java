@@ -39,8 +39,12 @@ class TrainEndToEndTest {
         assertEquals(0, Shoal.run("train", job.toString()));
 
         Path run = dir.resolve("runs/r1");
-        assertEquals(List.of("metrics.jsonl", "model.zip", "plan.yaml", "provenance.json"),
+        assertEquals(List.of("checkpoints", "metrics.jsonl", "model.zip", "plan.yaml", "provenance.json"),
                 Files.list(run).map(p -> p.getFileName().toString()).sorted().toList());
+        assertEquals(List.of("checkpoint-e0001-r00000.shoal", "checkpoint-e0002-r00000.shoal",
+                        "checkpoint-e0003-r00000.shoal"),
+                Files.list(run.resolve("checkpoints")).map(p -> p.getFileName().toString()).sorted().toList(),
+                "one per epoch, the newest 3 kept");
 
         JsonNode provenance = JSON.readTree(run.resolve("provenance.json").toFile());
         assertEquals("completed", provenance.get("status").asText());

@@ -24,6 +24,24 @@ public record ModelSnapshot(float[] params, float[] updaterState, int iteration,
         return new ModelSnapshot(params, updaterState, iteration, newEpoch);
     }
 
+    /**
+     * The index of the first NaN or infinite value, counting the parameters first and then the updater state;
+     * -1 when every value is finite.
+     */
+    public int firstNonFinite() {
+        for (int i = 0; i < params.length; i++) {
+            if (!Float.isFinite(params[i])) {
+                return i;
+            }
+        }
+        for (int i = 0; i < updaterState.length; i++) {
+            if (!Float.isFinite(updaterState[i])) {
+                return params.length + i;
+            }
+        }
+        return -1;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof ModelSnapshot s && iteration == s.iteration && epoch == s.epoch

@@ -68,6 +68,15 @@ public final class WorkerKernel {
                 MemoryUse.now());
     }
 
+    /**
+     * Seeds the random draws of training (dropout masks) on this thread. Seeded from the run's seed and the
+     * position in the data before every round, a round draws the same masks whenever it runs: on a retry, on
+     * another executor, or after a resume.
+     */
+    public void seedRandom(long seed) {
+        Nd4j.getRandom().setSeed(seed);
+    }
+
     /** Loads {@code s} as the starting point of a run of gradient-sharing steps ({@link #gradient}, {@link #step}). */
     public void start(ModelSnapshot s) {
         load(s);

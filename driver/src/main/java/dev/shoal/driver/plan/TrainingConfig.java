@@ -8,7 +8,9 @@ public record TrainingConfig(
         @Key(doc = "Passes over the training set.", defaultValue = "10") int epochs,
         @Key(doc = "Examples per minibatch on each worker.", defaultValue = "128") int batchSize,
         @Key(doc = "Seed of weight initialisation, data placement and per-epoch shuffles.",
-                defaultValue = "42") long seed) {
+                defaultValue = "42") long seed,
+        @Key(doc = "Stop when the held-out metric stops improving.", defaultValue = "{}")
+        EarlyStoppingConfig earlyStopping) {
 
     public TrainingConfig {
         Checks.atLeast("epochs", epochs, 1);

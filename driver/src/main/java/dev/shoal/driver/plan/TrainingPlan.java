@@ -13,7 +13,8 @@ public record TrainingPlan(
         @Key(doc = "Epochs, batch size and seed.", defaultValue = "{}") TrainingConfig training,
         @Key(doc = "How workers are kept in step.", defaultValue = "{}") SyncConfig sync,
         @Key(doc = "Where Spark runs.", defaultValue = "{}") SparkConfig spark,
-        @Key(doc = "Where the run directory is written.", defaultValue = "{}") OutputConfig output) {
+        @Key(doc = "Where the run directory is written.", defaultValue = "{}") OutputConfig output,
+        @Key(doc = "Checkpoints a run can be resumed from.", defaultValue = "{}") CheckpointConfig checkpoint) {
 
     public TrainingPlan {
         if (name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {

@@ -7,9 +7,11 @@ import dev.shoal.driver.train.Metrics;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -31,10 +33,10 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     private final Path dir;
     private final BufferedWriter metrics;
 
-    private RunDirectory(Path dir) throws IOException {
+    private RunDirectory(Path dir, StandardOpenOption mode) throws IOException {
         this.dir = dir;
-        this.metrics = Files.newBufferedWriter(dir.resolve(METRICS), StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        this.metrics = Files.newBufferedWriter(dir.resolve(METRICS), StandardCharsets.UTF_8, mode,
+                StandardOpenOption.WRITE);
     }
 
     /** Creates {@code parent/runId}; fails if it exists, so a run never writes over another one. */
@@ -43,7 +45,7 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
         try {
             Files.createDirectories(parent);
             Files.createDirectory(dir);
-            return new RunDirectory(dir);
+            return new RunDirectory(dir, StandardOpenOption.CREATE_NEW);
         } catch (java.nio.file.FileAlreadyExistsException e) {
             throw new IllegalStateException("run directory " + dir + " already exists; choose another output.run-id");
         } catch (AccessDeniedException e) {
@@ -51,6 +53,31 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
                     + e.getFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create run directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens the directory of a run that stopped before it finished, to go on from a checkpoint taken when
+     * metrics.jsonl was {@code metricsBytes} long: the lines written after the checkpoint are cut, since the
+     * resumed run writes them again.
+     */
+    public static RunDirectory reopen(Path dir, long metricsBytes) {
+        if (Files.exists(dir.resolve(PROVENANCE))) {
+            throw new IllegalStateException("run " + dir + " has already completed (it has " + PROVENANCE
+                    + "); there is nothing to resume");
+        }
+        Path metrics = dir.resolve(METRICS);
+        try (FileChannel channel = FileChannel.open(metrics, StandardOpenOption.WRITE)) {
+            if (channel.size() < metricsBytes) {
+                throw new IllegalStateException(metrics + " is " + channel.size() + " bytes, shorter than the "
+                        + metricsBytes + " it had at the checkpoint; it was changed since");
+            }
+            channel.truncate(metricsBytes);
+            return new RunDirectory(dir, StandardOpenOption.APPEND);
+        } catch (NoSuchFileException e) {
+            throw new IllegalStateException("cannot resume " + dir + ": it has no " + METRICS);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot reopen " + metrics + ": " + e.getMessage(), e);
         }
     }
 
@@ -77,6 +104,15 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
 
     public void writeJson(String name, Object value) {
         writeAtomically(name, temp -> JSON.writeValue(temp.toFile(), value));
+    }
+
+    /** The length of metrics.jsonl so far, in bytes: every record is on disk once {@link #accept} returns. */
+    public long metricsBytes() {
+        try {
+            return Files.size(dir.resolve(METRICS));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the size of " + dir.resolve(METRICS), e);
+        }
     }
 
     /** Appends one metrics record as a JSON line, with its kind first. */

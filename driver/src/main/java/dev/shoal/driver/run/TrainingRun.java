@@ -6,8 +6,8 @@ import dev.shoal.driver.train.Metrics;
 import dev.shoal.driver.train.Trainer;
 import dev.shoal.driver.train.TrainingData;
 import dev.shoal.driver.train.TrainingResult;
+import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.ExampleBlock;
-import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.NetworkFactory;
 import dev.shoal.kernel.WorkerKernel;
 import java.io.IOException;
@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -68,20 +69,48 @@ public final class TrainingRun {
         try (RunDirectory dir = RunDirectory.create(Path.of(plan.output().dir()), runId)) {
             dir.writeAtomically(RunDirectory.PLAN, p -> Files.writeString(p, planYaml));
             out.println("run directory " + dir.path());
-            boolean ownContext = sc == null;
-            JavaSparkContext spark = ownContext ? SparkContexts.start(plan) : sc;
-            try {
-                return train(plan, sources, spark, dir, out, started, observer);
-            } finally {
-                if (ownContext) {
-                    spark.stop();
-                }
+            CheckpointStore checkpoints = CheckpointStore.forRun(plan.checkpoint(), dir.path());
+            return withSpark(plan, sc, spark ->
+                    train(plan, sources, spark, dir, checkpoints, null, out, started, observer));
+        }
+    }
+
+    /**
+     * Continues the run in {@code runDir} (planned by {@code plan}, its plan.yaml) from its newest usable
+     * checkpoint; a damaged newer one is reported on {@code out} and skipped. The finished run is the one an
+     * uninterrupted run would have left.
+     */
+    public static Outcome resume(Path runDir, TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc,
+                                 PrintStream out) {
+        Instant started = Instant.now();
+        CheckpointStore checkpoints = CheckpointStore.forRun(plan.checkpoint(), runDir);
+        CheckpointStore.Saved saved = checkpoints.newest(w -> out.println("warning: " + w)).orElseThrow(() ->
+                new IllegalStateException("cannot resume " + runDir + ": no usable checkpoint in "
+                        + checkpoints.location() + "; start it again with 'shoal train <job.yaml>'"));
+        try (RunDirectory dir = RunDirectory.reopen(runDir, saved.metricsBytes())) {
+            out.printf("resuming %s from %s (%d epoch(s) and %d round(s) done)%n", runDir, saved.file(),
+                    saved.state().epoch(), saved.state().round());
+            return withSpark(plan, sc, spark ->
+                    train(plan, sources, spark, dir, checkpoints, saved.state(), out, started, m -> { }));
+        }
+    }
+
+    private static Outcome withSpark(TrainingPlan plan, JavaSparkContext sc, Function<JavaSparkContext, Outcome> run) {
+        boolean ownContext = sc == null;
+        JavaSparkContext spark = ownContext ? SparkContexts.start(plan) : sc;
+        try {
+            return run.apply(spark);
+        } finally {
+            if (ownContext) {
+                spark.stop();
             }
         }
     }
 
+    /** Trains from {@code resumeFrom}, or from a fresh model when it is null. */
     private static Outcome train(TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc,
-                                 RunDirectory dir, PrintStream out, Instant started, Consumer<Metrics> observer) {
+                                 RunDirectory dir, CheckpointStore checkpoints, TrainingState resumeFrom,
+                                 PrintStream out, Instant started, Consumer<Metrics> observer) {
         long t0 = System.nanoTime();
         int workers = plan.sync().workers();
         TrainingData train = load(sc, sources.train(), workers, plan.training().seed());
@@ -93,7 +122,11 @@ public final class TrainingRun {
         String networkJson = NetworkFactory.build(plan.model(), plan.optimizer(), sources.train().inputShape(),
                 plan.data().classes(), plan.training().seed()).toJson();
         WorkerKernel driverKernel = new WorkerKernel(networkJson);
-        ModelSnapshot start = driverKernel.snapshot();
+        TrainingState start = resumeFrom != null ? resumeFrom : TrainingState.start(driverKernel.snapshot());
+        if (start.model().params().length != driverKernel.numParams()) {
+            throw new IllegalStateException("the checkpoint's model has " + start.model().params().length
+                    + " parameters but the plan's has " + driverKernel.numParams() + "; was plan.yaml changed?");
+        }
         ProgressReporter progress = new ProgressReporter(out);
         Trainer trainer = new Trainer(sc, plan, networkJson, m -> {
             dir.accept(m);
@@ -101,7 +134,8 @@ public final class TrainingRun {
             observer.accept(m);
         });
         long t1 = System.nanoTime();
-        TrainingResult result = trainer.run(start, train, test);
+        TrainingResult result = trainer.run(start, train, test,
+                state -> checkpoints.save(state, dir.metricsBytes()));
         double trainSeconds = (System.nanoTime() - t1) / 1e9;
         train.blocks().unpersist(false);
         test.blocks().unpersist(false);
@@ -109,21 +143,31 @@ public final class TrainingRun {
         dir.writeAtomically(RunDirectory.MODEL,
                 p -> ModelSerializer.writeModel(driverKernel.network(result.model()), p.toFile(), true));
         Metrics.Epoch last = result.epochs().get(result.epochs().size() - 1);
+        Metrics.Epoch saved = result.epochs().get(result.modelEpoch() - 1);
         double examplesPerSecond = result.epochs().stream().skip(result.epochs().size() > 1 ? 1 : 0)
                 .mapToDouble(Metrics.Epoch::examplesPerSecond).average().orElse(Double.NaN);
         Map<String, Double> seconds = new LinkedHashMap<>();
         seconds.put("load", loadSeconds);
         seconds.put("train", trainSeconds);
         seconds.put("total", (System.nanoTime() - t0) / 1e9);
-        Map<String, Double> outcome = new LinkedHashMap<>();
-        outcome.put("testAccuracy", last.testAccuracy());
-        outcome.put("testLoss", last.testLoss());
+        Map<String, Object> outcome = new LinkedHashMap<>();
+        outcome.put("testAccuracy", saved.testAccuracy());
+        outcome.put("testLoss", saved.testLoss());
+        outcome.put("modelEpoch", result.modelEpoch());
+        outcome.put("epochsTrained", result.epochs().size());
+        outcome.put("stoppedEarly", result.stoppedEarly());
         outcome.put("steadyExamplesPerSecond", examplesPerSecond);
         dir.writeJson(RunDirectory.PROVENANCE, new Provenance(dir.path().getFileName().toString(), "completed",
                 started.toString(), Instant.now().toString(), hostName(), sc.master(), versions(),
-                fingerprints(plan), seconds, outcome));
-        out.printf("done: test accuracy %.2f%%, %,.0f examples/s after the first epoch; model in %s%n",
-                100 * last.testAccuracy(), examplesPerSecond, dir.path().resolve(RunDirectory.MODEL));
+                fingerprints(plan), resumeFrom != null, seconds, outcome));
+        if (result.stoppedEarly()) {
+            out.printf("early stopping: no better %s on the held-out set for %d epoch(s) after epoch %d%n",
+                    plan.training().earlyStopping().metric().name().toLowerCase(java.util.Locale.ROOT),
+                    last.epoch() - result.modelEpoch(), result.modelEpoch());
+        }
+        out.printf("done: test accuracy %.2f%% (model of epoch %d), %,.0f examples/s after the first epoch; "
+                        + "model in %s%n", 100 * saved.testAccuracy(), result.modelEpoch(), examplesPerSecond,
+                dir.path().resolve(RunDirectory.MODEL));
         return new Outcome(dir.path(), result);
     }
 

@@ -90,6 +90,11 @@ final class GradientSharing {
         return residuals;
     }
 
+    /** Continues from residuals a checkpoint kept (null for none), as if the stages before had just run. */
+    void resumeFrom(float[][] saved) {
+        this.residuals = saved;
+    }
+
     private Trainer.EpochWork stage(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, int epoch,
                                     int steps, int attempt) {
         long t0 = System.nanoTime();
@@ -133,6 +138,7 @@ final class GradientSharing {
                 Stream.of(logs).mapToDouble(StepLog::thresholdSum).sum() / steps / workers));
         residuals = results.stream().map(StageResult::residual).toArray(float[][]::new);
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
+        Trainer.requireFinite(next, "epoch " + (epoch + 1));
         return new Trainer.EpochWork(next, examples, lossSum, memory);
     }
 

@@ -23,9 +23,11 @@ record RoundTask(String networkJson, int threads, int batchSize, long seed) impl
         WorkerResult result = WorkerResult.empty();
         while (blocks.hasNext()) {
             ExampleBlock block = blocks.next();
+            long order = Shuffle.orderSeed(seed, epoch, partition);
             try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads)) {
+                lease.kernel().seedRandom(order + firstBatch);
                 result = result.merge(lease.kernel().train(start,
-                        block.batches(Shuffle.orderSeed(seed, epoch, partition), batchSize, firstBatch, steps)));
+                        block.batches(order, batchSize, firstBatch, steps)));
             }
         }
         return List.of(result).iterator();

@@ -83,7 +83,9 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
         boolean dense = sharing.encoding() == GradientEncoding.DENSE;
         ThresholdEncoder encoder = dense ? null
                 : new ThresholdEncoder(residual != null ? residual : new float[n], sharing.fraction());
-        Iterator<MiniBatch> batches = block.batches(Shuffle.orderSeed(seed, epoch, rank), batchSize, 0, steps);
+        long order = Shuffle.orderSeed(seed, epoch, rank);
+        kernel.seedRandom(order);
+        Iterator<MiniBatch> batches = block.batches(order, batchSize, 0, steps);
         int killStep = killStep(rank);
         float[] gradient = new float[n];
         float[] exchange = new float[dense ? n + 1 : n];

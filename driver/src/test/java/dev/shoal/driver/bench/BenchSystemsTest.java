@@ -3,8 +3,10 @@ package dev.shoal.driver.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.DataFormat;
+import dev.shoal.driver.plan.EarlyStoppingConfig;
 import dev.shoal.driver.plan.OutputConfig;
 import dev.shoal.driver.plan.GradientEncoding;
 import dev.shoal.driver.plan.SharingConfig;
@@ -50,11 +52,11 @@ class BenchSystemsTest {
                         Loss.MCXENT),
                 new OptimizerConfig(UpdaterType.ADAM, 0.005, 0.9, 0.9, 0.999, 0.95, 1e-8,
                         new ScheduleConfig(ScheduleType.EXPONENTIAL, 0.5, 1)),
-                new TrainingConfig(3, 50, 7),
+                new TrainingConfig(3, 50, 7, EarlyStoppingConfig.OFF),
                 new SyncConfig(SyncStrategy.AVERAGING, 1, 1, 1,
                         new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false)),
                 new SparkConfig("local[1]", false),
-                new OutputConfig(dir.resolve("runs").toString(), "shoal"));
+                new OutputConfig(dir.resolve("runs").toString(), "shoal"), CheckpointConfig.DEFAULTS);
         Preflight.Sources sources = Preflight.check(plan);
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
 

@@ -3,8 +3,10 @@ package dev.shoal.driver.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.DataFormat;
+import dev.shoal.driver.plan.EarlyStoppingConfig;
 import dev.shoal.driver.plan.OutputConfig;
 import dev.shoal.driver.plan.GradientEncoding;
 import dev.shoal.driver.plan.SharingConfig;
@@ -128,10 +130,10 @@ class AveragingInvariantsTest {
                         Loss.MCXENT),
                 new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,
                         new ScheduleConfig(schedule, 0.5, 1)),
-                new TrainingConfig(epochs, batch, SEED),
+                new TrainingConfig(epochs, batch, SEED, EarlyStoppingConfig.OFF),
                 new SyncConfig(SyncStrategy.AVERAGING, workers, averageEvery, 1, SHARING),
                 new SparkConfig("auto", false),
-                new OutputConfig("runs", ""));
+                new OutputConfig("runs", ""), CheckpointConfig.DEFAULTS);
     }
 
     static String networkJson(TrainingPlan plan) {

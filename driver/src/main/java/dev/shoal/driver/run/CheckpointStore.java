@@ -1,0 +1,297 @@
+package dev.shoal.driver.run;
+
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shoal.driver.plan.CheckpointConfig;
+import dev.shoal.driver.train.Metrics;
+import dev.shoal.driver.train.TrainingState;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.SnapshotCodec;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32C;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * A run's checkpoints, in a folder on any Hadoop file system (local, HDFS, S3A). Each checkpoint is one file,
+ * {@code checkpoint-e<epochs done>-r<rounds done>.shoal}, written under a temporary name and renamed into place,
+ * so a checkpoint either exists whole or not at all; the newest {@code keep} are kept.
+ *
+ * <pre>
+ * size  field
+ *    8  magic "SHOALCKP"
+ *    4  format version (currently 1)
+ *    4  length H of the header, then H bytes of JSON: position, epoch sums, early-stopping epoch, the length of
+ *       metrics.jsonl when the checkpoint was taken, and the finished epochs' metrics
+ *  4+n  the model ({@link SnapshotCodec} bytes, themselves checksummed)
+ *  4+n  the best model kept by early stopping (n = 0: none)
+ *    4  number R of gradient-sharing residuals (-1: none), then R times: 4-byte length L and L floats
+ *    4  CRC-32C of every byte before it
+ * </pre>
+ * Integers are big-endian. A file that fails any check is reported and the one before it is used.
+ */
+public final class CheckpointStore {
+    static final int VERSION = 1;
+    private static final byte[] MAGIC = "SHOALCKP".getBytes(StandardCharsets.US_ASCII);
+    private static final Pattern NAME = Pattern.compile("checkpoint-e(\\d+)-r(\\d+)\\.shoal");
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+
+    private final Path dir;
+    private final int keep;
+    private final Configuration conf = new Configuration();
+
+    public CheckpointStore(String dir, int keep) {
+        this.dir = new Path(dir);
+        this.keep = keep;
+    }
+
+    /** The checkpoints of the run in {@code runDir}: {@code checkpoint.dir/<run id>}, or the run's own folder. */
+    public static CheckpointStore forRun(CheckpointConfig config, java.nio.file.Path runDir) {
+        String location = config.dir().isEmpty()
+                ? runDir.toAbsolutePath().resolve("checkpoints").toUri().toString()
+                : config.dir().replaceAll("/+$", "") + "/" + runDir.getFileName();
+        return new CheckpointStore(location, config.keep());
+    }
+
+    /** Where the checkpoints are, as a URI. */
+    public String location() {
+        return dir.toString();
+    }
+
+    /** A checkpoint read back: the state, the length metrics.jsonl had, and the file's name. */
+    public record Saved(TrainingState state, long metricsBytes, String file) {
+    }
+
+    /** Writes {@code state} as the newest checkpoint, then deletes all but the newest {@code keep}. */
+    public void save(TrainingState state, long metricsBytes) {
+        String name = String.format("checkpoint-e%04d-r%05d.shoal", state.epoch(), state.round());
+        Path target = new Path(dir, name);
+        Path temp = new Path(dir, "_" + name + ".tmp");
+        byte[] bytes = encode(state, metricsBytes);
+        try (FileSystem fs = open()) {
+            fs.mkdirs(dir);
+            try (FSDataOutputStream out = fs.create(temp, true)) {
+                out.write(bytes);
+            }
+            if (fs.exists(target)) {
+                fs.delete(target, false); // the same position again: a resume that had to go further back
+            }
+            if (!fs.rename(temp, target)) {
+                throw new IOException("renaming " + temp + " to " + name + " failed");
+            }
+            prune(fs);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The newest checkpoint that reads back whole; each newer one that does not is reported to {@code warnings}
+     * and skipped. Empty when there is none.
+     */
+    public Optional<Saved> newest(Consumer<String> warnings) {
+        try (FileSystem fs = open()) {
+            List<Path> files = checkpoints(fs);
+            for (int i = files.size() - 1; i >= 0; i--) {
+                Path file = files.get(i);
+                try {
+                    return Optional.of(decode(read(fs, file), file.getName()));
+                } catch (CorruptCheckpointException | IOException e) {
+                    warnings.accept("checkpoint " + file + " cannot be used (" + e.getMessage() + "); "
+                            + (i > 0 ? "trying the one before it" : "there is no older one"));
+                }
+            }
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list checkpoints in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The checkpoint files, oldest first. */
+    public List<String> names() {
+        try (FileSystem fs = open()) {
+            return checkpoints(fs).stream().map(Path::getName).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list checkpoints in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A file system of our own: Hadoop's local one would otherwise add .crc files beside ours. */
+    private FileSystem open() throws IOException {
+        FileSystem fs = FileSystem.newInstance(dir.toUri(), conf);
+        fs.setWriteChecksum(false);
+        fs.setVerifyChecksum(false);
+        return fs;
+    }
+
+    private List<Path> checkpoints(FileSystem fs) throws IOException {
+        if (!fs.exists(dir)) {
+            return List.of();
+        }
+        List<Path> files = new ArrayList<>();
+        for (FileStatus status : fs.listStatus(dir)) {
+            if (status.isFile() && NAME.matcher(status.getPath().getName()).matches()) {
+                files.add(status.getPath());
+            }
+        }
+        files.sort(Comparator.comparingLong(CheckpointStore::position));
+        return files;
+    }
+
+    private static long position(Path file) {
+        Matcher m = NAME.matcher(file.getName());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(file.toString());
+        }
+        return Long.parseLong(m.group(1)) * 1_000_000_000L + Long.parseLong(m.group(2));
+    }
+
+    /** Deletes all but the newest {@code keep} checkpoints, and temporary files a crash left behind. */
+    private void prune(FileSystem fs) throws IOException {
+        List<Path> files = checkpoints(fs);
+        for (Path old : files.subList(0, Math.max(0, files.size() - keep))) {
+            fs.delete(old, false);
+        }
+        for (FileStatus status : fs.listStatus(dir)) {
+            if (status.getPath().getName().startsWith("_checkpoint-")) {
+                fs.delete(status.getPath(), false);
+            }
+        }
+    }
+
+    private static byte[] read(FileSystem fs, Path file) throws IOException {
+        long length = fs.getFileStatus(file).getLen();
+        if (length > Integer.MAX_VALUE - 8) {
+            throw new IOException("file of " + length + " bytes is too large to be a checkpoint");
+        }
+        byte[] bytes = new byte[(int) length];
+        try (FSDataInputStream in = fs.open(file)) {
+            in.readFully(0, bytes);
+        }
+        return bytes;
+    }
+
+    static byte[] encode(TrainingState state, long metricsBytes) {
+        ObjectNode header = JSON.createObjectNode();
+        header.put("epoch", state.epoch());
+        header.put("round", state.round());
+        header.put("epochExamples", state.epochExamples());
+        header.put("epochLossSum", state.epochLossSum());
+        header.put("bestEpoch", state.bestEpoch());
+        header.put("metricsBytes", metricsBytes);
+        header.set("history", JSON.valueToTree(state.history()));
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.write(MAGIC);
+            out.writeInt(VERSION);
+            writeBlock(out, JSON.writeValueAsBytes(header));
+            writeBlock(out, SnapshotCodec.encode(state.model()));
+            writeBlock(out, state.best() == null ? new byte[0] : SnapshotCodec.encode(state.best()));
+            float[][] residuals = state.residuals();
+            out.writeInt(residuals == null ? -1 : residuals.length);
+            for (float[] r : residuals == null ? new float[0][] : residuals) {
+                out.writeInt(r.length);
+                ByteBuffer floats = ByteBuffer.allocate(Float.BYTES * r.length);
+                floats.asFloatBuffer().put(r);
+                out.write(floats.array());
+            }
+            out.writeInt(checksum(bytes.toByteArray(), bytes.size()));
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // writing to memory
+        }
+    }
+
+    static Saved decode(byte[] bytes, String file) {
+        if (bytes.length < MAGIC.length + 3 * Integer.BYTES) {
+            throw new CorruptCheckpointException("only " + bytes.length + " bytes long");
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        byte[] magic = new byte[MAGIC.length];
+        in.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new CorruptCheckpointException("not a Shoal checkpoint: it starts with '"
+                    + new String(magic, StandardCharsets.ISO_8859_1) + "'");
+        }
+        int version = in.getInt();
+        if (version != VERSION) {
+            throw new CorruptCheckpointException("format version " + version + "; this build reads " + VERSION);
+        }
+        int stored = ByteBuffer.wrap(bytes, bytes.length - Integer.BYTES, Integer.BYTES).getInt();
+        int actual = checksum(bytes, bytes.length - Integer.BYTES);
+        if (stored != actual) {
+            throw new CorruptCheckpointException(String.format(
+                    "checksum mismatch: stored %08x, computed %08x (truncated or damaged)", stored, actual));
+        }
+        try {
+            JsonNode header = JSON.readTree(block(in));
+            ModelSnapshot model = SnapshotCodec.decode(block(in));
+            byte[] bestBytes = block(in);
+            ModelSnapshot best = bestBytes.length == 0 ? null : SnapshotCodec.decode(bestBytes);
+            int count = in.getInt();
+            float[][] residuals = count < 0 ? null : new float[count][];
+            for (int i = 0; i < count; i++) {
+                residuals[i] = new float[in.getInt()];
+                in.asFloatBuffer().get(residuals[i]);
+                in.position(in.position() + Float.BYTES * residuals[i].length);
+            }
+            List<Metrics.Epoch> history = new ArrayList<>();
+            for (JsonNode e : header.get("history")) {
+                history.add(JSON.treeToValue(e, Metrics.Epoch.class));
+            }
+            TrainingState state = new TrainingState(header.get("epoch").asInt(), header.get("round").asInt(), model,
+                    header.get("epochExamples").asLong(), header.get("epochLossSum").asDouble(), residuals,
+                    history, best, header.get("bestEpoch").asInt());
+            return new Saved(state, header.get("metricsBytes").asLong(), file);
+        } catch (IOException | RuntimeException e) {
+            // The checksum matched, so this is a writer's bug or a foreign file that happens to match: say so.
+            throw new CorruptCheckpointException("unreadable contents: " + e.getMessage());
+        }
+    }
+
+    private static void writeBlock(DataOutputStream out, byte[] block) throws IOException {
+        out.writeInt(block.length);
+        out.write(block);
+    }
+
+    private static byte[] block(ByteBuffer in) {
+        byte[] b = new byte[in.getInt()];
+        in.get(b);
+        return b;
+    }
+
+    private static int checksum(byte[] bytes, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, length);
+        return (int) crc.getValue();
+    }
+
+    /** A checkpoint file failed a check. */
+    static final class CorruptCheckpointException extends RuntimeException {
+        CorruptCheckpointException(String message) {
+            super(message);
+        }
+    }
+}
