@@ -45,7 +45,7 @@ import org.apache.hadoop.fs.Path;
  *       metrics.jsonl when the checkpoint was taken, and the finished epochs' metrics
  *  4+n  the model ({@link SnapshotCodec} bytes, themselves checksummed)
  *  4+n  the best model kept by early stopping (n = 0: none)
- *    4  number R of gradient-sharing residuals (-1: none), then R times: 4-byte length L and L floats
+ *    4  number R of gradient-sharing residuals (-1: none), then R times: 4-byte length L (-1: none) and L floats
  *    4  CRC-32C of every byte before it
  * </pre>
  * Integers are big-endian. A file that fails any check is reported and the one before it is used.
@@ -212,6 +212,10 @@ public final class CheckpointStore {
             float[][] residuals = state.residuals();
             out.writeInt(residuals == null ? -1 : residuals.length);
             for (float[] r : residuals == null ? new float[0][] : residuals) {
+                if (r == null) {
+                    out.writeInt(-1);
+                    continue;
+                }
                 out.writeInt(r.length);
                 ByteBuffer floats = ByteBuffer.allocate(Float.BYTES * r.length);
                 floats.asFloatBuffer().put(r);
@@ -253,7 +257,11 @@ public final class CheckpointStore {
             int count = in.getInt();
             float[][] residuals = count < 0 ? null : new float[count][];
             for (int i = 0; i < count; i++) {
-                residuals[i] = new float[in.getInt()];
+                int length = in.getInt();
+                if (length < 0) {
+                    continue; // a worker without a residual (dense encoding)
+                }
+                residuals[i] = new float[length];
                 in.asFloatBuffer().get(residuals[i]);
                 in.position(in.position() + Float.BYTES * residuals[i].length);
             }
