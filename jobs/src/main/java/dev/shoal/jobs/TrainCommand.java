@@ -35,6 +35,10 @@ final class TrainCommand implements Callable<Integer> {
             + "and stop before Spark starts.")
     boolean dryRun;
 
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master, e.g. spark://127.0.0.1:7077 "
+            + "(scripts/local-cluster); short for --set spark.master=URL.")
+    String master;
+
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its "
             + "newest usable checkpoint, with the plan in its plan.yaml; it ends as the uninterrupted run would.")
     Path resume;
@@ -46,9 +50,14 @@ final class TrainCommand implements Callable<Integer> {
                     "give either a job file or --resume RUN_DIR");
         }
         if (resume != null && !overrides.isEmpty()) {
-            throw new ConfigException("--set", overrides.get(0), "a resumed run keeps the plan it started with");
+            throw new ConfigException("--set", overrides.get(0), "a resumed run keeps the plan it started with "
+                    + "(only --master may change)");
         }
-        TrainingPlan plan = resume != null ? plan(resume.resolve("plan.yaml"), List.of()) : plan(jobFile, overrides);
+        List<String> settings = new ArrayList<>(overrides);
+        if (master != null) {
+            settings.add("spark.master=" + master);
+        }
+        TrainingPlan plan = plan(resume != null ? resume.resolve("plan.yaml") : jobFile, settings);
         DataFetcher.fetchIfMissing(plan.data());
         Preflight.Sources sources = Preflight.check(plan);
         String yaml = PlanBinder.toYaml(plan);

@@ -21,5 +21,20 @@ public record DataConfig(
     public DataConfig {
         Checks.atLeast("classes", classes, 2);
         Checks.atLeast("train-limit", trainLimit, 0);
+        trainImages = absolute(trainImages);
+        trainLabels = absolute(trainLabels);
+        testImages = absolute(testImages);
+        testLabels = absolute(testLabels);
+    }
+
+    /**
+     * A relative local path made absolute against the driver's working directory: executors of a cluster
+     * run elsewhere and would read it relative to theirs. URIs (hdfs://, s3a://, file:) are left alone.
+     */
+    private static String absolute(String path) {
+        if (path.isEmpty() || path.matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            return path;
+        }
+        return java.nio.file.Path.of(path).toAbsolutePath().normalize().toString();
     }
 }

@@ -1,6 +1,12 @@
 package dev.shoal.driver.run;
 
 import dev.shoal.driver.plan.TrainingPlan;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Properties;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 
@@ -22,6 +28,7 @@ public final class SparkContexts {
                 // the result in the block manager and fetch it in a second step: 15 ms more per round measured
                 // on the Fashion-MNIST MLP. Spark caps it at spark.rpc.message.maxSize (128 MiB).
                 .setIfMissing("spark.task.maxDirectResultSize", "128m");
+        executorJvmFlags().ifPresent(flags -> conf.setIfMissing("spark.executor.extraJavaOptions", flags));
         String master = plan.spark().master();
         if (!"auto".equals(master)) {
             conf.setMaster(master);
@@ -29,5 +36,23 @@ public final class SparkContexts {
             conf.setMaster("local[" + plan.sync().workers() + "]");
         }
         return new JavaSparkContext(conf);
+    }
+
+    /**
+     * The --add-opens flags of conf/jvm.properties, for executors that run in JVMs of their own (a standalone
+     * cluster); empty outside a Shoal checkout (spark-submit users pass them themselves).
+     */
+    private static Optional<String> executorJvmFlags() {
+        String home = System.getProperty("shoal.home");
+        if (home == null) {
+            return Optional.empty();
+        }
+        Properties p = new Properties();
+        try (Reader in = Files.newBufferedReader(Path.of(home, "conf", "jvm.properties"))) {
+            p.load(in);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(p.getProperty("shoal.jvm.opens"));
     }
 }
