@@ -53,6 +53,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new ConfigException("--set", overrides.get(0), "a resumed run keeps the plan it started with "
                     + "(only --master may change)");
         }
+        if (resume != null && !Files.isRegularFile(resume.resolve("plan.yaml"))) {
+            throw new ConfigException("--resume", resume, "is not a run directory: it has no plan.yaml");
+        }
         List<String> settings = new ArrayList<>(overrides);
         if (master != null) {
             settings.add("spark.master=" + master);

@@ -104,6 +104,33 @@ class PlanErrorsTest {
     }
 
     @Test
+    void resumeNeedsARunDirectoryAndNothingElse() throws IOException {
+        Path notARun = Files.createDirectories(dir.resolve("not-a-run"));
+        assertEquals(List.of("--resume = " + notARun + ": is not a run directory: it has no plan.yaml"),
+                stderrLines(() -> assertEquals(2, Shoal.run("train", "--resume", notARun.toString()))));
+        Files.writeString(notARun.resolve("plan.yaml"), Files.readString(job));
+        assertEquals(List.of("--set = training.epochs=3: a resumed run keeps the plan it started with "
+                        + "(only --master may change)"),
+                stderrLines(() -> assertEquals(2, Shoal.run("train", "--resume", notARun.toString(),
+                        "--set", "training.epochs=3"))));
+        assertEquals(List.of("command line = (nothing): give either a job file or --resume RUN_DIR"),
+                stderrLines(() -> assertEquals(2, Shoal.run("train"))));
+    }
+
+    private static List<String> stderrLines(Runnable action) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream original = System.err;
+        System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setErr(original);
+        }
+        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                .map(l -> l.replaceFirst("^error: ", "")).toList();
+    }
+
+    @Test
     void keyTableListsEveryKeyWithItsDefault() {
         String table = KeysCommand.table();
         assertTrue(table.contains("| `training.batch-size` | `128` |"), table);
