@@ -11,7 +11,6 @@ import dev.shoal.driver.run.Preflight;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -165,17 +164,10 @@ final class BenchCommand implements Callable<Integer> {
         return failures.isEmpty() ? 0 : 1;
     }
 
-    /** The command that runs one system in a JVM of its own, with this JVM's flags and classpath. */
+    /** The command that runs one system in a JVM of its own. */
     private static List<String> jvm(BenchSystem system, Path planFile, Path result, Path dir, int run) {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(Shoal.class.getName());
-        command.addAll(List.of("bench-system", system.id(), "--plan", planFile.toString(), "--result",
-                result.toString(), "--work", dir.toString(), "--run-id", system + "-" + run));
-        return command;
+        return Shoal.inNewJvm("bench-system", system.id(), "--plan", planFile.toString(), "--result",
+                result.toString(), "--work", dir.toString(), "--run-id", system + "-" + run);
     }
 
     /** Runs a system's command and waits for it. */

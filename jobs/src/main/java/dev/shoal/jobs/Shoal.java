@@ -3,6 +3,9 @@ package dev.shoal.jobs;
 import dev.shoal.driver.data.DataFormatException;
 import dev.shoal.driver.train.TrainingDivergedException;
 import dev.shoal.kernel.config.ConfigException;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -42,6 +45,18 @@ public final class Shoal {
         line.getErr().println("error: " + e);
         e.printStackTrace(line.getErr());
         return 1;
+    }
+
+    /** The command line that runs {@code shoal args...} in a new JVM with this JVM's flags and classpath. */
+    static List<String> inNewJvm(String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(Shoal.class.getName());
+        command.addAll(List.of(args));
+        return command;
     }
 
     /** The first cause a user can act on, unwrapped from Spark's job-failure wrappers. */

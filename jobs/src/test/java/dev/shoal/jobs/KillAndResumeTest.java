@@ -6,15 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.testing.IdxFixtures;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.RandomAccessFile;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -48,7 +43,7 @@ class KillAndResumeTest {
                 ""));
         Path killed = dir.resolve("runs/killed");
 
-        Process driver = new ProcessBuilder(javaCommand("train", job.toString(), "--set", "output.run-id=killed"))
+        Process driver = new ProcessBuilder(Shoal.inNewJvm("train", job.toString(), "--set", "output.run-id=killed"))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("killed.log").toFile()).start();
         try {
             awaitCheckpointOfEpoch(killed.resolve("checkpoints"), 2, driver);
@@ -66,7 +61,9 @@ class KillAndResumeTest {
             f.setLength(f.length() - 100);
         }
 
-        String output = captureStdout(() -> assertEquals(0, Shoal.run("train", "--resume", killed.toString())));
+        String output = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("train", "--resume",
+                killed.toString())));
+        System.out.print(output);
         assertTrue(output.contains("warning: checkpoint") && output.contains(newest.getFileName().toString())
                 && output.contains("checksum mismatch"), output);
         assertTrue(output.contains("resuming " + killed + " from "
@@ -85,26 +82,8 @@ class KillAndResumeTest {
         assertEquals(records(whole, "\"type\":\"round\""), records(killed, "\"type\":\"round\""));
         assertEquals(lossesOfEpochs(whole), lossesOfEpochs(killed));
 
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream original = System.err;
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(1, Shoal.run("train", "--resume", killed.toString()));
-        } finally {
-            System.setErr(original);
-        }
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("has already completed"), err.toString());
-    }
-
-    private static List<String> javaCommand(String... args) {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(Shoal.class.getName());
-        command.addAll(List.of(args));
-        return command;
+        String err = CapturedOutput.stderr(() -> assertEquals(1, Shoal.run("train", "--resume", killed.toString())));
+        assertTrue(err.contains("has already completed"), err);
     }
 
     /** Waits until a checkpoint from inside epoch {@code epoch} (1-based) or later exists. */
@@ -143,17 +122,4 @@ class KillAndResumeTest {
                 .toList();
     }
 
-    private static String captureStdout(Runnable action) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        PrintStream original = System.out;
-        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        try {
-            action.run();
-        } finally {
-            System.setOut(original);
-        }
-        String text = bytes.toString(StandardCharsets.UTF_8);
-        original.print(text);
-        return text;
-    }
 }

@@ -118,16 +118,7 @@ class PlanErrorsTest {
     }
 
     private static List<String> stderrLines(Runnable action) {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream original = System.err;
-        System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
-        try {
-            action.run();
-        } finally {
-            System.setErr(original);
-        }
-        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
-                .map(l -> l.replaceFirst("^error: ", "")).toList();
+        return CapturedOutput.stderr(action).lines().map(l -> l.replaceFirst("^error: ", "")).toList();
     }
 
     @Test
