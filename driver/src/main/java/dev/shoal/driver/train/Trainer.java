@@ -106,8 +106,8 @@ public final class Trainer {
             LOG.info("early stopping after epoch {}: no improvement of {} since epoch {}", done,
                     plan.training().earlyStopping().metric(), stopping.bestEpoch());
         }
-        ModelSnapshot result = stopping.best() != null ? stopping.best() : model.atEpoch(done);
         int resultEpoch = stopping.best() != null ? stopping.bestEpoch() : done;
+        ModelSnapshot result = (stopping.best() != null ? stopping.best() : model).atEpoch(resultEpoch);
         return new TrainingResult(result, evaluation, List.copyOf(history), resultEpoch, stoppedEarly);
     }
 
