@@ -28,8 +28,7 @@ class BenchCommandTest {
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, String.join("\n",
                 "name: bench-e2e",
-                "data: {train-images: " + files.trainImages() + ", train-labels: " + files.trainLabels()
-                        + ", test-images: " + files.testImages() + ", test-labels: " + files.testLabels() + "}",
+                files.dataSection(),
                 "model: {type: mlp, hidden: [32]}",
                 "optimizer: {learning-rate: 0.005}",
                 "training: {batch-size: 32}",

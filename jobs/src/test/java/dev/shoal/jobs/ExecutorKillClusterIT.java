@@ -72,15 +72,12 @@ class ExecutorKillClusterIT {
     }
 
     private TrainingPlan plan(String runId, String... settings) {
-        List<String> all = new ArrayList<>(List.of(
-                "data.train-images=" + files.trainImages(), "data.train-labels=" + files.trainLabels(),
-                "data.test-images=" + files.testImages(), "data.test-labels=" + files.testLabels(),
-                "model.type=mlp", "model.hidden=[128]", "training.epochs=3", "sync.workers=2",
+        List<String> all = new ArrayList<>(List.of("model.type=mlp", "model.hidden=[128]", "training.epochs=3", "sync.workers=2",
                 "spark.master=" + master, "output.dir=" + dir.resolve("runs"), "output.run-id=" + runId));
         all.addAll(List.of(settings));
         Path job;
         try {
-            job = Files.writeString(dir.resolve(runId + ".yaml"), "name: cluster\n");
+            job = Files.writeString(dir.resolve(runId + ".yaml"), "name: cluster\n" + files.dataSection() + "\n");
         } catch (IOException e) {
             throw new AssertionError(e);
         }

@@ -33,8 +33,7 @@ class KillAndResumeTest {
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, String.join("\n",
                 "name: resume",
-                "data: {train-images: " + files.trainImages() + ", train-labels: " + files.trainLabels()
-                        + ", test-images: " + files.testImages() + ", test-labels: " + files.testLabels() + "}",
+                files.dataSection(),
                 "model: {type: mlp, hidden: [64], dropout: 0.1}",
                 "training: {epochs: 8, batch-size: 32}",
                 "sync: {workers: 2, average-every: 4}",

@@ -28,8 +28,7 @@ class TrainEndToEndTest {
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, String.join("\n",
                 "name: e2e",
-                "data: {train-images: " + files.trainImages() + ", train-labels: " + files.trainLabels()
-                        + ", test-images: " + files.testImages() + ", test-labels: " + files.testLabels() + "}",
+                files.dataSection(),
                 "model: {type: mlp, hidden: [64]}",
                 "training: {epochs: 3, batch-size: 32}",
                 "sync: {workers: 2, average-every: 4}",

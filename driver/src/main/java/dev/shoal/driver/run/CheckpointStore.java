@@ -146,11 +146,13 @@ public final class CheckpointStore {
     }
 
     private List<Path> checkpoints(FileSystem fs) throws IOException {
-        if (!fs.exists(dir)) {
-            return List.of();
-        }
+        return checkpoints(fs.exists(dir) ? fs.listStatus(dir) : new FileStatus[0]);
+    }
+
+    /** The checkpoint files among {@code listing}, oldest first. */
+    private static List<Path> checkpoints(FileStatus[] listing) {
         List<Path> files = new ArrayList<>();
-        for (FileStatus status : fs.listStatus(dir)) {
+        for (FileStatus status : listing) {
             if (status.isFile() && NAME.matcher(status.getPath().getName()).matches()) {
                 files.add(status.getPath());
             }
@@ -169,11 +171,12 @@ public final class CheckpointStore {
 
     /** Deletes all but the newest {@code keep} checkpoints, and temporary files a crash left behind. */
     private void prune(FileSystem fs) throws IOException {
-        List<Path> files = checkpoints(fs);
+        FileStatus[] listing = fs.listStatus(dir);
+        List<Path> files = checkpoints(listing);
         for (Path old : files.subList(0, Math.max(0, files.size() - keep))) {
             fs.delete(old, false);
         }
-        for (FileStatus status : fs.listStatus(dir)) {
+        for (FileStatus status : listing) {
             if (status.getPath().getName().startsWith("_checkpoint-")) {
                 fs.delete(status.getPath(), false);
             }

@@ -21,9 +21,9 @@ record RoundTask(String networkJson, int threads, int batchSize, long seed) impl
                                  Iterator<ExampleBlock> blocks) {
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         WorkerResult result = WorkerResult.empty();
+        long order = Shuffle.orderSeed(seed, epoch, partition);
         while (blocks.hasNext()) {
             ExampleBlock block = blocks.next();
-            long order = Shuffle.orderSeed(seed, epoch, partition);
             try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads)) {
                 lease.kernel().seedRandom(order + firstBatch);
                 result = result.merge(lease.kernel().train(start,

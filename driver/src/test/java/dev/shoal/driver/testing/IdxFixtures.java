@@ -19,6 +19,11 @@ public final class IdxFixtures {
 
     /** Paths of a written train/test pair, as strings for a job file. */
     public record Files4(String trainImages, String trainLabels, String testImages, String testLabels) {
+        /** The job file's {@code data} section for these files, as one YAML line. */
+        public String dataSection() {
+            return "data: {train-images: " + trainImages + ", train-labels: " + trainLabels + ", test-images: "
+                    + testImages + ", test-labels: " + testLabels + "}";
+        }
     }
 
     /** Images and labels. */
