@@ -117,6 +117,20 @@ class PlanErrorsTest {
                 stderrLines(() -> assertEquals(2, Shoal.run("train"))));
     }
 
+    @Test
+    void anOutputFolderThatCannotBeCreatedIsNamedAndNothingIsWritten() throws IOException {
+        Path file = Files.writeString(dir.resolve("a-file"), "not a folder");
+        assertEquals(List.of("cannot create run directory " + file.resolve("blocked") + ": " + file
+                        + " is a file, not a folder (output.dir)"),
+                stderrLines(() -> assertEquals(1, Shoal.run("train", job.toString(),
+                        "--set", "output.dir=" + file, "--set", "output.run-id=blocked"))));
+        assertEquals(List.of("cannot create run directory " + file.resolve("runs/blocked") + ": "
+                        + file.resolve("runs") + ": Not a directory"),
+                stderrLines(() -> assertEquals(1, Shoal.run("train", job.toString(),
+                        "--set", "output.dir=" + file.resolve("runs"), "--set", "output.run-id=blocked"))));
+        assertEquals("not a folder", Files.readString(file));
+    }
+
     private static List<String> stderrLines(Runnable action) {
         return CapturedOutput.stderr(action).lines().map(l -> l.replaceFirst("^error: ", "")).toList();
     }

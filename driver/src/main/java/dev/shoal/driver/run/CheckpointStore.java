@@ -25,9 +25,7 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -57,12 +55,13 @@ public final class CheckpointStore {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
+    private final HadoopFolder folder;
     private final Path dir;
     private final int keep;
-    private final Configuration conf = new Configuration();
 
     public CheckpointStore(String dir, int keep) {
-        this.dir = new Path(dir);
+        this.folder = new HadoopFolder(dir);
+        this.dir = folder.path();
         this.keep = keep;
     }
 
@@ -70,7 +69,7 @@ public final class CheckpointStore {
     public static CheckpointStore forRun(CheckpointConfig config, java.nio.file.Path runDir) {
         String location = config.dir().isEmpty()
                 ? runDir.toAbsolutePath().resolve("checkpoints").toUri().toString()
-                : config.dir().replaceAll("/+$", "") + "/" + runDir.getFileName();
+                : HadoopFolder.join(config.dir(), runDir.getFileName().toString());
         return new CheckpointStore(location, config.keep());
     }
 
@@ -86,23 +85,14 @@ public final class CheckpointStore {
     /** Writes {@code state} as the newest checkpoint, then deletes all but the newest {@code keep}. */
     public void save(TrainingState state, long metricsBytes) {
         String name = String.format("checkpoint-e%04d-r%05d.shoal", state.epoch(), state.round());
-        Path target = new Path(dir, name);
-        Path temp = new Path(dir, "_" + name + ".tmp");
         byte[] bytes = encode(state, metricsBytes);
-        try (FileSystem fs = open()) {
-            fs.mkdirs(dir);
-            try (FSDataOutputStream out = fs.create(temp, true)) {
-                out.write(bytes);
-            }
-            if (fs.exists(target)) {
-                fs.delete(target, false); // the same position again: a resume that had to go further back
-            }
-            if (!fs.rename(temp, target)) {
-                throw new IOException("renaming " + temp + " to " + name + " failed");
-            }
+        // A file of the same name is replaced: the same position again, after a resume that went further back.
+        try (FileSystem fs = folder.open()) {
+            folder.writeAtomically(fs, name, out -> out.write(bytes));
             prune(fs);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write checkpoint " + new Path(dir, name) + ": "
+                    + HadoopFolder.reason(e) + "; the checkpoints before it are kept", e);
         }
     }
 
@@ -111,7 +101,7 @@ public final class CheckpointStore {
      * and skipped. Empty when there is none.
      */
     public Optional<Saved> newest(Consumer<String> warnings) {
-        try (FileSystem fs = open()) {
+        try (FileSystem fs = folder.open()) {
             List<Path> files = checkpoints(fs);
             for (int i = files.size() - 1; i >= 0; i--) {
                 Path file = files.get(i);
@@ -130,19 +120,11 @@ public final class CheckpointStore {
 
     /** The checkpoint files, oldest first. */
     public List<String> names() {
-        try (FileSystem fs = open()) {
+        try (FileSystem fs = folder.open()) {
             return checkpoints(fs).stream().map(Path::getName).toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list checkpoints in " + dir + ": " + e.getMessage(), e);
         }
-    }
-
-    /** A file system of our own: Hadoop's local one would otherwise add .crc files beside ours. */
-    private FileSystem open() throws IOException {
-        FileSystem fs = FileSystem.newInstance(dir.toUri(), conf);
-        fs.setWriteChecksum(false);
-        fs.setVerifyChecksum(false);
-        return fs;
     }
 
     private List<Path> checkpoints(FileSystem fs) throws IOException {
@@ -177,7 +159,7 @@ public final class CheckpointStore {
             fs.delete(old, false);
         }
         for (FileStatus status : listing) {
-            if (status.getPath().getName().startsWith("_checkpoint-")) {
+            if (HadoopFolder.isTemporary(status.getPath().getName())) {
                 fs.delete(status.getPath(), false);
             }
         }

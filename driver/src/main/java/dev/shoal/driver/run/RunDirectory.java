@@ -15,7 +15,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.function.Consumer;
+import org.apache.hadoop.fs.FileSystem;
 
 /**
  * {@code runs/<run-id>/}: the files of one run. Whole files are written to a temporary name and renamed into
@@ -43,6 +45,10 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     public static RunDirectory create(Path parent, String runId) {
         Path dir = parent.resolve(runId);
         try {
+            if (Files.exists(parent) && !Files.isDirectory(parent)) {
+                throw new IllegalStateException("cannot create run directory " + dir + ": " + parent
+                        + " is a file, not a folder (output.dir)");
+            }
             Files.createDirectories(parent);
             Files.createDirectory(dir);
             return new RunDirectory(dir, StandardOpenOption.CREATE_NEW);
@@ -104,6 +110,26 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
 
     public void writeJson(String name, Object value) {
         writeAtomically(name, temp -> JSON.writeValue(temp.toFile(), value));
+    }
+
+    /**
+     * Copies the finished run's model, plan and metrics, then {@code provenance} as provenance.json, to
+     * {@code <uri>/<run id>/} on any Hadoop file system, each file whole or not at all; returns that folder.
+     */
+    public String copyTo(String uri, Object provenance) {
+        HadoopFolder folder = new HadoopFolder(HadoopFolder.join(uri, dir.getFileName().toString()));
+        try (FileSystem fs = folder.open()) {
+            for (String name : List.of(MODEL, PLAN, METRICS)) {
+                folder.writeAtomically(fs, name, out -> Files.copy(dir.resolve(name), out));
+            }
+            byte[] json = JSON.writeValueAsBytes(provenance);
+            folder.writeAtomically(fs, PROVENANCE, out -> out.write(json));
+            return folder.path().toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy the run to " + folder.path() + " (output.copy-to): "
+                    + HadoopFolder.reason(e) + "; the model is in " + dir.resolve(MODEL) + ", and 'shoal train "
+                    + "--resume " + dir + "' tries the copy again", e);
+        }
     }
 
     /** The length of metrics.jsonl so far, in bytes: every record is on disk once {@link #accept} returns. */

@@ -157,9 +157,15 @@ public final class TrainingRun {
         outcome.put("epochsTrained", result.epochs().size());
         outcome.put("stoppedEarly", result.stoppedEarly());
         outcome.put("steadyExamplesPerSecond", examplesPerSecond);
-        dir.writeJson(RunDirectory.PROVENANCE, new Provenance(dir.path().getFileName().toString(), "completed",
+        Provenance provenance = new Provenance(dir.path().getFileName().toString(), "completed",
                 started.toString(), Instant.now().toString(), hostName(), sc.master(), versions(),
-                fingerprints(plan), resumeFrom != null, seconds, outcome));
+                fingerprints(plan), resumeFrom != null, seconds, outcome);
+        if (!plan.output().copyTo().isEmpty()) {
+            // Before provenance.json: a run whose copy failed does not claim success, and can be resumed to retry.
+            out.println("copied the model, plan, metrics and provenance to "
+                    + dir.copyTo(plan.output().copyTo(), provenance));
+        }
+        dir.writeJson(RunDirectory.PROVENANCE, provenance);
         if (result.stoppedEarly()) {
             out.printf("early stopping: no better %s on the held-out set for %d epoch(s) after epoch %d%n",
                     plan.training().earlyStopping().metric().name().toLowerCase(java.util.Locale.ROOT),

@@ -133,7 +133,7 @@ class AveragingInvariantsTest {
                 new TrainingConfig(epochs, batch, SEED, EarlyStoppingConfig.OFF),
                 new SyncConfig(SyncStrategy.AVERAGING, workers, averageEvery, 1, SHARING),
                 new SparkConfig("auto", false),
-                new OutputConfig("runs", ""), CheckpointConfig.DEFAULTS);
+                new OutputConfig("runs", "", ""), CheckpointConfig.DEFAULTS);
     }
 
     static String networkJson(TrainingPlan plan) {
