@@ -12,13 +12,11 @@ import dev.shoal.driver.train.Metrics;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
@@ -32,9 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the run must complete and have trained every example exactly once per epoch.
  */
 class ExecutorKillClusterIT {
-    private static final Path HOME = Path.of(System.getProperty("shoal.home"));
-    private static final Path CLUSTER = HOME.resolve("jobs/target/it-cluster");
-    private static String master;
+    private static final LocalCluster CLUSTER = new LocalCluster("it-cluster");
 
     @TempDir
     static Path dir;
@@ -42,12 +38,7 @@ class ExecutorKillClusterIT {
 
     @BeforeAll
     static void startCluster() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        master = "spark://127.0.0.1:" + port;
-        assertEquals(0, cluster("start", Integer.toString(port)), "scripts/local-cluster start");
+        CLUSTER.start();
         files = IdxFixtures.writeSynthetic(dir, 6000, 1000, 31);
         System.setProperty("spark.executor.memory", "2g");
         System.setProperty("spark.driver.host", "127.0.0.1");
@@ -57,23 +48,12 @@ class ExecutorKillClusterIT {
     static void stopCluster() throws Exception {
         System.clearProperty("spark.executor.memory");
         System.clearProperty("spark.driver.host");
-        cluster("stop", "0");
-    }
-
-    private static int cluster(String command, String port) throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder(HOME.resolve("scripts/local-cluster").toString(), command)
-                .inheritIO();
-        builder.environment().put("SHOAL_CLUSTER_DIR", CLUSTER.toString());
-        builder.environment().put("SHOAL_CLUSTER_PORT", port);
-        builder.environment().put("SHOAL_CLUSTER_WORKER_MEMORY", "2g");
-        Process p = builder.start();
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "scripts/local-cluster " + command + " hangs");
-        return p.exitValue();
+        CLUSTER.stop();
     }
 
     private TrainingPlan plan(String runId, String... settings) {
         List<String> all = new ArrayList<>(List.of("model.type=mlp", "model.hidden=[128]", "training.epochs=3", "sync.workers=2",
-                "spark.master=" + master, "output.dir=" + dir.resolve("runs"), "output.run-id=" + runId));
+                "spark.master=" + CLUSTER.master(), "output.dir=" + dir.resolve("runs"), "output.run-id=" + runId));
         all.addAll(List.of(settings));
         Path job;
         try {
@@ -99,25 +79,13 @@ class ExecutorKillClusterIT {
                     if (trigger.test(m) && fired.compareAndSet(false, true)) {
                         Thread killer = new Thread(() -> {
                             sleep(delayMs);
-                            killed.addAll(killOneExecutor());
+                            killed.addAll(CLUSTER.killOneExecutor());
                         });
                         killer.setDaemon(true);
                         killer.start();
                     }
                 });
         return new Run(outcome, metrics, killed);
-    }
-
-    /** SIGKILLs one executor JVM of this test's cluster; returns its pid (none if there was none). */
-    private static List<Long> killOneExecutor() {
-        return ProcessHandle.allProcesses()
-                .filter(p -> p.info().commandLine().map(c -> c.contains("CoarseGrainedExecutorBackend")
-                        && c.contains(CLUSTER.toString())).orElse(false))
-                .findFirst()
-                .map(p -> {
-                    p.destroyForcibly();
-                    return List.of(p.pid());
-                }).orElse(List.of());
     }
 
     private static void sleep(long ms) {
