@@ -66,8 +66,10 @@ final class TrainCommand implements Callable<Integer> {
         String yaml = PlanBinder.toYaml(plan);
         if (dryRun) {
             System.out.print(yaml);
-            System.out.println("# plan OK: " + sources.train().examples() + " training and "
-                    + sources.test().examples() + " test examples");
+            System.out.println(plan.data().format().isTable()
+                    ? "# plan OK; the tables' columns and rows are checked when Spark starts"
+                    : "# plan OK: " + sources.train().examples() + " training and " + sources.test().examples()
+                            + " test examples");
             return 0;
         }
         if (resume != null) {

@@ -75,6 +75,9 @@ class PlanErrorsTest {
         "missing data path    | data.train-images=/no/such.gz | data.train-images = /no/such.gz: no such file",
         "batch over dataset   | training.batch-size=151       | training.batch-size = 151: larger than the 150 examples each of the 2 workers holds (300 training examples)",
         "zero-size layer      | model.hidden=[32, 0]          | model.hidden = [32, 0]: every layer size must be >= 1",
+        "table without train  | data.format=csv               | data.train = (missing): required with format csv",
+        "image shape of 2     | data.shape=[28, 28]           | data.shape = [28, 28]: must be [height, width, channels] or empty",
+        "scale of zero        | data.scale=0                  | data.scale = 0.0: must be a finite number > 0",
     })
     void badValuesFailInOneLineNamingKeyAndValue(String name, String override, String expected) {
         ConfigException e = assertThrows(ConfigException.class,
@@ -139,7 +142,8 @@ class PlanErrorsTest {
     void keyTableListsEveryKeyWithItsDefault() {
         String table = KeysCommand.table();
         assertTrue(table.contains("| `training.batch-size` | `128` |"), table);
-        assertTrue(table.contains("| `data.train-images` | (required) |"), table);
+        assertTrue(table.contains("| `model.type` | (required) |"), table);
+        assertTrue(table.contains("| `data.train` | `''` | Tables: the training table"), table);
         assertTrue(table.contains("| `optimizer.schedule.type` | `none` |"), table);
     }
 }

@@ -80,4 +80,50 @@ class TrainEndToEndTest {
         assertEquals(784, model.layerInputSize(0));
         assertEquals(3 * 47, model.getIterationCount(), "one iteration per local step");
     }
+
+    /** A CSV of synthetic images: 784 pixel columns (0-255) and the label, with a header line. */
+    private Path csv(String name, int n, long seed) throws IOException {
+        IdxFixtures.Examples examples = IdxFixtures.synthetic(n, seed);
+        StringBuilder text = new StringBuilder();
+        for (int p = 0; p < IdxFixtures.PIXELS; p++) {
+            text.append('p').append(p).append(',');
+        }
+        text.append("label\n");
+        for (int i = 0; i < n; i++) {
+            for (byte pixel : examples.images()[i]) {
+                text.append(pixel & 0xff).append(',');
+            }
+            text.append(examples.labels()[i]).append('\n');
+        }
+        return Files.writeString(dir.resolve(name), text);
+    }
+
+    @Test
+    void trainsALenetOnACsvTableShapedAsImages() throws IOException {
+        Path train = csv("train.csv", 1500, 11);
+        Path test = csv("test.csv", 300, 12);
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: csv",
+                "data: {format: csv, train: " + train + ", test: " + test + ", scale: 0.00392156862745098,"
+                        + " shape: [28, 28, 1]}",
+                "model: {type: lenet, hidden: [32]}",
+                "training: {epochs: 2, batch-size: 32}",
+                "sync: {workers: 2, average-every: 4}",
+                "output: {dir: " + dir.resolve("runs") + ", run-id: csv}",
+                ""));
+
+        assertEquals(0, Shoal.run("train", job.toString()));
+
+        JsonNode provenance = JSON.readTree(dir.resolve("runs/csv/provenance.json").toFile());
+        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        assertTrue(accuracy > 0.7, "accuracy " + accuracy + " should be far above the 0.1 of chance");
+        assertEquals(List.of("data.train", "data.test"),
+                List.of(provenance.get("data").get(0).get("key").asText(),
+                        provenance.get("data").get(1).get("key").asText()));
+        assertEquals(Files.size(train), provenance.get("data").get(0).get("bytes").asLong());
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
+                dir.resolve("runs/csv/model.zip").toFile(), true);
+        assertEquals(1, model.layerInputSize(0), "a convolution over one grey channel");
+    }
 }

@@ -1,5 +1,6 @@
 package dev.shoal.driver.bench;
 
+import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -7,6 +8,7 @@ import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.driver.run.TrainingRun;
 import dev.shoal.driver.train.Metrics;
+import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelThreads;
 import dev.shoal.kernel.MemoryUse;
@@ -84,8 +86,8 @@ public final class BenchSystems {
      */
     private static List<EpochMeasurement> dl4j(TrainingPlan plan, Preflight.Sources sources, PrintStream out) {
         KernelThreads.apply(plan.sync().threadsPerWorker());
-        ExampleBlock train = sources.train().readAll(plan.training().seed());
-        List<DataSet> test = dataSets(sources.test().readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        ExampleBlock train = idx(sources.train()).readAll(plan.training().seed());
+        List<DataSet> test = dataSets(idx(sources.test()).readAll(plan.training().seed()).inOrder(EVAL_BATCH));
         MultiLayerNetwork net = new MultiLayerNetwork(network(plan, sources));
         net.init();
         List<EpochMeasurement> epochs = new ArrayList<>();
@@ -108,8 +110,8 @@ public final class BenchSystems {
     private static List<EpochMeasurement> dl4jSparkAveraging(TrainingPlan plan, Preflight.Sources sources,
                                                              Path workDir, PrintStream out) {
         int batch = plan.training().batchSize();
-        ExampleBlock train = sources.train().readAll(plan.training().seed());
-        List<DataSet> test = dataSets(sources.test().readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        ExampleBlock train = idx(sources.train()).readAll(plan.training().seed());
+        List<DataSet> test = dataSets(idx(sources.test()).readAll(plan.training().seed()).inOrder(EVAL_BATCH));
         JavaSparkContext sc = SparkContexts.start(plan);
         try {
             JavaRDD<DataSet> rdd = sc.parallelize(dataSets(train.inOrder(batch)), plan.sync().workers());
@@ -134,9 +136,16 @@ public final class BenchSystems {
     }
 
     private static MultiLayerConfiguration network(TrainingPlan plan, Preflight.Sources sources) {
-        IdxDataSource train = sources.train();
-        return NetworkFactory.build(plan.model(), plan.optimizer(), train.inputShape(), plan.data().classes(),
-                plan.training().seed());
+        return NetworkFactory.build(plan.model(), plan.optimizer(), sources.train().inputShape(),
+                plan.data().classes(), plan.training().seed());
+    }
+
+    /** The single-process baselines read IDX files in one JVM, without Spark. */
+    private static IdxDataSource idx(DataSource source) {
+        if (source instanceof IdxDataSource idx) {
+            return idx;
+        }
+        throw new ConfigException("data.format", "table", "shoal bench runs on IDX data sets");
     }
 
     private static EpochMeasurement measured(int epoch, long examples, double seconds, MultiLayerNetwork net,

@@ -20,7 +20,8 @@ import org.apache.spark.storage.StorageLevel;
  *
  * @param examples how many records, from the start of the files, make up the data set
  */
-public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int examples) implements Serializable {
+public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int examples)
+        implements DataSource, Serializable {
 
     /** Opens both headers on the driver and checks that they describe the same examples. */
     public static IdxDataSource open(String imagesPath, String labelsPath, int classes) {
@@ -46,17 +47,19 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
         return new IdxDataSource(images, labels, classes, Math.min(n, examples));
     }
 
+    @Override
     public int featureSize() {
         return images.recordSize();
     }
 
     /** Rank-3 files hold greyscale images (rows x columns); any other rank is taken as flat feature vectors. */
+    @Override
     public InputShape inputShape() {
         int[] d = images.dimensions();
         return d.length == 3 ? new InputShape(d[1], d[2], 1) : InputShape.vector(featureSize());
     }
 
-    /** Loads the data set as {@code partitions} persisted blocks and waits until they are in memory. */
+    @Override
     public JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed) {
         JavaRDD<ExampleBlock> blocks = sc
                 .parallelize(IntStream.range(0, partitions).boxed().collect(Collectors.toList()), partitions)
@@ -67,27 +70,17 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
         return blocks;
     }
 
-    /** Examples in the largest of {@code partitions} blocks: placement gives every block n/P rounded down or up. */
-    public int largestPartition(int partitions) {
-        return (examples() + partitions - 1) / partitions;
-    }
-
     /** The whole data set in one block, shuffled by {@code seed}, on this JVM: for single-process baselines. */
     public ExampleBlock readAll(long seed) {
         return readBlock(0, 1, seed);
-    }
-
-    /** First example slot of {@code partition}; slots [start(p), start(p + 1)) belong to it. */
-    private static int start(int partition, int partitions, int examples) {
-        return (int) ((long) partition * examples / partitions);
     }
 
     /** Runs on an executor: reads both files and keeps the examples whose slot falls in this partition. */
     ExampleBlock readBlock(int partition, int partitions, long seed) {
         int n = examples();
         int[] slotOf = Shuffle.permutation(n, seed);
-        int first = start(partition, partitions, n);
-        int size = start(partition + 1, partitions, n) - first;
+        int first = DataSource.start(partition, partitions, n);
+        int size = DataSource.start(partition + 1, partitions, n) - first;
         int featureSize = featureSize();
         float[] x = new float[size * featureSize];
         int[] y = new int[size];

@@ -1,17 +1,30 @@
 package dev.shoal.driver.plan;
 
 import dev.shoal.kernel.config.Checks;
+import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.Key;
+import java.util.List;
 
 /**
  * The {@code data} section. Paths are local paths or Hadoop URIs (hdfs://, s3a://) that every executor can read.
  */
 public record DataConfig(
-        @Key(doc = "Input format: idx.", defaultValue = "idx") DataFormat format,
-        @Key(doc = "Training images (IDX, gzipped or not).") String trainImages,
-        @Key(doc = "Training labels (IDX, gzipped or not).") String trainLabels,
-        @Key(doc = "Test images, evaluated after every epoch.") String testImages,
-        @Key(doc = "Test labels.") String testLabels,
+        @Key(doc = "Input format: idx (image and label files), or a table that Spark SQL reads: parquet, csv "
+                + "(with a header line) or json (JSON lines).", defaultValue = "idx") DataFormat format,
+        @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''") String trainImages,
+        @Key(doc = "idx: training labels (IDX, gzipped or not).", defaultValue = "''") String trainLabels,
+        @Key(doc = "idx: test images, evaluated after every epoch.", defaultValue = "''") String testImages,
+        @Key(doc = "idx: test labels.", defaultValue = "''") String testLabels,
+        @Key(doc = "Tables: the training table, a file or a folder of files.", defaultValue = "''") String train,
+        @Key(doc = "Tables: the test table, evaluated after every epoch.", defaultValue = "''") String test,
+        @Key(doc = "Tables: the label column, integral class indices.", defaultValue = "label") String label,
+        @Key(doc = "Tables: the feature columns, either one array column or numeric columns; empty for the "
+                + "column 'features' if there is one, else every numeric column but the label.",
+                defaultValue = "[]") List<String> features,
+        @Key(doc = "Tables: features are multiplied by this (0.00392156862745098 = 1/255 for pixel bytes).",
+                defaultValue = "1.0") double scale,
+        @Key(doc = "Tables: the features of a row as an image, [height, width, channels], channel after "
+                + "channel, each row by row; empty for a flat vector.", defaultValue = "[]") List<Integer> shape,
         @Key(doc = "Number of classes; labels must lie in [0, classes).", defaultValue = "10") int classes,
         @Key(doc = "Train on the first N training examples only, for quick runs; 0 for all.", defaultValue = "0")
         int trainLimit,
@@ -21,10 +34,59 @@ public record DataConfig(
     public DataConfig {
         Checks.atLeast("classes", classes, 2);
         Checks.atLeast("train-limit", trainLimit, 0);
+        Checks.positive("scale", scale);
+        features = List.copyOf(features);
+        shape = List.copyOf(shape);
+        if (!shape.isEmpty()) {
+            Checks.positiveSizes("shape", shape);
+            if (shape.size() != 3) {
+                throw new ConfigException("shape", shape, "must be [height, width, channels] or empty");
+            }
+        }
+        if (format.isTable()) {
+            required("train", train, format);
+            required("test", test, format);
+        } else {
+            required("train-images", trainImages, format);
+            required("train-labels", trainLabels, format);
+            required("test-images", testImages, format);
+            required("test-labels", testLabels, format);
+        }
         trainImages = absolute(trainImages);
         trainLabels = absolute(trainLabels);
         testImages = absolute(testImages);
         testLabels = absolute(testLabels);
+        train = absolute(train);
+        test = absolute(test);
+    }
+
+    /** The IDX files, with their keys. */
+    public static DataConfig idx(String trainImages, String trainLabels, String testImages, String testLabels,
+                                 int classes) {
+        return new DataConfig(DataFormat.IDX, trainImages, trainLabels, testImages, testLabels, "", "", "label",
+                List.of(), 1.0, List.of(), classes, 0, "");
+    }
+
+    /** The files the plan reads, by job-file key. */
+    public java.util.Map<String, String> inputs() {
+        java.util.Map<String, String> inputs = new java.util.LinkedHashMap<>();
+        if (format.isTable()) {
+            inputs.put("data.train", train);
+            inputs.put("data.test", test);
+        } else {
+            inputs.put("data.train-images", trainImages);
+            inputs.put("data.train-labels", trainLabels);
+            inputs.put("data.test-images", testImages);
+            inputs.put("data.test-labels", testLabels);
+        }
+        return inputs;
+    }
+
+    private static void required(String key, String value, DataFormat format) {
+        if (value.isEmpty()) {
+            throw new ConfigException(key, "(missing)", "required with format " + format.name()
+                    .toLowerCase(java.util.Locale.ROOT));
+        }
     }
 
     /**

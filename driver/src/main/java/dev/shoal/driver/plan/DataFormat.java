@@ -3,5 +3,16 @@ package dev.shoal.driver.plan;
 /** Input formats. */
 public enum DataFormat {
     /** IDX files as used by MNIST and Fashion-MNIST (raw or gzipped): unsigned-byte images and labels. */
-    IDX
+    IDX,
+    /** Parquet files (one file or a folder of them), read by Spark SQL. */
+    PARQUET,
+    /** CSV with a header line, read by Spark SQL with inferred column types. */
+    CSV,
+    /** JSON lines, read by Spark SQL. */
+    JSON;
+
+    /** Whether examples are rows of a table that Spark SQL reads. */
+    public boolean isTable() {
+        return this != IDX;
+    }
 }

@@ -1,40 +1,62 @@
 package dev.shoal.driver.run;
 
+import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
+import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
 
 /**
- * Checks that need the file system, made before Spark starts: the data files exist and their headers agree,
- * and every worker gets at least one full minibatch. Errors name the job-file key and the value.
+ * Checks that need the file system, made before Spark starts: the data files exist and IDX headers agree, and
+ * every worker gets at least one full minibatch. Errors name the job-file key and the value. A table's columns
+ * and rows are checked in the same way once Spark has started ({@link Sources#open}).
  */
 public final class Preflight {
     private Preflight() {
     }
 
-    /** The opened training and test sources of a plan that passed every check. */
-    public record Sources(IdxDataSource train, IdxDataSource test) {
+    /** The training and test sources of a plan that passed every check so far. */
+    public record Sources(TrainingPlan plan, DataSource train, DataSource test) {
+        /** Both sources ready to load (tables: schema and row count read through Spark), and checked. */
+        public Sources open(JavaSparkContext sc) {
+            return checked(plan, train.open(sc), test.open(sc));
+        }
     }
 
     public static Sources check(TrainingPlan plan) {
         DataConfig d = plan.data();
-        requireFile("data.train-images", d.trainImages());
-        requireFile("data.train-labels", d.trainLabels());
-        requireFile("data.test-images", d.testImages());
-        requireFile("data.test-labels", d.testLabels());
+        for (Map.Entry<String, String> input : d.inputs().entrySet()) {
+            requireInput(input.getKey(), input.getValue(), d.format().isTable());
+        }
+        if (d.format().isTable()) {
+            return new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
+                    table("data.test", d.test(), d, 0));
+        }
         IdxDataSource train = IdxDataSource.open(d.trainImages(), d.trainLabels(), d.classes());
         if (d.trainLimit() > 0) {
             train = train.first(d.trainLimit());
         }
-        IdxDataSource test = IdxDataSource.open(d.testImages(), d.testLabels(), d.classes());
+        return checked(plan, train, IdxDataSource.open(d.testImages(), d.testLabels(), d.classes()));
+    }
+
+    private static TableDataSource table(String key, String path, DataConfig d, int limit) {
+        return TableDataSource.of(new TableDataSource.Spec(key, path, d.format(), d.label(), d.features(),
+                d.classes(), (float) d.scale(), d.shape(), limit));
+    }
+
+    private static Sources checked(TrainingPlan plan, DataSource train, DataSource test) {
+        String testKey = plan.data().inputs().keySet().stream().filter(k -> k.startsWith("data.test")).findFirst()
+                .orElseThrow();
         if (train.featureSize() != test.featureSize()) {
-            throw new ConfigException("data.test-images", d.testImages(), "has " + test.featureSize()
-                    + " values per example but the training images have " + train.featureSize());
+            throw new ConfigException(testKey, plan.data().inputs().get(testKey), "has " + test.featureSize()
+                    + " values per example but the training data has " + train.featureSize());
         }
         int workers = plan.sync().workers();
         int perWorker = train.examples() / workers;
@@ -43,14 +65,16 @@ public final class Preflight {
                     + perWorker + " examples each of the " + workers + " workers holds (" + train.examples()
                     + " training examples)");
         }
-        return new Sources(train, test);
+        return new Sources(plan, train, test);
     }
 
-    private static void requireFile(String key, String path) {
+    /** An input file, or for a table also a folder of files (as Spark writes them). */
+    private static void requireInput(String key, String path, boolean folderAllowed) {
         try {
             Path p = new Path(path);
-            if (!p.getFileSystem(new Configuration()).isFile(p)) {
-                throw new ConfigException(key, path, "no such file");
+            var fs = p.getFileSystem(new Configuration());
+            if (!(fs.isFile(p) || folderAllowed && fs.isDirectory(p))) {
+                throw new ConfigException(key, path, "no such file" + (folderAllowed ? " or folder" : ""));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot check " + key + " = " + path + ": " + e.getMessage(), e);

@@ -1,6 +1,6 @@
 package dev.shoal.driver.run;
 
-import dev.shoal.driver.data.IdxDataSource;
+import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.train.Metrics;
 import dev.shoal.driver.train.Trainer;
@@ -23,6 +23,8 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,6 +33,9 @@ import java.util.Properties;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.util.ModelSerializer;
@@ -113,13 +118,14 @@ public final class TrainingRun {
                                  PrintStream out, Instant started, Consumer<Metrics> observer) {
         long t0 = System.nanoTime();
         int workers = plan.sync().workers();
-        TrainingData train = load(sc, sources.train(), workers, plan.training().seed());
-        TrainingData test = load(sc, sources.test(), workers, plan.training().seed());
+        Preflight.Sources ready = sources.open(sc);
+        TrainingData train = load(sc, ready.train(), workers, plan.training().seed());
+        TrainingData test = load(sc, ready.test(), workers, plan.training().seed());
         double loadSeconds = (System.nanoTime() - t0) / 1e9;
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
                 train.examples(), test.examples(), workers, loadSeconds, sc.master());
 
-        String networkJson = NetworkFactory.build(plan.model(), plan.optimizer(), sources.train().inputShape(),
+        String networkJson = NetworkFactory.build(plan.model(), plan.optimizer(), ready.train().inputShape(),
                 plan.data().classes(), plan.training().seed()).toJson();
         WorkerKernel driverKernel = new WorkerKernel(networkJson);
         TrainingState start = resumeFrom != null ? resumeFrom : TrainingState.start(driverKernel.snapshot());
@@ -177,28 +183,39 @@ public final class TrainingRun {
         return new Outcome(dir.path(), result);
     }
 
-    private static TrainingData load(JavaSparkContext sc, IdxDataSource source, int partitions, long seed) {
+    private static TrainingData load(JavaSparkContext sc, DataSource source, int partitions, long seed) {
         JavaRDD<ExampleBlock> blocks = source.load(sc, partitions, seed);
         return new TrainingData(blocks, source.examples(), source.largestPartition(partitions));
     }
 
     private static List<Provenance.DataFile> fingerprints(TrainingPlan plan) {
-        var d = plan.data();
-        return List.of(fingerprint("data.train-images", d.trainImages()),
-                fingerprint("data.train-labels", d.trainLabels()),
-                fingerprint("data.test-images", d.testImages()),
-                fingerprint("data.test-labels", d.testLabels()));
+        return plan.data().inputs().entrySet().stream().map(e -> fingerprint(e.getKey(), e.getValue())).toList();
     }
 
+    /** Size and SHA-256 of a file, or of a folder's files (names and contents, in name order). */
     private static Provenance.DataFile fingerprint(String key, String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-        try (InputStream in = p.getFileSystem(new Configuration()).open(p)) {
+        try {
+            FileSystem fs = p.getFileSystem(new Configuration());
+            List<LocatedFileStatus> files = new ArrayList<>();
+            RemoteIterator<LocatedFileStatus> listing = fs.listFiles(p, true);
+            while (listing.hasNext()) {
+                files.add(listing.next());
+            }
+            files.sort(Comparator.comparing(f -> f.getPath().toString()));
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
             long bytes = 0;
-            for (int n; (n = in.read(buf)) > 0; ) {
-                sha.update(buf, 0, n);
-                bytes += n;
+            for (LocatedFileStatus file : files) {
+                if (fs.isDirectory(p)) {
+                    sha.update(file.getPath().getName().getBytes(StandardCharsets.UTF_8));
+                }
+                try (InputStream in = fs.open(file.getPath())) {
+                    for (int n; (n = in.read(buf)) > 0; ) {
+                        sha.update(buf, 0, n);
+                        bytes += n;
+                    }
+                }
             }
             return new Provenance.DataFile(key, path, bytes, HexFormat.of().formatHex(sha.digest()));
         } catch (IOException e) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.plan.DataConfig;
-import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.EarlyStoppingConfig;
 import dev.shoal.driver.plan.OutputConfig;
 import dev.shoal.driver.plan.GradientEncoding;
@@ -46,8 +45,7 @@ class BenchSystemsTest {
     void plainDl4jBaselineTrainsExactlyWhatShoalsOnlyWorkerTrains() throws Exception {
         IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1000, 300, 3);
         TrainingPlan plan = new TrainingPlan("bench-test",
-                new DataConfig(DataFormat.IDX, files.trainImages(), files.trainLabels(), files.testImages(),
-                        files.testLabels(), 10, 0, ""),
+                DataConfig.idx(files.trainImages(), files.trainLabels(), files.testImages(), files.testLabels(), 10),
                 new ModelConfig(ModelType.MLP, List.of(32), Activation.RELU, WeightInit.RELU, 0, 0, 1e-4,
                         Loss.MCXENT),
                 new OptimizerConfig(UpdaterType.ADAM, 0.005, 0.9, 0.9, 0.999, 0.95, 1e-8,

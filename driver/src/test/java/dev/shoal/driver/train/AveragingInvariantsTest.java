@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.plan.DataConfig;
-import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.EarlyStoppingConfig;
 import dev.shoal.driver.plan.OutputConfig;
 import dev.shoal.driver.plan.GradientEncoding;
@@ -125,7 +124,7 @@ class AveragingInvariantsTest {
     static TrainingPlan plan(UpdaterType updater, ScheduleType schedule, int workers, int averageEvery,
                              int batch, int epochs) {
         return new TrainingPlan("test",
-                new DataConfig(DataFormat.IDX, "-", "-", "-", "-", CLASSES, 0, ""),
+                DataConfig.idx("-", "-", "-", "-", CLASSES),
                 new ModelConfig(ModelType.MLP, List.of(12, 8), Activation.TANH, WeightInit.XAVIER, 0, 0, 1e-4,
                         Loss.MCXENT),
                 new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,

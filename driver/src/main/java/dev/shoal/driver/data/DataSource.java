@@ -1,0 +1,42 @@
+package dev.shoal.driver.data;
+
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.InputShape;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+
+/**
+ * A labelled data set that loads as balanced, persisted blocks: {@code partitions} blocks of n/P examples
+ * (rounded down or up), placed by a seeded permutation so that each holds a random share whatever order the
+ * input is in, and the same seed places the same examples on the same block.
+ */
+public interface DataSource {
+
+    /**
+     * This source ready to load: IDX files are checked before Spark starts, so they are ready as they are; a
+     * table's schema and row count are read through Spark.
+     */
+    default DataSource open(JavaSparkContext sc) {
+        return this;
+    }
+
+    int examples();
+
+    /** Feature values per example. */
+    int featureSize();
+
+    InputShape inputShape();
+
+    /** Loads the data set as {@code partitions} persisted blocks and waits until they are in memory. */
+    JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed);
+
+    /** Examples in the largest of {@code partitions} blocks. */
+    default int largestPartition(int partitions) {
+        return (examples() + partitions - 1) / partitions;
+    }
+
+    /** First example slot of {@code partition}; slots [start(p), start(p + 1)) belong to it. */
+    static int start(int partition, int partitions, int examples) {
+        return (int) ((long) partition * examples / partitions);
+    }
+}

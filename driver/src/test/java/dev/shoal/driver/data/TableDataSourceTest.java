@@ -1,0 +1,192 @@
+package dev.shoal.driver.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.driver.plan.DataFormat;
+import dev.shoal.driver.testing.SparkFixture;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.Shuffle;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.SparkException;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Parquet, CSV and JSON tables into balanced blocks: exact placement, column discovery, and every bad record. */
+class TableDataSourceTest {
+    @RegisterExtension
+    static final SparkFixture SPARK = new SparkFixture();
+
+    @TempDir
+    Path dir;
+
+    private static TableDataSource open(DataFormat format, Path path, List<String> features, double scale,
+                                        List<Integer> shape) {
+        return TableDataSource.of(new TableDataSource.Spec("data.train", path.toString(), format, "label",
+                features, 10, (float) scale, shape, 0)).open(SPARK.sc());
+    }
+
+    private static TableDataSource open(DataFormat format, Path path) {
+        return open(format, path, List.of(), 1, List.of());
+    }
+
+    private static List<ExampleBlock> load(TableDataSource source, int partitions, long seed) {
+        return source.load(SPARK.sc(), partitions, seed).collect();
+    }
+
+    /** A CSV of {@code n} rows: columns a, b, c (row i: i, 2i, -i) and label i mod 10. */
+    private Path csv(int n) throws IOException {
+        StringBuilder text = new StringBuilder("a,b,c,label\n");
+        for (int i = 0; i < n; i++) {
+            text.append(i).append(',').append(2 * i).append(',').append(-i).append(',').append(i % 10).append('\n');
+        }
+        return Files.writeString(dir.resolve("table.csv"), text);
+    }
+
+    @Test
+    void aRowGoesToTheSlotTheSeededPermutationGivesIt() throws IOException {
+        int n = 103;
+        TableDataSource source = open(DataFormat.CSV, csv(n), List.of(), 0.5, List.of());
+        assertEquals(n, source.examples());
+        assertEquals(3, source.featureSize());
+        List<ExampleBlock> blocks = load(source, 3, 42);
+
+        int[] slotOf = Shuffle.permutation(n, 42);
+        for (int i = 0; i < n; i++) {
+            int slot = slotOf[i];
+            int p = 0;
+            while (DataSource.start(p + 1, 3, n) <= slot) {
+                p++;
+            }
+            int row = slot - DataSource.start(p, 3, n);
+            ExampleBlock block = blocks.get(p);
+            assertArrayEquals(new float[] {0.5f * i, i, -0.5f * i + 0f},
+                    Arrays.copyOfRange(block.features(), row * 3, row * 3 + 3), "row " + i);
+            assertEquals(i % 10, block.labels()[row], "row " + i);
+        }
+        assertEquals(List.of(34, 34, 35), blocks.stream().map(ExampleBlock::size).toList());
+        assertNotEquals(Arrays.toString(blocks.get(0).labels()), Arrays.toString(load(source, 3, 43).get(0).labels()),
+                "another seed places the rows differently");
+    }
+
+    @Test
+    void parquetWithAnArrayColumnIsFoundByItsNameAndShapedAsAnImage() {
+        StructType schema = new StructType()
+                .add("id", DataTypes.LongType)
+                .add("features", DataTypes.createArrayType(DataTypes.FloatType))
+                .add("label", DataTypes.IntegerType);
+        Random random = new Random(5);
+        List<Row> rows = new ArrayList<>();
+        float[][] features = new float[50][12];
+        for (int i = 0; i < 50; i++) {
+            List<Float> values = new ArrayList<>();
+            for (int f = 0; f < 12; f++) {
+                features[i][f] = random.nextFloat();
+                values.add(features[i][f]);
+            }
+            rows.add(RowFactory.create((long) i, values, i % 10));
+        }
+        Path path = dir.resolve("table.parquet");
+        SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate().createDataFrame(rows, schema)
+                .repartition(4).write().parquet(path.toString());
+
+        TableDataSource source = open(DataFormat.PARQUET, path, List.of(), 1, List.of(2, 3, 2));
+        assertEquals("2x3x2", source.inputShape().toString());
+        List<ExampleBlock> blocks = load(source, 2, 1);
+        List<String> loaded = new ArrayList<>();
+        for (ExampleBlock b : blocks) {
+            for (int r = 0; r < b.size(); r++) {
+                loaded.add(Arrays.toString(Arrays.copyOfRange(b.features(), r * 12, r * 12 + 12)) + b.labels()[r]);
+            }
+        }
+        List<String> written = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            written.add(Arrays.toString(features[i]) + (i % 10));
+        }
+        loaded.sort(null);
+        written.sort(null);
+        assertEquals(written, loaded, "every row once, the id column left out");
+    }
+
+    @Test
+    void jsonLinesWithNamedColumns() throws IOException {
+        Path path = Files.writeString(dir.resolve("t.json"), "{\"x\": 1.5, \"y\": 2, \"label\": 3}\n"
+                + "{\"x\": -1, \"y\": 0.25, \"label\": 0}\n");
+        TableDataSource source = open(DataFormat.JSON, path, List.of("y", "x"), 1, List.of());
+        List<ExampleBlock> blocks = load(source, 1, 9);
+        float[] f = blocks.get(0).features();
+        List<String> rows = List.of(f[0] + "," + f[1] + ":" + blocks.get(0).labels()[0],
+                f[2] + "," + f[3] + ":" + blocks.get(0).labels()[1]);
+        assertEquals(List.of("0.25,-1.0:0", "2.0,1.5:3"), rows.stream().sorted().toList());
+    }
+
+    /** The message of the error that loading {@code csv} (header a,b,label) raises. */
+    private String csvError(String body) throws IOException {
+        Path path = Files.writeString(dir.resolve("bad.csv"), "a,b,label\n" + body);
+        Throwable e = assertThrows(Exception.class, () -> load(open(DataFormat.CSV, path), 1, 1));
+        while (!(e instanceof DataFormatException) && e.getCause() != null) {
+            e = e.getCause();
+        }
+        assertTrue(e instanceof DataFormatException, e.toString());
+        return e.getMessage();
+    }
+
+    @Test
+    void badRecordsAreNamedWithTheirFileRowAndValue() throws IOException {
+        String file = dir.resolve("bad.csv").toUri().toString();
+        assertEquals("data.train = " + dir.resolve("bad.csv") + ": row 1 (in " + file + "): label 12 is not a "
+                + "class index in [0, 9] (data.classes is 10)", csvError("1,2,3\n4,5,12\n"));
+        assertEquals("data.train = " + dir.resolve("bad.csv") + ": row 2 (in " + file + "): feature 'b' is NaN",
+                csvError("1,2,3\n4,5,6\n7,NaN,8\n"));
+        assertEquals("data.train = " + dir.resolve("bad.csv") + ": row 0 (in " + file + "): feature 'a' is null",
+                csvError(",2,3\n4,5,6\n"));
+        assertTrue(csvError("1,2,3\n4,5,2.5\n").contains("row 1 (in " + file + "): label 2.5 is not a class index"));
+    }
+
+    @Test
+    void unusableColumnsAreNamedBeforeAnyRowIsRead() throws IOException {
+        Path path = Files.writeString(dir.resolve("cols.csv"), "a,name,target\n1,x,2\n");
+        DataFormatException noLabel = assertThrows(DataFormatException.class, () -> open(DataFormat.CSV, path));
+        assertEquals("data.train = " + path + ": has no label column 'label'; its columns are [a, name, target]",
+                noLabel.getMessage());
+
+        Path text = Files.writeString(dir.resolve("text.csv"), "a,name,label\n1,x,2\n");
+        DataFormatException notNumber = assertThrows(DataFormatException.class,
+                () -> open(DataFormat.CSV, text, List.of("a", "name"), 1, List.of()));
+        assertEquals("data.train = " + text + ": feature column 'name' is string, not a number",
+                notNumber.getMessage());
+
+        DataFormatException shape = assertThrows(DataFormatException.class,
+                () -> open(DataFormat.CSV, text, List.of("a"), 1, List.of(2, 2, 1)));
+        assertTrue(shape.getMessage().contains("data.shape [2, 2, 1] holds 4 values, but the table has 1"),
+                shape.getMessage());
+    }
+
+    @Test
+    void anArrayOfTheWrongLengthIsNamed() throws IOException {
+        Path path = Files.writeString(dir.resolve("arr.json"), "{\"features\": [1, 2, 3], \"label\": 1}\n"
+                + "{\"features\": [1, 2], \"label\": 1}\n");
+        SparkException e = assertThrows(SparkException.class, () -> load(open(DataFormat.JSON, path), 1, 1));
+        Throwable cause = e;
+        while (!(cause instanceof DataFormatException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        assertTrue(cause.getMessage().endsWith("row 1 (in " + path.toUri() + "): feature column 'features' holds 2 "
+                + "values; the table's first row has 3"), cause.getMessage());
+    }
+}
