@@ -6,6 +6,7 @@ import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.OptimizerConfig;
 import dev.shoal.kernel.config.ScheduleConfig;
+import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
@@ -57,6 +58,8 @@ public final class NetworkFactory {
                 .l1(model.l1())
                 .l2(model.l2())
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+                // Keeps a convolution's forward result for its backward pass, which would compute it again.
+                .cacheMode(CacheMode.DEVICE)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .list();
         int index = 0;

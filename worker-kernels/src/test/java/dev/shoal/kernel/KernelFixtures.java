@@ -23,9 +23,13 @@ final class KernelFixtures {
     static String networkJson(UpdaterType updater) {
         ModelConfig model = new ModelConfig(ModelType.MLP, List.of(8), Activation.TANH, WeightInit.XAVIER, 0, 0, 1e-4,
                 Loss.MCXENT);
-        OptimizerConfig opt = new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,
+        return NetworkFactory.build(model, optimizer(updater), InputShape.vector(FEATURES), CLASSES, 7).toJson();
+    }
+
+    /** {@code updater} with learning rate 0.05, halved every epoch. */
+    static OptimizerConfig optimizer(UpdaterType updater) {
+        return new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,
                 new ScheduleConfig(ScheduleType.STEP, 0.5, 1));
-        return NetworkFactory.build(model, opt, InputShape.vector(FEATURES), CLASSES, 7).toJson();
     }
 
     /** Labels follow the sign pattern of the first features, so a model can learn them. */

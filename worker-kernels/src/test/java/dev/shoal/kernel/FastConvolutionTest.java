@@ -1,0 +1,135 @@
+package dev.shoal.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
+import java.util.List;
+import java.util.stream.Stream;
+import org.deeplearning4j.gradientcheck.GradientCheckUtil;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * {@link FastConvolution} against DL4J's built-in convolution: the same outputs and gradients on LeNet and on
+ * convolutions with strides, padding, 'Same' mode, several channels and non-square kernels; and, in double
+ * precision, DL4J's numerical gradient check passes with it plugged in.
+ */
+class FastConvolutionTest {
+
+    /** One convolution (as given) and a max pooling, then a softmax output, on {@code c x h x w} inputs. */
+    private static MultiLayerConfiguration conv(DataType type, ConvolutionLayer.Builder layer, int c, int h, int w) {
+        return new NeuralNetConfiguration.Builder().seed(3).dataType(type).updater(new NoOp())
+                .weightInit(WeightInit.XAVIER).convolutionMode(ConvolutionMode.Truncate).list()
+                .layer(layer.activation(Activation.TANH).build())
+                .layer(new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(4)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(h, w, c)).build();
+    }
+
+    static Stream<ConvolutionLayer.Builder> layers() {
+        return Stream.of(
+                new ConvolutionLayer.Builder(3, 3).nOut(5),
+                new ConvolutionLayer.Builder(3, 3).nOut(4).stride(2, 2).padding(1, 1),
+                new ConvolutionLayer.Builder(3, 2).nOut(4).stride(1, 2),
+                new ConvolutionLayer.Builder(3, 3).nOut(4).stride(2, 2).convolutionMode(ConvolutionMode.Same),
+                new ConvolutionLayer.Builder(2, 2).nOut(6).hasBias(false));
+    }
+
+    private record Pass(INDArray output, INDArray gradient, double score) {
+    }
+
+    private static Pass pass(MultiLayerNetwork net, INDArray x, INDArray y) {
+        INDArray output = net.output(x, true).dup();
+        net.setInput(x);
+        net.setLabels(y);
+        net.computeGradientAndScore();
+        return new Pass(output, net.gradient().gradient().dup(), net.score());
+    }
+
+    private static INDArray labels(DataType type, int rows, int classes) {
+        INDArray y = Nd4j.zeros(type, rows, classes);
+        for (int i = 0; i < rows; i++) {
+            y.putScalar(i, (i * 7) % classes, 1);
+        }
+        return y;
+    }
+
+    /** Max |a - b| over max |b|: 0 for equal arrays. */
+    private static double relativeDifference(INDArray a, INDArray b) {
+        return a.sub(b).amaxNumber().doubleValue() / b.amaxNumber().doubleValue();
+    }
+
+    private static void assertSameAsDl4j(MultiLayerConfiguration conf, INDArray x, INDArray y, int convLayers) {
+        MultiLayerNetwork dl4j = new MultiLayerNetwork(conf);
+        dl4j.init();
+        MultiLayerNetwork fast = new MultiLayerNetwork(conf.clone());
+        fast.init(dl4j.params().dup(), true);
+        assertEquals(convLayers, FastConvolution.install(fast));
+
+        Pass expected = pass(dl4j, x, y);
+        Pass actual = pass(fast, x, y);
+        assertTrue(relativeDifference(actual.output(), expected.output()) < 1e-5,
+                "outputs differ by " + relativeDifference(actual.output(), expected.output()));
+        assertTrue(relativeDifference(actual.gradient(), expected.gradient()) < 1e-5,
+                "gradients differ by " + relativeDifference(actual.gradient(), expected.gradient()));
+        assertEquals(expected.score(), actual.score(), 1e-5 * expected.score());
+        assertTrue(fast.getLayer(0).getHelper().helperMemoryUse().get("patches") > 0,
+                "the helper, not DL4J's own path, computed the first layer");
+    }
+
+    @ParameterizedTest
+    @MethodSource("layers")
+    void convolutionsMatchDl4jsBuiltInPath(ConvolutionLayer.Builder layer) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 6, 3, 9, 8).subi(0.5);
+        assertSameAsDl4j(conv(DataType.FLOAT, layer.nIn(3), 3, 9, 8), x, labels(DataType.FLOAT, 6, 4), 2);
+    }
+
+    @Test
+    void lenetMatchesDl4jsBuiltInPath() {
+        MultiLayerConfiguration lenet = NetworkFactory.build(
+                new ModelConfig(ModelType.LENET, List.of(50), dev.shoal.kernel.config.Activation.RELU,
+                        dev.shoal.kernel.config.WeightInit.RELU, 0, 0, 1e-4, dev.shoal.kernel.config.Loss.MCXENT),
+                KernelFixtures.optimizer(dev.shoal.kernel.config.UpdaterType.ADAM), new InputShape(28, 28, 1), 10, 5);
+        assertSameAsDl4j(lenet, Nd4j.rand(DataType.FLOAT, 16, 784), labels(DataType.FLOAT, 16, 10), 2);
+    }
+
+    @ParameterizedTest
+    @MethodSource("layers")
+    void passesDl4jsNumericalGradientCheckInDoublePrecision(ConvolutionLayer.Builder layer) {
+        MultiLayerNetwork net = new MultiLayerNetwork(conv(DataType.DOUBLE, layer.nIn(2), 2, 7, 6));
+        net.init();
+        assertEquals(2, FastConvolution.install(net));
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 3, 2, 7, 6).subi(0.5);
+        DataType defaultType = Nd4j.dataType();
+        DataType defaultFloat = Nd4j.defaultFloatingPointType();
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE); // the check insists on it
+        try {
+            boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x)
+                    .labels(labels(DataType.DOUBLE, 3, 4)).epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8)
+                    .print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
+            assertTrue(ok, "analytic and numerical gradients disagree");
+        } finally {
+            Nd4j.setDefaultDataTypes(defaultType, defaultFloat);
+        }
+        assertTrue(net.getLayer(0).getHelper().helperMemoryUse().get("patches") > 0, "the helper ran");
+    }
+}
