@@ -74,4 +74,21 @@ class BenchCommandTest {
             assertTrue(table.contains("| " + system + " |"), system + " in bench.md");
         }
     }
+
+    @Test
+    void kernelBenchMeasuresBothPathsOfEveryModelAgainstTheSgemmCeiling() throws Exception {
+        Path out = dir.resolve("kernel");
+        assertEquals(0, Shoal.run("bench-kernel", "--models", "mlp,lenet", "--threads", "1", "--batch", "8",
+                "--steps", "2", "--repeats", "1", "--out", out.toString()));
+
+        JsonNode results = new ObjectMapper().readTree(out.resolve("kernel-bench.json").toFile()).get("results");
+        List<String> measured = new java.util.ArrayList<>();
+        for (JsonNode r : results) {
+            measured.add(r.get("model").asText() + "/" + r.get("path").asText() + "/" + r.get("threads").asInt());
+            assertTrue(r.get("msPerStep").asDouble() > 0, r.toString());
+            assertEquals(8 * 1000 / r.get("msPerStep").asDouble(), r.get("examplesPerSecond").asDouble(), 1e-6);
+            assertTrue(r.get("gflops").asDouble() > 0 && r.get("ceilingGflops").asDouble() > 0, r.toString());
+        }
+        assertEquals(List.of("mlp/shoal/1", "mlp/dl4j/1", "lenet/shoal/1", "lenet/dl4j/1"), measured);
+    }
 }

@@ -1,0 +1,205 @@
+package dev.shoal.kernel.bench;
+
+import dev.shoal.kernel.InputShape;
+import dev.shoal.kernel.KernelThreads;
+import dev.shoal.kernel.MiniBatch;
+import dev.shoal.kernel.NetworkFactory;
+import dev.shoal.kernel.WorkerKernel;
+import dev.shoal.kernel.config.Activation;
+import dev.shoal.kernel.config.Loss;
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
+import dev.shoal.kernel.config.OptimizerConfig;
+import dev.shoal.kernel.config.ScheduleConfig;
+import dev.shoal.kernel.config.ScheduleType;
+import dev.shoal.kernel.config.UpdaterType;
+import dev.shoal.kernel.config.WeightInit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The worker kernel alone, without Spark: one training step (forward, backward, updater) per minibatch of the
+ * Fashion-MNIST MLP and LeNet, through Shoal's kernel and through DL4J's {@code MultiLayerNetwork.fit}, on 1
+ * and 2 threads, against the single-precision matrix-product ceiling measured in the same JVM.
+ *
+ * <p>Each figure is the median of {@code repeats} timed runs of {@code steps} steps, after a warm-up run;
+ * GFLOP/s counts the dense and convolution products of a step (forward, weight gradient and input gradient:
+ * three times the forward products).
+ */
+public final class KernelBench {
+    /** What to measure. */
+    public record Options(List<String> models, List<Integer> threads, int batch, int steps, int repeats) {
+    }
+
+    /** One measured configuration. */
+    public record Measurement(String model, String path, int threads, double msPerStep, double examplesPerSecond,
+                              double gflops, double ceilingGflops) {
+        public double ceilingFraction() {
+            return gflops / ceilingGflops;
+        }
+    }
+
+    private KernelBench() {
+    }
+
+    public static List<Measurement> run(Options options) {
+        List<Measurement> results = new ArrayList<>();
+        for (int threads : options.threads()) {
+            KernelThreads.apply(threads);
+            double ceiling = sgemmGflops(options.repeats());
+            for (String model : options.models()) {
+                MultiLayerConfiguration conf = network(model);
+                List<MiniBatch> batches = batches(conf, model, options.batch(), 4);
+                double flops = 3 * forwardFlops(conf, batches.get(0).toDataSet().getFeatures());
+                results.add(measure(model, "shoal", threads, options, flops, ceiling, shoalStep(conf, batches)));
+                results.add(measure(model, "dl4j", threads, options, flops, ceiling, dl4jStep(conf, batches)));
+            }
+        }
+        return results;
+    }
+
+    /** The suites' models: the 784-256-128-10 MLP and LeNet on 28x28 grey images, Adam, as shoal bench trains them. */
+    static MultiLayerConfiguration network(String model) {
+        boolean lenet = switch (model) {
+            case "mlp" -> false;
+            case "lenet" -> true;
+            default -> throw new IllegalArgumentException("unknown model '" + model + "'; use mlp or lenet");
+        };
+        ModelConfig m = new ModelConfig(lenet ? ModelType.LENET : ModelType.MLP, lenet ? List.of(500)
+                : List.of(256, 128), Activation.RELU, WeightInit.RELU, 0, 0, 1e-4, Loss.MCXENT);
+        OptimizerConfig adam = new OptimizerConfig(UpdaterType.ADAM, 0.001, 0.9, 0.9, 0.999, 0.95, 1e-8,
+                new ScheduleConfig(ScheduleType.NONE, 1, 1));
+        return NetworkFactory.build(m, adam, lenet ? new InputShape(28, 28, 1) : InputShape.vector(784), 10, 1);
+    }
+
+    private static List<MiniBatch> batches(MultiLayerConfiguration conf, String model, int batch, int count) {
+        SplittableRandom random = new SplittableRandom(7);
+        List<MiniBatch> out = new ArrayList<>();
+        for (int b = 0; b < count; b++) {
+            float[] x = new float[batch * 784];
+            int[] y = new int[batch];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextDouble();
+            }
+            for (int i = 0; i < batch; i++) {
+                y[i] = random.nextInt(10);
+            }
+            out.add(new MiniBatch(x, y, 784, 10));
+        }
+        return out;
+    }
+
+    /** Runs {@code steps} steps. */
+    private interface Steps {
+        void run(int steps);
+    }
+
+    private static Steps shoalStep(MultiLayerConfiguration conf, List<MiniBatch> batches) {
+        WorkerKernel kernel = new WorkerKernel(conf.toJson());
+        var start = kernel.snapshot();
+        return steps -> kernel.train(start, cycle(batches, steps).iterator());
+    }
+
+    private static Steps dl4jStep(MultiLayerConfiguration conf, List<MiniBatch> batches) {
+        MultiLayerNetwork net = new MultiLayerNetwork(conf.clone());
+        net.init();
+        List<DataSet> data = batches.stream().map(MiniBatch::toDataSet).toList();
+        return steps -> {
+            for (int s = 0; s < steps; s++) {
+                net.fit(data.get(s % data.size()));
+            }
+        };
+    }
+
+    private static List<MiniBatch> cycle(List<MiniBatch> batches, int steps) {
+        List<MiniBatch> out = new ArrayList<>(steps);
+        for (int s = 0; s < steps; s++) {
+            out.add(batches.get(s % batches.size()));
+        }
+        return out;
+    }
+
+    private static Measurement measure(String model, String path, int threads, Options o, double flopsPerStep,
+                                       double ceiling, Steps steps) {
+        steps.run(Math.max(3, o.steps() / 3)); // warm-up: JIT, workspaces, buffers
+        double[] ms = new double[o.repeats()];
+        for (int r = 0; r < ms.length; r++) {
+            long t0 = System.nanoTime();
+            steps.run(o.steps());
+            ms[r] = (System.nanoTime() - t0) / 1e6 / o.steps();
+        }
+        double median = median(ms);
+        return new Measurement(model, path, threads, median, o.batch() * 1000 / median,
+                flopsPerStep / median / 1e6, ceiling);
+    }
+
+    /** Products of one forward pass over {@code x}: 2 x in x out per example for dense layers, and for convolutions. */
+    static double forwardFlops(MultiLayerConfiguration conf, INDArray x) {
+        MultiLayerNetwork net = new MultiLayerNetwork(conf.clone());
+        net.init();
+        List<INDArray> activations = net.feedForward(x, false);
+        long batch = x.size(0);
+        double flops = 0;
+        for (int i = 0; i < conf.getConfs().size(); i++) {
+            var layer = conf.getConf(i).getLayer();
+            if (layer instanceof ConvolutionLayer conv) {
+                long[] out = activations.get(i + 1).shape(); // [batch, channels, height, width]
+                flops += 2.0 * batch * out[1] * out[2] * out[3] * conv.getNIn() * conv.getKernelSize()[0]
+                        * conv.getKernelSize()[1];
+            } else if (layer instanceof FeedForwardLayer dense) {
+                flops += 2.0 * batch * dense.getNIn() * dense.getNOut();
+            }
+        }
+        return flops;
+    }
+
+    /** GFLOP/s of a 1024 x 1024 single-precision matrix product on the current thread settings. */
+    static double sgemmGflops(int repeats) {
+        INDArray a = Nd4j.rand(DataType.FLOAT, 1024, 1024);
+        INDArray b = Nd4j.rand(DataType.FLOAT, 1024, 1024);
+        INDArray c = Nd4j.create(DataType.FLOAT, 1024, 1024);
+        for (int i = 0; i < 3; i++) {
+            a.mmuli(b, c);
+        }
+        double[] seconds = new double[Math.max(3, repeats)];
+        for (int r = 0; r < seconds.length; r++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 5; i++) {
+                a.mmuli(b, c);
+            }
+            seconds[r] = (System.nanoTime() - t0) / 1e9 / 5;
+        }
+        return 2.0 * 1024 * 1024 * 1024 / median(seconds) / 1e9;
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** A Markdown table of {@code results}, with the Shoal-to-DL4J ratio per model and thread count. */
+    public static String table(List<Measurement> results) {
+        StringBuilder out = new StringBuilder("| model | path | threads | ms/step | examples/s | GFLOP/s | of SGEMM "
+                + "ceiling | vs dl4j |\n|---|---|---|---|---|---|---|---|\n");
+        for (Measurement m : results) {
+            double dl4j = results.stream().filter(o -> o.model().equals(m.model()) && o.threads() == m.threads()
+                    && o.path().equals("dl4j")).mapToDouble(Measurement::msPerStep).findFirst().orElse(Double.NaN);
+            out.append(String.format("| %s | %s | %d | %.1f | %,.0f | %.1f | %.0f%% of %.1f | %.2fx |%n",
+                    m.model(), m.path(), m.threads(), m.msPerStep(), m.examplesPerSecond(), m.gflops(),
+                    100 * m.ceilingFraction(), m.ceilingGflops(), dl4j / m.msPerStep()));
+        }
+        return out.toString();
+    }
+}
