@@ -10,7 +10,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * (rounded down or up), placed by a seeded permutation so that each holds a random share whatever order the
  * input is in, and the same seed places the same examples on the same block.
  */
-public interface DataSource {
+public sealed interface DataSource permits IdxDataSource, TableDataSource {
 
     /**
      * This source ready to load: IDX files are checked before Spark starts, so they are ready as they are; a
