@@ -87,8 +87,11 @@ public final class FastConvolution implements ConvolutionHelper {
 
     @Override
     public Map<String, Long> helperMemoryUse() {
-        long bytes = patches == null ? 0 : 2 * patches.length() * patches.dataType().width();
-        return Map.of("patches", bytes);
+        return Map.of("patches", bytes(patches), "patchGradients", bytes(patchGradients));
+    }
+
+    private static long bytes(INDArray buffer) {
+        return buffer == null ? 0 : buffer.length() * buffer.dataType().width();
     }
 
     private static boolean covered(CNN2DFormat format, int[] dilation) {

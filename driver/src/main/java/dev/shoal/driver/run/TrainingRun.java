@@ -203,11 +203,12 @@ public final class TrainingRun {
                 files.add(listing.next());
             }
             files.sort(Comparator.comparing(f -> f.getPath().toString()));
+            boolean folder = fs.getFileStatus(p).isDirectory();
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
             long bytes = 0;
             for (LocatedFileStatus file : files) {
-                if (fs.isDirectory(p)) {
+                if (folder) {
                     sha.update(file.getPath().getName().getBytes(StandardCharsets.UTF_8));
                 }
                 try (InputStream in = fs.open(file.getPath())) {

@@ -59,7 +59,7 @@ public final class KernelBench {
             double ceiling = sgemmGflops(options.repeats());
             for (String model : options.models()) {
                 MultiLayerConfiguration conf = network(model);
-                List<MiniBatch> batches = batches(conf, model, options.batch(), 4);
+                List<MiniBatch> batches = batches(options.batch(), 4);
                 double flops = 3 * forwardFlops(conf, batches.get(0).toDataSet().getFeatures());
                 results.add(measure(model, "shoal", threads, options, flops, ceiling, shoalStep(conf, batches)));
                 results.add(measure(model, "dl4j", threads, options, flops, ceiling, dl4jStep(conf, batches)));
@@ -82,7 +82,7 @@ public final class KernelBench {
         return NetworkFactory.build(m, adam, lenet ? new InputShape(28, 28, 1) : InputShape.vector(784), 10, 1);
     }
 
-    private static List<MiniBatch> batches(MultiLayerConfiguration conf, String model, int batch, int count) {
+    private static List<MiniBatch> batches(int batch, int count) {
         SplittableRandom random = new SplittableRandom(7);
         List<MiniBatch> out = new ArrayList<>();
         for (int b = 0; b < count; b++) {
