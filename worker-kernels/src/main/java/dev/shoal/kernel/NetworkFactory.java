@@ -7,14 +7,21 @@ import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.OptimizerConfig;
 import dev.shoal.kernel.config.ScheduleConfig;
 import org.deeplearning4j.nn.conf.CacheMode;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
@@ -46,7 +53,7 @@ public final class NetworkFactory {
      * @param input      shape of one example's features
      * @param numClasses number of output classes
      * @param seed       seed of the weight initialisation
-     * @throws ConfigException if the model cannot take this input (a CNN needs images)
+     * @throws ConfigException if the model cannot take this input (a CNN needs images, a text model tokens)
      */
     public static MultiLayerConfiguration build(ModelConfig model, OptimizerConfig optimizer, InputShape input,
                                                 int numClasses, long seed) {
@@ -62,19 +69,7 @@ public final class NetworkFactory {
                 .cacheMode(CacheMode.DEVICE)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .list();
-        int index = 0;
-        if (model.type() == ModelType.LENET) {
-            if (!input.isImage() || input.height() < LENET_MIN_SIDE || input.width() < LENET_MIN_SIDE) {
-                throw new ConfigException("model.type", "lenet", "needs images of at least " + LENET_MIN_SIDE + "x"
-                        + LENET_MIN_SIDE + ", but the data's examples are " + input);
-            }
-            for (int filters : LENET_FILTERS) {
-                layers.layer(index++, new ConvolutionLayer.Builder(5, 5).nOut(filters)
-                        .activation(model.activation().dl4j()).build());
-                layers.layer(index++, new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX)
-                        .kernelSize(2, 2).stride(2, 2).build());
-            }
-        }
+        int index = features(layers, model, input);
         for (int out : model.hidden()) {
             DenseLayer.Builder dense = new DenseLayer.Builder().nOut(out).activation(model.activation().dl4j());
             if (model.dropout() > 0) {
@@ -89,11 +84,80 @@ public final class NetworkFactory {
                 .nOut(numClasses)
                 .activation(crossEntropy ? Activation.SOFTMAX : Activation.IDENTITY)
                 .build());
-        // DL4J works out every nIn from the input type, and reshapes flat image rows for the convolutions.
-        layers.setInputType(model.type() == ModelType.LENET
-                ? InputType.convolutionalFlat(input.height(), input.width(), input.channels())
-                : InputType.feedForward(input.size()));
+        // DL4J works out every nIn from the input type, and reshapes flat image rows for the convolutions. An
+        // embedding's nIn is the vocabulary, not the one value per step the input type says: keep the set one.
+        layers.overrideNinUponBuild(!model.type().readsTokens());
+        layers.setInputType(switch (model.type()) {
+            case MLP -> InputType.feedForward(input.size());
+            case LENET, CNN -> InputType.convolutionalFlat(input.height(), input.width(), input.channels());
+            case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER -> InputType.recurrent(1, input.width());
+        });
         return layers.build();
+    }
+
+    /**
+     * Adds the layers of the model's family that come before its dense layers, checking that the family can
+     * read this input; returns the index of the next layer.
+     */
+    private static int features(NeuralNetConfiguration.ListBuilder layers, ModelConfig model, InputShape input) {
+        if (model.type().readsTokens() != input.isSequence()) {
+            throw new ConfigException("model.type", name(model.type()), model.type().readsTokens()
+                    ? "needs token sequences (a text data format), but the data's examples are " + input
+                    : "cannot read " + input + "; use lstm-classifier or attention-classifier");
+        }
+        int index = 0;
+        switch (model.type()) {
+            case MLP -> {
+            }
+            case LENET -> {
+                requireImages(model, input, LENET_MIN_SIDE);
+                for (int filters : LENET_FILTERS) {
+                    layers.layer(index++, new ConvolutionLayer.Builder(5, 5).nOut(filters)
+                            .activation(model.activation().dl4j()).build());
+                    layers.layer(index++, maxPool());
+                }
+            }
+            case CNN -> {
+                requireImages(model, input, 1 << model.filters().size());
+                for (int filters : model.filters()) {
+                    layers.layer(index++, new ConvolutionLayer.Builder(3, 3).nOut(filters)
+                            .convolutionMode(ConvolutionMode.Same).activation(model.activation().dl4j()).build());
+                    layers.layer(index++, maxPool());
+                }
+            }
+            case LSTM_CLASSIFIER -> {
+                layers.layer(index++, embedding(model, input));
+                layers.layer(index++, new LastTimeStep(new LSTM.Builder().nOut(model.units())
+                        .activation(Activation.TANH).build()));
+            }
+            case ATTENTION_CLASSIFIER -> {
+                layers.layer(index++, embedding(model, input));
+                layers.layer(index++, new SelfAttentionLayer.Builder().nOut(model.units()).nHeads(model.heads())
+                        .projectInput(true).build());
+                layers.layer(index++, new GlobalPoolingLayer.Builder(PoolingType.MAX).build());
+            }
+        }
+        return index;
+    }
+
+    private static void requireImages(ModelConfig model, InputShape input, int minSide) {
+        if (!input.isImage() || input.height() < minSide || input.width() < minSide) {
+            throw new ConfigException("model.type", name(model.type()), "needs images of at least " + minSide + "x"
+                    + minSide + ", but the data's examples are " + input);
+        }
+    }
+
+    private static SubsamplingLayer maxPool() {
+        return new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build();
+    }
+
+    private static EmbeddingSequenceLayer embedding(ModelConfig model, InputShape input) {
+        return new EmbeddingSequenceLayer.Builder().nIn(input.vocabulary()).nOut(model.embedding())
+                .inputLength(input.width()).build();
+    }
+
+    private static String name(ModelType type) {
+        return type.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
     static IUpdater updater(OptimizerConfig o) {

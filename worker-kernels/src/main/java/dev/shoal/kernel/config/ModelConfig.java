@@ -7,9 +7,13 @@ import java.util.List;
  * Input and output sizes are not configured here: they come from the data.
  */
 public record ModelConfig(
-        @Key(doc = "Model family from the built-in zoo: mlp (dense layers) or lenet (conv 5x5 x20, max-pool 2, "
-                + "conv 5x5 x50, max-pool 2, then dense layers; needs images).") ModelType type,
-        @Key(doc = "Sizes of the hidden dense layers, input side first (for lenet: after the convolutions).",
+        @Key(doc = "Model family from the built-in zoo: mlp (dense layers); lenet (conv 5x5 x20, max-pool 2, "
+                + "conv 5x5 x50, max-pool 2; needs images); cnn (3x3 convolutions, each followed by max-pool 2, "
+                + "see filters; needs images); lstm-classifier (embedding, LSTM, last step) or "
+                + "attention-classifier (embedding, self-attention, max over time), both for token sequences. "
+                + "Every family ends in the hidden dense layers and the output layer.") ModelType type,
+        @Key(doc = "Sizes of the hidden dense layers, input side first (after the convolutions, the LSTM or the "
+                + "attention).",
                 defaultValue = "[256, 128]") List<Integer> hidden,
         @Key(doc = "Activation of the hidden layers: relu, leakyrelu, elu, tanh, sigmoid, identity.",
                 defaultValue = "relu") Activation activation,
@@ -18,12 +22,42 @@ public record ModelConfig(
                 defaultValue = "0") double dropout,
         @Key(doc = "L1 weight penalty; 0 turns it off.", defaultValue = "0") double l1,
         @Key(doc = "L2 weight penalty; 0 turns it off.", defaultValue = "0") double l2,
-        @Key(doc = "Loss: mcxent (softmax cross-entropy) or mse.", defaultValue = "mcxent") Loss loss) {
+        @Key(doc = "Loss: mcxent (softmax cross-entropy) or mse.", defaultValue = "mcxent") Loss loss,
+        @Key(doc = "cnn: filters of each 3x3 convolution, input side first.", defaultValue = DEFAULT_FILTERS)
+        List<Integer> filters,
+        @Key(doc = "Text models: size of the learned vector of each token.", defaultValue = "" + DEFAULT_EMBEDDING)
+        int embedding,
+        @Key(doc = "Text models: units of the LSTM, or size of the attention's output.",
+                defaultValue = "" + DEFAULT_UNITS) int units,
+        @Key(doc = "attention-classifier: attention heads; units must be a multiple of it.",
+                defaultValue = "" + DEFAULT_HEADS) int heads) {
+
+    private static final String DEFAULT_FILTERS = "[32, 64, 64]";
+    private static final int DEFAULT_EMBEDDING = 64;
+    private static final int DEFAULT_UNITS = 64;
+    private static final int DEFAULT_HEADS = 4;
 
     public ModelConfig {
         hidden = Checks.positiveSizes("hidden", hidden);
         Checks.fraction("dropout", dropout);
         Checks.nonNegative("l1", l1);
         Checks.nonNegative("l2", l2);
+        filters = Checks.positiveSizes("filters", filters);
+        if (filters.isEmpty()) {
+            throw new ConfigException("filters", filters, "needs at least one convolution");
+        }
+        Checks.atLeast("embedding", embedding, 1);
+        Checks.atLeast("units", units, 1);
+        Checks.atLeast("heads", heads, 1);
+        if (units % heads != 0) {
+            throw new ConfigException("heads", heads, "must divide units (" + units + ")");
+        }
+    }
+
+    /** A model of the families without convolution or text settings (their defaults are taken). */
+    public ModelConfig(ModelType type, List<Integer> hidden, Activation activation, WeightInit weightInit,
+                       double dropout, double l1, double l2, Loss loss) {
+        this(type, hidden, activation, weightInit, dropout, l1, l2, loss, List.of(32, 64, 64), DEFAULT_EMBEDDING,
+                DEFAULT_UNITS, DEFAULT_HEADS);
     }
 }

@@ -1,12 +1,23 @@
 package dev.shoal.kernel.config;
 
-/** The built-in model families. */
+/** The built-in model families. Each ends in the hidden dense layers and the output layer. */
 public enum ModelType {
-    /** Fully connected layers with a softmax (or identity, for mse) output layer. */
+    /** Fully connected layers only. */
     MLP,
+    /** LeNet-style CNN for images: conv 5x5 x20, max-pool 2x2, conv 5x5 x50, max-pool 2x2. */
+    LENET,
     /**
-     * LeNet-style CNN for images: conv 5x5 x20, max-pool 2x2, conv 5x5 x50, max-pool 2x2, then the hidden
-     * dense layers and the output layer.
+     * The classic Keras CIFAR-10 CNN's shape for colour images: per entry of {@code filters}, a 3x3 convolution
+     * ('same' padding) followed by 2x2 max pooling.
      */
-    LENET
+    CNN,
+    /** Text classifier over token sequences: an embedding, an LSTM, and the LSTM's output at the last step. */
+    LSTM_CLASSIFIER,
+    /** Text classifier over token sequences: an embedding, multi-head self-attention, then max pooling over time. */
+    ATTENTION_CLASSIFIER;
+
+    /** Whether the family reads token ids (and needs sequence data). */
+    public boolean readsTokens() {
+        return this == LSTM_CLASSIFIER || this == ATTENTION_CLASSIFIER;
+    }
 }
