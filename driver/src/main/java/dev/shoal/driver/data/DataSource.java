@@ -10,11 +10,11 @@ import org.apache.spark.api.java.JavaSparkContext;
  * (rounded down or up), placed by a seeded permutation so that each holds a random share whatever order the
  * input is in, and the same seed places the same examples on the same block.
  */
-public sealed interface DataSource permits IdxDataSource, TableDataSource {
+public sealed interface DataSource permits IdxDataSource, TableDataSource, TextDataSource {
 
     /**
-     * This source ready to load: IDX files are checked before Spark starts, so they are ready as they are; a
-     * table's schema and row count are read through Spark.
+     * This source ready to load: IDX and text files are checked before Spark starts, so they are ready as they
+     * are; a table's schema and row count are read through Spark.
      */
     default DataSource open(JavaSparkContext sc) {
         return this;

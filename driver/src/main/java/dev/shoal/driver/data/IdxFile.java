@@ -1,17 +1,11 @@
 package dev.shoal.driver.data;
 
-import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
-import java.util.zip.GZIPInputStream;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 
 /**
  * An IDX file (the MNIST format): a 4-byte magic {@code 0 0 type rank}, {@code rank} big-endian int dimensions,
@@ -104,15 +98,7 @@ public record IdxFile(String path, int[] dimensions) implements Serializable {
     }
 
     private static DataInputStream stream(String path) throws IOException {
-        Path p = new Path(path);
-        FileSystem fs = p.getFileSystem(new Configuration());
-        InputStream raw = new BufferedInputStream(fs.open(p), 1 << 16);
-        raw.mark(2);
-        int b0 = raw.read();
-        int b1 = raw.read();
-        raw.reset();
-        InputStream in = (b0 == 0x1f && b1 == 0x8b) ? new BufferedInputStream(new GZIPInputStream(raw, 1 << 16)) : raw;
-        return new DataInputStream(in);
+        return new DataInputStream(InputFiles.open(path));
     }
 
     @Override

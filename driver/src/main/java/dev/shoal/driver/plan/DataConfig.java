@@ -9,15 +9,19 @@ import java.util.List;
  * The {@code data} section. Paths are local paths or Hadoop URIs (hdfs://, s3a://) that every executor can read.
  */
 public record DataConfig(
-        @Key(doc = "Input format: idx (image and label files), or a table that Spark SQL reads: parquet, csv "
-                + "(with a header line) or json (JSON lines).", defaultValue = "idx") DataFormat format,
+        @Key(doc = "Input format: idx (image and label files); a table that Spark SQL reads: parquet, csv "
+                + "(with a header line) or json (JSON lines); or text (labelled texts in a JSON file, an array of "
+                + "objects or JSON lines).", defaultValue = "idx") DataFormat format,
         @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''") String trainImages,
         @Key(doc = "idx: training labels (IDX, gzipped or not).", defaultValue = "''") String trainLabels,
         @Key(doc = "idx: test images, evaluated after every epoch.", defaultValue = "''") String testImages,
         @Key(doc = "idx: test labels.", defaultValue = "''") String testLabels,
-        @Key(doc = "Tables: the training table, a file or a folder of files.", defaultValue = "''") String train,
-        @Key(doc = "Tables: the test table, evaluated after every epoch.", defaultValue = "''") String test,
-        @Key(doc = "Tables: the label column, integral class indices.", defaultValue = "label") String label,
+        @Key(doc = "Tables: the training table, a file or a folder of files; text: the JSON file.",
+                defaultValue = "''") String train,
+        @Key(doc = "Tables and text: the test set, evaluated after every epoch (text: empty to hold out part of "
+                + "data.train, see holdout).", defaultValue = "''") String test,
+        @Key(doc = "Tables and text: the label column or field, integral class indices.", defaultValue = "label")
+        String label,
         @Key(doc = "Tables: the feature columns, either one array column or numeric columns; empty for the "
                 + "column 'features' if there is one, else every numeric column but the label.",
                 defaultValue = "[]") List<String> features,
@@ -25,6 +29,13 @@ public record DataConfig(
                 defaultValue = "1.0") double scale,
         @Key(doc = "Tables: the features of a row as an image, [height, width, channels], channel after "
                 + "channel, each row by row; empty for a flat vector.", defaultValue = "[]") List<Integer> shape,
+        @Key(doc = "text: the field of each record that holds the text.", defaultValue = "text") String text,
+        @Key(doc = "text without data.test: the fraction of data.train's records held out as the test set, drawn "
+                + "by the seed (so a file sorted by label is split fairly).", defaultValue = "0") double holdout,
+        @Key(doc = "text: token ids per example; a longer text keeps its last words, a shorter one is padded in "
+                + "front.", defaultValue = "200") int maxLength,
+        @Key(doc = "text: how many of the training set's most frequent words get their own id; the others share "
+                + "the unknown id.", defaultValue = "20000") int vocabulary,
         @Key(doc = "Number of classes; labels must lie in [0, classes).", defaultValue = "10") int classes,
         @Key(doc = "Train on the first N training examples only, for quick runs; 0 for all.", defaultValue = "0")
         int trainLimit,
@@ -43,7 +54,17 @@ public record DataConfig(
                 throw new ConfigException("shape", shape, "must be [height, width, channels] or empty");
             }
         }
-        if (format.isTable()) {
+        Checks.atLeast("max-length", maxLength, 1);
+        Checks.atLeast("vocabulary", vocabulary, 1);
+        if (holdout < 0 || holdout >= 1) {
+            throw new ConfigException("holdout", holdout, "must be in [0, 1)");
+        }
+        if (format == DataFormat.TEXT) {
+            required("train", train, format);
+            if (test.isEmpty() && holdout == 0) {
+                throw new ConfigException("test", "(missing)", "required with format text unless holdout is set");
+            }
+        } else if (format.isTable()) {
             required("train", train, format);
             required("test", test, format);
         } else {
@@ -64,20 +85,22 @@ public record DataConfig(
     public static DataConfig idx(String trainImages, String trainLabels, String testImages, String testLabels,
                                  int classes) {
         return new DataConfig(DataFormat.IDX, trainImages, trainLabels, testImages, testLabels, "", "", "label",
-                List.of(), 1.0, List.of(), classes, 0, "");
+                List.of(), 1.0, List.of(), "text", 0, 200, 20000, classes, 0, "");
     }
 
     /** The files the plan reads, by job-file key. */
     public java.util.Map<String, String> inputs() {
         java.util.Map<String, String> inputs = new java.util.LinkedHashMap<>();
-        if (format.isTable()) {
-            inputs.put("data.train", train);
-            inputs.put("data.test", test);
-        } else {
+        if (format == DataFormat.IDX) {
             inputs.put("data.train-images", trainImages);
             inputs.put("data.train-labels", trainLabels);
             inputs.put("data.test-images", testImages);
             inputs.put("data.test-labels", testLabels);
+        } else {
+            inputs.put("data.train", train);
+            if (!test.isEmpty()) {
+                inputs.put("data.test", test);
+            }
         }
         return inputs;
     }

@@ -9,10 +9,15 @@ public enum DataFormat {
     /** CSV with a header line, read by Spark SQL with inferred column types. */
     CSV,
     /** JSON lines, read by Spark SQL. */
-    JSON;
+    JSON,
+    /**
+     * Labelled texts: a JSON file holding an array of objects or one object per line, each with a text and a
+     * label field; examples are the texts' token ids.
+     */
+    TEXT;
 
     /** Whether examples are rows of a table that Spark SQL reads. */
     public boolean isTable() {
-        return this != IDX;
+        return this == PARQUET || this == CSV || this == JSON;
     }
 }

@@ -3,6 +3,9 @@ package dev.shoal.driver.run;
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
 import dev.shoal.driver.data.TableDataSource;
+import dev.shoal.driver.data.TextDataSource;
+import dev.shoal.driver.data.TextFile;
+import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.config.ConfigException;
@@ -39,6 +42,12 @@ public final class Preflight {
             return new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
                     table("data.test", d.test(), d, 0));
         }
+        if (d.format() == DataFormat.TEXT) {
+            TextDataSource.Pair text = TextDataSource.split(textFile(d.train(), d),
+                    d.test().isEmpty() ? null : textFile(d.test(), d), d.holdout(), d.trainLimit(), d.maxLength(),
+                    d.vocabulary(), plan.training().seed());
+            return checked(plan, text.train(), text.test());
+        }
         IdxDataSource train = IdxDataSource.open(d.trainImages(), d.trainLabels(), d.classes());
         if (d.trainLimit() > 0) {
             train = train.first(d.trainLimit());
@@ -51,9 +60,13 @@ public final class Preflight {
                 d.classes(), (float) d.scale(), d.shape(), limit));
     }
 
+    private static TextFile textFile(String path, DataConfig d) {
+        return new TextFile(path, d.text(), d.label(), d.classes());
+    }
+
     private static Sources checked(TrainingPlan plan, DataSource train, DataSource test) {
         String testKey = plan.data().inputs().keySet().stream().filter(k -> k.startsWith("data.test")).findFirst()
-                .orElseThrow();
+                .orElse("data.train");
         if (train.featureSize() != test.featureSize()) {
             throw new ConfigException(testKey, plan.data().inputs().get(testKey), "has " + test.featureSize()
                     + " values per example but the training data has " + train.featureSize());

@@ -28,6 +28,8 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     public static final String MODEL = "model.zip";
     public static final String METRICS = "metrics.jsonl";
     public static final String PROVENANCE = "provenance.json";
+    /** A text model's words, one per line, id 2 first ({@link dev.shoal.driver.data.Vocabulary}). */
+    public static final String VOCABULARY = "vocabulary.txt";
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper JSON_LINE = new ObjectMapper();
@@ -119,8 +121,10 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     public String copyTo(String uri, Object provenance) {
         HadoopFolder folder = new HadoopFolder(HadoopFolder.join(uri, dir.getFileName().toString()));
         try (FileSystem fs = folder.open()) {
-            for (String name : List.of(MODEL, PLAN, METRICS)) {
-                folder.writeAtomically(fs, name, out -> Files.copy(dir.resolve(name), out));
+            for (String name : List.of(MODEL, VOCABULARY, PLAN, METRICS)) {
+                if (Files.exists(dir.resolve(name))) {
+                    folder.writeAtomically(fs, name, out -> Files.copy(dir.resolve(name), out));
+                }
             }
             byte[] json = JSON.writeValueAsBytes(provenance);
             folder.writeAtomically(fs, PROVENANCE, out -> out.write(json));

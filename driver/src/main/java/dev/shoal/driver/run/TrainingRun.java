@@ -1,6 +1,7 @@
 package dev.shoal.driver.run;
 
 import dev.shoal.driver.data.DataSource;
+import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.train.Metrics;
 import dev.shoal.driver.train.Trainer;
@@ -148,6 +149,9 @@ public final class TrainingRun {
 
         dir.writeAtomically(RunDirectory.MODEL,
                 p -> ModelSerializer.writeModel(driverKernel.network(result.model()), p.toFile(), true));
+        if (ready.train() instanceof TextDataSource text) {
+            dir.writeAtomically(RunDirectory.VOCABULARY, text.vocabulary()::write);
+        }
         Metrics.Epoch last = result.epochs().get(result.epochs().size() - 1);
         Metrics.Epoch saved = result.epochs().get(result.modelEpoch() - 1);
         double examplesPerSecond = result.epochs().stream().skip(result.epochs().size() > 1 ? 1 : 0)
