@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.testing.IdxFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /** {@code shoal train} from a job file to a complete run directory, on local[2] with generated Fashion-MNIST-shaped data. */
 class TrainEndToEndTest {
@@ -82,6 +87,106 @@ class TrainEndToEndTest {
     }
 
     /** A CSV of synthetic images: 784 pixel columns (0-255) and the label, with a header line. */
+    @Test
+    void trainsAnLstmOnLabelledTextsAndSavesTheVocabularyThatReadsNewTexts() throws IOException {
+        Path reviews = reviews(1200, 5);
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: text",
+                "data: {format: text, train: " + reviews + ", text: t, label: s, holdout: 0.25, classes: 2,"
+                        + " max-length: 12, vocabulary: 100}",
+                "model: {type: lstm-classifier, embedding: 16, units: 16, hidden: []}",
+                "optimizer: {learning-rate: 0.01}",
+                "training: {epochs: 4, batch-size: 32}",
+                "sync: {workers: 2, average-every: 4}",
+                "output: {dir: " + dir.resolve("runs") + ", run-id: text}",
+                ""));
+
+        assertEquals(0, Shoal.run("train", job.toString()));
+
+        Path run = dir.resolve("runs/text");
+        JsonNode provenance = JSON.readTree(run.resolve("provenance.json").toFile());
+        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        assertTrue(accuracy > 0.9, "accuracy " + accuracy + " should be far above the 0.5 of chance");
+        // The saved vocabulary turns new texts into the ids the model was trained on.
+        Vocabulary vocabulary = Vocabulary.read(run.resolve("vocabulary.txt"));
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(run.resolve("model.zip").toFile(), true);
+        String[] texts = {"the plot was great and the cast superb", "a dull and awful film, the worst"};
+        float[] ids = new float[2 * 12];
+        for (int i = 0; i < 2; i++) {
+            vocabulary.sequence(texts[i], 12, ids, i * 12);
+        }
+        INDArray predicted = model.output(Nd4j.create(ids, new long[] {2, 12}, 'c')).argMax(1);
+        assertEquals(1, predicted.getInt(0), texts[0]);
+        assertEquals(0, predicted.getInt(1), texts[1]);
+    }
+
+    @Test
+    void trainsACnnOnCifarBinaryFiles() throws IOException {
+        Path train = Files.createDirectories(dir.resolve("cifar-train"));
+        cifar(train.resolve("data_batch_1.bin"), 400, 1);
+        cifar(train.resolve("data_batch_2.bin"), 400, 2);
+        Path test = cifar(dir.resolve("test_batch.bin"), 200, 3);
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: cifar",
+                "data: {format: cifar, train: " + train + ", test: " + test + ", classes: 3}",
+                "model: {type: cnn, filters: [8, 8], hidden: [16]}",
+                "training: {epochs: 2, batch-size: 32}",
+                "sync: {workers: 2, average-every: 4}",
+                "output: {dir: " + dir.resolve("runs") + ", run-id: cifar}",
+                ""));
+
+        assertEquals(0, Shoal.run("train", job.toString()));
+
+        JsonNode provenance = JSON.readTree(dir.resolve("runs/cifar/provenance.json").toFile());
+        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        assertTrue(accuracy > 0.9, "accuracy " + accuracy + " should be far above the 0.33 of chance");
+        assertEquals(800L * 3073, provenance.get("data").get(0).get("bytes").asLong(), "both training files");
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
+                dir.resolve("runs/cifar/model.zip").toFile(), true);
+        assertEquals(3, model.layerInputSize(0), "a convolution over three colour planes");
+    }
+
+    /** {@code n} CIFAR-10 binary records of noise where the plane of the label's colour (0 red, 1 green, 2 blue) is brighter. */
+    private static Path cifar(Path file, int n, long seed) throws IOException {
+        Random random = new Random(seed);
+        byte[] bytes = new byte[n * 3073];
+        for (int r = 0; r < n; r++) {
+            int label = random.nextInt(3);
+            bytes[r * 3073] = (byte) label;
+            for (int v = 0; v < 3072; v++) {
+                bytes[r * 3073 + 1 + v] = (byte) (random.nextInt(128) + (v / 1024 == label ? 64 : 0));
+            }
+        }
+        return Files.write(file, bytes);
+    }
+
+    /**
+     * {@code n} reviews as one JSON array sorted by label, as IMDB's: each has three words of its class's
+     * (great, superb... or awful, dull...) among six shared words.
+     */
+    private Path reviews(int n, long seed) throws IOException {
+        String[][] opinions = {{"awful", "dull", "worst", "boring", "weak"}, {"great", "superb", "best", "moving",
+            "fine"}};
+        String[] shared = {"the", "film", "plot", "cast", "and", "was", "a", "story", "scene", "actor"};
+        Random random = new Random(seed);
+        StringBuilder json = new StringBuilder("[");
+        for (int i = 0; i < n; i++) {
+            int label = i < n / 2 ? 0 : 1;
+            List<String> words = new ArrayList<>();
+            for (int w = 0; w < 6; w++) {
+                words.add(shared[random.nextInt(shared.length)]);
+            }
+            for (int w = 0; w < 3; w++) {
+                words.add(random.nextInt(words.size() + 1), opinions[label][random.nextInt(5)]);
+            }
+            json.append(i == 0 ? "" : ",").append("{\"t\": \"").append(String.join(" ", words))
+                    .append(".<br />\", \"s\": ").append(label).append('}');
+        }
+        return Files.writeString(dir.resolve("reviews.json"), json.append(']'));
+    }
+
     private Path csv(String name, int n, long seed) throws IOException {
         IdxFixtures.Examples examples = IdxFixtures.synthetic(n, seed);
         StringBuilder text = new StringBuilder();
@@ -96,6 +201,61 @@ class TrainEndToEndTest {
             text.append(examples.labels()[i]).append('\n');
         }
         return Files.writeString(dir.resolve(name), text);
+    }
+
+    @Test
+    void aFineTunedModelBeatsTrainingFromScratchOnASmallSubsetOfANewTask() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 3000, 500, 11);
+        assertEquals(0, Shoal.run("train", job("base", files.dataSection(), "{type: mlp, hidden: [64]}", 3)
+                .toString()));
+        Path base = dir.resolve("runs/base/model.zip");
+
+        // The new task: the same kind of images, other class numbers, and only 96 training examples.
+        IdxFixtures.Examples train = IdxFixtures.synthetic(3000, 11);
+        IdxFixtures.Examples test = IdxFixtures.synthetic(500, 12);
+        IdxFixtures.writeLabels(dir.resolve("new-train-labels"), shifted(train.labels()), false);
+        IdxFixtures.writeLabels(dir.resolve("new-test-labels"), shifted(test.labels()), false);
+        String newTask = new IdxFixtures.Files4(files.trainImages(), dir.resolve("new-train-labels").toString(),
+                files.testImages(), dir.resolve("new-test-labels").toString()).dataSection()
+                .replace("}", ", train-limit: 96}");
+        assertEquals(0, Shoal.run("train", job("tuned", newTask, "{type: fine-tune, base: " + base + ", freeze: 1}",
+                8).toString()));
+        assertEquals(0, Shoal.run("train", job("scratch", newTask, "{type: mlp, hidden: [64]}", 8).toString()));
+
+        double tuned = accuracy("tuned");
+        double scratch = accuracy("scratch");
+        assertTrue(tuned > scratch + 0.1, "fine-tuned " + tuned + " vs from scratch " + scratch);
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
+                dir.resolve("runs/tuned/model.zip").toFile(), true);
+        MultiLayerNetwork original = ModelSerializer.restoreMultiLayerNetwork(base.toFile(), false);
+        assertEquals(original.getLayer(0).params(), model.getLayer(0).params(), "the frozen layer as the base had it");
+        assertEquals("model.base", JSON.readTree(dir.resolve("runs/tuned/provenance.json").toFile()).get("data")
+                .get(4).get("key").asText());
+    }
+
+    private Path job(String runId, String data, String model, int epochs) throws IOException {
+        return Files.writeString(dir.resolve(runId + ".yaml"), String.join("\n",
+                "name: " + runId,
+                data,
+                "model: " + model,
+                "optimizer: {learning-rate: 0.01}",
+                "training: {epochs: " + epochs + ", batch-size: 16}",
+                "sync: {workers: 2, average-every: 3}",
+                "output: {dir: " + dir.resolve("runs") + ", run-id: " + runId + "}",
+                ""));
+    }
+
+    private double accuracy(String runId) throws IOException {
+        return JSON.readTree(dir.resolve("runs/" + runId + "/provenance.json").toFile()).get("result")
+                .get("testAccuracy").asDouble();
+    }
+
+    private static byte[] shifted(byte[] labels) {
+        byte[] out = new byte[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            out[i] = (byte) ((labels[i] + 3) % 10);
+        }
+        return out;
     }
 
     @Test

@@ -91,6 +91,7 @@ public final class NetworkFactory {
             case MLP -> InputType.feedForward(input.size());
             case LENET, CNN -> InputType.convolutionalFlat(input.height(), input.width(), input.channels());
             case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER -> InputType.recurrent(1, input.width());
+            case FINE_TUNE -> throw fromBase();
         });
         return layers.build();
     }
@@ -109,6 +110,7 @@ public final class NetworkFactory {
         switch (model.type()) {
             case MLP -> {
             }
+            case FINE_TUNE -> throw fromBase();
             case LENET -> {
                 requireImages(model, input, LENET_MIN_SIDE);
                 for (int filters : LENET_FILTERS) {
@@ -138,6 +140,10 @@ public final class NetworkFactory {
             }
         }
         return index;
+    }
+
+    private static IllegalArgumentException fromBase() {
+        return new IllegalArgumentException("a fine-tuned network is built from its base model by FineTuning");
     }
 
     private static void requireImages(ModelConfig model, InputShape input, int minSide) {

@@ -2,15 +2,19 @@ package dev.shoal.driver.data;
 
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
+import java.io.Serializable;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * A labelled data set that loads as balanced, persisted blocks: {@code partitions} blocks of n/P examples
  * (rounded down or up), placed by a seeded permutation so that each holds a random share whatever order the
  * input is in, and the same seed places the same examples on the same block.
  */
-public sealed interface DataSource permits IdxDataSource, TableDataSource, TextDataSource {
+public sealed interface DataSource permits IdxDataSource, TableDataSource, TextDataSource, CifarDataSource {
 
     /**
      * This source ready to load: IDX and text files are checked before Spark starts, so they are ready as they
@@ -29,6 +33,27 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
 
     /** Loads the data set as {@code partitions} persisted blocks and waits until they are in memory. */
     JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed);
+
+    /**
+     * Builds the {@code partitions} blocks on the executors, one task each calling {@code reader}, keeps them in
+     * executor memory and waits until they are there.
+     */
+    static JavaRDD<ExampleBlock> readOnExecutors(JavaSparkContext sc, int partitions, String name,
+                                                 BlockReader reader) {
+        JavaRDD<ExampleBlock> blocks = sc
+                .parallelize(IntStream.range(0, partitions).boxed().collect(Collectors.toList()), partitions)
+                .map(reader::read)
+                .setName("examples " + name)
+                .persist(StorageLevel.MEMORY_ONLY());
+        blocks.count();
+        return blocks;
+    }
+
+    /** Reads one partition's block, on an executor. */
+    @FunctionalInterface
+    interface BlockReader extends Serializable {
+        ExampleBlock read(int partition);
+    }
 
     /** Examples in the largest of {@code partitions} blocks. */
     default int largestPartition(int partitions) {

@@ -4,11 +4,8 @@ import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.Shuffle;
 import java.io.Serializable;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.storage.StorageLevel;
 
 /**
  * A pair of IDX files, images and labels, as one labelled data set.
@@ -61,13 +58,7 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
 
     @Override
     public JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed) {
-        JavaRDD<ExampleBlock> blocks = sc
-                .parallelize(IntStream.range(0, partitions).boxed().collect(Collectors.toList()), partitions)
-                .map(p -> readBlock(p, partitions, seed))
-                .setName("examples " + images.path())
-                .persist(StorageLevel.MEMORY_ONLY());
-        blocks.count();
-        return blocks;
+        return DataSource.readOnExecutors(sc, partitions, images.path(), p -> readBlock(p, partitions, seed));
     }
 
     /** The whole data set in one block, shuffled by {@code seed}, on this JVM: for single-process baselines. */

@@ -3,16 +3,38 @@ package dev.shoal.driver.data;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
-/** Opens input files through Hadoop's FileSystem (any URI Hadoop knows), gunzipping those that are gzipped. */
-final class InputFiles {
+/** Finds and opens input files through Hadoop's FileSystem (any URI Hadoop knows), gunzipping gzipped ones. */
+public final class InputFiles {
     private static final int BUFFER = 1 << 16;
 
     private InputFiles() {
+    }
+
+    /**
+     * The files {@code path} names: a file, the files of a folder (not its subfolders; hidden files left out),
+     * or the files a glob pattern matches ({@code data_batch_*.bin}); in name order. Empty when nothing matches.
+     */
+    public static List<FileStatus> list(String path) throws IOException {
+        Path p = new Path(path);
+        FileSystem fs = p.getFileSystem(new Configuration());
+        FileStatus[] matched = fs.globStatus(p);
+        List<FileStatus> files = new ArrayList<>();
+        for (FileStatus m : matched == null ? new FileStatus[0] : matched) {
+            files.addAll(m.isDirectory() ? Arrays.asList(fs.listStatus(m.getPath())) : List.of(m));
+        }
+        files.removeIf(f -> !f.isFile() || f.getPath().getName().startsWith("."));
+        files.sort(Comparator.comparing(f -> f.getPath().getName()));
+        return files;
     }
 
     /** A buffered stream of the file's content; gzip is detected from the first bytes, not from the name. */

@@ -6,11 +6,8 @@ import dev.shoal.kernel.Shuffle;
 import java.io.Serializable;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.storage.StorageLevel;
 
 /**
  * Labelled texts ({@link TextFile}) as token sequences: each example is {@code maxLength} token ids from the
@@ -82,13 +79,7 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
 
     @Override
     public JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed) {
-        JavaRDD<ExampleBlock> blocks = sc
-                .parallelize(IntStream.range(0, partitions).boxed().collect(Collectors.toList()), partitions)
-                .map(p -> readBlock(p, partitions, seed))
-                .setName("examples " + file.path())
-                .persist(StorageLevel.MEMORY_ONLY());
-        blocks.count();
-        return blocks;
+        return DataSource.readOnExecutors(sc, partitions, file.path(), p -> readBlock(p, partitions, seed));
     }
 
     /** Runs on an executor: streams the file and keeps the examples that this partition holds. */

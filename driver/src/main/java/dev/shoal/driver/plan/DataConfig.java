@@ -10,15 +10,16 @@ import java.util.List;
  */
 public record DataConfig(
         @Key(doc = "Input format: idx (image and label files); a table that Spark SQL reads: parquet, csv "
-                + "(with a header line) or json (JSON lines); or text (labelled texts in a JSON file, an array of "
-                + "objects or JSON lines).", defaultValue = "idx") DataFormat format,
+                + "(with a header line) or json (JSON lines); text (labelled texts in a JSON file, an array of "
+                + "objects or JSON lines); or cifar (CIFAR-10 binary files).", defaultValue = "idx")
+        DataFormat format,
         @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''") String trainImages,
         @Key(doc = "idx: training labels (IDX, gzipped or not).", defaultValue = "''") String trainLabels,
         @Key(doc = "idx: test images, evaluated after every epoch.", defaultValue = "''") String testImages,
         @Key(doc = "idx: test labels.", defaultValue = "''") String testLabels,
-        @Key(doc = "Tables: the training table, a file or a folder of files; text: the JSON file.",
+        @Key(doc = "Tables and cifar: the training set, a file or a folder of files; text: the JSON file.",
                 defaultValue = "''") String train,
-        @Key(doc = "Tables and text: the test set, evaluated after every epoch (text: empty to hold out part of "
+        @Key(doc = "Tables, text and cifar: the test set, evaluated after every epoch (text: empty to hold out part of "
                 + "data.train, see holdout).", defaultValue = "''") String test,
         @Key(doc = "Tables and text: the label column or field, integral class indices.", defaultValue = "label")
         String label,
@@ -64,7 +65,7 @@ public record DataConfig(
             if (test.isEmpty() && holdout == 0) {
                 throw new ConfigException("test", "(missing)", "required with format text unless holdout is set");
             }
-        } else if (format.isTable()) {
+        } else if (format.readsTrainAndTest()) {
             required("train", train, format);
             required("test", test, format);
         } else {

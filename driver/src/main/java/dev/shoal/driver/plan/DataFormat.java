@@ -14,10 +14,22 @@ public enum DataFormat {
      * Labelled texts: a JSON file holding an array of objects or one object per line, each with a text and a
      * label field; examples are the texts' token ids.
      */
-    TEXT;
+    TEXT,
+    /** CIFAR-10 binary files: a label byte and a 32x32 colour image (3,072 bytes) per record. */
+    CIFAR;
 
     /** Whether examples are rows of a table that Spark SQL reads. */
     public boolean isTable() {
         return this == PARQUET || this == CSV || this == JSON;
+    }
+
+    /** Whether data.train and data.test name the data (else the IDX keys do). */
+    public boolean readsTrainAndTest() {
+        return this != IDX;
+    }
+
+    /** Whether data.train and data.test may be folders of files. */
+    public boolean readsFolders() {
+        return isTable() || this == CIFAR;
     }
 }

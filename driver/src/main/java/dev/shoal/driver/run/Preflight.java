@@ -1,5 +1,6 @@
 package dev.shoal.driver.run;
 
+import dev.shoal.driver.data.CifarDataSource;
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
 import dev.shoal.driver.data.TableDataSource;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 
@@ -36,11 +38,21 @@ public final class Preflight {
     public static Sources check(TrainingPlan plan) {
         DataConfig d = plan.data();
         for (Map.Entry<String, String> input : d.inputs().entrySet()) {
-            requireInput(input.getKey(), input.getValue(), d.format().isTable());
+            requireInput(input.getKey(), input.getValue(), d.format().readsFolders());
+        }
+        if (!plan.model().base().isEmpty()) {
+            requireInput("model.base", plan.model().base(), false);
         }
         if (d.format().isTable()) {
             return new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
                     table("data.test", d.test(), d, 0));
+        }
+        if (d.format() == DataFormat.CIFAR) {
+            CifarDataSource train = CifarDataSource.open(d.train(), d.classes());
+            if (d.trainLimit() > 0) {
+                train = train.first(d.trainLimit());
+            }
+            return checked(plan, train, CifarDataSource.open(d.test(), d.classes()));
         }
         if (d.format() == DataFormat.TEXT) {
             TextDataSource.Pair text = TextDataSource.split(textFile(d.train(), d),
@@ -81,12 +93,13 @@ public final class Preflight {
         return new Sources(plan, train, test);
     }
 
-    /** An input file, or for a table also a folder of files (as Spark writes them). */
+    /** An input file, or where folders are allowed also a folder of files or a glob that matches something. */
     private static void requireInput(String key, String path, boolean folderAllowed) {
         try {
             Path p = new Path(path);
             var fs = p.getFileSystem(new Configuration());
-            if (!(fs.isFile(p) || folderAllowed && fs.isDirectory(p))) {
+            FileStatus[] matched = folderAllowed ? fs.globStatus(p) : null;
+            if (!(fs.isFile(p) || matched != null && matched.length > 0)) {
                 throw new ConfigException(key, path, "no such file" + (folderAllowed ? " or folder" : ""));
             }
         } catch (IOException e) {

@@ -9,7 +9,6 @@ import dev.shoal.driver.train.TrainingData;
 import dev.shoal.driver.train.TrainingResult;
 import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.ExampleBlock;
-import dev.shoal.kernel.NetworkFactory;
 import dev.shoal.kernel.WorkerKernel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,6 +33,7 @@ import java.util.Properties;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
@@ -126,10 +126,10 @@ public final class TrainingRun {
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
                 train.examples(), test.examples(), workers, loadSeconds, sc.master());
 
-        String networkJson = NetworkFactory.build(plan.model(), plan.optimizer(), ready.train().inputShape(),
-                plan.data().classes(), plan.training().seed()).toJson();
-        WorkerKernel driverKernel = new WorkerKernel(networkJson);
-        TrainingState start = resumeFrom != null ? resumeFrom : TrainingState.start(driverKernel.snapshot());
+        StartingModel model = StartingModel.of(plan, ready.train().inputShape());
+        String networkJson = model.networkJson();
+        WorkerKernel driverKernel = model.kernel();
+        TrainingState start = resumeFrom != null ? resumeFrom : TrainingState.start(model.fresh());
         if (start.model().params().length != driverKernel.numParams()) {
             throw new IllegalStateException("the checkpoint's model has " + start.model().params().length
                     + " parameters but the plan's has " + driverKernel.numParams() + "; was plan.yaml changed?");
@@ -193,21 +193,28 @@ public final class TrainingRun {
     }
 
     private static List<Provenance.DataFile> fingerprints(TrainingPlan plan) {
-        return plan.data().inputs().entrySet().stream().map(e -> fingerprint(e.getKey(), e.getValue())).toList();
+        Map<String, String> inputs = new LinkedHashMap<>(plan.data().inputs());
+        if (!plan.model().base().isEmpty()) {
+            inputs.put("model.base", plan.model().base());
+        }
+        return inputs.entrySet().stream().map(e -> fingerprint(e.getKey(), e.getValue())).toList();
     }
 
-    /** Size and SHA-256 of a file, or of a folder's files (names and contents, in name order). */
+    /** Size and SHA-256 of a file, or of the files of a folder or glob (names and contents, in path order). */
     private static Provenance.DataFile fingerprint(String key, String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
         try {
             FileSystem fs = p.getFileSystem(new Configuration());
+            FileStatus[] matched = fs.globStatus(p);
             List<LocatedFileStatus> files = new ArrayList<>();
-            RemoteIterator<LocatedFileStatus> listing = fs.listFiles(p, true);
-            while (listing.hasNext()) {
-                files.add(listing.next());
+            for (FileStatus m : matched) {
+                RemoteIterator<LocatedFileStatus> listing = fs.listFiles(m.getPath(), true);
+                while (listing.hasNext()) {
+                    files.add(listing.next());
+                }
             }
             files.sort(Comparator.comparing(f -> f.getPath().toString()));
-            boolean folder = fs.getFileStatus(p).isDirectory();
+            boolean folder = matched.length > 1 || matched[0].isDirectory();
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
             long bytes = 0;

@@ -11,7 +11,8 @@ public record ModelConfig(
                 + "conv 5x5 x50, max-pool 2; needs images); cnn (3x3 convolutions, each followed by max-pool 2, "
                 + "see filters; needs images); lstm-classifier (embedding, LSTM, last step) or "
                 + "attention-classifier (embedding, self-attention, max over time), both for token sequences. "
-                + "Every family ends in the hidden dense layers and the output layer.") ModelType type,
+                + "Every family ends in the hidden dense layers and the output layer. Or fine-tune: the saved "
+                + "model in base, see freeze.") ModelType type,
         @Key(doc = "Sizes of the hidden dense layers, input side first (after the convolutions, the LSTM or the "
                 + "attention).",
                 defaultValue = "[256, 128]") List<Integer> hidden,
@@ -30,7 +31,12 @@ public record ModelConfig(
         @Key(doc = "Text models: units of the LSTM, or size of the attention's output.",
                 defaultValue = "" + DEFAULT_UNITS) int units,
         @Key(doc = "attention-classifier: attention heads; units must be a multiple of it.",
-                defaultValue = "" + DEFAULT_HEADS) int heads) {
+                defaultValue = "" + DEFAULT_HEADS) int heads,
+        @Key(doc = "fine-tune: the saved model.zip to start from (a local path).", defaultValue = "''")
+        String base,
+        @Key(doc = "fine-tune: how many of the base's first layers keep their trained parameters; the rest train, "
+                + "and the output layer is replaced by a new one for data.classes.", defaultValue = "0")
+        int freeze) {
 
     private static final String DEFAULT_FILTERS = "[32, 64, 64]";
     private static final int DEFAULT_EMBEDDING = 64;
@@ -52,12 +58,17 @@ public record ModelConfig(
         if (units % heads != 0) {
             throw new ConfigException("heads", heads, "must divide units (" + units + ")");
         }
+        Checks.atLeast("freeze", freeze, 0);
+        if ((type == ModelType.FINE_TUNE) == base.isEmpty()) {
+            throw new ConfigException("base", base.isEmpty() ? "(missing)" : base, type == ModelType.FINE_TUNE
+                    ? "required with type fine-tune" : "only read with type fine-tune");
+        }
     }
 
-    /** A model of the families without convolution or text settings (their defaults are taken). */
+    /** A model of the families without convolution, text or fine-tuning settings (their defaults are taken). */
     public ModelConfig(ModelType type, List<Integer> hidden, Activation activation, WeightInit weightInit,
                        double dropout, double l1, double l2, Loss loss) {
         this(type, hidden, activation, weightInit, dropout, l1, l2, loss, List.of(32, 64, 64), DEFAULT_EMBEDDING,
-                DEFAULT_UNITS, DEFAULT_HEADS);
+                DEFAULT_UNITS, DEFAULT_HEADS, "", 0);
     }
 }

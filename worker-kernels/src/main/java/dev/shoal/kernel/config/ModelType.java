@@ -14,7 +14,12 @@ public enum ModelType {
     /** Text classifier over token sequences: an embedding, an LSTM, and the LSTM's output at the last step. */
     LSTM_CLASSIFIER,
     /** Text classifier over token sequences: an embedding, multi-head self-attention, then max pooling over time. */
-    ATTENTION_CLASSIFIER;
+    ATTENTION_CLASSIFIER,
+    /**
+     * A saved model ({@code model.base}) with its first {@code model.freeze} layers frozen and a new output layer;
+     * built by {@link dev.shoal.kernel.FineTuning}, not from the other model keys.
+     */
+    FINE_TUNE;
 
     /** Whether the family reads token ids (and needs sequence data). */
     public boolean readsTokens() {

@@ -1,0 +1,62 @@
+package dev.shoal.kernel;
+
+import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.OptimizerConfig;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
+import org.deeplearning4j.nn.transferlearning.TransferLearning;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * A saved model turned into the start of a new training run (DL4J's transfer learning): its first layers kept
+ * frozen as they were trained, its output layer replaced by a fresh softmax layer for the new classes (all
+ * weights zero), and the
+ * plan's optimizer in place of the saved one (its state starts afresh). The result is a standard DL4J network,
+ * saved as such.
+ */
+public final class FineTuning {
+    private FineTuning() {
+    }
+
+    /**
+     * @param base       the saved model, loaded
+     * @param freeze     how many of its first layers keep their parameters; the others train
+     * @param input      the new data's examples, which the base must be able to read
+     * @param numClasses classes of the new output layer
+     * @throws ConfigException naming {@code model.freeze} or {@code model.base} when they do not fit the base
+     */
+    public static MultiLayerNetwork of(MultiLayerNetwork base, String basePath, int freeze, OptimizerConfig optimizer,
+                                       InputShape input, int numClasses, long seed) {
+        int layers = base.getnLayers();
+        if (freeze >= layers) {
+            throw new ConfigException("model.freeze", freeze, "must be less than the " + layers + " layers of "
+                    + basePath + ": its output layer is replaced and trained");
+        }
+        try {
+            base.output(Nd4j.zeros(DataType.FLOAT, 1, input.size()));
+        } catch (RuntimeException e) {
+            throw new ConfigException("model.base", basePath, "cannot read the data's examples (" + input + "): "
+                    + e.getMessage());
+        }
+        int features = (int) ((FeedForwardLayer) base.getOutputLayer().conf().getLayer()).getNIn();
+        TransferLearning.Builder builder = new TransferLearning.Builder(base)
+                .fineTuneConfiguration(new FineTuneConfiguration.Builder()
+                        .updater(NetworkFactory.updater(optimizer)).seed(seed).build())
+                .removeOutputLayer()
+                .addLayer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(features).nOut(numClasses)
+                        // Zero weights: the new classes start at chance rather than at confident random guesses,
+                        // which the large activations of trained layers would otherwise give (loss 5.4, not 2.3,
+                        // for 10 classes in the end-to-end test).
+                        .activation(Activation.SOFTMAX).weightInit(WeightInit.ZERO).build());
+        if (freeze > 0) {
+            builder.setFeatureExtractor(freeze - 1);
+        }
+        return builder.build();
+    }
+}

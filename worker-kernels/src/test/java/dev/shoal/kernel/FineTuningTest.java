@@ -1,0 +1,80 @@
+package dev.shoal.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UpdaterType;
+import java.util.Arrays;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+
+/** A trained model turned into the start of a new run: frozen layers stay as trained, a new output layer learns. */
+class FineTuningTest {
+
+    /** The fixture's MLP (6 -> 8 -> 3) after one epoch on the fixture's data. */
+    private static MultiLayerNetwork trainedBase() {
+        WorkerKernel kernel = new WorkerKernel(KernelFixtures.networkJson(UpdaterType.ADAM));
+        kernel.train(kernel.snapshot(), KernelFixtures.block(256, 1).batches(1, 32, 0, Integer.MAX_VALUE));
+        return kernel.network(kernel.snapshot()).clone();
+    }
+
+    @Test
+    void theFrozenLayerKeepsItsTrainedWeightsThroughTrainingAndTheNewOutputLayerLearns() {
+        MultiLayerNetwork base = trainedBase();
+        MultiLayerNetwork tuned = FineTuning.of(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
+                InputShape.vector(KernelFixtures.FEATURES), 5, 3);
+        assertEquals(5, tuned.getOutputLayer().getParam("W").size(1), "a new output layer for 5 classes");
+        assertEquals(base.getLayer(0).params(), tuned.getLayer(0).params(), "the first layer as trained");
+
+        // Executors build the network from its JSON, as they do for every run.
+        String json = tuned.getLayerWiseConfigurations().toJson();
+        assertEquals(MultiLayerConfiguration.fromJson(json), tuned.getLayerWiseConfigurations());
+        WorkerKernel kernel = new WorkerKernel(json);
+        ModelSnapshot start = new ModelSnapshot(tuned.params().toFloatVector(),
+                kernel.snapshot().updaterState(), 0, 0);
+        int firstLayer = (int) base.getLayer(0).numParams();
+        kernel.train(start, relabelled(KernelFixtures.block(128, 2)).batches(1, 32, 0, Integer.MAX_VALUE));
+        float[] after = kernel.snapshot().params();
+        assertArrayEquals(Arrays.copyOf(start.params(), firstLayer), Arrays.copyOf(after, firstLayer));
+        assertFalse(Arrays.equals(start.params(), after), "the output layer trained");
+    }
+
+    @Test
+    void theNewOutputLayerStartsAfreshEvenWhenItHasTheOldOnesShape() {
+        MultiLayerNetwork base = trainedBase();
+        MultiLayerNetwork tuned = FineTuning.of(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
+                InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES, 3);
+        assertEquals(base.getOutputLayer().numParams(), tuned.getOutputLayer().numParams());
+        assertNotEquals(base.getOutputLayer().params(), tuned.getOutputLayer().params());
+        assertEquals(base.getLayer(0).params(), tuned.getLayer(0).params());
+    }
+
+    @Test
+    void freezingTheOutputLayerOrABaseThatCannotReadTheDataIsRefusedNamingTheKey() {
+        MultiLayerNetwork base = trainedBase();
+        ConfigException freeze = assertThrows(ConfigException.class, () -> FineTuning.of(base, "base.zip", 2,
+                KernelFixtures.optimizer(UpdaterType.ADAM), InputShape.vector(KernelFixtures.FEATURES), 5, 3));
+        assertEquals("model.freeze = 2: must be less than the 2 layers of base.zip: its output layer is replaced "
+                + "and trained", freeze.getMessage());
+        ConfigException input = assertThrows(ConfigException.class, () -> FineTuning.of(base, "base.zip", 1,
+                KernelFixtures.optimizer(UpdaterType.ADAM), InputShape.vector(784), 5, 3));
+        assertTrue(input.getMessage().startsWith("model.base = base.zip: cannot read the data's examples (784): "),
+                input.getMessage());
+    }
+
+    /** The same examples with five classes: the fixture's three, and two more split off by the third feature. */
+    private static ExampleBlock relabelled(ExampleBlock b) {
+        int[] labels = new int[b.size()];
+        for (int r = 0; r < b.size(); r++) {
+            labels[r] = b.labels()[r] + (b.features()[r * KernelFixtures.FEATURES + 2] > 1 ? 3 : 0);
+            labels[r] = Math.min(labels[r], 4);
+        }
+        return new ExampleBlock(b.features(), labels, KernelFixtures.FEATURES, 5);
+    }
+}
