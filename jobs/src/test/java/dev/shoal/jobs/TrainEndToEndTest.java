@@ -13,12 +13,20 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /** {@code shoal train} from a job file to a complete run directory, on local[2] with generated Fashion-MNIST-shaped data. */
 class TrainEndToEndTest {
@@ -231,6 +239,27 @@ class TrainEndToEndTest {
         assertEquals(original.getLayer(0).params(), model.getLayer(0).params(), "the frozen layer as the base had it");
         assertEquals("model.base", JSON.readTree(dir.resolve("runs/tuned/provenance.json").toFile()).get("data")
                 .get(4).get("key").asText());
+    }
+
+    @Test
+    void trainsANetworkFromADl4jJsonConfiguration() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1500, 300, 11);
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(3).updater(new Adam(0.005))
+                .dataType(DataType.FLOAT).list()
+                .layer(new DenseLayer.Builder().nIn(IdxFixtures.PIXELS).nOut(24).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(24).nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .build();
+        Path json = Files.writeString(dir.resolve("net.json"), conf.toJson());
+
+        assertEquals(0, Shoal.run("train", job("json", files.dataSection(), "{type: dl4j-json, json: " + json + "}",
+                2).toString()));
+
+        assertTrue(accuracy("json") > 0.7, "accuracy " + accuracy("json"));
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
+                dir.resolve("runs/json/model.zip").toFile(), true);
+        assertEquals(IdxFixtures.PIXELS * 24 + 24 + 24 * 10 + 10, model.numParams());
+        assertEquals("tanh", ((DenseLayer) model.getLayer(0).conf().getLayer()).getActivationFn().toString());
     }
 
     private Path job(String runId, String data, String model, int epochs) throws IOException {

@@ -91,7 +91,7 @@ public final class NetworkFactory {
             case MLP -> InputType.feedForward(input.size());
             case LENET, CNN -> InputType.convolutionalFlat(input.height(), input.width(), input.channels());
             case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER -> InputType.recurrent(1, input.width());
-            case FINE_TUNE -> throw fromBase();
+            case FINE_TUNE, DL4J_JSON -> throw fromFile();
         });
         return layers.build();
     }
@@ -110,7 +110,7 @@ public final class NetworkFactory {
         switch (model.type()) {
             case MLP -> {
             }
-            case FINE_TUNE -> throw fromBase();
+            case FINE_TUNE, DL4J_JSON -> throw fromFile();
             case LENET -> {
                 requireImages(model, input, LENET_MIN_SIDE);
                 for (int filters : LENET_FILTERS) {
@@ -142,8 +142,8 @@ public final class NetworkFactory {
         return index;
     }
 
-    private static IllegalArgumentException fromBase() {
-        return new IllegalArgumentException("a fine-tuned network is built from its base model by FineTuning");
+    private static IllegalArgumentException fromFile() {
+        return new IllegalArgumentException("networks from files are built by NetworkFiles");
     }
 
     private static void requireImages(ModelConfig model, InputShape input, int minSide) {

@@ -40,8 +40,8 @@ public final class Preflight {
         for (Map.Entry<String, String> input : d.inputs().entrySet()) {
             requireInput(input.getKey(), input.getValue(), d.format().readsFolders());
         }
-        if (!plan.model().base().isEmpty()) {
-            requireInput("model.base", plan.model().base(), false);
+        if (plan.model().type().fromFile()) {
+            requireInput(plan.model().fileKey(), plan.model().file(), false);
         }
         if (d.format().isTable()) {
             return new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),

@@ -1,22 +1,23 @@
 package dev.shoal.driver.run;
 
 import dev.shoal.driver.plan.TrainingPlan;
-import dev.shoal.kernel.FineTuning;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.NetworkFiles;
 import dev.shoal.kernel.NetworkFactory;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.ModelConfig;
-import dev.shoal.kernel.config.ModelType;
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 
 /**
  * The network a plan trains and the model a fresh run starts from: a new network of the zoo, initialised from the
- * seed, or a saved model prepared for fine-tuning.
+ * seed; a DL4J configuration from a JSON file, initialised as it says; or a saved model prepared for fine-tuning.
  *
  * @param networkJson the network's DL4J configuration, as executors build it
  * @param kernel      a kernel of that network on the driver
@@ -28,18 +29,32 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
         ModelConfig m = plan.model();
         int classes = plan.data().classes();
         long seed = plan.training().seed();
-        if (m.type() != ModelType.FINE_TUNE) {
-            String json = NetworkFactory.build(m, plan.optimizer(), input, classes, seed).toJson();
-            WorkerKernel kernel = new WorkerKernel(json);
-            return new StartingModel(json, kernel, kernel.snapshot());
-        }
-        MultiLayerNetwork tuned = FineTuning.of(load(m.base()), m.base(), m.freeze(), plan.optimizer(), input,
-                classes, seed);
-        String json = tuned.getLayerWiseConfigurations().toJson();
+        return switch (m.type()) {
+            case FINE_TUNE -> {
+                MultiLayerNetwork tuned = NetworkFiles.fineTune(load(m.base()), m.base(), m.freeze(),
+                        plan.optimizer(), input, classes, seed);
+                StartingModel fresh = fresh(tuned.getLayerWiseConfigurations().toJson());
+                ModelSnapshot initial = fresh.fresh();
+                yield new StartingModel(fresh.networkJson(), fresh.kernel(),
+                        new ModelSnapshot(tuned.params().toFloatVector(), initial.updaterState(), 0, 0));
+            }
+            case DL4J_JSON -> fresh(NetworkFiles.fromJson(read(m.json()), m.json(), input, classes).toJson());
+            default -> fresh(NetworkFactory.build(m, plan.optimizer(), input, classes, seed).toJson());
+        };
+    }
+
+    /** The network of {@code json} as its own initialisation leaves it. */
+    private static StartingModel fresh(String json) {
         WorkerKernel kernel = new WorkerKernel(json);
-        ModelSnapshot initial = kernel.snapshot();
-        return new StartingModel(json, kernel,
-                new ModelSnapshot(tuned.params().toFloatVector(), initial.updaterState(), 0, 0));
+        return new StartingModel(json, kernel, kernel.snapshot());
+    }
+
+    private static String read(String path) {
+        try {
+            return Files.readString(Path.of(path));
+        } catch (IOException e) {
+            throw new ConfigException("model.json", path, "cannot be read: " + e.getMessage());
+        }
     }
 
     private static MultiLayerNetwork load(String path) {

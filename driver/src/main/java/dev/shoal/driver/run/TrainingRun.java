@@ -194,8 +194,8 @@ public final class TrainingRun {
 
     private static List<Provenance.DataFile> fingerprints(TrainingPlan plan) {
         Map<String, String> inputs = new LinkedHashMap<>(plan.data().inputs());
-        if (!plan.model().base().isEmpty()) {
-            inputs.put("model.base", plan.model().base());
+        if (plan.model().type().fromFile()) {
+            inputs.put(plan.model().fileKey(), plan.model().file());
         }
         return inputs.entrySet().stream().map(e -> fingerprint(e.getKey(), e.getValue())).toList();
     }

@@ -12,7 +12,7 @@ public record ModelConfig(
                 + "see filters; needs images); lstm-classifier (embedding, LSTM, last step) or "
                 + "attention-classifier (embedding, self-attention, max over time), both for token sequences. "
                 + "Every family ends in the hidden dense layers and the output layer. Or fine-tune: the saved "
-                + "model in base, see freeze.") ModelType type,
+                + "model in base, see freeze; or dl4j-json: the DL4J configuration in json.") ModelType type,
         @Key(doc = "Sizes of the hidden dense layers, input side first (after the convolutions, the LSTM or the "
                 + "attention).",
                 defaultValue = "[256, 128]") List<Integer> hidden,
@@ -36,7 +36,10 @@ public record ModelConfig(
         String base,
         @Key(doc = "fine-tune: how many of the base's first layers keep their trained parameters; the rest train, "
                 + "and the output layer is replaced by a new one for data.classes.", defaultValue = "0")
-        int freeze) {
+        int freeze,
+        @Key(doc = "dl4j-json: a DL4J MultiLayerConfiguration as JSON (a local path); its updater and every "
+                + "other setting are the file's, and its output layer must have data.classes outputs.",
+                defaultValue = "''") String json) {
 
     private static final String DEFAULT_FILTERS = "[32, 64, 64]";
     private static final int DEFAULT_EMBEDDING = 64;
@@ -59,16 +62,33 @@ public record ModelConfig(
             throw new ConfigException("heads", heads, "must divide units (" + units + ")");
         }
         Checks.atLeast("freeze", freeze, 0);
-        if ((type == ModelType.FINE_TUNE) == base.isEmpty()) {
-            throw new ConfigException("base", base.isEmpty() ? "(missing)" : base, type == ModelType.FINE_TUNE
-                    ? "required with type fine-tune" : "only read with type fine-tune");
-        }
+        requiredWith("base", base, ModelType.FINE_TUNE, type);
+        requiredWith("json", json, ModelType.DL4J_JSON, type);
     }
 
     /** A model of the families without convolution, text or fine-tuning settings (their defaults are taken). */
     public ModelConfig(ModelType type, List<Integer> hidden, Activation activation, WeightInit weightInit,
                        double dropout, double l1, double l2, Loss loss) {
         this(type, hidden, activation, weightInit, dropout, l1, l2, loss, List.of(32, 64, 64), DEFAULT_EMBEDDING,
-                DEFAULT_UNITS, DEFAULT_HEADS, "", 0);
+                DEFAULT_UNITS, DEFAULT_HEADS, "", 0, "");
+    }
+
+    /** The network's file, for networks from files. */
+    public String file() {
+        return type == ModelType.FINE_TUNE ? base : json;
+    }
+
+    /** The job-file key of {@link #file()}. */
+    public String fileKey() {
+        return type == ModelType.FINE_TUNE ? "model.base" : "model.json";
+    }
+
+    /** {@code value} is given exactly when the type is {@code owner}. */
+    private static void requiredWith(String key, String value, ModelType owner, ModelType type) {
+        String name = owner.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        if ((type == owner) == value.isEmpty()) {
+            throw new ConfigException(key, value.isEmpty() ? "(missing)" : value, type == owner
+                    ? "required with type " + name : "only read with type " + name);
+        }
     }
 }

@@ -17,9 +17,19 @@ public enum ModelType {
     ATTENTION_CLASSIFIER,
     /**
      * A saved model ({@code model.base}) with its first {@code model.freeze} layers frozen and a new output layer;
-     * built by {@link dev.shoal.kernel.FineTuning}, not from the other model keys.
+     * built by {@link dev.shoal.kernel.NetworkFiles}, not from the other model keys.
      */
-    FINE_TUNE;
+    FINE_TUNE,
+    /**
+     * Any DL4J MultiLayerConfiguration, from the JSON file in {@code model.json} (as DL4J's {@code toJson} writes
+     * it), with its own layers, updater and settings; the other model keys and the optimizer section are not read.
+     */
+    DL4J_JSON;
+
+    /** Whether the network comes from a file rather than from the zoo. */
+    public boolean fromFile() {
+        return this == FINE_TUNE || this == DL4J_JSON;
+    }
 
     /** Whether the family reads token ids (and needs sequence data). */
     public boolean readsTokens() {

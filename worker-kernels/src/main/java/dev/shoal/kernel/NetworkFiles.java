@@ -2,6 +2,7 @@ package dev.shoal.kernel;
 
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.OptimizerConfig;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -14,14 +15,17 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * A saved model turned into the start of a new training run (DL4J's transfer learning): its first layers kept
+ * Networks from files rather than from the zoo: a DL4J configuration in JSON, or a saved model to fine-tune.
+ * Both are checked against the data before training starts, errors naming the job-file key and the file.
+ *
+ * <p>Fine-tuning turns a saved model into the start of a new training run (DL4J's transfer learning): its first layers kept
  * frozen as they were trained, its output layer replaced by a fresh softmax layer for the new classes (all
  * weights zero), and the
  * plan's optimizer in place of the saved one (its state starts afresh). The result is a standard DL4J network,
  * saved as such.
  */
-public final class FineTuning {
-    private FineTuning() {
+public final class NetworkFiles {
+    private NetworkFiles() {
     }
 
     /**
@@ -31,19 +35,14 @@ public final class FineTuning {
      * @param numClasses classes of the new output layer
      * @throws ConfigException naming {@code model.freeze} or {@code model.base} when they do not fit the base
      */
-    public static MultiLayerNetwork of(MultiLayerNetwork base, String basePath, int freeze, OptimizerConfig optimizer,
+    public static MultiLayerNetwork fineTune(MultiLayerNetwork base, String basePath, int freeze, OptimizerConfig optimizer,
                                        InputShape input, int numClasses, long seed) {
         int layers = base.getnLayers();
         if (freeze >= layers) {
             throw new ConfigException("model.freeze", freeze, "must be less than the " + layers + " layers of "
                     + basePath + ": its output layer is replaced and trained");
         }
-        try {
-            base.output(Nd4j.zeros(DataType.FLOAT, 1, input.size()));
-        } catch (RuntimeException e) {
-            throw new ConfigException("model.base", basePath, "cannot read the data's examples (" + input + "): "
-                    + e.getMessage());
-        }
+        requireReads(base, "model.base", basePath, input);
         int features = (int) ((FeedForwardLayer) base.getOutputLayer().conf().getLayer()).getNIn();
         TransferLearning.Builder builder = new TransferLearning.Builder(base)
                 .fineTuneConfiguration(new FineTuneConfiguration.Builder()
@@ -58,5 +57,43 @@ public final class FineTuning {
             builder.setFeatureExtractor(freeze - 1);
         }
         return builder.build();
+    }
+
+    /**
+     * The network that {@code json} (the content of the file at {@code path}) configures.
+     *
+     * @throws ConfigException naming {@code model.json} when it is not a DL4J configuration of float parameters,
+     *                         cannot read the data's examples or has not {@code numClasses} outputs
+     */
+    public static MultiLayerConfiguration fromJson(String json, String path, InputShape input, int numClasses) {
+        MultiLayerConfiguration conf;
+        try {
+            conf = MultiLayerConfiguration.fromJson(json);
+        } catch (RuntimeException e) {
+            throw new ConfigException("model.json", path, "is not a DL4J MultiLayerConfiguration in JSON: "
+                    + e.getMessage());
+        }
+        if (conf.getDataType() != DataType.FLOAT) {
+            throw new ConfigException("model.json", path, "has data type " + conf.getDataType()
+                    + "; Shoal trains FLOAT networks");
+        }
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        requireReads(net, "model.json", path, input);
+        long outputs = net.output(Nd4j.zeros(DataType.FLOAT, 1, input.size())).size(1);
+        if (outputs != numClasses) {
+            throw new ConfigException("model.json", path, "has " + outputs + " outputs but data.classes is "
+                    + numClasses);
+        }
+        return conf;
+    }
+
+    private static void requireReads(MultiLayerNetwork net, String key, String path, InputShape input) {
+        try {
+            net.output(Nd4j.zeros(DataType.FLOAT, 1, input.size()));
+        } catch (RuntimeException e) {
+            throw new ConfigException(key, path, "cannot read the data's examples (" + input + "): "
+                    + e.getMessage());
+        }
     }
 }

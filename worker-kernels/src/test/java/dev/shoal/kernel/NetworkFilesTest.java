@@ -15,7 +15,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 
 /** A trained model turned into the start of a new run: frozen layers stay as trained, a new output layer learns. */
-class FineTuningTest {
+class NetworkFilesTest {
 
     /** The fixture's MLP (6 -> 8 -> 3) after one epoch on the fixture's data. */
     private static MultiLayerNetwork trainedBase() {
@@ -27,7 +27,7 @@ class FineTuningTest {
     @Test
     void theFrozenLayerKeepsItsTrainedWeightsThroughTrainingAndTheNewOutputLayerLearns() {
         MultiLayerNetwork base = trainedBase();
-        MultiLayerNetwork tuned = FineTuning.of(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
+        MultiLayerNetwork tuned = NetworkFiles.fineTune(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
                 InputShape.vector(KernelFixtures.FEATURES), 5, 3);
         assertEquals(5, tuned.getOutputLayer().getParam("W").size(1), "a new output layer for 5 classes");
         assertEquals(base.getLayer(0).params(), tuned.getLayer(0).params(), "the first layer as trained");
@@ -48,7 +48,7 @@ class FineTuningTest {
     @Test
     void theNewOutputLayerStartsAfreshEvenWhenItHasTheOldOnesShape() {
         MultiLayerNetwork base = trainedBase();
-        MultiLayerNetwork tuned = FineTuning.of(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
+        MultiLayerNetwork tuned = NetworkFiles.fineTune(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
                 InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES, 3);
         assertEquals(base.getOutputLayer().numParams(), tuned.getOutputLayer().numParams());
         assertNotEquals(base.getOutputLayer().params(), tuned.getOutputLayer().params());
@@ -58,14 +58,38 @@ class FineTuningTest {
     @Test
     void freezingTheOutputLayerOrABaseThatCannotReadTheDataIsRefusedNamingTheKey() {
         MultiLayerNetwork base = trainedBase();
-        ConfigException freeze = assertThrows(ConfigException.class, () -> FineTuning.of(base, "base.zip", 2,
+        ConfigException freeze = assertThrows(ConfigException.class, () -> NetworkFiles.fineTune(base, "base.zip", 2,
                 KernelFixtures.optimizer(UpdaterType.ADAM), InputShape.vector(KernelFixtures.FEATURES), 5, 3));
         assertEquals("model.freeze = 2: must be less than the 2 layers of base.zip: its output layer is replaced "
                 + "and trained", freeze.getMessage());
-        ConfigException input = assertThrows(ConfigException.class, () -> FineTuning.of(base, "base.zip", 1,
+        ConfigException input = assertThrows(ConfigException.class, () -> NetworkFiles.fineTune(base, "base.zip", 1,
                 KernelFixtures.optimizer(UpdaterType.ADAM), InputShape.vector(784), 5, 3));
         assertTrue(input.getMessage().startsWith("model.base = base.zip: cannot read the data's examples (784): "),
                 input.getMessage());
+    }
+
+    @Test
+    void aDl4jJsonConfigurationIsTakenAsItIsWhenItFitsTheData() {
+        String json = KernelFixtures.networkJson(UpdaterType.SGD);
+        MultiLayerConfiguration conf = NetworkFiles.fromJson(json, "net.json",
+                InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES);
+        MultiLayerNetwork expected = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+        expected.init(); // which records each layer's parameter names in the configuration, as the check did
+        assertEquals(expected.getLayerWiseConfigurations(), conf);
+
+        assertEquals("model.json = net.json: has 3 outputs but data.classes is 10", assertThrows(
+                ConfigException.class, () -> NetworkFiles.fromJson(json, "net.json",
+                        InputShape.vector(KernelFixtures.FEATURES), 10)).getMessage());
+        assertTrue(assertThrows(ConfigException.class, () -> NetworkFiles.fromJson(json, "net.json",
+                InputShape.vector(784), KernelFixtures.CLASSES)).getMessage()
+                .startsWith("model.json = net.json: cannot read the data's examples (784): "));
+        assertTrue(assertThrows(ConfigException.class, () -> NetworkFiles.fromJson("{\"layers\": 3", "net.json",
+                InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES)).getMessage()
+                .startsWith("model.json = net.json: is not a DL4J MultiLayerConfiguration in JSON: "));
+        String doubles = json.replace("\"dataType\" : \"FLOAT\"", "\"dataType\" : \"DOUBLE\"");
+        assertEquals("model.json = net.json: has data type DOUBLE; Shoal trains FLOAT networks", assertThrows(
+                ConfigException.class, () -> NetworkFiles.fromJson(doubles, "net.json",
+                        InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES)).getMessage());
     }
 
     /** The same examples with five classes: the fixture's three, and two more split off by the third feature. */
