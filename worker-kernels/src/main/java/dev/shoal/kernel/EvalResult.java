@@ -3,8 +3,8 @@ package dev.shoal.kernel;
 import java.io.Serializable;
 
 /**
- * Evaluation counts from one or more workers: a confusion matrix (row = true class, column = predicted) and the
- * loss summed over examples. {@link #merge} is associative and commutative with {@link #empty()} as identity.
+ * Evaluation counts from one or more workers: a confusion matrix (row = true class, column = predicted; empty
+ * when predictions have no classes, as an autoencoder's) and the loss summed over examples. {@link #merge} is associative and commutative with {@link #empty()} as identity.
  */
 public record EvalResult(long[] confusion, int numClasses, double lossSum, long examples) implements Serializable {
 
@@ -30,12 +30,17 @@ public record EvalResult(long[] confusion, int numClasses, double lossSum, long 
         return confusion[trueClass * numClasses + predicted];
     }
 
+    /** The share of predictions that are right; NaN without predictions. */
     public double accuracy() {
         long correct = 0;
+        long all = 0;
         for (int c = 0; c < numClasses; c++) {
             correct += count(c, c);
         }
-        return examples == 0 ? Double.NaN : (double) correct / examples;
+        for (long n : confusion) {
+            all += n;
+        }
+        return all == 0 ? Double.NaN : (double) correct / all;
     }
 
     public double meanLoss() {

@@ -22,15 +22,19 @@ public final class KernelPool {
     private KernelPool() {
     }
 
-    /** A kernel for the network in {@code networkJson}, with ND4J set to {@code threads} threads per worker. */
-    public static Lease borrow(String networkJson, int threads) {
+    /**
+     * A kernel for the network in {@code networkJson} learning {@code target}, with ND4J set to {@code threads}
+     * threads per worker.
+     */
+    public static Lease borrow(String networkJson, Target target, int threads) {
         applyThreads(threads);
-        WorkerKernel kernel = IDLE.computeIfAbsent(networkJson, k -> new ConcurrentLinkedQueue<>()).poll();
+        String key = target + " " + networkJson;
+        WorkerKernel kernel = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).poll();
         if (kernel == null) {
-            kernel = new WorkerKernel(networkJson);
+            kernel = new WorkerKernel(networkJson, target);
             LOG.info("built network #{} in this JVM", BUILT.incrementAndGet());
         }
-        return new Lease(networkJson, kernel);
+        return new Lease(key, kernel);
     }
 
     /** Number of networks this JVM has built so far. */

@@ -6,6 +6,9 @@ import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.OptimizerConfig;
 import dev.shoal.kernel.config.ScheduleConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -17,9 +20,10 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
-import org.deeplearning4j.nn.conf.layers.PoolingType;
-import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.nd4j.linalg.activations.Activation;
@@ -70,27 +74,34 @@ public final class NetworkFactory {
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .list();
         int index = features(layers, model, input);
-        for (int out : model.hidden()) {
-            DenseLayer.Builder dense = new DenseLayer.Builder().nOut(out).activation(model.activation().dl4j());
-            if (model.dropout() > 0) {
-                // DL4J's argument is the probability of *keeping* an input.
-                dense.dropOut(1.0 - model.dropout());
+        switch (model.type()) {
+            case AUTOENCODER -> {
+                index = dense(layers, index, model, model.hidden());
+                List<Integer> decoder = new ArrayList<>(model.hidden().subList(0, model.hidden().size() - 1));
+                Collections.reverse(decoder);
+                index = dense(layers, index, model, decoder);
+                layers.layer(index, new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nOut(input.size())
+                        .activation(Activation.SIGMOID).build());
             }
-            layers.layer(index++, dense.build());
+            case CHAR_LSTM -> layers.layer(index, new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                    .nOut(numClasses).activation(Activation.SOFTMAX).build());
+            default -> {
+                index = dense(layers, index, model, model.hidden());
+                boolean crossEntropy = model.loss() == Loss.MCXENT;
+                layers.layer(index, new OutputLayer.Builder(
+                        crossEntropy ? LossFunctions.LossFunction.MCXENT : LossFunctions.LossFunction.MSE)
+                        .nOut(numClasses)
+                        .activation(crossEntropy ? Activation.SOFTMAX : Activation.IDENTITY)
+                        .build());
+            }
         }
-        boolean crossEntropy = model.loss() == Loss.MCXENT;
-        layers.layer(index, new OutputLayer.Builder(
-                crossEntropy ? LossFunctions.LossFunction.MCXENT : LossFunctions.LossFunction.MSE)
-                .nOut(numClasses)
-                .activation(crossEntropy ? Activation.SOFTMAX : Activation.IDENTITY)
-                .build());
         // DL4J works out every nIn from the input type, and reshapes flat image rows for the convolutions. An
         // embedding's nIn is the vocabulary, not the one value per step the input type says: keep the set one.
         layers.overrideNinUponBuild(!model.type().readsTokens());
         layers.setInputType(switch (model.type()) {
-            case MLP -> InputType.feedForward(input.size());
+            case MLP, AUTOENCODER -> InputType.feedForward(input.size());
             case LENET, CNN -> InputType.convolutionalFlat(input.height(), input.width(), input.channels());
-            case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER -> InputType.recurrent(1, input.width());
+            case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER, CHAR_LSTM -> InputType.recurrent(1, input.width());
             case FINE_TUNE, DL4J_JSON -> throw fromFile();
         });
         return layers.build();
@@ -102,13 +113,23 @@ public final class NetworkFactory {
      */
     private static int features(NeuralNetConfiguration.ListBuilder layers, ModelConfig model, InputShape input) {
         if (model.type().readsTokens() != input.isSequence()) {
-            throw new ConfigException("model.type", name(model.type()), model.type().readsTokens()
+            throw new ConfigException("model.type", model.type().configName(), model.type().readsTokens()
                     ? "needs token sequences (a text data format), but the data's examples are " + input
                     : "cannot read " + input + "; use lstm-classifier or attention-classifier");
         }
         int index = 0;
         switch (model.type()) {
-            case MLP -> {
+            case MLP, AUTOENCODER -> {
+                if (model.type() == ModelType.AUTOENCODER && model.hidden().isEmpty()) {
+                    throw new ConfigException("model.hidden", model.hidden(), "an autoencoder needs at least its "
+                            + "code layer");
+                }
+            }
+            case CHAR_LSTM -> {
+                layers.layer(index++, embedding(model, input));
+                for (int units : model.hidden()) {
+                    layers.layer(index++, new LSTM.Builder().nOut(units).activation(Activation.TANH).build());
+                }
             }
             case FINE_TUNE, DL4J_JSON -> throw fromFile();
             case LENET -> {
@@ -142,13 +163,27 @@ public final class NetworkFactory {
         return index;
     }
 
+    /** Dense layers of {@code sizes} from {@code index} on, with the model's activation and dropout. */
+    private static int dense(NeuralNetConfiguration.ListBuilder layers, int index, ModelConfig model,
+                             List<Integer> sizes) {
+        for (int out : sizes) {
+            DenseLayer.Builder dense = new DenseLayer.Builder().nOut(out).activation(model.activation().dl4j());
+            if (model.dropout() > 0) {
+                // DL4J's argument is the probability of *keeping* an input.
+                dense.dropOut(1.0 - model.dropout());
+            }
+            layers.layer(index++, dense.build());
+        }
+        return index;
+    }
+
     private static IllegalArgumentException fromFile() {
         return new IllegalArgumentException("networks from files are built by NetworkFiles");
     }
 
     private static void requireImages(ModelConfig model, InputShape input, int minSide) {
         if (!input.isImage() || input.height() < minSide || input.width() < minSide) {
-            throw new ConfigException("model.type", name(model.type()), "needs images of at least " + minSide + "x"
+            throw new ConfigException("model.type", model.type().configName(), "needs images of at least " + minSide + "x"
                     + minSide + ", but the data's examples are " + input);
         }
     }
@@ -162,9 +197,6 @@ public final class NetworkFactory {
                 .inputLength(input.width()).build();
     }
 
-    private static String name(ModelType type) {
-        return type.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
-    }
 
     static IUpdater updater(OptimizerConfig o) {
         double lr = o.learningRate();

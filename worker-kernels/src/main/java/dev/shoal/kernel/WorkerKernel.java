@@ -35,8 +35,15 @@ public final class WorkerKernel {
     /** The network's whole flattened gradient, as DL4J's updater expects it. */
     private final Gradient flatGradient;
     private final Map<Integer, INDArray[]> batchBuffers = new HashMap<>();
+    private final Target target;
 
+    /** A kernel of a classifier. */
     public WorkerKernel(String networkJson) {
+        this(networkJson, Target.CLASS);
+    }
+
+    public WorkerKernel(String networkJson, Target target) {
+        this.target = target;
         net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(networkJson));
         net.init();
         net.initGradientsView(); // DL4J would create it at the first fit; the views below need it now
@@ -133,28 +140,40 @@ public final class WorkerKernel {
         conf.setIterationCount(conf.getIterationCount() + 1);
     }
 
-    /** Scores {@code model} on {@code batches}: confusion matrix and summed loss. */
+    /**
+     * Scores {@code model} on {@code batches}: the summed loss and, when the target has one, the confusion matrix
+     * of the predicted classes (for next tokens: of every step's).
+     */
     public EvalResult evaluate(ModelSnapshot model, Iterator<MiniBatch> batches) {
         load(model);
-        int numClasses = -1;
-        long[] confusion = null;
+        int numClasses = 0;
+        long[] confusion = new long[0];
         double lossSum = 0;
         long examples = 0;
         while (batches.hasNext()) {
             MiniBatch batch = batches.next();
-            if (confusion == null) {
-                numClasses = batch.numClasses();
-                confusion = new long[numClasses * numClasses];
-            }
             DataSet data = toDataSet(batch);
-            INDArray predicted = net.output(data.getFeatures(), false).argMax(1);
-            for (int r = 0; r < batch.rows(); r++) {
-                confusion[batch.labels()[r] * numClasses + predicted.getInt(r)]++;
+            if (target.hasAccuracy()) {
+                if (numClasses == 0) {
+                    numClasses = batch.numClasses();
+                    confusion = new long[numClasses * numClasses];
+                }
+                count(confusion, data.getLabels().argMax(1), net.output(data.getFeatures(), false).argMax(1));
             }
             lossSum += net.score(data, false) * batch.rows();
             examples += batch.rows();
         }
-        return confusion == null ? EvalResult.empty() : new EvalResult(confusion, numClasses, lossSum, examples);
+        return examples == 0 ? EvalResult.empty() : new EvalResult(confusion, numClasses, lossSum, examples);
+    }
+
+    /** Adds each (true, predicted) pair of classes, given as same-shaped arrays of indices, to the matrix. */
+    private static void count(long[] confusion, INDArray truth, INDArray predicted) {
+        int numClasses = (int) Math.sqrt(confusion.length);
+        long[] t = truth.ravel().toLongVector();
+        long[] p = predicted.ravel().toLongVector();
+        for (int i = 0; i < t.length; i++) {
+            confusion[(int) t[i] * numClasses + (int) p[i]]++;
+        }
     }
 
     /** The network's current state. */
@@ -207,12 +226,42 @@ public final class WorkerKernel {
         floats(target).put(values);
     }
 
+    /** The batch as the network's input and labels, in buffers reused for every batch of the same size. */
     private DataSet toDataSet(MiniBatch batch) {
-        INDArray[] buffers = batchBuffers.computeIfAbsent(batch.rows(), rows -> new INDArray[] {
-            Nd4j.create(DataType.FLOAT, rows, batch.featureSize()),
-            Nd4j.create(DataType.FLOAT, rows, batch.numClasses())});
-        buffers[0].data().setData(batch.features());
-        buffers[1].data().setData(batch.oneHotLabels());
+        int rows = batch.rows();
+        int width = batch.featureSize();
+        INDArray[] buffers = batchBuffers.computeIfAbsent(rows, r -> switch (target) {
+            case CLASS -> new INDArray[] {Nd4j.create(DataType.FLOAT, r, width),
+                Nd4j.create(DataType.FLOAT, r, batch.numClasses())};
+            case FEATURES -> new INDArray[] {Nd4j.create(DataType.FLOAT, r, width),
+                Nd4j.create(DataType.FLOAT, r, width)};
+            case NEXT_TOKENS -> new INDArray[] {Nd4j.create(DataType.FLOAT, r, width - 1),
+                Nd4j.create(DataType.FLOAT, r, batch.numClasses(), width - 1)};
+        });
+        switch (target) {
+            case CLASS -> {
+                buffers[0].data().setData(batch.features());
+                buffers[1].data().setData(batch.oneHotLabels());
+            }
+            case FEATURES -> {
+                buffers[0].data().setData(batch.features());
+                buffers[1].data().setData(batch.features());
+            }
+            case NEXT_TOKENS -> {
+                int steps = width - 1;
+                float[] input = new float[rows * steps];
+                float[] next = new float[rows * batch.numClasses() * steps];
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(batch.features(), r * width, input, r * steps, steps);
+                    for (int t = 0; t < steps; t++) {
+                        int token = (int) batch.features()[r * width + t + 1];
+                        next[(r * batch.numClasses() + token) * steps + t] = 1f;
+                    }
+                }
+                buffers[0].data().setData(input);
+                buffers[1].data().setData(next);
+            }
+        }
         return new DataSet(buffers[0], buffers[1]);
     }
 }

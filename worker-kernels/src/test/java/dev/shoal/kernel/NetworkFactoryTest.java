@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class NetworkFactoryTest {
     private static final OptimizerConfig ADAM = new OptimizerConfig(UpdaterType.ADAM, 0.002, 0.9, 0.9, 0.999, 0.95,
@@ -100,6 +101,58 @@ class NetworkFactoryTest {
     }
 
     @Test
+    void anAutoencoderMirrorsItsEncoderAndLearnsToReconstructItsInput() {
+        ModelConfig autoencoder = new ModelConfig(ModelType.AUTOENCODER, List.of(64, 16), Activation.RELU,
+                WeightInit.RELU, 0, 0, 0, Loss.MSE);
+        MultiLayerConfiguration conf = NetworkFactory.build(autoencoder, ADAM, new InputShape(16, 16, 1), 2, 3);
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        // 256 -> 64 -> 16 (the code) -> 64 -> 256
+        assertEquals((256 * 64 + 64) + (64 * 16 + 16) + (16 * 64 + 64) + (64 * 256 + 256), net.numParams());
+
+        WorkerKernel kernel = new WorkerKernel(conf.toJson(), Target.FEATURES);
+        ExampleBlock block = squares(256, 4);
+        ModelSnapshot model = kernel.snapshot();
+        EvalResult before = kernel.evaluate(model, block.inOrder(64));
+        for (int epoch = 0; epoch < 5; epoch++) {
+            kernel.train(model, block.batches(epoch, 32, 0, Integer.MAX_VALUE));
+            model = kernel.snapshot();
+        }
+        EvalResult after = kernel.evaluate(model, block.inOrder(64));
+        assertTrue(after.meanLoss() < before.meanLoss() / 2, "MSE " + before.meanLoss() + " -> " + after.meanLoss());
+        assertTrue(Double.isNaN(after.accuracy()), "a reconstruction has no accuracy");
+    }
+
+    @Test
+    void aCharLstmLearnsToContinueARepeatingPattern() {
+        // Sequences of the cycle 0 1 2 3 4 at random phases: every next token follows from the one before.
+        int length = 9;
+        Random random = new Random(3);
+        float[] x = new float[300 * (length + 1)];
+        for (int i = 0; i < 300; i++) {
+            int phase = random.nextInt(5);
+            for (int t = 0; t <= length; t++) {
+                x[i * (length + 1) + t] = (phase + t) % 5;
+            }
+        }
+        ExampleBlock block = new ExampleBlock(x, new int[300], length + 1, 5);
+        ModelConfig charLstm = new ModelConfig(ModelType.CHAR_LSTM, List.of(16), Activation.RELU, WeightInit.XAVIER,
+                0, 0, 0, Loss.MCXENT, List.of(32), 8, 16, 2, "", 0, "");
+        WorkerKernel kernel = new WorkerKernel(NetworkFactory.build(charLstm, ADAM, InputShape.sequence(length, 5), 5,
+                3).toJson(), Target.NEXT_TOKENS);
+        ModelSnapshot model = kernel.snapshot();
+        double before = kernel.evaluate(model, block.inOrder(64)).meanLoss();
+        for (int epoch = 0; epoch < 10; epoch++) {
+            kernel.train(model, block.batches(epoch, 32, 0, Integer.MAX_VALUE));
+            model = kernel.snapshot();
+        }
+        EvalResult after = kernel.evaluate(model, block.inOrder(64));
+        assertTrue(after.meanLoss() < before / 2, "loss " + before + " -> " + after.meanLoss());
+        assertTrue(after.accuracy() > 0.95, "next-token accuracy " + after.accuracy());
+        assertEquals(300L * length, java.util.Arrays.stream(after.confusion()).sum(), "one prediction per step");
+    }
+
+    @Test
     void textModelsRefuseNumericFeaturesAndOtherModelsRefuseTokens() {
         ConfigException text = assertThrows(ConfigException.class, () -> NetworkFactory.build(
                 text(ModelType.LSTM_CLASSIFIER), ADAM, InputShape.vector(784), 10, 1));
@@ -124,11 +177,16 @@ class NetworkFactoryTest {
     @EnumSource(value = ModelType.class, names = {"FINE_TUNE", "DL4J_JSON"}, mode = EnumSource.Mode.EXCLUDE)
     void everyFamilyReloadsFromItsSavedModelAndPredictsTheSame(ModelType type, @TempDir Path dir) throws Exception {
         boolean text = type.readsTokens();
+        boolean nextTokens = type.target() == Target.NEXT_TOKENS;
         ModelConfig model = text ? text(type) : new ModelConfig(type, List.of(8), Activation.RELU, WeightInit.RELU,
                 0.2, 0, 1e-4, Loss.MCXENT, List.of(4, 4), 16, 16, 2, "", 0, "");
         ExampleBlock block = text ? markedSequences(64, 12, 20, 5) : squares(64, 4);
-        InputShape input = text ? InputShape.sequence(12, 20) : new InputShape(16, 16, 1);
-        WorkerKernel kernel = new WorkerKernel(NetworkFactory.build(model, ADAM, input, 2, 3).toJson());
+        // A language model reads all tokens but the last and predicts a token of the vocabulary at every step.
+        InputShape input = text ? InputShape.sequence(nextTokens ? 11 : 12, 20) : new InputShape(16, 16, 1);
+        int classes = nextTokens ? 20 : 2;
+        block = new ExampleBlock(block.features(), block.labels(), block.featureSize(), classes);
+        WorkerKernel kernel = new WorkerKernel(NetworkFactory.build(model, ADAM, input, classes, 3).toJson(),
+                type.target());
         kernel.train(kernel.snapshot(), block.batches(1, 16, 0, Integer.MAX_VALUE));
         MultiLayerNetwork trained = kernel.network(kernel.snapshot());
         File saved = dir.resolve("model.zip").toFile();
@@ -136,6 +194,9 @@ class NetworkFactoryTest {
 
         MultiLayerNetwork loaded = ModelSerializer.restoreMultiLayerNetwork(saved, true);
         INDArray features = block.inOrder(64).next().toDataSet().getFeatures();
+        if (nextTokens) {
+            features = features.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 11)).dup();
+        }
         assertEquals(trained.output(features, false), loaded.output(features, false));
         assertEquals(trained.getUpdater().getStateViewArray(), loaded.getUpdater().getStateViewArray());
     }

@@ -26,6 +26,9 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
 
     int examples();
 
+    /** Classes of the labels: data.classes, or for next-token data the tokens there are. */
+    int classes();
+
     /** Feature values per example. */
     int featureSize();
 

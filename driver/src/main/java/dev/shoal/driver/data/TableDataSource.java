@@ -115,6 +115,11 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     }
 
     @Override
+    public int classes() {
+        return spec.classes();
+    }
+
+    @Override
     public int featureSize() {
         return opened().featureSize();
     }

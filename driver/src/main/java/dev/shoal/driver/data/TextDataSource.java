@@ -68,6 +68,11 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
     }
 
     @Override
+    public int classes() {
+        return file.classes();
+    }
+
+    @Override
     public int featureSize() {
         return maxLength;
     }

@@ -7,6 +7,7 @@ import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.data.TextFile;
 import dev.shoal.driver.plan.DataFormat;
+import dev.shoal.driver.plan.StopMetric;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.config.ConfigException;
@@ -39,6 +40,12 @@ public final class Preflight {
         DataConfig d = plan.data();
         for (Map.Entry<String, String> input : d.inputs().entrySet()) {
             requireInput(input.getKey(), input.getValue(), d.format().readsFolders());
+        }
+        var stopping = plan.training().earlyStopping();
+        if (stopping.enabled() && stopping.metric() == StopMetric.ACCURACY
+                && !plan.model().type().target().hasAccuracy()) {
+            throw new ConfigException("training.early-stopping.metric", "accuracy", "a "
+                    + plan.model().type().configName() + " has no accuracy; use loss");
         }
         if (plan.model().type().fromFile()) {
             requireInput(plan.model().fileKey(), plan.model().file(), false);

@@ -52,10 +52,11 @@ public final class ProgressReporter implements Consumer<Metrics> {
     }
 
     private void epoch(Metrics.Epoch e) {
-        out.printf("epoch %d/%d done in %.1fs  %,.0f ex/s  train loss %.4f  test loss %.4f  "
-                        + "test accuracy %.2f%%  executor RSS %,d MB  ETA %s%n", e.epoch(), e.epochs(),
-                e.trainSeconds() + e.evalSeconds(), e.examplesPerSecond(), e.trainLoss(), e.testLoss(),
-                100 * e.testAccuracy(), e.executorMemory().rssMb(), duration(e.etaSeconds()));
+        out.printf("epoch %d/%d done in %.1fs  %,.0f ex/s  train loss %.4f  test loss %.4f  %sexecutor RSS %,d MB  "
+                        + "ETA %s%n", e.epoch(), e.epochs(), e.trainSeconds() + e.evalSeconds(), e.examplesPerSecond(),
+                e.trainLoss(), e.testLoss(), Double.isNaN(e.testAccuracy()) ? ""
+                        : String.format("test accuracy %.2f%%  ", 100 * e.testAccuracy()),
+                e.executorMemory().rssMb(), duration(e.etaSeconds()));
         epochStart = System.nanoTime();
         lastLine = epochStart;
         epochExamples = 0;

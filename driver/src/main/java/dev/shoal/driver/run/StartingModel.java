@@ -4,6 +4,7 @@ import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.NetworkFiles;
+import dev.shoal.kernel.Target;
 import dev.shoal.kernel.NetworkFactory;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ConfigException;
@@ -25,27 +26,29 @@ import org.deeplearning4j.util.ModelSerializer;
  */
 record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fresh) {
 
-    static StartingModel of(TrainingPlan plan, InputShape input) {
+    /** The plan's network for examples of {@code input} in {@code classes} classes. */
+    static StartingModel of(TrainingPlan plan, InputShape input, int classes) {
         ModelConfig m = plan.model();
-        int classes = plan.data().classes();
         long seed = plan.training().seed();
         return switch (m.type()) {
             case FINE_TUNE -> {
                 MultiLayerNetwork tuned = NetworkFiles.fineTune(load(m.base()), m.base(), m.freeze(),
                         plan.optimizer(), input, classes, seed);
-                StartingModel fresh = fresh(tuned.getLayerWiseConfigurations().toJson());
+                StartingModel fresh = fresh(tuned.getLayerWiseConfigurations().toJson(), m.type().target());
                 ModelSnapshot initial = fresh.fresh();
                 yield new StartingModel(fresh.networkJson(), fresh.kernel(),
                         new ModelSnapshot(tuned.params().toFloatVector(), initial.updaterState(), 0, 0));
             }
-            case DL4J_JSON -> fresh(NetworkFiles.fromJson(read(m.json()), m.json(), input, classes).toJson());
-            default -> fresh(NetworkFactory.build(m, plan.optimizer(), input, classes, seed).toJson());
+            case DL4J_JSON -> fresh(NetworkFiles.fromJson(read(m.json()), m.json(), input, classes).toJson(),
+                    m.type().target());
+            default -> fresh(NetworkFactory.build(m, plan.optimizer(), input, classes, seed).toJson(),
+                    m.type().target());
         };
     }
 
     /** The network of {@code json} as its own initialisation leaves it. */
-    private static StartingModel fresh(String json) {
-        WorkerKernel kernel = new WorkerKernel(json);
+    private static StartingModel fresh(String json, Target target) {
+        WorkerKernel kernel = new WorkerKernel(json, target);
         return new StartingModel(json, kernel, kernel.snapshot());
     }
 

@@ -126,7 +126,7 @@ public final class TrainingRun {
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
                 train.examples(), test.examples(), workers, loadSeconds, sc.master());
 
-        StartingModel model = StartingModel.of(plan, ready.train().inputShape());
+        StartingModel model = StartingModel.of(plan, ready.train().inputShape(), ready.train().classes());
         String networkJson = model.networkJson();
         WorkerKernel driverKernel = model.kernel();
         TrainingState start = resumeFrom != null ? resumeFrom : TrainingState.start(model.fresh());
@@ -181,9 +181,10 @@ public final class TrainingRun {
                     plan.training().earlyStopping().metric().name().toLowerCase(java.util.Locale.ROOT),
                     last.epoch() - result.modelEpoch(), result.modelEpoch());
         }
-        out.printf("done: test accuracy %.2f%% (model of epoch %d), %,.0f examples/s after the first epoch; "
-                        + "model in %s%n", 100 * saved.testAccuracy(), result.modelEpoch(), examplesPerSecond,
-                dir.path().resolve(RunDirectory.MODEL));
+        String score = Double.isNaN(saved.testAccuracy()) ? String.format("test loss %.4f", saved.testLoss())
+                : String.format("test accuracy %.2f%%", 100 * saved.testAccuracy());
+        out.printf("done: %s (model of epoch %d), %,.0f examples/s after the first epoch; model in %s%n", score,
+                result.modelEpoch(), examplesPerSecond, dir.path().resolve(RunDirectory.MODEL));
         return new Outcome(dir.path(), result);
     }
 

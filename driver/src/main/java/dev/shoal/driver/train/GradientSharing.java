@@ -50,7 +50,7 @@ final class GradientSharing {
         requireStaticAllocation(sc.getConf());
         this.sc = sc;
         this.sharing = plan.sync().sharing();
-        this.task = new SharingTask(networkJson, plan.sync().threadsPerWorker(), plan.training().batchSize(),
+        this.task = new SharingTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(), plan.training().batchSize(),
                 plan.training().seed(), sharing);
         this.sink = sink;
         this.driverHost = sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());

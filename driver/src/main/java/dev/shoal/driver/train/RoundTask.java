@@ -6,6 +6,7 @@ import dev.shoal.kernel.KernelPool;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.SnapshotCodec;
+import dev.shoal.kernel.Target;
 import dev.shoal.kernel.WorkerResult;
 import java.io.Serializable;
 import java.util.Iterator;
@@ -15,7 +16,7 @@ import java.util.List;
  * The immutable part of a round that executors need, copied out of the plan before the closure is built so no
  * driver object travels. {@link #train} and {@link #evaluate} run on executors, once per partition.
  */
-record RoundTask(String networkJson, int threads, int batchSize, long seed) implements Serializable {
+record RoundTask(String networkJson, Target target, int threads, int batchSize, long seed) implements Serializable {
 
     Iterator<WorkerResult> train(int partition, byte[] snapshot, int epoch, int firstBatch, int steps,
                                  Iterator<ExampleBlock> blocks) {
@@ -24,7 +25,7 @@ record RoundTask(String networkJson, int threads, int batchSize, long seed) impl
         long order = Shuffle.orderSeed(seed, epoch, partition);
         while (blocks.hasNext()) {
             ExampleBlock block = blocks.next();
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads)) {
+            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads)) {
                 lease.kernel().seedRandom(order + firstBatch);
                 result = result.merge(lease.kernel().train(start,
                         block.batches(order, batchSize, firstBatch, steps)));
@@ -37,7 +38,7 @@ record RoundTask(String networkJson, int threads, int batchSize, long seed) impl
         ModelSnapshot model = SnapshotCodec.decode(snapshot);
         EvalResult result = EvalResult.empty();
         while (blocks.hasNext()) {
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads)) {
+            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads)) {
                 result = result.merge(lease.kernel().evaluate(model, blocks.next().inOrder(EVAL_BATCH)));
             }
         }

@@ -9,6 +9,7 @@ import dev.shoal.kernel.MiniBatch;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.SnapshotCodec;
+import dev.shoal.kernel.Target;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.sharing.GradientMessage;
 import dev.shoal.kernel.sharing.PeerGroup;
@@ -34,7 +35,7 @@ import org.apache.spark.SparkEnv;
  * Reduction is by rank (threshold) or by the ring's fixed chunk owners (dense), so every replica computes the
  * same bits.
  */
-record SharingTask(String networkJson, int threads, int batchSize, long seed, SharingConfig sharing)
+record SharingTask(String networkJson, Target target, int threads, int batchSize, long seed, SharingConfig sharing)
         implements Serializable {
 
     /** Test hook: {@code rank:step} makes that worker drop its connections there, once per JVM. */
@@ -68,7 +69,7 @@ record SharingTask(String networkJson, int threads, int batchSize, long seed, Sh
             throw e;
         }
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
-        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, threads);
+        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads);
              PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout)) {
             float[] residual = residuals == null || rank >= residuals.length ? null : residuals[rank];
             return List.of(steps(lease.kernel(), peers, start, residual, block, epoch, steps)).iterator();

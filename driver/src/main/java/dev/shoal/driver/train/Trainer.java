@@ -40,7 +40,7 @@ public final class Trainer {
     public Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
         this.sc = sc;
         this.plan = plan;
-        this.task = new RoundTask(networkJson, plan.sync().threadsPerWorker(), plan.training().batchSize(),
+        this.task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(), plan.training().batchSize(),
                 plan.training().seed());
         this.sink = sink;
         this.sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING

@@ -85,10 +85,9 @@ public record ModelConfig(
 
     /** {@code value} is given exactly when the type is {@code owner}. */
     private static void requiredWith(String key, String value, ModelType owner, ModelType type) {
-        String name = owner.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         if ((type == owner) == value.isEmpty()) {
             throw new ConfigException(key, value.isEmpty() ? "(missing)" : value, type == owner
-                    ? "required with type " + name : "only read with type " + name);
+                    ? "required with type " + owner.configName() : "only read with type " + owner.configName());
         }
     }
 }

@@ -16,6 +16,16 @@ public enum ModelType {
     /** Text classifier over token sequences: an embedding, multi-head self-attention, then max pooling over time. */
     ATTENTION_CLASSIFIER,
     /**
+     * Self-supervised: dense encoder layers ({@code hidden}, the last one the code), the mirrored decoder, and a
+     * sigmoid output layer that reconstructs the input under the mean squared error; labels are not read.
+     */
+    AUTOENCODER,
+    /**
+     * Character-level language model: an embedding, LSTM layers ({@code hidden}), and a softmax over the
+     * alphabet at every step, predicting each next character.
+     */
+    CHAR_LSTM,
+    /**
      * A saved model ({@code model.base}) with its first {@code model.freeze} layers frozen and a new output layer;
      * built by {@link dev.shoal.kernel.NetworkFiles}, not from the other model keys.
      */
@@ -33,6 +43,20 @@ public enum ModelType {
 
     /** Whether the family reads token ids (and needs sequence data). */
     public boolean readsTokens() {
-        return this == LSTM_CLASSIFIER || this == ATTENTION_CLASSIFIER;
+        return this == LSTM_CLASSIFIER || this == ATTENTION_CLASSIFIER || this == CHAR_LSTM;
+    }
+
+    /** The name a job file gives the family: lstm-classifier for LSTM_CLASSIFIER. */
+    public String configName() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    /** What the family learns to output. */
+    public dev.shoal.kernel.Target target() {
+        return switch (this) {
+            case AUTOENCODER -> dev.shoal.kernel.Target.FEATURES;
+            case CHAR_LSTM -> dev.shoal.kernel.Target.NEXT_TOKENS;
+            default -> dev.shoal.kernel.Target.CLASS;
+        };
     }
 }
