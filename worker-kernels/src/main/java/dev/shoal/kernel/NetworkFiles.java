@@ -1,6 +1,7 @@
 package dev.shoal.kernel;
 
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.OptimizerConfig;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
@@ -29,32 +30,45 @@ public final class NetworkFiles {
     }
 
     /**
-     * @param base       the saved model, loaded
-     * @param freeze     how many of its first layers keep their parameters; the others train
-     * @param input      the new data's examples, which the base must be able to read
-     * @param numClasses classes of the new output layer
-     * @throws ConfigException naming {@code model.freeze} or {@code model.base} when they do not fit the base
+     * The start of a fine-tuning run from {@code base}, as {@code model} says: its first {@code model.keep()}
+     * layers (0: all but its output layer), of which the first {@code model.freeze()} keep their parameters, and a
+     * new softmax output layer for {@code numClasses} classes.
+     *
+     * @param base  the saved model ({@code model.base()}), loaded
+     * @param input the new data's examples, which the base must be able to read
+     * @throws ConfigException naming {@code model.keep}, {@code model.freeze} or {@code model.base} when they do
+     *                         not fit the base
      */
-    public static MultiLayerNetwork fineTune(MultiLayerNetwork base, String basePath, int freeze, OptimizerConfig optimizer,
-                                       InputShape input, int numClasses, long seed) {
+    public static MultiLayerNetwork fineTune(ModelConfig model, MultiLayerNetwork base, OptimizerConfig optimizer,
+                                             InputShape input, int numClasses, long seed) {
         int layers = base.getnLayers();
-        if (freeze >= layers) {
-            throw new ConfigException("model.freeze", freeze, "must be less than the " + layers + " layers of "
-                    + basePath + ": its output layer is replaced and trained");
+        int keep = model.keep() == 0 ? layers - 1 : model.keep();
+        if (keep >= layers) {
+            throw new ConfigException("model.keep", model.keep(), "must be less than the " + layers + " layers of "
+                    + model.base() + ": its output layer is replaced");
         }
-        requireReads(base, "model.base", basePath, input);
-        int features = (int) ((FeedForwardLayer) base.getOutputLayer().conf().getLayer()).getNIn();
+        if (model.freeze() > keep) {
+            throw new ConfigException("model.freeze", model.freeze(), "must be at most the " + keep
+                    + " layers kept of " + model.base() + ": the new output layer is trained");
+        }
+        requireReads(base, "model.base", model.base(), input);
+        if (!(base.getLayer(keep - 1).conf().getLayer() instanceof FeedForwardLayer last)) {
+            throw new ConfigException("model.keep", keep, "would end " + model.base() + " on a "
+                    + base.getLayer(keep - 1).conf().getLayer().getClass().getSimpleName()
+                    + "; keep up to a dense layer");
+        }
         TransferLearning.Builder builder = new TransferLearning.Builder(base)
                 .fineTuneConfiguration(new FineTuneConfiguration.Builder()
                         .updater(NetworkFactory.updater(optimizer)).seed(seed).build())
-                .removeOutputLayer()
-                .addLayer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(features).nOut(numClasses)
+                .removeLayersFromOutput(layers - keep)
+                .addLayer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(last.getNOut())
+                        .nOut(numClasses)
                         // Zero weights: the new classes start at chance rather than at confident random guesses,
                         // which the large activations of trained layers would otherwise give (loss 5.4, not 2.3,
                         // for 10 classes in the end-to-end test).
                         .activation(Activation.SOFTMAX).weightInit(WeightInit.ZERO).build());
-        if (freeze > 0) {
-            builder.setFeatureExtractor(freeze - 1);
+        if (model.freeze() > 0) {
+            builder.setFeatureExtractor(model.freeze() - 1);
         }
         return builder.build();
     }

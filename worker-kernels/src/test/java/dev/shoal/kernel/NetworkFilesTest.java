@@ -7,9 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.kernel.config.Activation;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.Loss;
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.UpdaterType;
+import dev.shoal.kernel.config.WeightInit;
 import java.util.Arrays;
+import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -27,8 +33,7 @@ class NetworkFilesTest {
     @Test
     void theFrozenLayerKeepsItsTrainedWeightsThroughTrainingAndTheNewOutputLayerLearns() {
         MultiLayerNetwork base = trainedBase();
-        MultiLayerNetwork tuned = NetworkFiles.fineTune(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
-                InputShape.vector(KernelFixtures.FEATURES), 5, 3);
+        MultiLayerNetwork tuned = fineTune(base, 0, 1, InputShape.vector(KernelFixtures.FEATURES), 5, 3);
         assertEquals(5, tuned.getOutputLayer().getParam("W").size(1), "a new output layer for 5 classes");
         assertEquals(base.getLayer(0).params(), tuned.getLayer(0).params(), "the first layer as trained");
 
@@ -48,8 +53,8 @@ class NetworkFilesTest {
     @Test
     void theNewOutputLayerStartsAfreshEvenWhenItHasTheOldOnesShape() {
         MultiLayerNetwork base = trainedBase();
-        MultiLayerNetwork tuned = NetworkFiles.fineTune(base, "base.zip", 1, KernelFixtures.optimizer(UpdaterType.ADAM),
-                InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES, 3);
+        MultiLayerNetwork tuned = fineTune(base, 0, 1, InputShape.vector(KernelFixtures.FEATURES),
+                KernelFixtures.CLASSES, 3);
         assertEquals(base.getOutputLayer().numParams(), tuned.getOutputLayer().numParams());
         assertNotEquals(base.getOutputLayer().params(), tuned.getOutputLayer().params());
         assertEquals(base.getLayer(0).params(), tuned.getLayer(0).params());
@@ -58,12 +63,12 @@ class NetworkFilesTest {
     @Test
     void freezingTheOutputLayerOrABaseThatCannotReadTheDataIsRefusedNamingTheKey() {
         MultiLayerNetwork base = trainedBase();
-        ConfigException freeze = assertThrows(ConfigException.class, () -> NetworkFiles.fineTune(base, "base.zip", 2,
-                KernelFixtures.optimizer(UpdaterType.ADAM), InputShape.vector(KernelFixtures.FEATURES), 5, 3));
-        assertEquals("model.freeze = 2: must be less than the 2 layers of base.zip: its output layer is replaced "
-                + "and trained", freeze.getMessage());
-        ConfigException input = assertThrows(ConfigException.class, () -> NetworkFiles.fineTune(base, "base.zip", 1,
-                KernelFixtures.optimizer(UpdaterType.ADAM), InputShape.vector(784), 5, 3));
+        ConfigException freeze = assertThrows(ConfigException.class,
+                () -> fineTune(base, 0, 2, InputShape.vector(KernelFixtures.FEATURES), 5, 3));
+        assertEquals("model.freeze = 2: must be at most the 1 layers kept of base.zip: the new output layer is "
+                + "trained", freeze.getMessage());
+        ConfigException input = assertThrows(ConfigException.class,
+                () -> fineTune(base, 0, 1, InputShape.vector(784), 5, 3));
         assertTrue(input.getMessage().startsWith("model.base = base.zip: cannot read the data's examples (784): "),
                 input.getMessage());
     }
@@ -90,6 +95,33 @@ class NetworkFilesTest {
         assertEquals("model.json = net.json: has data type DOUBLE; Shoal trains FLOAT networks", assertThrows(
                 ConfigException.class, () -> NetworkFiles.fromJson(doubles, "net.json",
                         InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES)).getMessage());
+    }
+
+    @Test
+    void anAutoencodersEncoderIsKeptWithoutItsDecoder() {
+        ModelConfig autoencoder = new ModelConfig(ModelType.AUTOENCODER, List.of(8, 4), Activation.RELU,
+                WeightInit.RELU, 0, 0, 0, Loss.MSE);
+        MultiLayerNetwork base = new MultiLayerNetwork(NetworkFactory.build(autoencoder,
+                KernelFixtures.optimizer(UpdaterType.ADAM), InputShape.vector(KernelFixtures.FEATURES), 2, 1));
+        base.init();
+        MultiLayerNetwork tuned = fineTune(base, 2, 2, InputShape.vector(KernelFixtures.FEATURES), 3, 3);
+        assertEquals(3, tuned.getnLayers(), "encoder 6 -> 8 -> 4, then the new output layer");
+        assertEquals(4 * 3 + 3, tuned.getOutputLayer().numParams());
+        assertEquals(base.getLayer(1).params(), tuned.getLayer(1).params());
+
+        assertEquals("model.freeze = 3: must be at most the 2 layers kept of base.zip: the new output layer is "
+                + "trained", assertThrows(ConfigException.class, () -> fineTune(base, 2, 3,
+                        InputShape.vector(KernelFixtures.FEATURES), 3, 3)).getMessage());
+        assertEquals("model.keep = 4: must be less than the 4 layers of base.zip: its output layer is replaced",
+                assertThrows(ConfigException.class, () -> fineTune(base, 4, 0,
+                        InputShape.vector(KernelFixtures.FEATURES), 3, 3)).getMessage());
+    }
+
+    private static MultiLayerNetwork fineTune(MultiLayerNetwork base, int keep, int freeze, InputShape input,
+                                              int classes, long seed) {
+        ModelConfig model = new ModelConfig(ModelType.FINE_TUNE, List.of(), Activation.RELU, WeightInit.RELU, 0, 0,
+                0, Loss.MCXENT, List.of(32), 16, 16, 2, "base.zip", keep, freeze, "");
+        return NetworkFiles.fineTune(model, base, KernelFixtures.optimizer(UpdaterType.ADAM), input, classes, seed);
     }
 
     /** The same examples with five classes: the fixture's three, and two more split off by the third feature. */

@@ -32,8 +32,8 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
         long seed = plan.training().seed();
         return switch (m.type()) {
             case FINE_TUNE -> {
-                MultiLayerNetwork tuned = NetworkFiles.fineTune(load(m.base()), m.base(), m.freeze(),
-                        plan.optimizer(), input, classes, seed);
+                MultiLayerNetwork tuned = NetworkFiles.fineTune(m, load(m.base()), plan.optimizer(), input,
+                        classes, seed);
                 StartingModel fresh = fresh(tuned.getLayerWiseConfigurations().toJson(), m.type().target());
                 ModelSnapshot initial = fresh.fresh();
                 yield new StartingModel(fresh.networkJson(), fresh.kernel(),

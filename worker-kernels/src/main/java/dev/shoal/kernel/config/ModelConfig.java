@@ -34,9 +34,11 @@ public record ModelConfig(
                 defaultValue = "" + DEFAULT_HEADS) int heads,
         @Key(doc = "fine-tune: the saved model.zip to start from (a local path).", defaultValue = "''")
         String base,
-        @Key(doc = "fine-tune: how many of the base's first layers keep their trained parameters; the rest train, "
-                + "and the output layer is replaced by a new one for data.classes.", defaultValue = "0")
-        int freeze,
+        @Key(doc = "fine-tune: how many of the base's first layers to keep, a new output layer for data.classes "
+                + "following them; 0 keeps all but the base's output layer (for an autoencoder's encoder: the "
+                + "number of its hidden sizes).", defaultValue = "0") int keep,
+        @Key(doc = "fine-tune: how many of the kept layers keep their trained parameters; the others and the new "
+                + "output layer train.", defaultValue = "0") int freeze,
         @Key(doc = "dl4j-json: a DL4J MultiLayerConfiguration as JSON (a local path); its updater and every "
                 + "other setting are the file's, and its output layer must have data.classes outputs.",
                 defaultValue = "''") String json) {
@@ -61,6 +63,7 @@ public record ModelConfig(
         if (units % heads != 0) {
             throw new ConfigException("heads", heads, "must divide units (" + units + ")");
         }
+        Checks.atLeast("keep", keep, 0);
         Checks.atLeast("freeze", freeze, 0);
         requiredWith("base", base, ModelType.FINE_TUNE, type);
         requiredWith("json", json, ModelType.DL4J_JSON, type);
@@ -70,7 +73,7 @@ public record ModelConfig(
     public ModelConfig(ModelType type, List<Integer> hidden, Activation activation, WeightInit weightInit,
                        double dropout, double l1, double l2, Loss loss) {
         this(type, hidden, activation, weightInit, dropout, l1, l2, loss, List.of(32, 64, 64), DEFAULT_EMBEDDING,
-                DEFAULT_UNITS, DEFAULT_HEADS, "", 0, "");
+                DEFAULT_UNITS, DEFAULT_HEADS, "", 0, 0, "");
     }
 
     /** The network's file, for networks from files. */
