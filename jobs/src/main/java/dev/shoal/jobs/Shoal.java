@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
 @Command(name = "shoal", mixinStandardHelpOptions = true, versionProvider = Shoal.Version.class,
         description = "Data-parallel deep-learning training on Apache Spark.",
         subcommands = {TrainCommand.class, BenchCommand.class, BenchKernelCommand.class, BenchSystemCommand.class,
-            KeysCommand.class, CommandLine.HelpCommand.class})
+            KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
 public final class Shoal {
 
     public static void main(String[] args) {

@@ -130,6 +130,40 @@ class TrainEndToEndTest {
     }
 
     @Test
+    void aCharLstmLearnsATextItsHeldOutLossFallsAndSampleContinuesAPrompt() throws IOException {
+        Path text = Files.writeString(dir.resolve("text.txt"), "the cat sat on the mat. ".repeat(300));
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: chars",
+                "data: {format: chars, train: " + text + ", holdout: 0.1, max-length: 20}",
+                "model: {type: char-lstm, embedding: 8, hidden: [32]}",
+                "optimizer: {learning-rate: 0.02}",
+                "training: {epochs: 4, batch-size: 16}",
+                "sync: {workers: 2, average-every: 4}",
+                "output: {dir: " + dir.resolve("runs") + ", run-id: chars}",
+                ""));
+
+        assertEquals(0, Shoal.run("train", job.toString()));
+
+        Path run = dir.resolve("runs/chars");
+        List<JsonNode> epochs = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode node = JSON.readTree(line);
+            if (node.get("type").asText().equals("epoch")) {
+                epochs.add(node);
+            }
+        }
+        double first = epochs.get(0).get("testLoss").asDouble();
+        double last = epochs.get(epochs.size() - 1).get("testLoss").asDouble();
+        assertTrue(last < first / 2, "held-out loss " + first + " -> " + last);
+        assertTrue(epochs.get(epochs.size() - 1).get("testAccuracy").asDouble() > 0.9, "next-character accuracy");
+
+        String sample = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("sample", run.toString(),
+                "--prompt", "the cat ", "--length", "40", "--temperature", "0.3")));
+        assertTrue(sample.startsWith("the cat sat on the mat. the cat sat on the"), sample);
+    }
+
+    @Test
     void trainsACnnOnCifarBinaryFiles() throws IOException {
         Path train = Files.createDirectories(dir.resolve("cifar-train"));
         cifar(train.resolve("data_batch_1.bin"), 400, 1);

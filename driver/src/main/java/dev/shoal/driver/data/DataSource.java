@@ -14,7 +14,8 @@ import org.apache.spark.storage.StorageLevel;
  * (rounded down or up), placed by a seeded permutation so that each holds a random share whatever order the
  * input is in, and the same seed places the same examples on the same block.
  */
-public sealed interface DataSource permits IdxDataSource, TableDataSource, TextDataSource, CifarDataSource {
+public sealed interface DataSource permits IdxDataSource, TableDataSource, TextDataSource, CifarDataSource,
+        CharDataSource {
 
     /**
      * This source ready to load: IDX and text files are checked before Spark starts, so they are ready as they

@@ -11,16 +11,18 @@ import java.util.List;
 public record DataConfig(
         @Key(doc = "Input format: idx (image and label files); a table that Spark SQL reads: parquet, csv "
                 + "(with a header line) or json (JSON lines); text (labelled texts in a JSON file, an array of "
-                + "objects or JSON lines); or cifar (CIFAR-10 binary files).", defaultValue = "idx")
+                + "objects or JSON lines); cifar (CIFAR-10 binary files); or chars (a plain UTF-8 text, for "
+                + "char-lstm).", defaultValue = "idx")
         DataFormat format,
         @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''") String trainImages,
         @Key(doc = "idx: training labels (IDX, gzipped or not).", defaultValue = "''") String trainLabels,
         @Key(doc = "idx: test images, evaluated after every epoch.", defaultValue = "''") String testImages,
         @Key(doc = "idx: test labels.", defaultValue = "''") String testLabels,
-        @Key(doc = "Tables and cifar: the training set, a file or a folder of files; text: the JSON file.",
+        @Key(doc = "Tables and cifar: the training set, a file or a folder of files; text: the JSON file; chars: "
+                + "the text file.",
                 defaultValue = "''") String train,
-        @Key(doc = "Tables, text and cifar: the test set, evaluated after every epoch (text: empty to hold out part of "
-                + "data.train, see holdout).", defaultValue = "''") String test,
+        @Key(doc = "Tables, text, cifar and chars: the test set, evaluated after every epoch (text and chars: "
+                + "empty to hold out part of data.train, see holdout).", defaultValue = "''") String test,
         @Key(doc = "Tables and text: the label column or field, integral class indices.", defaultValue = "label")
         String label,
         @Key(doc = "Tables: the feature columns, either one array column or numeric columns; empty for the "
@@ -31,10 +33,12 @@ public record DataConfig(
         @Key(doc = "Tables: the features of a row as an image, [height, width, channels], channel after "
                 + "channel, each row by row; empty for a flat vector.", defaultValue = "[]") List<Integer> shape,
         @Key(doc = "text: the field of each record that holds the text.", defaultValue = "text") String text,
-        @Key(doc = "text without data.test: the fraction of data.train's records held out as the test set, drawn "
-                + "by the seed (so a file sorted by label is split fairly).", defaultValue = "0") double holdout,
+        @Key(doc = "text and chars without data.test: the fraction of data.train's records (chars: windows) held "
+                + "out as the test set, drawn by the seed (so a file sorted by label is split fairly).",
+                defaultValue = "0") double holdout,
         @Key(doc = "text: token ids per example; a longer text keeps its last words, a shorter one is padded in "
-                + "front.", defaultValue = "200") int maxLength,
+                + "front. chars: characters a window is read in, each followed by the next.", defaultValue = "200")
+        int maxLength,
         @Key(doc = "text: how many of the training set's most frequent words get their own id; the others share "
                 + "the unknown id.", defaultValue = "20000") int vocabulary,
         @Key(doc = "Number of classes; labels must lie in [0, classes).", defaultValue = "10") int classes,
@@ -60,10 +64,11 @@ public record DataConfig(
         if (holdout < 0 || holdout >= 1) {
             throw new ConfigException("holdout", holdout, "must be in [0, 1)");
         }
-        if (format == DataFormat.TEXT) {
+        if (format == DataFormat.TEXT || format == DataFormat.CHARS) {
             required("train", train, format);
             if (test.isEmpty() && holdout == 0) {
-                throw new ConfigException("test", "(missing)", "required with format text unless holdout is set");
+                throw new ConfigException("test", "(missing)", "required with format " + format.name()
+                        .toLowerCase(java.util.Locale.ROOT) + " unless holdout is set");
             }
         } else if (format.readsTrainAndTest()) {
             required("train", train, format);

@@ -16,7 +16,9 @@ public enum DataFormat {
      */
     TEXT,
     /** CIFAR-10 binary files: a label byte and a 32x32 colour image (3,072 bytes) per record. */
-    CIFAR;
+    CIFAR,
+    /** A plain UTF-8 text, cut into windows of characters for a character-level language model. */
+    CHARS;
 
     /** Whether examples are rows of a table that Spark SQL reads. */
     public boolean isTable() {

@@ -1,5 +1,6 @@
 package dev.shoal.driver.run;
 
+import dev.shoal.driver.data.CharDataSource;
 import dev.shoal.driver.data.CifarDataSource;
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
@@ -60,6 +61,11 @@ public final class Preflight {
                 train = train.first(d.trainLimit());
             }
             return checked(plan, train, CifarDataSource.open(d.test(), d.classes()));
+        }
+        if (d.format() == DataFormat.CHARS) {
+            CharDataSource.Pair chars = CharDataSource.split(d.train(), d.test().isEmpty() ? null : d.test(),
+                    d.holdout(), d.trainLimit(), d.maxLength(), plan.training().seed());
+            return checked(plan, chars.train(), chars.test());
         }
         if (d.format() == DataFormat.TEXT) {
             TextDataSource.Pair text = TextDataSource.split(textFile(d.train(), d),

@@ -30,6 +30,8 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     public static final String PROVENANCE = "provenance.json";
     /** A text model's words, one per line, id 2 first ({@link dev.shoal.driver.data.Vocabulary}). */
     public static final String VOCABULARY = "vocabulary.txt";
+    /** A character model's characters ({@link dev.shoal.driver.data.Alphabet}). */
+    public static final String ALPHABET = "alphabet.json";
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper JSON_LINE = new ObjectMapper();
@@ -121,7 +123,7 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     public String copyTo(String uri, Object provenance) {
         HadoopFolder folder = new HadoopFolder(HadoopFolder.join(uri, dir.getFileName().toString()));
         try (FileSystem fs = folder.open()) {
-            for (String name : List.of(MODEL, VOCABULARY, PLAN, METRICS)) {
+            for (String name : List.of(MODEL, VOCABULARY, ALPHABET, PLAN, METRICS)) {
                 if (Files.exists(dir.resolve(name))) {
                     folder.writeAtomically(fs, name, out -> Files.copy(dir.resolve(name), out));
                 }

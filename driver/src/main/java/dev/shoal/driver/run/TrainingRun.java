@@ -1,5 +1,6 @@
 package dev.shoal.driver.run;
 
+import dev.shoal.driver.data.CharDataSource;
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -151,6 +152,9 @@ public final class TrainingRun {
                 p -> ModelSerializer.writeModel(driverKernel.network(result.model()), p.toFile(), true));
         if (ready.train() instanceof TextDataSource text) {
             dir.writeAtomically(RunDirectory.VOCABULARY, text.vocabulary()::write);
+        }
+        if (ready.train() instanceof CharDataSource chars) {
+            dir.writeAtomically(RunDirectory.ALPHABET, chars.alphabet()::write);
         }
         Metrics.Epoch last = result.epochs().get(result.epochs().size() - 1);
         Metrics.Epoch saved = result.epochs().get(result.modelEpoch() - 1);
