@@ -38,17 +38,11 @@ class TrainEndToEndTest {
     @Test
     void trainsWellAboveChanceAndWritesTheRunDirectory() throws IOException {
         IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 3000, 500, 11);
-        Path job = dir.resolve("job.yaml");
-        Files.writeString(job, String.join("\n",
-                "name: e2e",
+        assertEquals(0, train("r1",
                 files.dataSection(),
                 "model: {type: mlp, hidden: [64]}",
                 "training: {epochs: 3, batch-size: 32}",
-                "sync: {workers: 2, average-every: 4}",
-                "output: {dir: " + dir.resolve("runs") + ", run-id: r1}",
-                ""));
-
-        assertEquals(0, Shoal.run("train", job.toString()));
+                "sync: {workers: 2, average-every: 4}"));
 
         Path run = dir.resolve("runs/r1");
         assertEquals(List.of("checkpoints", "metrics.jsonl", "model.zip", "plan.yaml", "provenance.json"),
@@ -58,7 +52,7 @@ class TrainEndToEndTest {
                 Files.list(run.resolve("checkpoints")).map(p -> p.getFileName().toString()).sorted().toList(),
                 "one per epoch, the newest 3 kept");
 
-        JsonNode provenance = JSON.readTree(run.resolve("provenance.json").toFile());
+        JsonNode provenance = provenance("r1");
         assertEquals("completed", provenance.get("status").asText());
         double accuracy = provenance.get("result").get("testAccuracy").asDouble();
         assertTrue(accuracy > 0.7, "accuracy " + accuracy + " should be far above the 0.1 of chance");
@@ -98,23 +92,16 @@ class TrainEndToEndTest {
     @Test
     void trainsAnLstmOnLabelledTextsAndSavesTheVocabularyThatReadsNewTexts() throws IOException {
         Path reviews = reviews(1200, 5);
-        Path job = dir.resolve("job.yaml");
-        Files.writeString(job, String.join("\n",
-                "name: text",
+        assertEquals(0, train("text",
                 "data: {format: text, train: " + reviews + ", text: t, label: s, holdout: 0.25, classes: 2,"
                         + " max-length: 12, vocabulary: 100}",
                 "model: {type: lstm-classifier, embedding: 16, units: 16, hidden: []}",
                 "optimizer: {learning-rate: 0.01}",
                 "training: {epochs: 4, batch-size: 32}",
-                "sync: {workers: 2, average-every: 4}",
-                "output: {dir: " + dir.resolve("runs") + ", run-id: text}",
-                ""));
-
-        assertEquals(0, Shoal.run("train", job.toString()));
+                "sync: {workers: 2, average-every: 4}"));
 
         Path run = dir.resolve("runs/text");
-        JsonNode provenance = JSON.readTree(run.resolve("provenance.json").toFile());
-        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        double accuracy = accuracy("text");
         assertTrue(accuracy > 0.9, "accuracy " + accuracy + " should be far above the 0.5 of chance");
         // The saved vocabulary turns new texts into the ids the model was trained on.
         Vocabulary vocabulary = Vocabulary.read(run.resolve("vocabulary.txt"));
@@ -132,18 +119,12 @@ class TrainEndToEndTest {
     @Test
     void aCharLstmLearnsATextItsHeldOutLossFallsAndSampleContinuesAPrompt() throws IOException {
         Path text = Files.writeString(dir.resolve("text.txt"), "the cat sat on the mat. ".repeat(300));
-        Path job = dir.resolve("job.yaml");
-        Files.writeString(job, String.join("\n",
-                "name: chars",
+        assertEquals(0, train("chars",
                 "data: {format: chars, train: " + text + ", holdout: 0.1, max-length: 20}",
                 "model: {type: char-lstm, embedding: 8, hidden: [32]}",
                 "optimizer: {learning-rate: 0.02}",
                 "training: {epochs: 4, batch-size: 16}",
-                "sync: {workers: 2, average-every: 4}",
-                "output: {dir: " + dir.resolve("runs") + ", run-id: chars}",
-                ""));
-
-        assertEquals(0, Shoal.run("train", job.toString()));
+                "sync: {workers: 2, average-every: 4}"));
 
         Path run = dir.resolve("runs/chars");
         List<JsonNode> epochs = new ArrayList<>();
@@ -169,19 +150,13 @@ class TrainEndToEndTest {
         cifar(train.resolve("data_batch_1.bin"), 400, 1);
         cifar(train.resolve("data_batch_2.bin"), 400, 2);
         Path test = cifar(dir.resolve("test_batch.bin"), 200, 3);
-        Path job = dir.resolve("job.yaml");
-        Files.writeString(job, String.join("\n",
-                "name: cifar",
+        assertEquals(0, train("cifar",
                 "data: {format: cifar, train: " + train + ", test: " + test + ", classes: 3}",
                 "model: {type: cnn, filters: [8, 8], hidden: [16]}",
                 "training: {epochs: 2, batch-size: 32}",
-                "sync: {workers: 2, average-every: 4}",
-                "output: {dir: " + dir.resolve("runs") + ", run-id: cifar}",
-                ""));
+                "sync: {workers: 2, average-every: 4}"));
 
-        assertEquals(0, Shoal.run("train", job.toString()));
-
-        JsonNode provenance = JSON.readTree(dir.resolve("runs/cifar/provenance.json").toFile());
+        JsonNode provenance = provenance("cifar");
         double accuracy = provenance.get("result").get("testAccuracy").asDouble();
         assertTrue(accuracy > 0.9, "accuracy " + accuracy + " should be far above the 0.33 of chance");
         assertEquals(800L * 3073, provenance.get("data").get(0).get("bytes").asLong(), "both training files");
@@ -248,8 +223,7 @@ class TrainEndToEndTest {
     @Test
     void aFineTunedModelBeatsTrainingFromScratchOnASmallSubsetOfANewTask() throws IOException {
         IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 3000, 500, 11);
-        assertEquals(0, Shoal.run("train", job("base", files.dataSection(), "{type: mlp, hidden: [64]}", 3)
-                .toString()));
+        assertEquals(0, train("base", files.dataSection(), "model: {type: mlp, hidden: [64]}", quick(3)));
         Path base = dir.resolve("runs/base/model.zip");
 
         // The new task: the same kind of images, other class numbers, and only 96 training examples.
@@ -260,9 +234,9 @@ class TrainEndToEndTest {
         String newTask = new IdxFixtures.Files4(files.trainImages(), dir.resolve("new-train-labels").toString(),
                 files.testImages(), dir.resolve("new-test-labels").toString()).dataSection()
                 .replace("}", ", train-limit: 96}");
-        assertEquals(0, Shoal.run("train", job("tuned", newTask, "{type: fine-tune, base: " + base + ", freeze: 1}",
-                8).toString()));
-        assertEquals(0, Shoal.run("train", job("scratch", newTask, "{type: mlp, hidden: [64]}", 8).toString()));
+        assertEquals(0, train("tuned", newTask, "model: {type: fine-tune, base: " + base + ", freeze: 1}",
+                quick(8)));
+        assertEquals(0, train("scratch", newTask, "model: {type: mlp, hidden: [64]}", quick(8)));
 
         double tuned = accuracy("tuned");
         double scratch = accuracy("scratch");
@@ -271,8 +245,7 @@ class TrainEndToEndTest {
                 dir.resolve("runs/tuned/model.zip").toFile(), true);
         MultiLayerNetwork original = ModelSerializer.restoreMultiLayerNetwork(base.toFile(), false);
         assertEquals(original.getLayer(0).params(), model.getLayer(0).params(), "the frozen layer as the base had it");
-        assertEquals("model.base", JSON.readTree(dir.resolve("runs/tuned/provenance.json").toFile()).get("data")
-                .get(4).get("key").asText());
+        assertEquals("model.base", provenance("tuned").get("data").get(4).get("key").asText());
     }
 
     @Test
@@ -286,8 +259,8 @@ class TrainEndToEndTest {
                 .build();
         Path json = Files.writeString(dir.resolve("net.json"), conf.toJson());
 
-        assertEquals(0, Shoal.run("train", job("json", files.dataSection(), "{type: dl4j-json, json: " + json + "}",
-                2).toString()));
+        assertEquals(0, train("json", files.dataSection(), "model: {type: dl4j-json, json: " + json + "}",
+                quick(2)));
 
         assertTrue(accuracy("json") > 0.7, "accuracy " + accuracy("json"));
         MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
@@ -296,21 +269,27 @@ class TrainEndToEndTest {
         assertEquals("tanh", ((DenseLayer) model.getLayer(0).conf().getLayer()).getActivationFn().toString());
     }
 
-    private Path job(String runId, String data, String model, int epochs) throws IOException {
-        return Files.writeString(dir.resolve(runId + ".yaml"), String.join("\n",
-                "name: " + runId,
-                data,
-                "model: " + model,
-                "optimizer: {learning-rate: 0.01}",
-                "training: {epochs: " + epochs + ", batch-size: 16}",
-                "sync: {workers: 2, average-every: 3}",
-                "output: {dir: " + dir.resolve("runs") + ", run-id: " + runId + "}",
-                ""));
+    /** Runs {@code shoal train} on a job file of these YAML lines, writing runs/{@code runId}/. */
+    private int train(String runId, String... sections) throws IOException {
+        List<String> lines = new ArrayList<>(List.of("name: " + runId));
+        lines.addAll(List.of(sections));
+        lines.add("output: {dir: " + dir.resolve("runs") + ", run-id: " + runId + "}");
+        Path job = Files.writeString(dir.resolve(runId + ".yaml"), String.join("\n", lines) + "\n");
+        return Shoal.run("train", job.toString());
+    }
+
+    /** Optimizer, training and sync lines for short runs on a few examples: fast learning, small batches. */
+    private static String quick(int epochs) {
+        return "optimizer: {learning-rate: 0.01}\ntraining: {epochs: " + epochs
+                + ", batch-size: 16}\nsync: {workers: 2, average-every: 3}";
+    }
+
+    private JsonNode provenance(String runId) throws IOException {
+        return JSON.readTree(dir.resolve("runs/" + runId + "/provenance.json").toFile());
     }
 
     private double accuracy(String runId) throws IOException {
-        return JSON.readTree(dir.resolve("runs/" + runId + "/provenance.json").toFile()).get("result")
-                .get("testAccuracy").asDouble();
+        return provenance(runId).get("result").get("testAccuracy").asDouble();
     }
 
     private static byte[] shifted(byte[] labels) {
@@ -325,20 +304,14 @@ class TrainEndToEndTest {
     void trainsALenetOnACsvTableShapedAsImages() throws IOException {
         Path train = csv("train.csv", 1500, 11);
         Path test = csv("test.csv", 300, 12);
-        Path job = dir.resolve("job.yaml");
-        Files.writeString(job, String.join("\n",
-                "name: csv",
+        assertEquals(0, train("csv",
                 "data: {format: csv, train: " + train + ", test: " + test + ", scale: 0.00392156862745098,"
                         + " shape: [28, 28, 1]}",
                 "model: {type: lenet, hidden: [32]}",
                 "training: {epochs: 2, batch-size: 32}",
-                "sync: {workers: 2, average-every: 4}",
-                "output: {dir: " + dir.resolve("runs") + ", run-id: csv}",
-                ""));
+                "sync: {workers: 2, average-every: 4}"));
 
-        assertEquals(0, Shoal.run("train", job.toString()));
-
-        JsonNode provenance = JSON.readTree(dir.resolve("runs/csv/provenance.json").toFile());
+        JsonNode provenance = provenance("csv");
         double accuracy = provenance.get("result").get("testAccuracy").asDouble();
         assertTrue(accuracy > 0.7, "accuracy " + accuracy + " should be far above the 0.1 of chance");
         assertEquals(List.of("data.train", "data.test"),

@@ -15,7 +15,7 @@ import org.apache.spark.storage.StorageLevel;
  * input is in, and the same seed places the same examples on the same block.
  */
 public sealed interface DataSource permits IdxDataSource, TableDataSource, TextDataSource, CifarDataSource,
-        CharDataSource {
+        CharDataSource, ImageFolderDataSource {
 
     /**
      * This source ready to load: IDX and text files are checked before Spark starts, so they are ready as they

@@ -11,17 +11,17 @@ import java.util.List;
 public record DataConfig(
         @Key(doc = "Input format: idx (image and label files); a table that Spark SQL reads: parquet, csv "
                 + "(with a header line) or json (JSON lines); text (labelled texts in a JSON file, an array of "
-                + "objects or JSON lines); cifar (CIFAR-10 binary files); or chars (a plain UTF-8 text, for "
-                + "char-lstm).", defaultValue = "idx")
+                + "objects or JSON lines); cifar (CIFAR-10 binary files); chars (a plain UTF-8 text, for "
+                + "char-lstm); or images (image files in one sub-folder per class).", defaultValue = "idx")
         DataFormat format,
         @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''") String trainImages,
         @Key(doc = "idx: training labels (IDX, gzipped or not).", defaultValue = "''") String trainLabels,
         @Key(doc = "idx: test images, evaluated after every epoch.", defaultValue = "''") String testImages,
         @Key(doc = "idx: test labels.", defaultValue = "''") String testLabels,
         @Key(doc = "Tables and cifar: the training set, a file or a folder of files; text: the JSON file; chars: "
-                + "the text file.",
+                + "the text file; images: the folder of class folders.",
                 defaultValue = "''") String train,
-        @Key(doc = "Tables, text, cifar and chars: the test set, evaluated after every epoch (text and chars: "
+        @Key(doc = "All formats but idx: the test set, evaluated after every epoch (text and chars: "
                 + "empty to hold out part of data.train, see holdout).", defaultValue = "''") String test,
         @Key(doc = "Tables and text: the label column or field, integral class indices.", defaultValue = "label")
         String label,
@@ -31,7 +31,8 @@ public record DataConfig(
         @Key(doc = "Tables: features are multiplied by this (0.00392156862745098 = 1/255 for pixel bytes).",
                 defaultValue = "1.0") double scale,
         @Key(doc = "Tables: the features of a row as an image, [height, width, channels], channel after "
-                + "channel, each row by row; empty for a flat vector.", defaultValue = "[]") List<Integer> shape,
+                + "channel, each row by row; empty for a flat vector. images: the size images are scaled to, with "
+                + "1 (grey) or 3 (RGB) channels.", defaultValue = "[]") List<Integer> shape,
         @Key(doc = "text: the field of each record that holds the text.", defaultValue = "text") String text,
         @Key(doc = "text and chars without data.test: the fraction of data.train's records (chars: windows) held "
                 + "out as the test set, drawn by the seed (so a file sorted by label is split fairly).",
@@ -63,6 +64,9 @@ public record DataConfig(
         Checks.atLeast("vocabulary", vocabulary, 1);
         if (holdout < 0 || holdout >= 1) {
             throw new ConfigException("holdout", holdout, "must be in [0, 1)");
+        }
+        if (format == DataFormat.IMAGES && (shape.isEmpty() || shape.get(2) != 1 && shape.get(2) != 3)) {
+            throw new ConfigException("shape", shape, "format images needs [height, width, 1 or 3 channels]");
         }
         if (format == DataFormat.TEXT || format == DataFormat.CHARS) {
             required("train", train, format);

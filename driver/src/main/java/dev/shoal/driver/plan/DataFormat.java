@@ -18,7 +18,9 @@ public enum DataFormat {
     /** CIFAR-10 binary files: a label byte and a 32x32 colour image (3,072 bytes) per record. */
     CIFAR,
     /** A plain UTF-8 text, cut into windows of characters for a character-level language model. */
-    CHARS;
+    CHARS,
+    /** Image files in one sub-folder per class (PNG, JPEG, GIF, BMP), scaled to data.shape. */
+    IMAGES;
 
     /** Whether examples are rows of a table that Spark SQL reads. */
     public boolean isTable() {
@@ -32,6 +34,6 @@ public enum DataFormat {
 
     /** Whether data.train and data.test may be folders of files. */
     public boolean readsFolders() {
-        return isTable() || this == CIFAR;
+        return isTable() || this == CIFAR || this == IMAGES;
     }
 }

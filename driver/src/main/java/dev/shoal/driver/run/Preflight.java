@@ -4,16 +4,18 @@ import dev.shoal.driver.data.CharDataSource;
 import dev.shoal.driver.data.CifarDataSource;
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
+import dev.shoal.driver.data.ImageFolderDataSource;
 import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.data.TextFile;
-import dev.shoal.driver.plan.DataFormat;
-import dev.shoal.driver.plan.StopMetric;
 import dev.shoal.driver.plan.DataConfig;
+import dev.shoal.driver.plan.StopMetric;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -51,33 +53,60 @@ public final class Preflight {
         if (plan.model().type().fromFile()) {
             requireInput(plan.model().fileKey(), plan.model().file(), false);
         }
-        if (d.format().isTable()) {
-            return new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
+        return switch (d.format()) {
+            case IDX -> idx(plan);
+            case PARQUET, CSV, JSON -> new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
                     table("data.test", d.test(), d, 0));
-        }
-        if (d.format() == DataFormat.CIFAR) {
-            CifarDataSource train = CifarDataSource.open(d.train(), d.classes());
-            if (d.trainLimit() > 0) {
-                train = train.first(d.trainLimit());
-            }
-            return checked(plan, train, CifarDataSource.open(d.test(), d.classes()));
-        }
-        if (d.format() == DataFormat.CHARS) {
-            CharDataSource.Pair chars = CharDataSource.split(d.train(), d.test().isEmpty() ? null : d.test(),
-                    d.holdout(), d.trainLimit(), d.maxLength(), plan.training().seed());
-            return checked(plan, chars.train(), chars.test());
-        }
-        if (d.format() == DataFormat.TEXT) {
-            TextDataSource.Pair text = TextDataSource.split(textFile(d.train(), d),
-                    d.test().isEmpty() ? null : textFile(d.test(), d), d.holdout(), d.trainLimit(), d.maxLength(),
-                    d.vocabulary(), plan.training().seed());
-            return checked(plan, text.train(), text.test());
-        }
+            case TEXT -> text(plan);
+            case CHARS -> chars(plan);
+            case CIFAR -> cifar(plan);
+            case IMAGES -> images(plan);
+        };
+    }
+
+    private static Sources idx(TrainingPlan plan) {
+        DataConfig d = plan.data();
         IdxDataSource train = IdxDataSource.open(d.trainImages(), d.trainLabels(), d.classes());
         if (d.trainLimit() > 0) {
             train = train.first(d.trainLimit());
         }
         return checked(plan, train, IdxDataSource.open(d.testImages(), d.testLabels(), d.classes()));
+    }
+
+    private static Sources text(TrainingPlan plan) {
+        DataConfig d = plan.data();
+        TextDataSource.Pair text = TextDataSource.split(textFile(d.train(), d),
+                d.test().isEmpty() ? null : textFile(d.test(), d), d.holdout(), d.trainLimit(), d.maxLength(),
+                d.vocabulary(), plan.training().seed());
+        return checked(plan, text.train(), text.test());
+    }
+
+    private static Sources chars(TrainingPlan plan) {
+        DataConfig d = plan.data();
+        CharDataSource.Pair chars = CharDataSource.split(d.train(), d.test().isEmpty() ? null : d.test(),
+                d.holdout(), d.trainLimit(), d.maxLength(), plan.training().seed());
+        return checked(plan, chars.train(), chars.test());
+    }
+
+    private static Sources cifar(TrainingPlan plan) {
+        DataConfig d = plan.data();
+        CifarDataSource train = CifarDataSource.open(d.train(), d.classes());
+        if (d.trainLimit() > 0) {
+            train = train.first(d.trainLimit());
+        }
+        return checked(plan, train, CifarDataSource.open(d.test(), d.classes()));
+    }
+
+    private static Sources images(TrainingPlan plan) {
+        DataConfig d = plan.data();
+        InputShape shape = new InputShape(d.shape().get(0), d.shape().get(1), d.shape().get(2));
+        ImageFolderDataSource train = ImageFolderDataSource.open("data.train", d.train(), List.of(), d.classes(),
+                shape);
+        if (d.trainLimit() > 0) {
+            train = train.sample(d.trainLimit(), plan.training().seed());
+        }
+        return checked(plan, train, ImageFolderDataSource.open("data.test", d.test(), train.classNames(),
+                d.classes(), shape));
     }
 
     private static TableDataSource table(String key, String path, DataConfig d, int limit) {
