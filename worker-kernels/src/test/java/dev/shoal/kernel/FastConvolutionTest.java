@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.ModelType;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -110,6 +111,39 @@ class FastConvolutionTest {
                         dev.shoal.kernel.config.WeightInit.RELU, 0, 0, 1e-4, dev.shoal.kernel.config.Loss.MCXENT),
                 KernelFixtures.optimizer(dev.shoal.kernel.config.UpdaterType.ADAM), new InputShape(28, 28, 1), 10, 5);
         assertSameAsDl4j(lenet, Nd4j.rand(DataType.FLOAT, 16, 784), labels(DataType.FLOAT, 16, 10), 2);
+    }
+
+    /**
+     * Training, a last short minibatch and evaluation in larger ones alternate every epoch: the buffers grow to
+     * the largest size once and are not allocated again (each new allocation used to stay in native memory until
+     * the garbage collector reached the old generation).
+     */
+    @Test
+    void minibatchesOfEverySizeShareTheBuffersOfTheLargest() {
+        String lenet = NetworkFactory.build(
+                new ModelConfig(ModelType.LENET, List.of(20), dev.shoal.kernel.config.Activation.RELU,
+                        dev.shoal.kernel.config.WeightInit.RELU, 0, 0, 0, dev.shoal.kernel.config.Loss.MCXENT),
+                KernelFixtures.optimizer(dev.shoal.kernel.config.UpdaterType.ADAM), new InputShape(16, 16, 1), 3, 5)
+                .toJson();
+        WorkerKernel kernel = new WorkerKernel(lenet);
+        ExampleBlock block = new ExampleBlock(Nd4j.rand(DataType.FLOAT, 70, 256).data().asFloat(), new int[70], 256,
+                3);
+        kernel.evaluate(kernel.snapshot(), block.inOrder(64));
+        kernel.train(kernel.snapshot(), block.batches(1, 16, 0, Integer.MAX_VALUE));
+        Map<String, Long> afterFirstEpoch = helper(kernel).helperMemoryUse();
+
+        for (int epoch = 2; epoch < 4; epoch++) {
+            kernel.evaluate(kernel.snapshot(), block.inOrder(64));
+            kernel.train(kernel.snapshot(), block.batches(epoch, 16, 0, Integer.MAX_VALUE));
+            assertEquals(afterFirstEpoch, helper(kernel).helperMemoryUse(), "epoch " + epoch);
+        }
+        // The patches of a 64-example batch: 64 x (1 x 5 x 5) x (12 x 12) floats.
+        assertEquals(64L * 25 * 144 * 4, afterFirstEpoch.get("patches"));
+    }
+
+    private static FastConvolution helper(WorkerKernel kernel) {
+        var layer = kernel.network(kernel.snapshot()).getLayer(0);
+        return (FastConvolution) ((org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) layer).getHelper();
     }
 
     @ParameterizedTest
