@@ -143,7 +143,7 @@ class PlanErrorsTest {
         String table = KeysCommand.table();
         assertTrue(table.contains("| `training.batch-size` | `128` |"), table);
         assertTrue(table.contains("| `model.type` | (required) |"), table);
-        assertTrue(table.contains("| `data.train` | `''` | Tables: the training table"), table);
+        assertTrue(table.contains("| `data.train` | `''` | Tables and cifar: the training set"), table);
         assertTrue(table.contains("| `optimizer.schedule.type` | `none` |"), table);
     }
 }
