@@ -145,7 +145,7 @@ class TrainEndToEndTest {
     }
 
     @Test
-    void trainsACnnOnCifarBinaryFiles() throws IOException {
+    void trainsACnnOnCifarBinaryFilesWithAugmentedImages() throws IOException {
         Path train = Files.createDirectories(dir.resolve("cifar-train"));
         cifar(train.resolve("data_batch_1.bin"), 400, 1);
         cifar(train.resolve("data_batch_2.bin"), 400, 2);
@@ -153,7 +153,7 @@ class TrainEndToEndTest {
         assertEquals(0, train("cifar",
                 "data: {format: cifar, train: " + train + ", test: " + test + ", classes: 3}",
                 "model: {type: cnn, filters: [8, 8], hidden: [16]}",
-                "training: {epochs: 2, batch-size: 32}",
+                "training: {epochs: 2, batch-size: 32, augment: {flip: true, shift: 3}}",
                 "sync: {workers: 2, average-every: 4}"));
 
         JsonNode provenance = provenance("cifar");

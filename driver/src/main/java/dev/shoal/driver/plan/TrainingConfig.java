@@ -10,7 +10,9 @@ public record TrainingConfig(
         @Key(doc = "Seed of weight initialisation, data placement and per-epoch shuffles.",
                 defaultValue = "42") long seed,
         @Key(doc = "Stop when the held-out metric stops improving.", defaultValue = "{}")
-        EarlyStoppingConfig earlyStopping) {
+        EarlyStoppingConfig earlyStopping,
+        @Key(doc = "Random changes to training images (image data only).", defaultValue = "{}")
+        AugmentConfig augment) {
 
     public TrainingConfig {
         Checks.atLeast("epochs", epochs, 1);

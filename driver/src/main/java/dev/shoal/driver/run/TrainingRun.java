@@ -136,7 +136,7 @@ public final class TrainingRun {
                     + " parameters but the plan's has " + driverKernel.numParams() + "; was plan.yaml changed?");
         }
         ProgressReporter progress = new ProgressReporter(out);
-        Trainer trainer = new Trainer(sc, plan, networkJson, m -> {
+        Trainer trainer = new Trainer(sc, plan, networkJson, ready.train().inputShape(), m -> {
             dir.accept(m);
             progress.accept(m);
             observer.accept(m);

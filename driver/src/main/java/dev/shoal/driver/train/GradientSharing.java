@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.SharingConfig;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
@@ -46,12 +47,13 @@ final class GradientSharing {
     /** By rank, the threshold encoders' residuals at the end of the last successful stage; null before. */
     private float[][] residuals;
 
-    GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
+    GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
+                    Consumer<Metrics> sink) {
         requireStaticAllocation(sc.getConf());
         this.sc = sc;
         this.sharing = plan.sync().sharing();
-        this.task = new SharingTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(), plan.training().batchSize(),
-                plan.training().seed(), sharing);
+        this.task = new SharingTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
+                plan.training().batchSize(), Trainer.augmentation(plan, input), plan.training().seed(), sharing);
         this.sink = sink;
         this.driverHost = sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());
     }

@@ -1,5 +1,6 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.Augmentation;
 import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelPool;
@@ -16,7 +17,8 @@ import java.util.List;
  * The immutable part of a round that executors need, copied out of the plan before the closure is built so no
  * driver object travels. {@link #train} and {@link #evaluate} run on executors, once per partition.
  */
-record RoundTask(String networkJson, Target target, int threads, int batchSize, long seed) implements Serializable {
+record RoundTask(String networkJson, Target target, int threads, int batchSize, Augmentation augmentation,
+                 long seed) implements Serializable {
 
     Iterator<WorkerResult> train(int partition, byte[] snapshot, int epoch, int firstBatch, int steps,
                                  Iterator<ExampleBlock> blocks) {
@@ -27,8 +29,8 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
             ExampleBlock block = blocks.next();
             try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads)) {
                 lease.kernel().seedRandom(order + firstBatch);
-                result = result.merge(lease.kernel().train(start,
-                        block.batches(order, batchSize, firstBatch, steps)));
+                var batches = block.batches(order, batchSize, firstBatch, steps);
+                result = result.merge(lease.kernel().train(start, augmentation.apply(batches, order + firstBatch)));
             }
         }
         return List.of(result).iterator();

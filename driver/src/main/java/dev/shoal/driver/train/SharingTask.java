@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.GradientEncoding;
 import dev.shoal.driver.plan.SharingConfig;
+import dev.shoal.kernel.Augmentation;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelPool;
 import dev.shoal.kernel.MemoryUse;
@@ -35,8 +36,8 @@ import org.apache.spark.SparkEnv;
  * Reduction is by rank (threshold) or by the ring's fixed chunk owners (dense), so every replica computes the
  * same bits.
  */
-record SharingTask(String networkJson, Target target, int threads, int batchSize, long seed, SharingConfig sharing)
-        implements Serializable {
+record SharingTask(String networkJson, Target target, int threads, int batchSize, Augmentation augmentation,
+                   long seed, SharingConfig sharing) implements Serializable {
 
     /** Test hook: {@code rank:step} makes that worker drop its connections there, once per JVM. */
     static final String KILL_PROPERTY = "shoal.test.kill-worker";
@@ -86,7 +87,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
                 : new ThresholdEncoder(residual != null ? residual : new float[n], sharing.fraction());
         long order = Shuffle.orderSeed(seed, epoch, rank);
         kernel.seedRandom(order);
-        Iterator<MiniBatch> batches = block.batches(order, batchSize, 0, steps);
+        Iterator<MiniBatch> batches = augmentation.apply(block.batches(order, batchSize, 0, steps), order);
         int killStep = killStep(rank);
         float[] gradient = new float[n];
         float[] exchange = new float[dense ? n + 1 : n];

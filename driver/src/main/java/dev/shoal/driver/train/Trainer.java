@@ -2,6 +2,8 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.Augmentation;
+import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
@@ -37,14 +39,21 @@ public final class Trainer {
     private final Consumer<Metrics> sink;
     private final GradientSharing sharing;
 
-    public Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, Consumer<Metrics> sink) {
+    /** @param input the shape of the training examples, which image augmentation needs */
+    public Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
+                   Consumer<Metrics> sink) {
         this.sc = sc;
         this.plan = plan;
-        this.task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(), plan.training().batchSize(),
-                plan.training().seed());
+        this.task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
+                plan.training().batchSize(), augmentation(plan, input), plan.training().seed());
         this.sink = sink;
         this.sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING
-                ? new GradientSharing(sc, plan, networkJson, sink) : null;
+                ? new GradientSharing(sc, plan, networkJson, input, sink) : null;
+    }
+
+    /** The plan's augmentation of examples of {@code input}. */
+    static Augmentation augmentation(TrainingPlan plan, InputShape input) {
+        return new Augmentation(plan.training().augment().flip(), plan.training().augment().shift(), input);
     }
 
     /** Trains a fresh model for the plan's epochs, without checkpoints. */

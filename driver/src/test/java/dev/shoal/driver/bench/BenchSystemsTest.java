@@ -3,6 +3,7 @@ package dev.shoal.driver.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.plan.AugmentConfig;
 import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.EarlyStoppingConfig;
@@ -50,7 +51,7 @@ class BenchSystemsTest {
                         Loss.MCXENT),
                 new OptimizerConfig(UpdaterType.ADAM, 0.005, 0.9, 0.9, 0.999, 0.95, 1e-8,
                         new ScheduleConfig(ScheduleType.EXPONENTIAL, 0.5, 1)),
-                new TrainingConfig(3, 50, 7, EarlyStoppingConfig.OFF),
+                new TrainingConfig(3, 50, 7, EarlyStoppingConfig.OFF, AugmentConfig.OFF),
                 new SyncConfig(SyncStrategy.AVERAGING, 1, 1, 1,
                         new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false)),
                 new SparkConfig("local[1]", false),

@@ -3,6 +3,7 @@ package dev.shoal.driver.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.shoal.driver.plan.AugmentConfig;
 import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.EarlyStoppingConfig;
@@ -50,6 +51,7 @@ class AveragingInvariantsTest {
     static final SparkFixture SPARK = new SparkFixture();
 
     private static final int FEATURES = 10;
+    static final InputShape SHAPE = InputShape.vector(FEATURES);
     private static final int CLASSES = 4;
     private static final long SEED = 42;
     static final SharingConfig SHARING = new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false);
@@ -113,7 +115,7 @@ class AveragingInvariantsTest {
         int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
         TrainingData data = new TrainingData(rdd, total, largest);
         List<Metrics> metrics = new ArrayList<>();
-        TrainingResult result = new Trainer(SPARK.sc(), plan, json, metrics::add).run(start, data, data);
+        TrainingResult result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add).run(start, data, data);
         long trained = metrics.stream().filter(m -> m instanceof Metrics.Round)
                 .mapToLong(m -> ((Metrics.Round) m).examples()).sum();
         assertEquals((long) total * plan.training().epochs(), trained, "every example once per epoch");
@@ -129,14 +131,14 @@ class AveragingInvariantsTest {
                         Loss.MCXENT),
                 new OptimizerConfig(updater, 0.05, 0.9, 0.9, 0.999, 0.95, 1e-8,
                         new ScheduleConfig(schedule, 0.5, 1)),
-                new TrainingConfig(epochs, batch, SEED, EarlyStoppingConfig.OFF),
+                new TrainingConfig(epochs, batch, SEED, EarlyStoppingConfig.OFF, AugmentConfig.OFF),
                 new SyncConfig(SyncStrategy.AVERAGING, workers, averageEvery, 1, SHARING),
                 new SparkConfig("auto", false),
                 new OutputConfig("runs", "", ""), CheckpointConfig.DEFAULTS);
     }
 
     static String networkJson(TrainingPlan plan) {
-        return NetworkFactory.build(plan.model(), plan.optimizer(), InputShape.vector(FEATURES), CLASSES, SEED).toJson();
+        return NetworkFactory.build(plan.model(), plan.optimizer(), SHAPE, CLASSES, SEED).toJson();
     }
 
     static ExampleBlock block(int rows, long seed) {

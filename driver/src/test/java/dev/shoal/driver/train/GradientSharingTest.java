@@ -54,7 +54,7 @@ class GradientSharingTest {
         TrainingData data = data(blocks);
         List<Metrics> metrics = new ArrayList<>();
         try {
-            TrainingResult result = new Trainer(SPARK.sc(), plan, json, metrics::add)
+            TrainingResult result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add)
                     .run(new WorkerKernel(json).snapshot(), data, data);
             return new Run(result, metrics);
         } finally {
@@ -120,7 +120,7 @@ class GradientSharingTest {
         List<ExampleBlock> blocks = List.of(AveragingInvariantsTest.block(64, 2), AveragingInvariantsTest.block(64, 3));
         TrainingData data = data(blocks);
         try {
-            GradientSharing sharing = new GradientSharing(SPARK.sc(), plan, json, m -> { });
+            GradientSharing sharing = new GradientSharing(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, m -> { });
             Trainer.EpochWork first = sharing.epoch(data, new WorkerKernel(json).snapshot(), 0, 4);
             float[][] unsent = sharing.residuals();
             sharing.epoch(data, first.model(), 1, 1);

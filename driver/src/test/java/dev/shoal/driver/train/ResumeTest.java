@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.plan.AugmentConfig;
 import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.plan.EarlyStoppingConfig;
 import dev.shoal.driver.plan.GradientEncoding;
@@ -64,7 +65,7 @@ class ResumeTest {
                 new ModelConfig(m.type(), m.hidden(), m.activation(), m.weightInit(), dropout, m.l1(), m.l2(),
                         m.loss()),
                 p.optimizer(),
-                new TrainingConfig(epochs, 16, p.training().seed(), stopping),
+                new TrainingConfig(epochs, 16, p.training().seed(), stopping, AugmentConfig.OFF),
                 new SyncConfig(strategy, 2, 2, 1,
                         new SharingConfig(GradientEncoding.THRESHOLD, 0.05, 10, 3, false)),
                 p.spark(), p.output(), new CheckpointConfig("", checkpointEvery, 3));
@@ -77,7 +78,7 @@ class ResumeTest {
     private Run train(TrainingPlan plan, TrainingState start) {
         String json = AveragingInvariantsTest.networkJson(plan);
         List<TrainingState> checkpoints = new ArrayList<>();
-        TrainingResult result = new Trainer(SPARK.sc(), plan, json, m -> { })
+        TrainingResult result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, m -> { })
                 .run(start, data, data, s -> checkpoints.add(viaFile(s)));
         return new Run(result, checkpoints);
     }
@@ -180,7 +181,7 @@ class ResumeTest {
         String json = AveragingInvariantsTest.networkJson(plan);
         List<TrainingState> checkpoints = new ArrayList<>();
         TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
-                () -> new Trainer(SPARK.sc(), plan, json, m -> { }).run(
+                () -> new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, m -> { }).run(
                         TrainingState.start(new WorkerKernel(json).snapshot()), data, data, checkpoints::add));
 
         assertTrue(e.getMessage().matches("(?s).*(became (NaN|Infinity|-Infinity)).*no model.*"), e.getMessage());
