@@ -39,6 +39,11 @@ final class TrainCommand implements Callable<Integer> {
             + "(scripts/local-cluster); short for --set spark.master=URL.")
     String master;
 
+    @Option(names = "--skip-bad-records", description = "Leave out records that cannot be used (each is logged and "
+            + "counted in metrics.jsonl and provenance.json) instead of failing; short for --set "
+            + "data.skip-bad-records=true.")
+    boolean skipBadRecords;
+
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its "
             + "newest usable checkpoint, with the plan in its plan.yaml; it ends as the uninterrupted run would.")
     Path resume;
@@ -59,6 +64,9 @@ final class TrainCommand implements Callable<Integer> {
         List<String> settings = new ArrayList<>(overrides);
         if (master != null) {
             settings.add("spark.master=" + master);
+        }
+        if (skipBadRecords) {
+            settings.add("data.skip-bad-records=true");
         }
         TrainingPlan plan = plan(resume != null ? resume.resolve("plan.yaml") : jobFile, settings);
         DataFetcher.fetchIfMissing(plan.data());

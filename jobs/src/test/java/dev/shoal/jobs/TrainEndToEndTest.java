@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.testing.IdxFixtures;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -246,6 +247,35 @@ class TrainEndToEndTest {
         MultiLayerNetwork original = ModelSerializer.restoreMultiLayerNetwork(base.toFile(), false);
         assertEquals(original.getLayer(0).params(), model.getLayer(0).params(), "the frozen layer as the base had it");
         assertEquals("model.base", provenance("tuned").get("data").get(4).get("key").asText());
+    }
+
+    @Test
+    void badRecordsFailTheRunOrWithSkipBadRecordsAreCountedInMetricsAndProvenance() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 600, 100, 11);
+        IdxFixtures.Examples train = IdxFixtures.synthetic(600, 11);
+        train.labels()[17] = 42;
+        train.labels()[300] = 10;
+        IdxFixtures.writeLabels(Path.of(files.trainLabels()), train.labels(), true);
+        String[] job = {files.dataSection(), "model: {type: mlp, hidden: [16]}", quick(1)};
+        String failed = CapturedOutput.stderr(() -> {
+            try {
+                assertEquals(1, train("strict", job));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        assertTrue(failed.contains("labels must be in [0, 9], but got"), failed);
+
+        Path jobFile = Files.writeString(dir.resolve("skip.yaml"), String.join("\n", "name: skip", job[0], job[1],
+                job[2], "output: {dir: " + dir.resolve("runs") + ", run-id: skip}", ""));
+        String out = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("train", jobFile.toString(),
+                "--skip-bad-records")));
+        assertTrue(out.contains("skipped 2 training and 0 test records that cannot be used"), out);
+        assertEquals(2, provenance("skip").get("result").get("skippedRecords").get("train").asInt());
+        JsonNode data = JSON.readTree(Files.readAllLines(dir.resolve("runs/skip/metrics.jsonl")).get(0));
+        assertEquals("data", data.get("type").asText());
+        assertEquals(598, data.get("trainExamples").asInt());
+        assertEquals(2, data.get("trainSkipped").asInt());
     }
 
     @Test

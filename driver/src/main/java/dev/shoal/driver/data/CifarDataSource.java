@@ -25,7 +25,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * @param files   the files, in reading order
  * @param records records in each file
  */
-public record CifarDataSource(List<String> files, int[] records, int classes, int examples)
+public record CifarDataSource(List<String> files, int[] records, int classes, int examples, BadRecords bad)
         implements DataSource, Serializable {
     public static final int SIDE = 32;
     public static final int CHANNELS = 3;
@@ -53,7 +53,7 @@ public record CifarDataSource(List<String> files, int[] records, int classes, in
                 records[f] = (int) (s.getLen() / RECORD);
                 total += records[f];
             }
-            return new CifarDataSource(files, records, classes, Math.toIntExact(total));
+            return new CifarDataSource(files, records, classes, Math.toIntExact(total), BadRecords.FAIL);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
@@ -61,7 +61,12 @@ public record CifarDataSource(List<String> files, int[] records, int classes, in
 
     /** The same files, cut to their first {@code n} examples (all of them if there are fewer). */
     public CifarDataSource first(int n) {
-        return new CifarDataSource(files, records, classes, Math.min(n, examples));
+        return new CifarDataSource(files, records, classes, Math.min(n, examples), bad);
+    }
+
+    /** The same files, with records that have a label out of range handled by {@code policy}. */
+    public CifarDataSource with(BadRecords policy) {
+        return new CifarDataSource(files, records, classes, examples, policy);
     }
 
     @Override
@@ -86,6 +91,7 @@ public record CifarDataSource(List<String> files, int[] records, int classes, in
         int size = DataSource.start(partition + 1, partitions, examples) - first;
         float[] x = new float[size * PIXELS];
         int[] y = new int[size];
+        boolean[] filled = new boolean[size];
         byte[] record = new byte[RECORD];
         int index = 0;
         for (int f = 0; f < files.size() && index < examples; f++) {
@@ -98,13 +104,11 @@ public record CifarDataSource(List<String> files, int[] records, int classes, in
                                 + " (it changed since the run started?)");
                     }
                     int label = record[0] & 0xff;
-                    if (label >= classes) {
-                        throw new DataFormatException("labels must be in [0, " + (classes - 1) + "], but got "
-                                + label + " at " + files.get(f) + " record " + r);
-                    }
                     int row = slotOf[index] - first;
-                    if (row >= 0 && row < size) {
+                    boolean mine = row >= 0 && row < size;
+                    if (bad.isClass(label, classes, files.get(f), r, mine) && mine) {
                         y[row] = label;
+                        filled[row] = true;
                         for (int v = 0; v < PIXELS; v++) {
                             x[row * PIXELS + v] = (record[1 + v] & 0xff) / 255f;
                         }
@@ -114,13 +118,13 @@ public record CifarDataSource(List<String> files, int[] records, int classes, in
                 throw new UncheckedIOException("cannot read " + files.get(f) + ": " + e.getMessage(), e);
             }
         }
-        return new ExampleBlock(x, y, PIXELS, classes);
+        return DataSource.compact(x, y, filled, PIXELS, classes);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof CifarDataSource c && files.equals(c.files) && Arrays.equals(records, c.records)
-                && classes == c.classes && examples == c.examples;
+                && classes == c.classes && examples == c.examples && bad.equals(c.bad);
     }
 
     @Override

@@ -53,6 +53,22 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
         return blocks;
     }
 
+    /**
+     * A block of the rows of {@code x} and {@code y} that were {@code filled}: all of them, unless bad records were
+     * skipped.
+     */
+    static ExampleBlock compact(float[] x, int[] y, boolean[] filled, int featureSize, int classes) {
+        int kept = 0;
+        for (int r = 0; r < filled.length; r++) {
+            if (filled[r]) {
+                System.arraycopy(x, r * featureSize, x, kept * featureSize, featureSize);
+                y[kept++] = y[r];
+            }
+        }
+        return new ExampleBlock(java.util.Arrays.copyOf(x, kept * featureSize), java.util.Arrays.copyOf(y, kept),
+                featureSize, classes);
+    }
+
     /** Reads one partition's block, on an executor. */
     @FunctionalInterface
     interface BlockReader extends Serializable {

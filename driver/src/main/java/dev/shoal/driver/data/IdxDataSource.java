@@ -17,7 +17,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  *
  * @param examples how many records, from the start of the files, make up the data set
  */
-public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int examples)
+public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int examples, BadRecords bad)
         implements DataSource, Serializable {
 
     /** Opens both headers on the driver and checks that they describe the same examples. */
@@ -36,12 +36,17 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
             throw new DataFormatException(imagesPath + " holds " + images.records() + " images but "
                     + labelsPath + " holds " + labels.records() + " labels");
         }
-        return new IdxDataSource(images, labels, classes, images.records());
+        return new IdxDataSource(images, labels, classes, images.records(), BadRecords.FAIL);
     }
 
     /** The same files, cut to their first {@code n} examples (all of them if there are fewer). */
     public IdxDataSource first(int n) {
-        return new IdxDataSource(images, labels, classes, Math.min(n, examples));
+        return new IdxDataSource(images, labels, classes, Math.min(n, examples), bad);
+    }
+
+    /** The same files, with records that have a label out of range handled by {@code policy}. */
+    public IdxDataSource with(BadRecords policy) {
+        return new IdxDataSource(images, labels, classes, examples, policy);
     }
 
     @Override
@@ -75,6 +80,7 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
         int featureSize = featureSize();
         float[] x = new float[size * featureSize];
         int[] y = new int[size];
+        boolean[] filled = new boolean[size];
         images.forEachRecord(n, (i, values) -> {
             int row = slotOf[i] - first;
             if (row >= 0 && row < size) {
@@ -85,15 +91,13 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
         });
         labels.forEachRecord(n, (i, values) -> {
             int label = values[0] & 0xff;
-            if (label >= classes) {
-                throw new DataFormatException("labels must be in [0, " + (classes - 1) + "], but got " + label
-                        + " at " + labels.path() + " record " + i);
-            }
             int row = slotOf[i] - first;
-            if (row >= 0 && row < size) {
+            boolean mine = row >= 0 && row < size;
+            if (bad.isClass(label, classes, labels.path(), i, mine) && mine) {
                 y[row] = label;
+                filled[row] = true;
             }
         });
-        return new ExampleBlock(x, y, featureSize, classes);
+        return DataSource.compact(x, y, filled, featureSize, classes);
     }
 }

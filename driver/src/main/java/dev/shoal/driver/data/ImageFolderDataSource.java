@@ -36,8 +36,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  * @param labels     the class of each file
  * @param classNames the class folders' names, in class order
  */
-public record ImageFolderDataSource(List<String> files, int[] labels, List<String> classNames, InputShape shape)
-        implements DataSource, Serializable {
+public record ImageFolderDataSource(List<String> files, int[] labels, List<String> classNames, InputShape shape,
+                                    BadRecords bad) implements DataSource, Serializable {
     private static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg", "gif", "bmp");
 
     /**
@@ -81,7 +81,7 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
                 throw new ConfigException(key, path, "holds no images (.png, .jpg, .gif, .bmp) in class folders");
             }
             return new ImageFolderDataSource(files, labels.stream().mapToInt(Integer::intValue).toArray(), names,
-                    shape);
+                    shape, BadRecords.FAIL);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + path + ": " + e.getMessage(), e);
         }
@@ -94,7 +94,12 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
         }
         int[] chosen = Arrays.stream(Shuffle.permutation(examples(), seed)).limit(n).sorted().toArray();
         return new ImageFolderDataSource(Arrays.stream(chosen).mapToObj(files::get).toList(),
-                Arrays.stream(chosen).map(i -> labels[i]).toArray(), classNames, shape);
+                Arrays.stream(chosen).map(i -> labels[i]).toArray(), classNames, shape, bad);
+    }
+
+    /** The same images, with files that cannot be decoded handled by {@code policy}. */
+    public ImageFolderDataSource with(BadRecords policy) {
+        return new ImageFolderDataSource(files, labels, classNames, shape, policy);
     }
 
     private static String extension(String name) {
@@ -134,14 +139,20 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
         int size = DataSource.start(partition + 1, partitions, n) - first;
         float[] x = new float[size * shape.size()];
         int[] y = new int[size];
+        boolean[] filled = new boolean[size];
         for (int i = 0; i < n; i++) {
             int row = slotOf[i] - first;
             if (row >= 0 && row < size) {
-                pixels(files.get(i), x, row * shape.size());
-                y[row] = labels[i];
+                try {
+                    pixels(files.get(i), x, row * shape.size());
+                    y[row] = labels[i];
+                    filled[row] = true;
+                } catch (DataFormatException e) {
+                    bad.reject(e);
+                }
             }
         }
-        return new ExampleBlock(x, y, shape.size(), classes());
+        return DataSource.compact(x, y, filled, shape.size(), classes());
     }
 
     /** Decodes, flattens over white, scales and writes one image's channel planes at {@code offset}. */
@@ -186,7 +197,7 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
     @Override
     public boolean equals(Object o) {
         return o instanceof ImageFolderDataSource s && files.equals(s.files) && Arrays.equals(labels, s.labels)
-                && classNames.equals(s.classNames) && shape.equals(s.shape);
+                && classNames.equals(s.classNames) && shape.equals(s.shape) && bad.equals(s.bad);
     }
 
     @Override

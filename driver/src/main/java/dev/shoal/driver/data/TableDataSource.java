@@ -47,7 +47,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      * @param limit    use the first {@code limit} rows only; 0 for all
      */
     public record Spec(String key, String path, DataFormat format, String label, List<String> features,
-                       int classes, float scale, List<Integer> shape, int limit) implements Serializable {
+                       int classes, float scale, List<Integer> shape, int limit, BadRecords bad)
+            implements Serializable {
     }
 
     /** The feature columns found, whether they are one array column, the values per example and the rows. */
@@ -139,6 +140,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         select.add(functions.input_file_name());
         int n = l.examples();
         TableDataSource source = this;
+        BadRecords bad = spec.bad();
         JavaRDD<ExampleBlock> blocks = read(sc).select(select.toArray(Column[]::new)).javaRDD()
                 .zipWithIndex()
                 .mapPartitionsToPair(rows -> {
@@ -147,7 +149,11 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                     while (rows.hasNext()) {
                         Tuple2<Row, Long> row = rows.next();
                         int index = Math.toIntExact(row._2());
-                        placed.add(new Tuple2<>(slotOf[index], source.example(row._1(), index)));
+                        try {
+                            placed.add(new Tuple2<>(slotOf[index], source.example(row._1(), index)));
+                        } catch (DataFormatException problem) {
+                            bad.reject(problem);
+                        }
                     }
                     return placed.iterator();
                 })
@@ -212,19 +218,21 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         int featureSize = layout.featureSize();
         float[] x = new float[size * featureSize];
         int[] y = new int[size];
+        boolean[] filled = new boolean[size];
         int count = 0;
         while (placed.hasNext()) {
             Tuple2<Integer, Example> e = placed.next();
             int row = e._1() - first;
             System.arraycopy(e._2().x(), 0, x, row * featureSize, featureSize);
             y[row] = e._2().y();
+            filled[row] = true;
             count++;
         }
-        if (count != size) {
+        if (count != size && !spec.bad().skip()) {
             throw new DataFormatException(spec.path() + " changed while it was read: block " + partition + " got "
                     + count + " rows, expected " + size);
         }
-        return new ExampleBlock(x, y, featureSize, spec.classes());
+        return DataSource.compact(x, y, filled, featureSize, spec.classes());
     }
 
     private Dataset<Row> read(JavaSparkContext sc) {

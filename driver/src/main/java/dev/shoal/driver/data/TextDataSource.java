@@ -31,13 +31,14 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
      * The training set of {@code train} and the test set of {@code test}, or, when {@code test} is null, a split
      * of {@code train} that holds {@code holdout} of its records out as the test set. The vocabulary is the
      * {@code vocabularySize} most frequent words of the training set. Reads the files on the driver: a
-     * counting pass, which checks every record, and a pass that counts words.
+     * counting pass, which checks every record ({@code bad} decides what a bad one does), and a pass that counts
+     * words.
      *
      * @param limit train on this many examples only; 0 for all
      */
     public static Pair split(TextFile train, TextFile test, double holdout, int limit, int maxLength,
-                             int vocabularySize, long seed) {
-        int records = train.count();
+                             int vocabularySize, long seed, BadRecords bad) {
+        int records = train.count(bad);
         int held = test == null ? (int) Math.round(holdout * records) : 0;
         int examples = records - held;
         if (limit > 0) {
@@ -53,17 +54,18 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
                     counts.merge(word, 1, Integer::sum);
                 }
             }
-        });
+        }, (i, problem) -> { });
         Vocabulary vocabulary = Vocabulary.mostFrequent(counts, vocabularySize);
         TextDataSource trainSource = new TextDataSource(train, vocabulary, maxLength, seed, records, held, examples);
         TextDataSource testSource = test == null
                 ? new TextDataSource(train, vocabulary, maxLength, seed, records, 0, held)
-                : whole(test, vocabulary, maxLength, seed);
+                : whole(test, vocabulary, maxLength, seed, bad);
         return new Pair(trainSource, testSource);
     }
 
-    private static TextDataSource whole(TextFile file, Vocabulary vocabulary, int maxLength, long seed) {
-        int records = file.count();
+    private static TextDataSource whole(TextFile file, Vocabulary vocabulary, int maxLength, long seed,
+                                        BadRecords bad) {
+        int records = file.count(bad);
         return new TextDataSource(file, vocabulary, maxLength, seed, records, 0, records);
     }
 
@@ -95,6 +97,8 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
         int size = DataSource.start(partition + 1, partitions, examples) - first;
         float[] x = new float[size * maxLength];
         int[] y = new int[size];
+        boolean[] filled = new boolean[size];
+        // Bad records were checked (and skipped, or the run failed) when the driver counted the records.
         file.forEachRecord((i, text, label) -> {
             int slot = slotOf[i] - from;
             if (slot < 0 || slot >= examples) {
@@ -104,8 +108,9 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
             if (row >= 0 && row < size) {
                 vocabulary.sequence(text, maxLength, x, row * maxLength);
                 y[row] = label;
+                filled[row] = true;
             }
-        });
-        return new ExampleBlock(x, y, maxLength, file.classes());
+        }, (i, problem) -> { });
+        return DataSource.compact(x, y, filled, maxLength, file.classes());
     }
 }

@@ -25,15 +25,30 @@ public record TextFile(String path, String textField, String labelField, int cla
         void accept(int index, String text, int label);
     }
 
-    /** Checks every record and returns how many there are. */
-    public int count() {
-        int[] n = {0};
-        forEachRecord((i, text, label) -> n[0]++);
-        return n[0];
+    /** Receives a record that cannot be used, and why. */
+    @FunctionalInterface
+    public interface BadRecordSink {
+        void accept(int index, DataFormatException problem);
     }
 
-    /** Calls {@code sink} once per record, in file order. */
+    /** Checks every record and returns how many there are, bad ones included; {@code policy} handles those. */
+    public int count(BadRecords policy) {
+        return forEachRecord((i, text, label) -> { }, (i, problem) -> policy.reject(problem));
+    }
+
+    /** Calls {@code sink} once per record, in file order; a bad record fails with its problem. */
     public void forEachRecord(RecordSink sink) {
+        forEachRecord(sink, (i, problem) -> {
+            throw problem;
+        });
+    }
+
+    /**
+     * Calls {@code sink} once per good record and {@code bad} once per bad one (no text, a label that is not a
+     * class index, not an object), in file order; returns how many records there are. A file that is not JSON
+     * (truncated, not UTF-8) fails.
+     */
+    public int forEachRecord(RecordSink sink, BadRecordSink bad) {
         int index = 0;
         try (JsonParser parser = JSON.createParser(InputFiles.open(path))) {
             JsonToken token = parser.nextToken();
@@ -42,13 +57,20 @@ public record TextFile(String path, String textField, String labelField, int cla
             }
             while (token != null && token != JsonToken.END_ARRAY) {
                 if (token != JsonToken.START_OBJECT) {
-                    throw bad(index, "is not a JSON object but " + token);
+                    parser.skipChildren();
+                    bad.accept(index, bad(index, "is not a JSON object but " + token));
+                } else {
+                    JsonNode record = JSON.readTree(parser);
+                    try {
+                        sink.accept(index, text(record, index), label(record, index));
+                    } catch (DataFormatException problem) {
+                        bad.accept(index, problem);
+                    }
                 }
-                JsonNode record = JSON.readTree(parser);
-                sink.accept(index, text(record, index), label(record, index));
                 index++;
                 token = parser.nextToken();
             }
+            return index;
         } catch (JsonProcessingException e) {
             var at = e.getLocation();
             throw new DataFormatException(path + ": record " + index + " is not valid JSON"

@@ -45,6 +45,10 @@ public record DataConfig(
         @Key(doc = "Number of classes; labels must lie in [0, classes).", defaultValue = "10") int classes,
         @Key(doc = "Train on the first N training examples only, for quick runs; 0 for all.", defaultValue = "0")
         int trainLimit,
+        @Key(doc = "Leave out records that cannot be used (a label out of range, a missing or non-finite value, an "
+                + "image that cannot be decoded) instead of failing, logging each and counting them; damaged "
+                + "files fail either way. shoal train --skip-bad-records sets it.", defaultValue = "false")
+        boolean skipBadRecords,
         @Key(doc = "Public dataset that scripts/shoal fetches with scripts/fetch-data when the files are missing;"
                 + " empty for none.", defaultValue = "''") String fetch) {
 
@@ -95,7 +99,7 @@ public record DataConfig(
     public static DataConfig idx(String trainImages, String trainLabels, String testImages, String testLabels,
                                  int classes) {
         return new DataConfig(DataFormat.IDX, trainImages, trainLabels, testImages, testLabels, "", "", "label",
-                List.of(), 1.0, List.of(), "text", 0, 200, 20000, classes, 0, "");
+                List.of(), 1.0, List.of(), "text", 0, 200, 20000, classes, 0, false, "");
     }
 
     /** The files the plan reads, by job-file key. */

@@ -1,5 +1,6 @@
 package dev.shoal.driver.run;
 
+import dev.shoal.driver.data.BadRecords;
 import dev.shoal.driver.data.CharDataSource;
 import dev.shoal.driver.data.CifarDataSource;
 import dev.shoal.driver.data.DataSource;
@@ -66,18 +67,18 @@ public final class Preflight {
 
     private static Sources idx(TrainingPlan plan) {
         DataConfig d = plan.data();
-        IdxDataSource train = IdxDataSource.open(d.trainImages(), d.trainLabels(), d.classes());
+        IdxDataSource train = IdxDataSource.open(d.trainImages(), d.trainLabels(), d.classes()).with(bad(d));
         if (d.trainLimit() > 0) {
             train = train.first(d.trainLimit());
         }
-        return checked(plan, train, IdxDataSource.open(d.testImages(), d.testLabels(), d.classes()));
+        return checked(plan, train, IdxDataSource.open(d.testImages(), d.testLabels(), d.classes()).with(bad(d)));
     }
 
     private static Sources text(TrainingPlan plan) {
         DataConfig d = plan.data();
         TextDataSource.Pair text = TextDataSource.split(textFile(d.train(), d),
                 d.test().isEmpty() ? null : textFile(d.test(), d), d.holdout(), d.trainLimit(), d.maxLength(),
-                d.vocabulary(), plan.training().seed());
+                d.vocabulary(), plan.training().seed(), bad(d));
         return checked(plan, text.train(), text.test());
     }
 
@@ -90,28 +91,32 @@ public final class Preflight {
 
     private static Sources cifar(TrainingPlan plan) {
         DataConfig d = plan.data();
-        CifarDataSource train = CifarDataSource.open(d.train(), d.classes());
+        CifarDataSource train = CifarDataSource.open(d.train(), d.classes()).with(bad(d));
         if (d.trainLimit() > 0) {
             train = train.first(d.trainLimit());
         }
-        return checked(plan, train, CifarDataSource.open(d.test(), d.classes()));
+        return checked(plan, train, CifarDataSource.open(d.test(), d.classes()).with(bad(d)));
     }
 
     private static Sources images(TrainingPlan plan) {
         DataConfig d = plan.data();
         InputShape shape = new InputShape(d.shape().get(0), d.shape().get(1), d.shape().get(2));
         ImageFolderDataSource train = ImageFolderDataSource.open("data.train", d.train(), List.of(), d.classes(),
-                shape);
+                shape).with(bad(d));
         if (d.trainLimit() > 0) {
             train = train.sample(d.trainLimit(), plan.training().seed());
         }
         return checked(plan, train, ImageFolderDataSource.open("data.test", d.test(), train.classNames(),
-                d.classes(), shape));
+                d.classes(), shape).with(bad(d)));
     }
 
     private static TableDataSource table(String key, String path, DataConfig d, int limit) {
         return TableDataSource.of(new TableDataSource.Spec(key, path, d.format(), d.label(), d.features(),
-                d.classes(), (float) d.scale(), d.shape(), limit));
+                d.classes(), (float) d.scale(), d.shape(), limit, bad(d)));
+    }
+
+    private static BadRecords bad(DataConfig d) {
+        return new BadRecords(d.skipBadRecords());
     }
 
     private static TextFile textFile(String path, DataConfig d) {

@@ -151,8 +151,8 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     @Override
     public void accept(Metrics m) {
         ObjectNode line = JSON_LINE.createObjectNode();
-        line.put("type", m instanceof Metrics.Round ? "round" : m instanceof Metrics.Step ? "step"
-                : m instanceof Metrics.Stage ? "stage" : "epoch");
+        line.put("type", m instanceof Metrics.Data ? "data" : m instanceof Metrics.Round ? "round"
+                : m instanceof Metrics.Step ? "step" : m instanceof Metrics.Stage ? "stage" : "epoch");
         line.setAll((ObjectNode) JSON_LINE.valueToTree(m));
         try {
             metrics.write(JSON_LINE.writeValueAsString(line));

@@ -126,6 +126,11 @@ public final class TrainingRun {
         double loadSeconds = (System.nanoTime() - t0) / 1e9;
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
                 train.examples(), test.examples(), workers, loadSeconds, sc.master());
+        if (train.skipped() + test.skipped() > 0) {
+            out.printf("skipped %,d training and %,d test records that cannot be used (data.skip-bad-records; the "
+                    + "executors' log names each)%n", train.skipped(), test.skipped());
+        }
+        dir.accept(new Metrics.Data(train.examples(), train.skipped(), test.examples(), test.skipped()));
 
         StartingModel model = StartingModel.of(plan, ready.train().inputShape(), ready.train().classes());
         String networkJson = model.networkJson();
@@ -170,6 +175,7 @@ public final class TrainingRun {
         outcome.put("modelEpoch", result.modelEpoch());
         outcome.put("epochsTrained", result.epochs().size());
         outcome.put("stoppedEarly", result.stoppedEarly());
+        outcome.put("skippedRecords", Map.of("train", train.skipped(), "test", test.skipped()));
         outcome.put("steadyExamplesPerSecond", examplesPerSecond);
         Provenance provenance = new Provenance(dir.path().getFileName().toString(), "completed",
                 started.toString(), Instant.now().toString(), hostName(), sc.master(), versions(),
@@ -192,9 +198,13 @@ public final class TrainingRun {
         return new Outcome(dir.path(), result);
     }
 
+    /** Loads {@code source}; its blocks may hold fewer examples than it has records when bad ones were skipped. */
     private static TrainingData load(JavaSparkContext sc, DataSource source, int partitions, long seed) {
         JavaRDD<ExampleBlock> blocks = source.load(sc, partitions, seed);
-        return new TrainingData(blocks, source.examples(), source.largestPartition(partitions));
+        List<Integer> sizes = blocks.map(ExampleBlock::size).collect();
+        int loaded = sizes.stream().mapToInt(Integer::intValue).sum();
+        return new TrainingData(blocks, loaded, sizes.stream().mapToInt(Integer::intValue).max().orElse(0),
+                source.examples() - loaded);
     }
 
     private static List<Provenance.DataFile> fingerprints(TrainingPlan plan) {

@@ -3,10 +3,14 @@ package dev.shoal.driver.train;
 import dev.shoal.kernel.MemoryUse;
 
 /**
- * What the trainer reports as it goes: one record per averaging round, per gradient-sharing step and stage, and
- * per epoch.
+ * What a run reports as it goes: the loaded data, then one record per averaging round, per gradient-sharing step
+ * and stage, and per epoch.
  */
-public sealed interface Metrics permits Metrics.Round, Metrics.Step, Metrics.Stage, Metrics.Epoch {
+public sealed interface Metrics permits Metrics.Data, Metrics.Round, Metrics.Step, Metrics.Stage, Metrics.Epoch {
+
+    /** The loaded data: examples, and records left out as bad ({@code data.skip-bad-records}). */
+    record Data(long trainExamples, long trainSkipped, long testExamples, long testSkipped) implements Metrics {
+    }
 
     /**
      * One averaging round. Times in milliseconds: {@code broadcastMs} encoding and broadcasting the snapshot,

@@ -142,6 +142,15 @@ class IdxDataSourceTest {
         IdxDataSource source = IdxDataSource.open(images().toString(), labels().toString(), 10);
         var e = assertThrows(DataFormatException.class, () -> source.readBlock(0, 1, 1));
         assertEquals("labels must be in [0, 9], but got 12 at " + labels() + " record 31", e.getMessage());
+
+        // Skipping bad records: the two blocks hold the 49 others, each once.
+        List<ExampleBlock> blocks = source.with(new BadRecords(true)).load(SPARK.sc(), 2, 1).collect();
+        assertEquals(49, blocks.stream().mapToInt(ExampleBlock::size).sum());
+        data.labels()[31] = 0;
+        Map<String, Integer> expected = counts(data, 50);
+        expected.merge(key(data.images()[31]) + "/0", -1, Integer::sum);
+        expected.values().removeIf(v -> v == 0);
+        assertEquals(expected, counts(blocks));
     }
 
     @Test

@@ -107,6 +107,8 @@ class ImageFolderDataSourceTest {
         ImageFolderDataSource broken = ImageFolderDataSource.open("data.train", root.toString(), List.of(), 2, RGB4);
         SparkException e = assertThrows(SparkException.class, () -> broken.load(SPARK.sc(), 2, 5));
         assertTrue(e.getMessage().contains("broken.png: not"), e.getMessage());
+        assertEquals(6, broken.with(new BadRecords(true)).load(SPARK.sc(), 2, 5).collect().stream()
+                .mapToInt(ExampleBlock::size).sum(), "the six good images of seven");
     }
 
     @Test

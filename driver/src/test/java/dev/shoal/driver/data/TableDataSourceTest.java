@@ -38,7 +38,7 @@ class TableDataSourceTest {
     private static TableDataSource open(DataFormat format, Path path, List<String> features, double scale,
                                         List<Integer> shape) {
         return TableDataSource.of(new TableDataSource.Spec("data.train", path.toString(), format, "label",
-                features, 10, (float) scale, shape, 0)).open(SPARK.sc());
+                features, 10, (float) scale, shape, 0, BadRecords.FAIL)).open(SPARK.sc());
     }
 
     private static TableDataSource open(DataFormat format, Path path) {
@@ -156,6 +156,15 @@ class TableDataSourceTest {
         assertEquals("data.train = " + dir.resolve("bad.csv") + ": row 0 (in " + file + "): feature 'a' is null",
                 csvError(",2,3\n4,5,6\n"));
         assertTrue(csvError("1,2,3\n4,5,2.5\n").contains("row 1 (in " + file + "): label 2.5 is not a class index"));
+
+        // Skipping bad records: the three good rows of five load, the bad ones are left out.
+        Path path = Files.writeString(dir.resolve("bad.csv"), "a,b,label\n1,2,3\n4,NaN,6\n7,8,9\n,1,1\n2,2,2\n");
+        TableDataSource skipping = TableDataSource.of(new TableDataSource.Spec("data.train", path.toString(),
+                DataFormat.CSV, "label", List.of(), 10, 1, List.of(), 0, new BadRecords(true))).open(SPARK.sc());
+        List<ExampleBlock> blocks = load(skipping, 2, 1);
+        List<Integer> labels = new ArrayList<>();
+        blocks.forEach(b -> Arrays.stream(b.labels()).forEach(labels::add));
+        assertEquals(List.of(2, 3, 9), labels.stream().sorted().toList());
     }
 
     @Test

@@ -100,16 +100,38 @@ class TextDataSourceTest {
         assertBad(write("number.json", "[3]"), "number.json: record 0 is not a JSON object but VALUE_NUMBER_INT");
     }
 
+    @Test
+    void skippingBadRecordsKeepsTheGoodOnesOfTheSameFile() throws IOException {
+        Path file = write("mixed.json", "[{\"t\": \"good one\", \"s\": 0}, {\"t\": \"bad\", \"s\": 7}, 3, "
+                + "{\"s\": 1}, {\"t\": \"good two\", \"s\": 1}]");
+        TextFile text = new TextFile(file.toString(), "t", "s", 2);
+        assertEquals(5, text.count(new BadRecords(true)), "every record has its slot, bad ones too");
+        TextDataSource.Pair pair = TextDataSource.split(text, text, 0, 0, 3, 100, 1, new BadRecords(true));
+        List<ExampleBlock> blocks = pair.train().load(SPARK.sc(), 2, 1).collect();
+        List<String> kept = new ArrayList<>();
+        for (ExampleBlock b : blocks) {
+            for (int r = 0; r < b.size(); r++) {
+                int[] ids = new int[3];
+                for (int t = 0; t < 3; t++) {
+                    ids[t] = (int) b.features()[r * 3 + t];
+                }
+                kept.add(pair.train().vocabulary().decode(ids) + "/" + b.labels()[r]);
+            }
+        }
+        assertEquals(List.of("good one/0", "good two/1"), kept.stream().sorted().toList());
+        assertThrows(DataFormatException.class, () -> text.count(BadRecords.FAIL));
+    }
+
     private void assertBad(Path file, String messageStart) {
         DataFormatException e = assertThrows(DataFormatException.class,
-                () -> new TextFile(file.toString(), "t", "s", 2).count());
+                () -> new TextFile(file.toString(), "t", "s", 2).count(BadRecords.FAIL));
         assertTrue(e.getMessage().startsWith(file.getParent() + "/" + messageStart), e.getMessage());
     }
 
     @Test
     void aHoldoutSplitIsDisjointCompleteAndItsVocabularyComesFromTheTrainingPartOnly() throws IOException {
         int n = 101;
-        TextDataSource.Pair pair = TextDataSource.split(numbered(n), null, 0.3, 0, LENGTH, 1000, 7);
+        TextDataSource.Pair pair = TextDataSource.split(numbered(n), null, 0.3, 0, LENGTH, 1000, 7, BadRecords.FAIL);
         assertEquals(30, pair.test().examples());
         assertEquals(71, pair.train().examples());
         assertEquals(LENGTH, pair.train().inputShape().width());
@@ -123,15 +145,15 @@ class TextDataSourceTest {
         // Padding, unknown, the ten digit words and the training records' own words; no test record's word.
         assertEquals(2 + 10 + 71, pair.train().vocabulary().size());
         // The same seed splits and places alike; a limit takes a part of the same training set.
-        assertEquals(train, records(TextDataSource.split(numbered(n), null, 0.3, 0, LENGTH, 1000, 7).train(), 2));
-        List<Integer> limited = records(TextDataSource.split(numbered(n), null, 0.3, 20, LENGTH, 1000, 7).train(), 2);
+        assertEquals(train, records(TextDataSource.split(numbered(n), null, 0.3, 0, LENGTH, 1000, 7, BadRecords.FAIL).train(), 2));
+        List<Integer> limited = records(TextDataSource.split(numbered(n), null, 0.3, 20, LENGTH, 1000, 7, BadRecords.FAIL).train(), 2);
         assertEquals(20, limited.size());
         assertTrue(train.containsAll(limited));
     }
 
     @Test
     void aSeparateTestFileIsTakenWhole() throws IOException {
-        TextDataSource.Pair pair = TextDataSource.split(numbered(10), numbered(6), 0.5, 0, LENGTH, 1000, 7);
+        TextDataSource.Pair pair = TextDataSource.split(numbered(10), numbered(6), 0.5, 0, LENGTH, 1000, 7, BadRecords.FAIL);
         assertEquals(10, pair.train().examples());
         assertEquals(6, pair.test().examples());
         assertEquals(List.of(0, 1, 2, 3, 4, 5), records(pair.test(), 2).stream().sorted().toList());
