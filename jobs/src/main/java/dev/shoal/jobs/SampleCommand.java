@@ -28,14 +28,16 @@ final class SampleCommand implements Callable<Integer> {
     @Parameters(paramLabel = "RUN_DIR", description = "The run directory of a char-lstm training run.")
     Path run;
 
-    @Option(names = "--prompt", defaultValue = "The ", description = "Text to continue (default: '${DEFAULT-VALUE}').")
+    @Option(names = "--prompt", defaultValue = "The ",
+            description = "Text to continue (default: '${DEFAULT-VALUE}').")
     String prompt;
 
-    @Option(names = "--length", defaultValue = "300", description = "Characters to generate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--length", defaultValue = "300",
+            description = "Characters to generate (default: ${DEFAULT-VALUE}).")
     int length;
 
-    @Option(names = "--temperature", defaultValue = "0.8",
-            description = "Below 1 picks likelier characters, above 1 more surprising ones (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--temperature", defaultValue = "0.8", description = "Below 1 picks likelier characters, above "
+            + "1 more surprising ones (default: ${DEFAULT-VALUE}).")
     double temperature;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the draws (default: ${DEFAULT-VALUE}).")

@@ -4,7 +4,8 @@ import java.io.Serializable;
 
 /**
  * Evaluation counts from one or more workers: a confusion matrix (row = true class, column = predicted; empty
- * when predictions have no classes, as an autoencoder's) and the loss summed over examples. {@link #merge} is associative and commutative with {@link #empty()} as identity.
+ * when predictions have no classes, as an autoencoder's) and the loss summed over examples. {@link #merge} is
+ * associative and commutative with {@link #empty()} as identity.
  */
 public record EvalResult(long[] confusion, int numClasses, double lossSum, long examples) implements Serializable {
 

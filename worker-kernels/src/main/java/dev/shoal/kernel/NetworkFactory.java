@@ -183,8 +183,8 @@ public final class NetworkFactory {
 
     private static void requireImages(ModelConfig model, InputShape input, int minSide) {
         if (!input.isImage() || input.height() < minSide || input.width() < minSide) {
-            throw new ConfigException("model.type", model.type().configName(), "needs images of at least " + minSide + "x"
-                    + minSide + ", but the data's examples are " + input);
+            throw new ConfigException("model.type", model.type().configName(), "needs images of at least " + minSide
+                    + "x" + minSide + ", but the data's examples are " + input);
         }
     }
 

@@ -19,11 +19,10 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * Networks from files rather than from the zoo: a DL4J configuration in JSON, or a saved model to fine-tune.
  * Both are checked against the data before training starts, errors naming the job-file key and the file.
  *
- * <p>Fine-tuning turns a saved model into the start of a new training run (DL4J's transfer learning): its first layers kept
- * frozen as they were trained, its output layer replaced by a fresh softmax layer for the new classes (all
- * weights zero), and the
- * plan's optimizer in place of the saved one (its state starts afresh). The result is a standard DL4J network,
- * saved as such.
+ * <p>Fine-tuning turns a saved model into the start of a new training run (DL4J's transfer learning): its first
+ * layers kept, some frozen as they were trained, a fresh softmax output layer for the new classes (all weights
+ * zero) after them, and the plan's optimizer in place of the saved one (its state starts afresh). The result is
+ * a standard DL4J network, saved as such.
  */
 public final class NetworkFiles {
     private NetworkFiles() {

@@ -2,7 +2,6 @@ package dev.shoal.driver.data;
 
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
-import dev.shoal.kernel.Shuffle;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
@@ -23,15 +22,12 @@ import org.apache.spark.api.java.JavaSparkContext;
  * once), and each window's characters become {@link Alphabet} ids. The network reads a window's first
  * {@code length} ids and learns every next one.
  *
- * <p>As for {@link TextDataSource}, a source is the windows whose slot, in the permutation of all windows drawn
- * from {@code splitSeed}, lies in {@code [from, from + examples)}: without a separate test file the first slots
- * are held out. The alphabet comes from the training windows. Executor tasks read the text themselves and keep
- * their own windows.
- *
- * @param windows windows in the whole file
+ * <p>As for {@link TextDataSource}, a source is a share of the file's windows ({@link Slots}): without a
+ * separate test file some are held out. The alphabet comes from the training windows. Executor tasks read the
+ * text themselves and keep their own windows.
  */
-public record CharDataSource(String path, Alphabet alphabet, int length, long splitSeed, int windows, int from,
-                             int examples) implements DataSource, Serializable {
+public record CharDataSource(String path, Alphabet alphabet, int length, Slots slots)
+        implements DataSource, Serializable {
 
     /** A training set and the test set it is scored on, sharing one alphabet. */
     public record Pair(CharDataSource train, CharDataSource test) {
@@ -45,23 +41,14 @@ public record CharDataSource(String path, Alphabet alphabet, int length, long sp
      */
     public static Pair split(String train, String test, double holdout, int limit, int length, long seed) {
         int[] text = read(train);
-        int windows = windows(train, text.length, length);
-        int held = test == null ? (int) Math.round(holdout * windows) : 0;
-        int examples = windows - held;
-        if (limit > 0) {
-            examples = Math.min(limit, examples);
-        }
-        int[] slotOf = Shuffle.permutation(windows, seed);
-        int first = held;
-        int end = held + examples;
-        Alphabet alphabet = Alphabet.of(IntStream.range(0, windows).filter(w -> slotOf[w] >= first && slotOf[w] < end)
+        Slots slots = Slots.training(windows(train, text.length, length), test != null, holdout, limit, seed);
+        boolean[] training = slots.members();
+        Alphabet alphabet = Alphabet.of(IntStream.range(0, training.length).filter(w -> training[w])
                 .flatMap(w -> IntStream.range(w * length, w * length + length + 1)).map(i -> text[i]));
-        CharDataSource trainSource = new CharDataSource(train, alphabet, length, seed, windows, held, examples);
-        if (test == null) {
-            return new Pair(trainSource, new CharDataSource(train, alphabet, length, seed, windows, 0, held));
-        }
-        int testWindows = windows(test, read(test).length, length);
-        return new Pair(trainSource, new CharDataSource(test, alphabet, length, seed, testWindows, 0, testWindows));
+        return new Pair(new CharDataSource(train, alphabet, length, slots), test == null
+                ? new CharDataSource(train, alphabet, length, slots.heldOut())
+                : new CharDataSource(test, alphabet, length,
+                        Slots.all(windows(test, read(test).length, length), seed)));
     }
 
     private static int windows(String path, int characters, int length) {
@@ -93,6 +80,11 @@ public record CharDataSource(String path, Alphabet alphabet, int length, long sp
         }
     }
 
+    @Override
+    public int examples() {
+        return slots.examples();
+    }
+
     /** The alphabet's ids are the classes: the network predicts one at every step. */
     @Override
     public int classes() {
@@ -118,21 +110,14 @@ public record CharDataSource(String path, Alphabet alphabet, int length, long sp
     /** Runs on an executor: reads the text and keeps the windows that this partition holds. */
     ExampleBlock readBlock(int partition, int partitions, long seed) {
         int[] text = read(path);
-        int[] slotOf = Shuffle.permutation(windows, splitSeed);
-        int[] placeOf = Shuffle.permutation(examples, seed);
-        int first = DataSource.start(partition, partitions, examples);
-        int size = DataSource.start(partition + 1, partitions, examples) - first;
+        int[] rowOf = slots.rows(partition, partitions, seed);
+        int size = slots.blockSize(partition, partitions);
         int width = length + 1;
         float[] x = new float[size * width];
-        for (int w = 0; w < windows; w++) {
-            int slot = slotOf[w] - from;
-            if (slot < 0 || slot >= examples) {
-                continue;
-            }
-            int row = placeOf[slot] - first;
-            if (row >= 0 && row < size) {
+        for (int w = 0; w < rowOf.length; w++) {
+            if (rowOf[w] >= 0) {
                 for (int t = 0; t < width; t++) {
-                    x[row * width + t] = alphabet.id(text[w * length + t]);
+                    x[rowOf[w] * width + t] = alphabet.id(text[w * length + t]);
                 }
             }
         }

@@ -75,10 +75,6 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
         ExampleBlock read(int partition);
     }
 
-    /** Examples in the largest of {@code partitions} blocks. */
-    default int largestPartition(int partitions) {
-        return (examples() + partitions - 1) / partitions;
-    }
 
     /** First example slot of {@code partition}; slots [start(p), start(p + 1)) belong to it. */
     static int start(int partition, int partitions, int examples) {

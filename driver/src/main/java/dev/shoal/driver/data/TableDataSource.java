@@ -258,7 +258,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 return f.dataType();
             }
         }
-        throw error("has no " + role + " column '" + name + "'; its columns are " + Arrays.toString(schema.fieldNames()));
+        throw error("has no " + role + " column '" + name + "'; its columns are "
+                + Arrays.toString(schema.fieldNames()));
     }
 
     /** A column named "features" if there is one, else every numeric column but the label. */

@@ -2,7 +2,6 @@ package dev.shoal.driver.data;
 
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
-import dev.shoal.kernel.Shuffle;
 import java.io.Serializable;
 import java.util.HashMap;
 import java.util.Map;
@@ -13,15 +12,13 @@ import org.apache.spark.api.java.JavaSparkContext;
  * Labelled texts ({@link TextFile}) as token sequences: each example is {@code maxLength} token ids from the
  * {@link Vocabulary}, its class the record's label.
  *
- * <p>A source is a share of its file: the records whose slot, in the permutation of the file's records drawn
- * from {@code splitSeed}, lies in {@code [from, from + examples)}. A file with no separate test file is split
- * so ({@link #split}): the first slots are the test set, the rest the training set, and the vocabulary is built
- * from the training slots only. Loading places the share's examples on blocks by a second permutation, drawn
- * from the load's seed, as for IDX files: each executor task streams the file and keeps its own examples, so
- * nothing is collected on the driver.
+ * <p>A source is a share of its file ({@link Slots}); a file with no separate test file is split in two
+ * ({@link #split}), and the vocabulary is built from the training share only. Loading places the share's
+ * examples on blocks by a second permutation, drawn from the load's seed, as for IDX files: each executor task
+ * streams the file and keeps its own examples, so nothing is collected on the driver.
  */
-public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength, long splitSeed, int records,
-                             int from, int examples) implements DataSource, Serializable {
+public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength, Slots slots)
+        implements DataSource, Serializable {
 
     /** A training set and the test set it is scored on, sharing one vocabulary. */
     public record Pair(TextDataSource train, TextDataSource test) {
@@ -38,35 +35,25 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
      */
     public static Pair split(TextFile train, TextFile test, double holdout, int limit, int maxLength,
                              int vocabularySize, long seed, BadRecords bad) {
-        int records = train.count(bad);
-        int held = test == null ? (int) Math.round(holdout * records) : 0;
-        int examples = records - held;
-        if (limit > 0) {
-            examples = Math.min(limit, examples);
-        }
-        int[] slotOf = Shuffle.permutation(records, seed);
-        int first = held;
-        int end = held + examples;
+        Slots slots = Slots.training(train.count(bad), test != null, holdout, limit, seed);
+        boolean[] training = slots.members();
         Map<String, Integer> counts = new HashMap<>();
         train.forEachRecord((i, text, label) -> {
-            if (slotOf[i] >= first && slotOf[i] < end) {
+            if (training[i]) {
                 for (String word : Vocabulary.words(text)) {
                     counts.merge(word, 1, Integer::sum);
                 }
             }
         }, (i, problem) -> { });
         Vocabulary vocabulary = Vocabulary.mostFrequent(counts, vocabularySize);
-        TextDataSource trainSource = new TextDataSource(train, vocabulary, maxLength, seed, records, held, examples);
-        TextDataSource testSource = test == null
-                ? new TextDataSource(train, vocabulary, maxLength, seed, records, 0, held)
-                : whole(test, vocabulary, maxLength, seed, bad);
-        return new Pair(trainSource, testSource);
+        return new Pair(new TextDataSource(train, vocabulary, maxLength, slots), test == null
+                ? new TextDataSource(train, vocabulary, maxLength, slots.heldOut())
+                : new TextDataSource(test, vocabulary, maxLength, Slots.all(test.count(bad), seed)));
     }
 
-    private static TextDataSource whole(TextFile file, Vocabulary vocabulary, int maxLength, long seed,
-                                        BadRecords bad) {
-        int records = file.count(bad);
-        return new TextDataSource(file, vocabulary, maxLength, seed, records, 0, records);
+    @Override
+    public int examples() {
+        return slots.examples();
     }
 
     @Override
@@ -91,21 +78,15 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
 
     /** Runs on an executor: streams the file and keeps the examples that this partition holds. */
     ExampleBlock readBlock(int partition, int partitions, long seed) {
-        int[] slotOf = Shuffle.permutation(records, splitSeed);
-        int[] placeOf = Shuffle.permutation(examples, seed);
-        int first = DataSource.start(partition, partitions, examples);
-        int size = DataSource.start(partition + 1, partitions, examples) - first;
+        int[] rowOf = slots.rows(partition, partitions, seed);
+        int size = slots.blockSize(partition, partitions);
         float[] x = new float[size * maxLength];
         int[] y = new int[size];
         boolean[] filled = new boolean[size];
         // Bad records were checked (and skipped, or the run failed) when the driver counted the records.
         file.forEachRecord((i, text, label) -> {
-            int slot = slotOf[i] - from;
-            if (slot < 0 || slot >= examples) {
-                return;
-            }
-            int row = placeOf[slot] - first;
-            if (row >= 0 && row < size) {
+            int row = rowOf[i];
+            if (row >= 0) {
                 vocabulary.sequence(text, maxLength, x, row * maxLength);
                 y[row] = label;
                 filled[row] = true;

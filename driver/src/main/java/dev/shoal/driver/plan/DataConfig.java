@@ -78,7 +78,7 @@ public record DataConfig(
                 throw new ConfigException("test", "(missing)", "required with format " + format.name()
                         .toLowerCase(java.util.Locale.ROOT) + " unless holdout is set");
             }
-        } else if (format.readsTrainAndTest()) {
+        } else if (format != DataFormat.IDX) {
             required("train", train, format);
             required("test", test, format);
         } else {

@@ -27,11 +27,6 @@ public enum DataFormat {
         return this == PARQUET || this == CSV || this == JSON;
     }
 
-    /** Whether data.train and data.test name the data (else the IDX keys do). */
-    public boolean readsTrainAndTest() {
-        return this != IDX;
-    }
-
     /** Whether data.train and data.test may be folders of files. */
     public boolean readsFolders() {
         return isTable() || this == CIFAR || this == IMAGES;

@@ -30,9 +30,10 @@ import org.apache.spark.SparkEnv;
 
 /**
  * One worker of a gradient-sharing stage, run on an executor inside a Spark barrier stage (so all workers run
- * at once): learn the peers' addresses from the driver's {@link Rendezvous}, connect to them, then for each step compute the local gradient, encode it,
- * exchange it, and apply the sum of all workers' gradients with the same updater, which divides it by the
- * examples behind it (DL4J's gradients are minibatch sums): one step on the workers' combined minibatch.
+ * at once): learn the peers' addresses from the driver's {@link Rendezvous}, connect to them, then for each step
+ * compute the local gradient, encode it, exchange it, and apply the sum of all workers' gradients with the same
+ * updater, which divides it by the examples behind it (DL4J's gradients are minibatch sums): one step on the
+ * workers' combined minibatch.
  * Reduction is by rank (threshold) or by the ring's fixed chunk owners (dense), so every replica computes the
  * same bits.
  */

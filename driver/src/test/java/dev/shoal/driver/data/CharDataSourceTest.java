@@ -30,7 +30,7 @@ class CharDataSourceTest {
         String text = "Call me Ishmael. Some years ago, never mi";
         Path file = Files.writeString(dir.resolve("moby.txt"), text);
         CharDataSource.Pair pair = CharDataSource.split(file.toString(), null, 0.2, 0, 4, 7);
-        assertEquals(10, pair.train().windows());
+        assertEquals(10, pair.train().slots().records(), "windows");
         assertEquals(8, pair.train().examples());
         assertEquals(2, pair.test().examples());
         assertEquals(5, pair.train().featureSize());

@@ -166,7 +166,8 @@ class TextDataSourceTest {
     private static List<Integer> records(TextDataSource source, int partitions) {
         List<ExampleBlock> blocks = source.load(SPARK.sc(), partitions, 11).collect();
         assertEquals(partitions, blocks.size());
-        boolean training = source.from() > 0 || source.examples() == source.records();
+        Slots slots = source.slots();
+        boolean training = slots.from() > 0 || slots.examples() == slots.records();
         List<Integer> records = new ArrayList<>();
         for (ExampleBlock b : blocks) {
             assertTrue(Math.abs(b.size() - source.examples() / (double) partitions) < 1, "unbalanced: " + b.size());

@@ -7,8 +7,8 @@ import java.nio.ByteBuffer;
 
 /**
  * One worker's gradient for one step, as it travels to its peers: either threshold-encoded (a list of entries,
- * each a signed whole multiple of the threshold) or dense (every value). DL4J's gradients are sums over the minibatch (its
- * updater divides by the minibatch size), so peers add the messages up and divide by the total of
+ * each a signed whole multiple of the threshold) or dense (every value). DL4J's gradients are sums over the
+ * minibatch (its updater divides by the minibatch size), so peers add the messages up and divide by the total of
  * {@code examples}: exactly one combined minibatch, whatever each worker's batch held.
  *
  * <p>A sparse entry is {@code index + 1} with the sign of the value sent, and a multiple: the value sent is
