@@ -7,6 +7,7 @@ import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Characters (Unicode code points) to token ids for character-level models, built on the driver from the
@@ -26,7 +27,7 @@ public final class Alphabet implements Serializable {
     }
 
     /** The distinct characters among {@code codePoints}. */
-    public static Alphabet of(java.util.stream.IntStream codePoints) {
+    public static Alphabet of(IntStream codePoints) {
         return new Alphabet(codePoints.distinct().sorted().toArray());
     }
 

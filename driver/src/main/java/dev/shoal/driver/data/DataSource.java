@@ -3,6 +3,7 @@ package dev.shoal.driver.data;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaRDD;
@@ -65,7 +66,7 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
                 y[kept++] = y[r];
             }
         }
-        return new ExampleBlock(java.util.Arrays.copyOf(x, kept * featureSize), java.util.Arrays.copyOf(y, kept),
+        return new ExampleBlock(Arrays.copyOf(x, kept * featureSize), Arrays.copyOf(y, kept),
                 featureSize, classes);
     }
 

@@ -1,5 +1,8 @@
 package dev.shoal.kernel.config;
 
+import dev.shoal.kernel.Target;
+import java.util.Locale;
+
 /** The built-in model families. Each ends in the hidden dense layers and the output layer. */
 public enum ModelType {
     /** Fully connected layers only. */
@@ -48,15 +51,15 @@ public enum ModelType {
 
     /** The name a job file gives the family: lstm-classifier for LSTM_CLASSIFIER. */
     public String configName() {
-        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** What the family learns to output. */
-    public dev.shoal.kernel.Target target() {
+    public Target target() {
         return switch (this) {
-            case AUTOENCODER -> dev.shoal.kernel.Target.FEATURES;
-            case CHAR_LSTM -> dev.shoal.kernel.Target.NEXT_TOKENS;
-            default -> dev.shoal.kernel.Target.CLASS;
+            case AUTOENCODER -> Target.FEATURES;
+            case CHAR_LSTM -> Target.NEXT_TOKENS;
+            default -> Target.CLASS;
         };
     }
 }
