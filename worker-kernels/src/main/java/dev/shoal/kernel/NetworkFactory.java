@@ -85,6 +85,7 @@ public final class NetworkFactory {
             }
             case CHAR_LSTM -> layers.layer(index, new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
                     .nOut(numClasses).activation(Activation.SOFTMAX).build());
+            case GAN -> gan(layers, model, input);
             default -> {
                 index = dense(layers, index, model, model.hidden());
                 boolean crossEntropy = model.loss() == Loss.MCXENT;
@@ -100,6 +101,7 @@ public final class NetworkFactory {
         layers.overrideNinUponBuild(!model.type().readsTokens());
         layers.setInputType(switch (model.type()) {
             case MLP, AUTOENCODER -> InputType.feedForward(input.size());
+            case GAN -> InputType.feedForward(model.units());
             case LENET, CNN -> InputType.convolutionalFlat(input.height(), input.width(), input.channels());
             case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER, CHAR_LSTM -> InputType.recurrent(1, input.width());
             case FINE_TUNE, DL4J_JSON -> throw fromFile();
@@ -125,6 +127,7 @@ public final class NetworkFactory {
                             + "code layer");
                 }
             }
+            case GAN -> requireImages(model, input, 2);
             case CHAR_LSTM -> {
                 layers.layer(index++, embedding(model, input));
                 for (int units : model.hidden()) {
@@ -161,6 +164,24 @@ public final class NetworkFactory {
             }
         }
         return index;
+    }
+
+    /**
+     * A GAN as one network, noise in, "is it real" out: the generator (dense {@code hidden}, then a sigmoid image)
+     * and the discriminator (dense {@code hidden} reversed, then one sigmoid unit under binary cross-entropy), whose
+     * layers have a zero learning rate here: fitting this network trains the generator alone ({@link Gan}).
+     */
+    private static void gan(NeuralNetConfiguration.ListBuilder layers, ModelConfig model, InputShape input) {
+        int index = dense(layers, 0, model, model.hidden());
+        layers.layer(index++, new DenseLayer.Builder().nOut(input.size()).activation(Activation.SIGMOID).build());
+        List<Integer> discriminator = new ArrayList<>(model.hidden());
+        Collections.reverse(discriminator);
+        for (int out : discriminator) {
+            layers.layer(index++, new DenseLayer.Builder().nOut(out).activation(Activation.LEAKYRELU)
+                    .updater(Gan.FIXED).build());
+        }
+        layers.layer(index, new OutputLayer.Builder(LossFunctions.LossFunction.XENT).nOut(1)
+                .activation(Activation.SIGMOID).updater(Gan.FIXED).build());
     }
 
     /** Dense layers of {@code sizes} from {@code index} on, with the model's activation and dropout. */

@@ -11,10 +11,15 @@ public enum Target {
      * the first {@code length} and learns each following one as a class (the block's classes are the tokens);
      * scored by the share of steps whose next token it predicts.
      */
-    NEXT_TOKENS;
+    NEXT_TOKENS,
+    /**
+     * Images like the examples, made by a generator that a discriminator learns to tell from real ones (a GAN);
+     * scored by the discriminator's loss.
+     */
+    IMAGES;
 
     /** Whether a prediction can be right or wrong, so that accuracy means something. */
     public boolean hasAccuracy() {
-        return this != FEATURES;
+        return this == CLASS || this == NEXT_TOKENS;
     }
 }

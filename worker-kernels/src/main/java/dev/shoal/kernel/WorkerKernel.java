@@ -1,8 +1,10 @@
 package dev.shoal.kernel;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -36,6 +38,8 @@ public final class WorkerKernel {
     private final Gradient flatGradient;
     private final Map<Integer, INDArray[]> batchBuffers = new HashMap<>();
     private final Target target;
+    /** The adversarial steps of a GAN; null for every other network. */
+    private final Gan gan;
 
     /** A kernel of a classifier. */
     public WorkerKernel(String networkJson) {
@@ -50,6 +54,7 @@ public final class WorkerKernel {
         dense = DenseBackprop.of(net);
         FastConvolution.install(net);
         flatGradient = new DefaultGradient(net.getFlattenedGradients());
+        gan = target == Target.IMAGES ? Gan.of(net) : null;
     }
 
     /**
@@ -64,8 +69,12 @@ public final class WorkerKernel {
         double lossSum = 0;
         while (batches.hasNext()) {
             MiniBatch batch = batches.next();
-            lossSum += computeGradient(batch) * batch.rows();
-            applyGradient(batch.rows());
+            if (gan != null) {
+                lossSum += gan.step(toDataSet(batch).getFeatures()) * batch.rows();
+            } else {
+                lossSum += computeGradient(batch) * batch.rows();
+                applyGradient(batch.rows());
+            }
             examples += batch.rows();
             steps++;
         }
@@ -160,7 +169,7 @@ public final class WorkerKernel {
                 }
                 count(confusion, data.getLabels().argMax(1), net.output(data.getFeatures(), false).argMax(1));
             }
-            lossSum += net.score(data, false) * batch.rows();
+            lossSum += (gan != null ? gan.score(data.getFeatures()) : net.score(data, false)) * batch.rows();
             examples += batch.rows();
         }
         return examples == 0 ? EvalResult.empty() : new EvalResult(confusion, numClasses, lossSum, examples);
@@ -194,22 +203,42 @@ public final class WorkerKernel {
                     + " parameters but the network has " + net.numParams());
         }
         copyInto(net.params(), s.params());
-        INDArray state = net.getUpdater().getStateViewArray();
-        int stateSize = state == null ? 0 : (int) state.length();
+        List<INDArray> states = updaterStates();
+        long stateSize = states.stream().mapToLong(INDArray::length).sum();
         if (s.updaterState().length != stateSize) {
             throw new IllegalArgumentException("snapshot has " + s.updaterState().length
                     + " updater values but the network's updater has " + stateSize);
         }
-        if (state != null) {
-            copyInto(state, s.updaterState());
+        int offset = 0;
+        for (INDArray state : states) {
+            floats(state).put(s.updaterState(), offset, (int) state.length());
+            offset += (int) state.length();
         }
         net.getLayerWiseConfigurations().setIterationCount(s.iteration());
         net.getLayerWiseConfigurations().setEpochCount(s.epoch());
     }
 
     private float[] updaterState() {
-        INDArray state = net.getUpdater().getStateViewArray();
-        return state == null ? new float[0] : state.toFloatVector();
+        List<INDArray> states = updaterStates();
+        float[] all = new float[(int) states.stream().mapToLong(INDArray::length).sum()];
+        int offset = 0;
+        for (INDArray state : states) {
+            floats(state).get(all, offset, (int) state.length());
+            offset += (int) state.length();
+        }
+        return all;
+    }
+
+    /** The updater states: the network's, and a GAN discriminator's, which has an updater of its own. */
+    private List<INDArray> updaterStates() {
+        List<INDArray> states = new ArrayList<>();
+        for (INDArray state : new INDArray[] {net.getUpdater().getStateViewArray(),
+            gan == null ? null : gan.discriminatorUpdaterState()}) {
+            if (state != null) {
+                states.add(state);
+            }
+        }
+        return states;
     }
 
     /** The values of a contiguous float array, in place: bulk copies in and out without allocating. */
@@ -233,7 +262,7 @@ public final class WorkerKernel {
         INDArray[] buffers = batchBuffers.computeIfAbsent(rows, r -> switch (target) {
             case CLASS -> new INDArray[] {Nd4j.create(DataType.FLOAT, r, width),
                 Nd4j.create(DataType.FLOAT, r, batch.numClasses())};
-            case FEATURES -> new INDArray[] {Nd4j.create(DataType.FLOAT, r, width),
+            case FEATURES, IMAGES -> new INDArray[] {Nd4j.create(DataType.FLOAT, r, width),
                 Nd4j.create(DataType.FLOAT, r, width)};
             case NEXT_TOKENS -> new INDArray[] {Nd4j.create(DataType.FLOAT, r, width - 1),
                 Nd4j.create(DataType.FLOAT, r, batch.numClasses(), width - 1)};
@@ -243,7 +272,7 @@ public final class WorkerKernel {
                 buffers[0].data().setData(batch.features());
                 buffers[1].data().setData(batch.oneHotLabels());
             }
-            case FEATURES -> {
+            case FEATURES, IMAGES -> {
                 buffers[0].data().setData(batch.features());
                 buffers[1].data().setData(batch.features());
             }

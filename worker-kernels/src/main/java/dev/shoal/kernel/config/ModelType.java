@@ -29,6 +29,12 @@ public enum ModelType {
      */
     CHAR_LSTM,
     /**
+     * A generative adversarial network for images: a generator (dense layers {@code hidden} from {@code units}
+     * noise values to a sigmoid image) and a discriminator (the mirrored dense layers down to one sigmoid unit),
+     * trained against each other; labels are not read.
+     */
+    GAN,
+    /**
      * A saved model ({@code model.base}) with its first {@code model.freeze} layers frozen and a new output layer;
      * built by {@link dev.shoal.kernel.NetworkFiles}, not from the other model keys.
      */
@@ -59,6 +65,7 @@ public enum ModelType {
         return switch (this) {
             case AUTOENCODER -> Target.FEATURES;
             case CHAR_LSTM -> Target.NEXT_TOKENS;
+            case GAN -> Target.IMAGES;
             default -> Target.CLASS;
         };
     }
