@@ -26,7 +26,7 @@ import org.nd4j.linalg.learning.config.Sgd;
  * in the one flattened array, so averaging and checkpoints see a single model; the two updater states are
  * reported one after the other.
  */
-final class Gan {
+public final class Gan {
     /** The updater of the discriminator's layers inside the whole network: they pass gradients but do not move. */
     static final IUpdater FIXED = new Sgd(0.0);
     private final MultiLayerNetwork combined;
@@ -77,6 +77,17 @@ final class Gan {
 
     int generatorLayers() {
         return generatorLayers;
+    }
+
+    /**
+     * {@code count} images that the generator of a trained GAN ({@code model}, e.g. a saved model.zip) draws from
+     * noise drawn by {@code seed}, one per row, in the data's layout.
+     */
+    public static INDArray samples(MultiLayerNetwork model, int count, long seed) {
+        Gan gan = of(model);
+        INDArray noise = Nd4j.getRandomFactory().getNewRandomInstance(seed).nextGaussian(new long[] {count,
+            gan.noise}).castTo(DataType.FLOAT);
+        return model.activateSelectedLayers(0, gan.generatorLayers - 1, noise);
     }
 
     /** One discriminator step and one generator step on a minibatch of real images; returns the discriminator's loss. */

@@ -11,9 +11,11 @@ import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.data.TextFile;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.StopMetric;
+import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.ModelType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -50,6 +52,10 @@ public final class Preflight {
                 && !plan.model().type().target().hasAccuracy()) {
             throw new ConfigException("training.early-stopping.metric", "accuracy", "a "
                     + plan.model().type().configName() + " has no accuracy; use loss");
+        }
+        if (plan.model().type() == ModelType.GAN && plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING) {
+            throw new ConfigException("sync.strategy", "gradient-sharing", "a gan takes two steps per minibatch "
+                    + "(discriminator, then generator); train it with averaging");
         }
         if (plan.model().type().fromFile()) {
             requireInput(plan.model().fileKey(), plan.model().file(), false);

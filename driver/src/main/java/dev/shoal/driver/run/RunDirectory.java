@@ -32,6 +32,8 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     public static final String VOCABULARY = "vocabulary.txt";
     /** A character model's characters ({@link dev.shoal.driver.data.Alphabet}). */
     public static final String ALPHABET = "alphabet.json";
+    /** A GAN's generated images, a grid of 64 drawn from seeded noise by the saved model. */
+    public static final String SAMPLES = "samples.png";
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper JSON_LINE = new ObjectMapper();
@@ -123,7 +125,7 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     public String copyTo(String uri, Object provenance) {
         HadoopFolder folder = new HadoopFolder(HadoopFolder.join(uri, dir.getFileName().toString()));
         try (FileSystem fs = folder.open()) {
-            for (String name : List.of(MODEL, VOCABULARY, ALPHABET, PLAN, METRICS)) {
+            for (String name : List.of(MODEL, VOCABULARY, ALPHABET, SAMPLES, PLAN, METRICS)) {
                 if (Files.exists(dir.resolve(name))) {
                     folder.writeAtomically(fs, name, out -> Files.copy(dir.resolve(name), out));
                 }

@@ -10,7 +10,9 @@ import dev.shoal.driver.train.TrainingData;
 import dev.shoal.driver.train.TrainingResult;
 import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.Gan;
 import dev.shoal.kernel.WorkerKernel;
+import dev.shoal.kernel.config.ModelType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -41,6 +43,7 @@ import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Runs one plan from start to finish and leaves a complete run directory: plan.yaml first, then metrics as
@@ -160,6 +163,11 @@ public final class TrainingRun {
         }
         if (ready.train() instanceof CharDataSource chars) {
             dir.writeAtomically(RunDirectory.ALPHABET, chars.alphabet()::write);
+        }
+        if (plan.model().type() == ModelType.GAN) {
+            INDArray samples = Gan.samples(driverKernel.network(result.model()), 64, plan.training().seed());
+            dir.writeAtomically(RunDirectory.SAMPLES, p -> SampleGrid.write(samples, ready.train().inputShape(), p));
+            out.println("64 generated images in " + dir.path().resolve(RunDirectory.SAMPLES));
         }
         Metrics.Epoch last = result.epochs().get(result.epochs().size() - 1);
         Metrics.Epoch saved = result.epochs().get(result.modelEpoch() - 1);
