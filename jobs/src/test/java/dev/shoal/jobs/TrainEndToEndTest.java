@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.testing.IdxFixtures;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import javax.imageio.ImageIO;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -276,6 +278,21 @@ class TrainEndToEndTest {
         assertEquals("data", data.get("type").asText());
         assertEquals(598, data.get("trainExamples").asInt());
         assertEquals(2, data.get("trainSkipped").asInt());
+    }
+
+    @Test
+    void aGanTrainsDataParallelAndLeavesAGridOfGeneratedImages() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 600, 100, 11);
+        assertEquals(0, train("gan", files.dataSection(), "model: {type: gan, hidden: [32], units: 8}",
+                quick(2)));
+
+        BufferedImage grid = ImageIO.read(dir.resolve("runs/gan/samples.png").toFile());
+        int side = 8 * (IdxFixtures.SIDE + 2) + 2;
+        assertEquals(List.of(side, side), List.of(grid.getWidth(), grid.getHeight()), "8 x 8 images of 28 x 28");
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
+                dir.resolve("runs/gan/model.zip").toFile(), false);
+        assertEquals(1, model.getOutputLayer().getParam("W").size(1), "the discriminator's one output");
+        assertEquals("NaN", provenance("gan").get("result").get("testAccuracy").asText(), "no accuracy for a gan");
     }
 
     @Test
