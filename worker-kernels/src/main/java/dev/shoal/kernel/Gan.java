@@ -20,8 +20,9 @@ import org.nd4j.linalg.learning.config.Sgd;
 /**
  * Adversarial training of a network built as generator then discriminator ({@code NetworkFactory}'s gan): the
  * discriminator's layers carry a zero learning rate there ({@link #FIXED}; DL4J's NoOp updater would apply the raw
- * gradient), so fitting the whole network to "real" on noise moves the generator only; a second network of the discriminator's layers alone, whose parameters are a view of the same
- * array, learns to tell real images from generated ones with the generator's updater. One step: a discriminator
+ * gradient), so fitting the whole network to "real" on noise moves the generator only; a second network of the
+ * discriminator's layers alone, whose parameters are a view of the same array, learns to tell real images from
+ * generated ones with the generator's updater. One step: a discriminator
  * step on a minibatch of real images and as many generated ones, then a generator step. Both parameter sets live
  * in the one flattened array, so averaging and checkpoints see a single model; the two updater states are
  * reported one after the other.
@@ -41,7 +42,10 @@ public final class Gan {
         this.noise = noise;
     }
 
-    /** The adversarial pair of {@code combined}, whose discriminator layers are those with the {@link #FIXED} updater. */
+    /**
+     * The adversarial pair of {@code combined}, whose discriminator layers are those with the {@link #FIXED}
+     * updater.
+     */
     static Gan of(MultiLayerNetwork combined) {
         MultiLayerConfiguration conf = combined.getLayerWiseConfigurations();
         int n = conf.getConfs().size();
@@ -90,7 +94,7 @@ public final class Gan {
         return model.activateSelectedLayers(0, gan.generatorLayers - 1, noise);
     }
 
-    /** One discriminator step and one generator step on a minibatch of real images; returns the discriminator's loss. */
+    /** A discriminator step and a generator step on a minibatch of real images; returns the discriminator's loss. */
     double step(INDArray real) {
         long rows = real.size(0);
         INDArray fake = generate(rows);
