@@ -1,5 +1,7 @@
 package dev.shoal.driver.data;
 
+import static org.apache.spark.ml.functions.vector_to_array;
+
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
@@ -12,6 +14,7 @@ import java.util.List;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -26,7 +29,8 @@ import scala.Tuple2;
 
 /**
  * A table that Spark SQL reads (Parquet, CSV with a header line, JSON lines), one example per row: a label
- * column of class indices, and the features in one array column or in numeric columns.
+ * column of class indices, and the features in one array column, one Spark ML vector column (dense or sparse, as
+ * VectorAssembler writes it) or numeric columns.
  *
  * <p>Executors read the rows; each row gets its slot from the seeded permutation of the table's row numbers,
  * and Spark moves it to the block that owns the slot, so blocks are balanced and random as for IDX files and
@@ -51,8 +55,18 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             implements Serializable {
     }
 
-    /** The feature columns found, whether they are one array column, the values per example and the rows. */
-    public record Layout(List<String> columns, boolean array, int featureSize, int examples) implements Serializable {
+    /**
+     * The feature columns found, whether they are one array column (or one Spark ML vector column, read as an
+     * array), the values per example and the rows.
+     */
+    public record Layout(List<String> columns, boolean array, boolean vector, int featureSize, int examples)
+            implements Serializable {
+
+        /** The feature columns as the rows are read: a vector column becomes an array of floats. */
+        List<Column> select() {
+            return columns.stream().map(c -> vector ? vector_to_array(functions.col(c), "float32")
+                    : functions.col(c)).toList();
+        }
     }
 
     public static TableDataSource of(Spec spec) {
@@ -71,15 +85,18 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         }
         List<String> columns = spec.features().isEmpty() ? findFeatures(schema) : spec.features();
         boolean array = false;
+        boolean vector = false;
         int featureSize = columns.size();
-        if (columns.size() == 1 && type(schema, columns.get(0), "features") instanceof ArrayType a) {
-            if (!(a.elementType() instanceof NumericType)) {
+        DataType firstType = columns.size() == 1 ? type(schema, columns.get(0), "features") : null;
+        if (firstType instanceof ArrayType || firstType instanceof VectorUDT) {
+            if (firstType instanceof ArrayType a && !(a.elementType() instanceof NumericType)) {
                 throw error("feature column '" + columns.get(0) + "' is " + a.simpleString() + ", not an array "
                         + "of numbers");
             }
             array = true;
-            Row first = table.select(functions.size(functions.col(columns.get(0)))).head();
-            featureSize = first.getInt(0);
+            vector = firstType instanceof VectorUDT;
+            Column values = new Layout(columns, true, vector, 0, 0).select().get(0);
+            featureSize = table.select(functions.size(values)).head().getInt(0);
         } else {
             for (String c : columns) {
                 DataType t = type(schema, c, "features");
@@ -100,7 +117,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
                     + Integer.MAX_VALUE + " are supported");
         }
-        return new TableDataSource(spec, new Layout(List.copyOf(columns), array, featureSize, (int) rows));
+        return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows));
     }
 
     private Layout opened() {
@@ -135,7 +152,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     public JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed) {
         Layout l = opened();
         List<Column> select = new ArrayList<>();
-        l.columns().forEach(c -> select.add(functions.col(c)));
+        select.addAll(l.select());
         select.add(functions.col(spec.label()));
         select.add(functions.input_file_name());
         int n = l.examples();

@@ -25,7 +25,8 @@ public record DataConfig(
                 + "empty to hold out part of data.train, see holdout).", defaultValue = "''") String test,
         @Key(doc = "Tables and text: the label column or field, integral class indices.", defaultValue = "label")
         String label,
-        @Key(doc = "Tables: the feature columns, either one array column or numeric columns; empty for the "
+        @Key(doc = "Tables: the feature columns, either one array or Spark ML vector column, or numeric columns; "
+                + "empty for the "
                 + "column 'features' if there is one, else every numeric column but the label.",
                 defaultValue = "[]") List<String> features,
         @Key(doc = "Tables: features are multiplied by this (0.00392156862745098 = 1/255 for pixel bytes).",

@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.apache.spark.SparkException;
+import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -82,6 +83,37 @@ class TableDataSourceTest {
         assertEquals(List.of(34, 34, 35), blocks.stream().map(ExampleBlock::size).toList());
         assertNotEquals(Arrays.toString(blocks.get(0).labels()), Arrays.toString(load(source, 3, 43).get(0).labels()),
                 "another seed places the rows differently");
+    }
+
+    @Test
+    void aSparkMlVectorColumnDenseOrSparseIsReadAsAnArray() {
+        StructType schema = new StructType()
+                .add("vec", org.apache.spark.ml.linalg.SQLDataTypes.VectorType())
+                .add("label", DataTypes.IntegerType);
+        List<Row> rows = new ArrayList<>();
+        List<String> written = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            double[] values = {i, 0, 0, -i / 4.0};
+            // Every other row sparse, as VectorAssembler stores rows with many zeros.
+            rows.add(RowFactory.create(i % 2 == 0 ? Vectors.dense(values)
+                    : Vectors.sparse(4, new int[] {0, 3}, new double[] {i, -i / 4.0}), i % 10));
+            written.add(Arrays.toString(new float[] {i, 0, 0, -i / 4f}) + (i % 10));
+        }
+        Path path = dir.resolve("vectors.parquet");
+        SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate().createDataFrame(rows, schema)
+                .repartition(3).write().parquet(path.toString());
+
+        TableDataSource source = open(DataFormat.PARQUET, path, List.of("vec"), 1, List.of());
+        assertEquals(4, source.featureSize());
+        List<String> loaded = new ArrayList<>();
+        for (ExampleBlock b : load(source, 2, 1)) {
+            for (int r = 0; r < b.size(); r++) {
+                loaded.add(Arrays.toString(Arrays.copyOfRange(b.features(), r * 4, r * 4 + 4)) + b.labels()[r]);
+            }
+        }
+        loaded.sort(null);
+        written.sort(null);
+        assertEquals(written, loaded);
     }
 
     @Test
