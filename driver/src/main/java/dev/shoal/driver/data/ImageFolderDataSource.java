@@ -68,10 +68,8 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
                     throw new ConfigException(key, path, "has a folder '" + folder + "' that is not a class of the "
                             + "training set " + names);
                 }
-                FileStatus[] images = fs.listStatus(new Path(root, folder));
-                Arrays.sort(images, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
-                for (FileStatus image : images) {
-                    if (image.isFile() && EXTENSIONS.contains(extension(image.getPath().getName()))) {
+                for (FileStatus image : InputFiles.filesIn(fs, new Path(root, folder))) {
+                    if (EXTENSIONS.contains(extension(image.getPath().getName()))) {
                         files.add(image.getPath().toString());
                         labels.add(label);
                     }
@@ -158,8 +156,7 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
     /** Decodes, flattens over white, scales and writes one image's channel planes at {@code offset}. */
     void pixels(String file, float[] into, int offset) {
         BufferedImage image;
-        Path p = new Path(file);
-        try (InputStream in = p.getFileSystem(new Configuration()).open(p)) {
+        try (InputStream in = InputFiles.open(file)) {
             image = ImageIO.read(in);
         } catch (IOException e) {
             throw new DataFormatException(file + ": not a readable image: " + e.getMessage(), e);

@@ -16,6 +16,7 @@ import org.apache.hadoop.fs.Path;
 /** Finds and opens input files through Hadoop's FileSystem (any URI Hadoop knows), gunzipping gzipped ones. */
 public final class InputFiles {
     private static final int BUFFER = 1 << 16;
+    private static final Comparator<FileStatus> BY_NAME = Comparator.comparing(f -> f.getPath().getName());
 
     private InputFiles() {
     }
@@ -30,10 +31,17 @@ public final class InputFiles {
         FileStatus[] matched = fs.globStatus(p);
         List<FileStatus> files = new ArrayList<>();
         for (FileStatus m : matched == null ? new FileStatus[0] : matched) {
-            files.addAll(m.isDirectory() ? Arrays.asList(fs.listStatus(m.getPath())) : List.of(m));
+            files.addAll(m.isDirectory() ? filesIn(fs, m.getPath()) : List.of(m));
         }
+        files.sort(BY_NAME);
+        return files;
+    }
+
+    /** The files of {@code folder} (not its subfolders; hidden files left out), in name order. */
+    static List<FileStatus> filesIn(FileSystem fs, Path folder) throws IOException {
+        List<FileStatus> files = new ArrayList<>(Arrays.asList(fs.listStatus(folder)));
         files.removeIf(f -> !f.isFile() || f.getPath().getName().startsWith("."));
-        files.sort(Comparator.comparing(f -> f.getPath().getName()));
+        files.sort(BY_NAME);
         return files;
     }
 
