@@ -34,10 +34,11 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
             case FINE_TUNE -> {
                 MultiLayerNetwork tuned = NetworkFiles.fineTune(m, load(m.base()), plan.optimizer(), input,
                         classes, seed);
-                StartingModel fresh = fresh(tuned.getLayerWiseConfigurations().toJson(), m.type().target());
-                ModelSnapshot initial = fresh.fresh();
-                yield new StartingModel(fresh.networkJson(), fresh.kernel(),
-                        new ModelSnapshot(tuned.params().toFloatVector(), initial.updaterState(), 0, 0));
+                // The kernel initialises the network as its configuration says; the run starts from the base's
+                // trained parameters instead, with the kernel's fresh updater state.
+                StartingModel built = fresh(tuned.getLayerWiseConfigurations().toJson(), m.type().target());
+                yield new StartingModel(built.networkJson(), built.kernel(),
+                        new ModelSnapshot(tuned.params().toFloatVector(), built.fresh().updaterState(), 0, 0));
             }
             case DL4J_JSON -> fresh(NetworkFiles.fromJson(read(m.json()), m.json(), input, classes).toJson(),
                     m.type().target());
