@@ -9,7 +9,6 @@ import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.testing.IdxFixtures;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -259,18 +258,12 @@ class TrainEndToEndTest {
         train.labels()[300] = 10;
         IdxFixtures.writeLabels(Path.of(files.trainLabels()), train.labels(), true);
         String[] job = {files.dataSection(), "model: {type: mlp, hidden: [16]}", quick(1)};
-        String failed = CapturedOutput.stderr(() -> {
-            try {
-                assertEquals(1, train("strict", job));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        Path strict = jobFile("strict", job);
+        String failed = CapturedOutput.stderr(() -> assertEquals(1, Shoal.run("train", strict.toString())));
         assertTrue(failed.contains("labels must be in [0, 9], but got"), failed);
 
-        Path jobFile = Files.writeString(dir.resolve("skip.yaml"), String.join("\n", "name: skip", job[0], job[1],
-                job[2], "output: {dir: " + dir.resolve("runs") + ", run-id: skip}", ""));
-        String out = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("train", jobFile.toString(),
+        Path skip = jobFile("skip", job);
+        String out = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("train", skip.toString(),
                 "--skip-bad-records")));
         assertTrue(out.contains("skipped 2 training and 0 test records that cannot be used"), out);
         assertEquals(2, provenance("skip").get("result").get("skippedRecords").get("train").asInt());
@@ -318,11 +311,15 @@ class TrainEndToEndTest {
 
     /** Runs {@code shoal train} on a job file of these YAML lines, writing runs/{@code runId}/. */
     private int train(String runId, String... sections) throws IOException {
+        return Shoal.run("train", jobFile(runId, sections).toString());
+    }
+
+    /** A job file of these YAML lines, named {@code runId}, whose run goes to runs/{@code runId}/. */
+    private Path jobFile(String runId, String... sections) throws IOException {
         List<String> lines = new ArrayList<>(List.of("name: " + runId));
         lines.addAll(List.of(sections));
         lines.add("output: {dir: " + dir.resolve("runs") + ", run-id: " + runId + "}");
-        Path job = Files.writeString(dir.resolve(runId + ".yaml"), String.join("\n", lines) + "\n");
-        return Shoal.run("train", job.toString());
+        return Files.writeString(dir.resolve(runId + ".yaml"), String.join("\n", lines) + "\n");
     }
 
     /** Optimizer, training and sync lines for short runs on a few examples: fast learning, small batches. */
