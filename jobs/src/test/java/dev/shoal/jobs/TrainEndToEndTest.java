@@ -1,12 +1,14 @@
 package dev.shoal.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.testing.IdxFixtures;
+import dev.shoal.kernel.NetworkFiles;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -307,6 +309,29 @@ class TrainEndToEndTest {
                 dir.resolve("runs/json/model.zip").toFile(), true);
         assertEquals(IdxFixtures.PIXELS * 24 + 24 + 24 * 10 + 10, model.numParams());
         assertEquals("tanh", ((DenseLayer) model.getLayer(0).conf().getLayer()).getActivationFn().toString());
+    }
+
+    @Test
+    void trainsAKerasModelOnFromItsWeightsAndFineTunesOne() throws Exception {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1500, 300, 11);
+        Path h5 = Path.of(getClass().getResource("/keras/mlp.h5").toURI());
+        assertEquals(0, train("keras", files.dataSection(), "model: {type: keras, keras: " + h5 + "}", quick(2)));
+
+        assertTrue(accuracy("keras") > 0.7, "accuracy " + accuracy("keras"));
+        MultiLayerNetwork keras = NetworkFiles.importKeras(h5.toString(), "model.keras");
+        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
+                dir.resolve("runs/keras/model.zip").toFile(), true);
+        assertEquals(keras.numParams(), model.numParams(), "the Keras model's 784 -> 16 -> 10 layers");
+        assertNotEquals(keras.params(), model.params(), "trained on");
+        assertEquals("model.keras", provenance("keras").get("data").get(4).get("key").asText());
+
+        assertEquals(0, train("keras-tuned", files.dataSection(), "model: {type: fine-tune, base: " + h5
+                + ", freeze: 1}", quick(3)));
+        MultiLayerNetwork tuned = ModelSerializer.restoreMultiLayerNetwork(
+                dir.resolve("runs/keras-tuned/model.zip").toFile(), true);
+        assertEquals(keras.getLayer(0).params(), tuned.getLayer(0).params(), "the frozen Keras layer");
+        assertTrue(accuracy("keras-tuned") > 0.3, "accuracy " + accuracy("keras-tuned")
+                + " from random frozen features, above the 0.1 of chance");
     }
 
     /** Runs {@code shoal train} on a job file of these YAML lines, writing runs/{@code runId}/. */

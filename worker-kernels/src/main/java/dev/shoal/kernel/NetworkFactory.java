@@ -104,7 +104,7 @@ public final class NetworkFactory {
             case GAN -> InputType.feedForward(model.units());
             case LENET, CNN -> InputType.convolutionalFlat(input.height(), input.width(), input.channels());
             case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER, CHAR_LSTM -> InputType.recurrent(1, input.width());
-            case FINE_TUNE, DL4J_JSON -> throw fromFile();
+            case FINE_TUNE, DL4J_JSON, KERAS -> throw fromFile();
         });
         return layers.build();
     }
@@ -134,7 +134,7 @@ public final class NetworkFactory {
                     layers.layer(index++, new LSTM.Builder().nOut(units).activation(Activation.TANH).build());
                 }
             }
-            case FINE_TUNE, DL4J_JSON -> throw fromFile();
+            case FINE_TUNE, DL4J_JSON, KERAS -> throw fromFile();
             case LENET -> {
                 requireImages(model, input, LENET_MIN_SIDE);
                 for (int filters : LENET_FILTERS) {

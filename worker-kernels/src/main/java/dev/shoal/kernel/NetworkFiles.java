@@ -3,21 +3,34 @@ package dev.shoal.kernel;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.OptimizerConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.api.layers.IOutputLayer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.modelimport.keras.KerasModelImport;
+import org.deeplearning4j.nn.modelimport.keras.exceptions.InvalidKerasConfigurationException;
+import org.deeplearning4j.nn.modelimport.keras.exceptions.UnsupportedKerasConfigurationException;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * Networks from files rather than from the zoo: a DL4J configuration in JSON, or a saved model to fine-tune.
- * Both are checked against the data before training starts, errors naming the job-file key and the file.
+ * Networks from files rather than from the zoo: a DL4J configuration in JSON, a Keras model, or a saved model to
+ * fine-tune. Each is checked against the data before training starts, errors naming the job-file key and the file.
  *
  * <p>Fine-tuning turns a saved model into the start of a new training run (DL4J's transfer learning): its first
  * layers kept, some frozen as they were trained, a fresh softmax output layer for the new classes (all weights
@@ -25,6 +38,9 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * a standard DL4J network, saved as such.
  */
 public final class NetworkFiles {
+    /** The first bytes of every HDF5 file (with no user block), as Keras writes them. */
+    private static final byte[] HDF5_SIGNATURE = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
     private NetworkFiles() {
     }
 
@@ -57,8 +73,7 @@ public final class NetworkFiles {
                     + "; keep up to a dense layer");
         }
         TransferLearning.Builder builder = new TransferLearning.Builder(base)
-                .fineTuneConfiguration(new FineTuneConfiguration.Builder()
-                        .updater(NetworkFactory.updater(optimizer)).seed(seed).build())
+                .fineTuneConfiguration(planOptimizer(optimizer, seed))
                 .removeLayersFromOutput(layers - keep)
                 .addLayer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(last.getNOut())
                         .nOut(numClasses)
@@ -92,13 +107,82 @@ public final class NetworkFiles {
         }
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
-        requireReads(net, "model.json", path, input);
+        requireOutputs(net, "model.json", path, input, numClasses);
+        return conf;
+    }
+
+    /**
+     * The Keras classifier in {@code path} with its trained weights, ready to train further under cross-entropy
+     * with the plan's optimizer (the file's own optimizer, its state and its loss are not read).
+     *
+     * @throws ConfigException naming {@code model.keras} when the file cannot be imported, cannot read the data's
+     *                         examples or has not {@code numClasses} outputs
+     */
+    public static MultiLayerNetwork keras(String path, OptimizerConfig optimizer, InputShape input, int numClasses,
+                                          long seed) {
+        MultiLayerNetwork imported = importKeras(path, "model.keras");
+        requireOutputs(imported, "model.keras", path, input, numClasses);
+        TransferLearning.Builder builder = new TransferLearning.Builder(imported)
+                .fineTuneConfiguration(planOptimizer(optimizer, seed));
+        if (!(imported.getOutputLayer() instanceof IOutputLayer)) {
+            // DL4J imports a Keras model's last Dense layer as a plain layer; the loss follows it.
+            Layer last = imported.getOutputLayer().conf().getLayer();
+            if (!(last instanceof BaseLayer dense && dense.getActivationFn() instanceof ActivationSoftmax)) {
+                throw new ConfigException("model.keras", path, "ends in a " + last.getClass().getSimpleName()
+                        + " without softmax; Shoal trains Keras classifiers whose last layer is a softmax Dense");
+            }
+            builder.addLayer(new LossLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                    .activation(Activation.IDENTITY).build());
+        }
+        return builder.build();
+    }
+
+    /**
+     * A Keras Sequential model saved in HDF5 ({@code model.save("model.h5")} in Keras 2 and tf.keras), with its
+     * weights, as a DL4J network of float parameters.
+     *
+     * @param key the job-file key that named the file, for errors
+     * @throws ConfigException naming {@code key} when the file is not HDF5 or DL4J cannot import the model in it
+     */
+    public static MultiLayerNetwork importKeras(String path, String key) {
+        if (!isHdf5(path, key)) {
+            throw new ConfigException(key, path, "is not an HDF5 file; save the Keras model with "
+                    + "model.save(\"model.h5\") (Keras 3's .keras archives cannot be imported)");
+        }
+        MultiLayerNetwork net;
+        try {
+            // An unreadable file is reported below, naming the key; not as HDF5's error stack on stderr too.
+            org.bytedeco.hdf5.Exception.dontPrint();
+            net = KerasModelImport.importKerasSequentialModelAndWeights(path, false);
+        } catch (IOException | InvalidKerasConfigurationException | UnsupportedKerasConfigurationException
+                 | RuntimeException e) {
+            throw new ConfigException(key, path, "is not a Keras Sequential model that DL4J can import: "
+                    + e.getMessage());
+        }
+        return net.getLayerWiseConfigurations().getDataType() == DataType.FLOAT ? net : net.convertDataType(
+                DataType.FLOAT);
+    }
+
+    /** Whether the file at {@code path} starts as an HDF5 file does. */
+    public static boolean isHdf5(String path, String key) {
+        try (InputStream in = Files.newInputStream(Path.of(path))) {
+            return Arrays.equals(in.readNBytes(HDF5_SIGNATURE.length), HDF5_SIGNATURE);
+        } catch (IOException e) {
+            throw new ConfigException(key, path, "cannot be read: " + e.getMessage());
+        }
+    }
+
+    private static FineTuneConfiguration planOptimizer(OptimizerConfig optimizer, long seed) {
+        return new FineTuneConfiguration.Builder().updater(NetworkFactory.updater(optimizer)).seed(seed).build();
+    }
+
+    private static void requireOutputs(MultiLayerNetwork net, String key, String path, InputShape input,
+                                       int numClasses) {
+        requireReads(net, key, path, input);
         long outputs = net.output(Nd4j.zeros(DataType.FLOAT, 1, input.size())).size(1);
         if (outputs != numClasses) {
-            throw new ConfigException("model.json", path, "has " + outputs + " outputs but data.classes is "
-                    + numClasses);
+            throw new ConfigException(key, path, "has " + outputs + " outputs but data.classes is " + numClasses);
         }
-        return conf;
     }
 
     private static void requireReads(MultiLayerNetwork net, String key, String path, InputShape input) {

@@ -31,7 +31,7 @@ class GanTest {
 
     private static String json() {
         ModelConfig gan = new ModelConfig(ModelType.GAN, List.of(32), Activation.RELU, WeightInit.XAVIER, 0, 0, 0,
-                Loss.MCXENT, List.of(32), 16, 8, 2, "", 0, 0, "");
+                Loss.MCXENT, List.of(32), 16, 8, 2, "", 0, 0, "", "");
         OptimizerConfig adam = new OptimizerConfig(UpdaterType.ADAM, 0.005, 0.9, 0.5, 0.999, 0.95, 1e-8,
                 new ScheduleConfig(ScheduleType.NONE, 1, 1));
         return NetworkFactory.build(gan, adam, SHAPE, 2, 3).toJson();

@@ -69,7 +69,7 @@ class NetworkFactoryTest {
     @Test
     void cnnHasOneSamePaddedConvolutionAndPoolPerFilterEntry() {
         ModelConfig cnn = new ModelConfig(ModelType.CNN, List.of(16), Activation.RELU, WeightInit.RELU, 0, 0, 0,
-                Loss.MCXENT, List.of(8, 4), 16, 16, 4, "", 0, 0, "");
+                Loss.MCXENT, List.of(8, 4), 16, 16, 4, "", 0, 0, "", "");
         MultiLayerNetwork net = new MultiLayerNetwork(NetworkFactory.build(cnn, ADAM, new InputShape(8, 8, 3), 5, 1));
         net.init();
 
@@ -84,7 +84,7 @@ class NetworkFactoryTest {
     @Test
     void cnnLearnsWhereTheBrightSquareIs() {
         ModelConfig cnn = new ModelConfig(ModelType.CNN, List.of(16), Activation.RELU, WeightInit.RELU, 0, 0, 0,
-                Loss.MCXENT, List.of(8, 8), 16, 16, 4, "", 0, 0, "");
+                Loss.MCXENT, List.of(8, 8), 16, 16, 4, "", 0, 0, "", "");
         assertLearns(NetworkFactory.build(cnn, ADAM, new InputShape(16, 16, 1), 2, 3).toJson(), squares(256, 4));
     }
 
@@ -137,7 +137,7 @@ class NetworkFactoryTest {
         }
         ExampleBlock block = new ExampleBlock(x, new int[300], length + 1, 5);
         ModelConfig charLstm = new ModelConfig(ModelType.CHAR_LSTM, List.of(16), Activation.RELU, WeightInit.XAVIER,
-                0, 0, 0, Loss.MCXENT, List.of(32), 8, 16, 2, "", 0, 0, "");
+                0, 0, 0, Loss.MCXENT, List.of(32), 8, 16, 2, "", 0, 0, "", "");
         WorkerKernel kernel = new WorkerKernel(NetworkFactory.build(charLstm, ADAM, InputShape.sequence(length, 5), 5,
                 3).toJson(), Target.NEXT_TOKENS);
         ModelSnapshot model = kernel.snapshot();
@@ -168,18 +168,20 @@ class NetworkFactoryTest {
     @Test
     void attentionHeadsMustDivideItsUnits() {
         ConfigException e = assertThrows(ConfigException.class, () -> new ModelConfig(ModelType.ATTENTION_CLASSIFIER,
-                List.of(), Activation.RELU, WeightInit.RELU, 0, 0, 0, Loss.MCXENT, List.of(32), 16, 30, 4, "", 0, 0, ""));
+                List.of(), Activation.RELU, WeightInit.RELU, 0, 0, 0, Loss.MCXENT, List.of(32), 16, 30, 4, "", 0, 0, "",
+                ""));
         assertEquals("heads = 4: must divide units (30)", e.getMessage());
     }
 
     /** Every family, trained a little, saved as a standard DL4J model.zip and loaded back, predicts the same. */
     @ParameterizedTest
-    @EnumSource(value = ModelType.class, names = {"FINE_TUNE", "DL4J_JSON", "GAN"}, mode = EnumSource.Mode.EXCLUDE)
+    @EnumSource(value = ModelType.class, names = {"FINE_TUNE", "DL4J_JSON", "KERAS", "GAN"},
+            mode = EnumSource.Mode.EXCLUDE)
     void everyFamilyReloadsFromItsSavedModelAndPredictsTheSame(ModelType type, @TempDir Path dir) throws Exception {
         boolean text = type.readsTokens();
         boolean nextTokens = type.target() == Target.NEXT_TOKENS;
         ModelConfig model = text ? text(type) : new ModelConfig(type, List.of(8), Activation.RELU, WeightInit.RELU,
-                0.2, 0, 1e-4, Loss.MCXENT, List.of(4, 4), 16, 16, 2, "", 0, 0, "");
+                0.2, 0, 1e-4, Loss.MCXENT, List.of(4, 4), 16, 16, 2, "", 0, 0, "", "");
         ExampleBlock block = text ? markedSequences(64, 12, 20, 5) : squares(64, 4);
         // A language model reads all tokens but the last and predicts a token of the vocabulary at every step.
         InputShape input = text ? InputShape.sequence(nextTokens ? 11 : 12, 20) : new InputShape(16, 16, 1);
@@ -203,7 +205,7 @@ class NetworkFactoryTest {
 
     private static ModelConfig text(ModelType type) {
         return new ModelConfig(type, List.of(16), Activation.RELU, WeightInit.XAVIER, 0, 0, 0, Loss.MCXENT,
-                List.of(32), 16, 16, 2, "", 0, 0, "");
+                List.of(32), 16, 16, 2, "", 0, 0, "", "");
     }
 
     /** A few epochs from a fresh model halve the loss and classify 90% of the (training) block right. */

@@ -120,7 +120,7 @@ class NetworkFilesTest {
     private static MultiLayerNetwork fineTune(MultiLayerNetwork base, int keep, int freeze, InputShape input,
                                               int classes, long seed) {
         ModelConfig model = new ModelConfig(ModelType.FINE_TUNE, List.of(), Activation.RELU, WeightInit.RELU, 0, 0,
-                0, Loss.MCXENT, List.of(32), 16, 16, 2, "base.zip", keep, freeze, "");
+                0, Loss.MCXENT, List.of(32), 16, 16, 2, "base.zip", keep, freeze, "", "");
         return NetworkFiles.fineTune(model, base, KernelFixtures.optimizer(UpdaterType.ADAM), input, classes, seed);
     }
 

@@ -18,7 +18,8 @@ import org.deeplearning4j.util.ModelSerializer;
 
 /**
  * The network a plan trains and the model a fresh run starts from: a new network of the zoo, initialised from the
- * seed; a DL4J configuration from a JSON file, initialised as it says; or a saved model prepared for fine-tuning.
+ * seed; a DL4J configuration from a JSON file, initialised as it says; a Keras model with its weights; or a saved
+ * (DL4J or Keras) model prepared for fine-tuning.
  *
  * @param networkJson the network's DL4J configuration, as executors build it
  * @param kernel      a kernel of that network on the driver
@@ -31,15 +32,10 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
         ModelConfig m = plan.model();
         long seed = plan.training().seed();
         return switch (m.type()) {
-            case FINE_TUNE -> {
-                MultiLayerNetwork tuned = NetworkFiles.fineTune(m, load(m.base()), plan.optimizer(), input,
-                        classes, seed);
-                // The kernel initialises the network as its configuration says; the run starts from the base's
-                // trained parameters instead, with the kernel's fresh updater state.
-                StartingModel built = fresh(tuned.getLayerWiseConfigurations().toJson(), m.type().target());
-                yield new StartingModel(built.networkJson(), built.kernel(),
-                        new ModelSnapshot(tuned.params().toFloatVector(), built.fresh().updaterState(), 0, 0));
-            }
+            case FINE_TUNE -> trained(NetworkFiles.fineTune(m, load(m.base()), plan.optimizer(), input, classes,
+                    seed), m.type().target());
+            case KERAS -> trained(NetworkFiles.keras(m.keras(), plan.optimizer(), input, classes, seed),
+                    m.type().target());
             case DL4J_JSON -> fresh(NetworkFiles.fromJson(read(m.json()), m.json(), input, classes).toJson(),
                     m.type().target());
             default -> fresh(NetworkFactory.build(m, plan.optimizer(), input, classes, seed).toJson(),
@@ -53,6 +49,15 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
         return new StartingModel(json, kernel, kernel.snapshot());
     }
 
+    /** {@code net} with the parameters it has (trained before, in a file), and a fresh optimizer state. */
+    private static StartingModel trained(MultiLayerNetwork net, Target target) {
+        // The kernel initialises the network as its configuration says; the run starts from the file's trained
+        // parameters instead, with the kernel's fresh updater state.
+        StartingModel built = fresh(net.getLayerWiseConfigurations().toJson(), target);
+        return new StartingModel(built.networkJson(), built.kernel(),
+                new ModelSnapshot(net.params().toFloatVector(), built.fresh().updaterState(), 0, 0));
+    }
+
     private static String read(String path) {
         try {
             return Files.readString(Path.of(path));
@@ -61,11 +66,16 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
         }
     }
 
+    /** The fine-tuning base: a DL4J model.zip, or a Keras model in HDF5. */
     private static MultiLayerNetwork load(String path) {
+        if (NetworkFiles.isHdf5(path, "model.base")) {
+            return NetworkFiles.importKeras(path, "model.base");
+        }
         try {
             return ModelSerializer.restoreMultiLayerNetwork(new File(path), false);
         } catch (IOException | RuntimeException e) {
-            throw new ConfigException("model.base", path, "is not a saved DL4J model: " + e.getMessage());
+            throw new ConfigException("model.base", path, "is neither a saved DL4J model nor a Keras HDF5 file: "
+                    + e.getMessage());
         }
     }
 }

@@ -12,7 +12,8 @@ public record ModelConfig(
                 + "see filters; needs images); lstm-classifier (embedding, LSTM, last step) or "
                 + "attention-classifier (embedding, self-attention, max over time), both for token sequences. "
                 + "Every family ends in the hidden dense layers and the output layer. Or fine-tune: the saved "
-                + "model in base, see freeze; or dl4j-json: the DL4J configuration in json.") ModelType type,
+                + "model in base, see freeze; dl4j-json: the DL4J configuration in json; or keras: the Keras "
+                + "model in keras.") ModelType type,
         @Key(doc = "Sizes of the hidden dense layers, input side first (after the convolutions, the LSTM or the "
                 + "attention).",
                 defaultValue = "[256, 128]") List<Integer> hidden,
@@ -32,7 +33,8 @@ public record ModelConfig(
                 defaultValue = "" + DEFAULT_UNITS) int units,
         @Key(doc = "attention-classifier: attention heads; units must be a multiple of it.",
                 defaultValue = "" + DEFAULT_HEADS) int heads,
-        @Key(doc = "fine-tune: the saved model.zip to start from (a local path).", defaultValue = "''")
+        @Key(doc = "fine-tune: the saved model to start from (a local path): a Shoal/DL4J model.zip, or a Keras "
+                + "model in HDF5 as model.save(\"model.h5\") writes it.", defaultValue = "''")
         String base,
         @Key(doc = "fine-tune: how many of the base's first layers to keep, a new output layer for data.classes "
                 + "following them; 0 keeps all but the base's output layer (for an autoencoder's encoder: the "
@@ -41,7 +43,11 @@ public record ModelConfig(
                 + "output layer train.", defaultValue = "0") int freeze,
         @Key(doc = "dl4j-json: a DL4J MultiLayerConfiguration as JSON (a local path); its updater and every "
                 + "other setting are the file's, and its output layer must have data.classes outputs.",
-                defaultValue = "''") String json) {
+                defaultValue = "''") String json,
+        @Key(doc = "keras: a Keras Sequential classifier in HDF5 (a local path, as model.save(\"model.h5\") writes "
+                + "it in Keras 2 and tf.keras) whose last layer is a softmax Dense of data.classes units; it trains "
+                + "on from its weights under cross-entropy with the optimizer section (the file's optimizer and "
+                + "loss are not read).", defaultValue = "''") String keras) {
 
     private static final String DEFAULT_FILTERS = "[32, 64, 64]";
     private static final int DEFAULT_EMBEDDING = 64;
@@ -67,23 +73,34 @@ public record ModelConfig(
         Checks.atLeast("freeze", freeze, 0);
         requiredWith("base", base, ModelType.FINE_TUNE, type);
         requiredWith("json", json, ModelType.DL4J_JSON, type);
+        requiredWith("keras", keras, ModelType.KERAS, type);
     }
 
     /** A model of the families without convolution, text or fine-tuning settings (their defaults are taken). */
     public ModelConfig(ModelType type, List<Integer> hidden, Activation activation, WeightInit weightInit,
                        double dropout, double l1, double l2, Loss loss) {
         this(type, hidden, activation, weightInit, dropout, l1, l2, loss, List.of(32, 64, 64), DEFAULT_EMBEDDING,
-                DEFAULT_UNITS, DEFAULT_HEADS, "", 0, 0, "");
+                DEFAULT_UNITS, DEFAULT_HEADS, "", 0, 0, "", "");
     }
 
     /** The network's file, for networks from files. */
     public String file() {
-        return type == ModelType.FINE_TUNE ? base : json;
+        return switch (type) {
+            case FINE_TUNE -> base;
+            case DL4J_JSON -> json;
+            case KERAS -> keras;
+            default -> throw new IllegalStateException(type.configName() + " is built, not read from a file");
+        };
     }
 
     /** The job-file key of {@link #file()}. */
     public String fileKey() {
-        return type == ModelType.FINE_TUNE ? "model.base" : "model.json";
+        return "model." + switch (type) {
+            case FINE_TUNE -> "base";
+            case DL4J_JSON -> "json";
+            case KERAS -> "keras";
+            default -> throw new IllegalStateException(type.configName() + " is built, not read from a file");
+        };
     }
 
     /** {@code value} is given exactly when the type is {@code owner}. */

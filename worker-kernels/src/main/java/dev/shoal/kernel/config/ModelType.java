@@ -35,7 +35,8 @@ public enum ModelType {
      */
     GAN,
     /**
-     * A saved model ({@code model.base}) with its first {@code model.freeze} layers frozen and a new output layer;
+     * A saved model ({@code model.base}: a DL4J model.zip or a Keras HDF5 file) with its first
+     * {@code model.freeze} layers frozen and a new output layer;
      * built by {@link dev.shoal.kernel.NetworkFiles}, not from the other model keys.
      */
     FINE_TUNE,
@@ -43,11 +44,16 @@ public enum ModelType {
      * Any DL4J MultiLayerConfiguration, from the JSON file in {@code model.json} (as DL4J's {@code toJson} writes
      * it), with its own layers, updater and settings; the other model keys and the optimizer section are not read.
      */
-    DL4J_JSON;
+    DL4J_JSON,
+    /**
+     * A Keras Sequential classifier saved as HDF5 ({@code model.keras}), with its trained weights, trained further
+     * with the plan's optimizer; built by {@link dev.shoal.kernel.NetworkFiles}, not from the other model keys.
+     */
+    KERAS;
 
     /** Whether the network comes from a file rather than from the zoo. */
     public boolean fromFile() {
-        return this == FINE_TUNE || this == DL4J_JSON;
+        return this == FINE_TUNE || this == DL4J_JSON || this == KERAS;
     }
 
     /** Whether the family reads token ids (and needs sequence data). */
