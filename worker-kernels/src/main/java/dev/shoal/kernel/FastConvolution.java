@@ -24,10 +24,8 @@ import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.convolution.Convolution;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The forward and backward passes of DL4J's 2-D convolution layer, plugged in where DL4J takes a cuDNN or
@@ -38,20 +36,28 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * a permuted, strided view; every operation after it (bias, activation, pooling, their gradients) then walks
  * memory out of order, and the LeNet step took 231 ms for a batch of 128 on one thread. Its oneDNN helper is
  * never used in M2.1 (it looks up a native method under an old name), and libnd4j's own conv2d_bp op took
- * 104 ms for the second LeNet convolution alone. Here, per layer and example: im2col into a buffer reused from
- * step to step, one matrix product per example straight into a contiguous NCHW output, and for the backward
- * pass two products per example (weight gradient accumulated in place, input gradient in patch form) and one
- * col2im. Same arithmetic, in another order: results agree with DL4J's to float rounding.
+ * 104 ms for the second LeNet convolution alone. Here, per layer: im2col of the whole minibatch into a buffer
+ * reused from step to step, laid out [channels, kH, kW, batch, outH, outW] so that it is one matrix of every
+ * example's patches side by side; one matrix product for the layer's output (channels first, then copied into
+ * contiguous NCHW), and for the backward pass two products (the weight gradient straight into DL4J's gradient
+ * view, the input gradient in patch form) and one col2im. Large products instead of one small one per example
+ * run nearer to the BLAS's peak. Same arithmetic, in another order: results agree with DL4J's to float
+ * rounding.
  *
  * <p>Covers NCHW data without dilation, in float or double; anything else returns null, and DL4J then runs its
  * built-in path. Not thread-safe: one per layer of a network that one thread trains.
  */
 public final class FastConvolution implements ConvolutionHelper {
-    /** The patches of the last input, [batch, channels, kH, kW, outH, outW], reused by the backward pass. */
+    /**
+     * The patches of the last input, [channels, kH, kW, batch, outH, outW]: as a matrix, one row per weight of a
+     * filter and one column per output position of every example. Reused by the backward pass.
+     */
     private INDArray patches;
     private INDArray patchesOf;
     /** The input gradient in patch form, the same shape. */
     private INDArray patchGradients;
+    /** Output channels first, [outChannels, batch, outH, outW]: the forward product, then the output gradient. */
+    private INDArray channelsFirst;
 
     /** Plugs a {@code FastConvolution} into every convolution layer of {@code net}; returns how many. */
     public static int install(MultiLayerNetwork net) {
@@ -88,7 +94,8 @@ public final class FastConvolution implements ConvolutionHelper {
 
     @Override
     public Map<String, Long> helperMemoryUse() {
-        return Map.of("patches", bytes(patches), "patchGradients", bytes(patchGradients));
+        return Map.of("patches", bytes(patches), "patchGradients", bytes(patchGradients),
+                "channelsFirst", bytes(channelsFirst));
     }
 
     private static long bytes(INDArray buffer) {
@@ -117,19 +124,32 @@ public final class FastConvolution implements ConvolutionHelper {
         return Nd4j.create(data, shape);
     }
 
+    /** The patches of {@code input} in {@link #patches}, returned as a matrix [channels * kH * kW, positions]. */
     private INDArray patches(INDArray input, int[] kernel, int[] strides, int[] pad, ConvolutionMode mode,
                              long outH, long outW) {
-        patches = reuse(patches, input, new long[] {input.size(0), input.size(1), kernel[0], kernel[1], outH, outW});
+        patches = reuse(patches, input, new long[] {input.size(1), kernel[0], kernel[1], input.size(0), outH, outW});
         Convolution.im2col(input, kernel[0], kernel[1], strides[0], strides[1], pad[0], pad[1], 1, 1,
-                mode == ConvolutionMode.Same, patches);
+                mode == ConvolutionMode.Same, examplesFirst(patches));
         patchesOf = input;
-        return patches;
+        return matrix(patches, 3);
     }
 
-    /** Example {@code i} of a [batch, ...] array as a matrix of {@code rows} rows. */
-    private static INDArray matrix(INDArray batch, long i, long rows) {
-        INDArray example = batch.get(NDArrayIndex.point(i));
-        return example.reshape('c', rows, example.length() / rows);
+    /** A [channels, kH, kW, batch, outH, outW] array as im2col and col2im index it: [batch, channels, kH, ...]. */
+    private static INDArray examplesFirst(INDArray patchArray) {
+        return patchArray.permute(3, 0, 1, 2, 4, 5);
+    }
+
+    /** A c-order array as a matrix whose rows span its first {@code rowDims} dimensions. */
+    private static INDArray matrix(INDArray array, int rowDims) {
+        long rows = Arrays.stream(array.shape(), 0, rowDims).reduce(1, Math::multiplyExact);
+        return array.reshape('c', rows, array.length() / rows);
+    }
+
+    /** {@code a} [batch, channels, h, w] copied into {@link #channelsFirst} as [channels, batch * h * w]. */
+    private INDArray channelsFirst(INDArray a) {
+        channelsFirst = reuse(channelsFirst, a, new long[] {a.size(1), a.size(0), a.size(2), a.size(3)});
+        channelsFirst.assign(a.permute(1, 0, 2, 3));
+        return matrix(channelsFirst, 1);
     }
 
     @Override
@@ -144,13 +164,13 @@ public final class FastConvolution implements ConvolutionHelper {
         long outChannels = weights.size(0);
         long patchSize = input.size(1) * kernel[0] * kernel[1];
         INDArray cols = patches(input, kernel, strides, pad, mode, out[0], out[1]);
+        channelsFirst = reuse(channelsFirst, input, new long[] {outChannels, batch, out[0], out[1]});
+        INDArray product = matrix(channelsFirst, 1);
+        Nd4j.gemm(weights.reshape('c', outChannels, patchSize), cols, product, false, false, 1.0, 0.0);
+        product.addiColumnVector(bias.reshape(outChannels, 1));
         INDArray z = workspaces.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
                 new long[] {batch, outChannels, out[0], out[1]}, 'c');
-        INDArray w = weights.reshape('c', outChannels, patchSize);
-        for (long i = 0; i < batch; i++) {
-            Nd4j.gemm(w, matrix(cols, i, patchSize), matrix(z, i, outChannels), false, false, 1.0, 0.0);
-        }
-        Nd4j.getExecutioner().exec(new BroadcastAddOp(z, bias.reshape(outChannels), z, 1));
+        z.permute(1, 0, 2, 3).assign(channelsFirst);
         return z;
     }
 
@@ -164,26 +184,21 @@ public final class FastConvolution implements ConvolutionHelper {
         if (!covered(format, dilation)) {
             return null;
         }
-        long batch = input.size(0);
         long outChannels = weights.size(0);
         long patchSize = input.size(1) * kernel[0] * kernel[1];
         // The forward pass of this step made the patches of this very input, unless something ran in between.
-        INDArray cols = patchesOf == input ? patches
+        INDArray cols = patchesOf == input ? matrix(patches, 3)
                 : patches(input, kernel, strides, pad, mode, delta.size(2), delta.size(3));
-        INDArray d = delta.dup('c');
-        INDArray w = weights.reshape('c', outChannels, patchSize);
-        INDArray weightGrad = weightGradView.reshape('c', outChannels, patchSize);
-        patchGradients = reuse(patchGradients, cols, cols.shape());
-        for (long i = 0; i < batch; i++) {
-            INDArray deltaI = matrix(d, i, outChannels);
-            Nd4j.gemm(deltaI, matrix(cols, i, patchSize), weightGrad, false, true, 1.0, i == 0 ? 0.0 : 1.0);
-            Nd4j.gemm(w, deltaI, matrix(patchGradients, i, patchSize), true, false, 1.0, 0.0);
-        }
-        d.sum(biasGradView.reshape(outChannels), 0, 2, 3);
+        INDArray d = channelsFirst(delta);
+        Nd4j.gemm(d, cols, weightGradView.reshape('c', outChannels, patchSize), false, true, 1.0, 0.0);
+        d.sum(biasGradView.reshape(outChannels), 1);
+        patchGradients = reuse(patchGradients, cols, patches.shape());
+        Nd4j.gemm(weights.reshape('c', outChannels, patchSize), d, matrix(patchGradients, 3), true, false, 1.0,
+                0.0);
         INDArray epsilon = workspaces.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(),
                 'c');
-        Convolution.col2im(patchGradients, epsilon, strides[0], strides[1], pad[0], pad[1], (int) input.size(2),
-                (int) input.size(3), 1, 1);
+        Convolution.col2im(examplesFirst(patchGradients), epsilon, strides[0], strides[1], pad[0], pad[1],
+                (int) input.size(2), (int) input.size(3), 1, 1);
         Gradient gradient = new DefaultGradient();
         gradient.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGradView);
         gradient.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGradView, 'c');
