@@ -25,7 +25,16 @@ final class PyTorchBaseline {
 
     /** The script, under the Shoal home folder {@code scripts/shoal} passes in. */
     static Path script() {
-        return Path.of(System.getProperty("shoal.home", "."), "scripts", "bench-pytorch.py");
+        return scriptNamed("bench-pytorch.py");
+    }
+
+    /** The kernel bench's script: training steps on random minibatches, timed. */
+    static Path kernelScript() {
+        return scriptNamed("bench-pytorch-kernel.py");
+    }
+
+    private static Path scriptNamed(String name) {
+        return Path.of(System.getProperty("shoal.home", "."), "scripts", name);
     }
 
     /** A Python that imports torch, or null. */
@@ -46,8 +55,13 @@ final class PyTorchBaseline {
 
     /** Why the baseline cannot run here with {@code python} (as {@link #python()} found it), or null when it can. */
     static String unavailableReason(String python) {
-        if (!Files.isRegularFile(script())) {
-            return "no " + script() + " (run through scripts/shoal)";
+        return unavailableReason(python, script());
+    }
+
+    /** Why {@code script} cannot run here with {@code python}, or null when it can. */
+    static String unavailableReason(String python, Path script) {
+        if (!Files.isRegularFile(script)) {
+            return "no " + script + " (run through scripts/shoal)";
         }
         return python == null ? "no python3 that can import torch (scripts/install-pytorch installs Debian's "
                 + "python3-torch; SHOAL_PYTHON names another interpreter)" : null;
@@ -77,6 +91,15 @@ final class PyTorchBaseline {
                 "--seed", Long.toString(plan.training().seed()),
                 "--workers", Integer.toString(workers), "--threads", Integer.toString(threads),
                 "--result", result.toString());
+    }
+
+    /** The command that times PyTorch's training step for the kernel bench's models, one JSON line each. */
+    static List<String> kernelCommand(String python, List<String> models, List<Integer> threads, int batch,
+                                      int steps, int repeats) {
+        return List.of(python, kernelScript().toString(), "--models", String.join(",", models),
+                "--threads", threads.stream().map(String::valueOf).collect(Collectors.joining(",")),
+                "--batch", Integer.toString(batch), "--steps", Integer.toString(steps),
+                "--repeats", Integer.toString(repeats));
     }
 
     private static boolean importsTorch(String python) {

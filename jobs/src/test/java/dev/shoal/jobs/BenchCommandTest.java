@@ -78,10 +78,11 @@ class BenchCommandTest {
     @Test
     void kernelBenchMeasuresBothPathsOfEveryModelAgainstTheSgemmCeiling() throws Exception {
         Path out = dir.resolve("kernel");
-        assertEquals(0, Shoal.run("bench-kernel", "--models", "mlp,lenet", "--threads", "1", "--batch", "8",
+        assertEquals(0, Shoal.run("bench-kernel", "--models", "mlp,lenet,lstm", "--threads", "1", "--batch", "8",
                 "--steps", "2", "--repeats", "1", "--out", out.toString()));
 
-        JsonNode results = new ObjectMapper().readTree(out.resolve("kernel-bench.json").toFile()).get("results");
+        JsonNode report = new ObjectMapper().readTree(out.resolve("kernel-bench.json").toFile());
+        JsonNode results = report.get("results");
         List<String> measured = new java.util.ArrayList<>();
         for (JsonNode r : results) {
             measured.add(r.get("model").asText() + "/" + r.get("path").asText() + "/" + r.get("threads").asInt());
@@ -89,6 +90,17 @@ class BenchCommandTest {
             assertEquals(8 * 1000 / r.get("msPerStep").asDouble(), r.get("examplesPerSecond").asDouble(), 1e-6);
             assertTrue(r.get("gflops").asDouble() > 0 && r.get("ceilingGflops").asDouble() > 0, r.toString());
         }
-        assertEquals(List.of("mlp/shoal/1", "mlp/dl4j/1", "lenet/shoal/1", "lenet/dl4j/1"), measured);
+        List<String> jvm = List.of("mlp/shoal/1", "mlp/dl4j/1", "lenet/shoal/1", "lenet/dl4j/1", "lstm/shoal/1",
+                "lstm/dl4j/1");
+        // PyTorch's rows follow where torch is installed; where it is not, the report says why.
+        String pytorch = PyTorchBaseline.unavailableReason(PyTorchBaseline.python(), PyTorchBaseline.kernelScript());
+        if (pytorch == null) {
+            List<String> all = new java.util.ArrayList<>(jvm);
+            all.addAll(List.of("mlp/pytorch/1", "lenet/pytorch/1", "lstm/pytorch/1"));
+            assertEquals(all, measured);
+        } else {
+            assertEquals(jvm, measured);
+            assertEquals(pytorch, report.get("skipped").get("pytorch").asText());
+        }
     }
 }

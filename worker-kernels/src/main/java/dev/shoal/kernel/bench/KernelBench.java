@@ -16,11 +16,16 @@ import dev.shoal.kernel.config.UpdaterType;
 import dev.shoal.kernel.config.WeightInit;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -29,7 +34,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The worker kernel alone, without Spark: one training step (forward, backward, updater) per minibatch of the
- * Fashion-MNIST MLP and LeNet, through Shoal's kernel and through DL4J's {@code MultiLayerNetwork.fit}, on 1
+ * Fashion-MNIST MLP, LeNet and an LSTM classifier, through Shoal's kernel and through DL4J's {@code MultiLayerNetwork.fit}, on 1
  * and 2 threads, against the single-precision matrix-product ceiling measured in the same JVM.
  *
  * <p>Each figure is the median of {@code repeats} timed runs of {@code steps} steps, after a warm-up run;
@@ -49,6 +54,13 @@ public final class KernelBench {
         }
     }
 
+    private static final int IMAGE = 784;
+    private static final int CLASSES = 10;
+    static final int LSTM_STEPS = 128;
+    static final int LSTM_EMBEDDING = 64;
+    static final int LSTM_UNITS = 128;
+    static final int LSTM_VOCABULARY = 2000;
+
     private KernelBench() {
     }
 
@@ -59,8 +71,8 @@ public final class KernelBench {
             double ceiling = sgemmGflops(options.repeats());
             for (String model : options.models()) {
                 MultiLayerConfiguration conf = network(model);
-                List<MiniBatch> batches = batches(options.batch(), 4);
-                double flops = 3 * forwardFlops(conf, batches.get(0).toDataSet().getFeatures());
+                List<MiniBatch> batches = batches(model, options.batch(), 4);
+                double flops = stepFlops(conf, batches.get(0));
                 results.add(measure(model, "shoal", threads, options, flops, ceiling, shoalStep(conf, batches)));
                 results.add(measure(model, "dl4j", threads, options, flops, ceiling, dl4jStep(conf, batches)));
             }
@@ -68,33 +80,43 @@ public final class KernelBench {
         return results;
     }
 
-    /** The suites' models: the 784-256-128-10 MLP and LeNet on 28x28 grey images, Adam, as shoal bench trains them. */
+    /**
+     * The models: the suites' 784-256-128-10 MLP and LeNet on 28x28 grey images as shoal bench trains them, and
+     * an LSTM classifier over {@link #LSTM_STEPS} tokens (embedding {@link #LSTM_EMBEDDING}, {@link #LSTM_UNITS}
+     * units, the last step's output classified); Adam, 10 classes.
+     */
     static MultiLayerConfiguration network(String model) {
-        boolean lenet = switch (model) {
-            case "mlp" -> false;
-            case "lenet" -> true;
-            default -> throw new IllegalArgumentException("unknown model '" + model + "'; use mlp or lenet");
-        };
-        ModelConfig m = new ModelConfig(lenet ? ModelType.LENET : ModelType.MLP, lenet ? List.of(500)
-                : List.of(256, 128), Activation.RELU, WeightInit.RELU, 0, 0, 1e-4, Loss.MCXENT);
         OptimizerConfig adam = new OptimizerConfig(UpdaterType.ADAM, 0.001, 0.9, 0.9, 0.999, 0.95, 1e-8,
                 new ScheduleConfig(ScheduleType.NONE, 1, 1));
-        return NetworkFactory.build(m, adam, lenet ? new InputShape(28, 28, 1) : InputShape.vector(784), 10, 1);
+        return switch (model) {
+            case "mlp" -> NetworkFactory.build(new ModelConfig(ModelType.MLP, List.of(256, 128), Activation.RELU,
+                    WeightInit.RELU, 0, 0, 1e-4, Loss.MCXENT), adam, InputShape.vector(IMAGE), CLASSES, 1);
+            case "lenet" -> NetworkFactory.build(new ModelConfig(ModelType.LENET, List.of(500), Activation.RELU,
+                    WeightInit.RELU, 0, 0, 1e-4, Loss.MCXENT), adam, new InputShape(28, 28, 1), CLASSES, 1);
+            case "lstm" -> NetworkFactory.build(new ModelConfig(ModelType.LSTM_CLASSIFIER, List.of(),
+                    Activation.RELU, WeightInit.XAVIER, 0, 0, 1e-4, Loss.MCXENT, List.of(1), LSTM_EMBEDDING,
+                    LSTM_UNITS, 1, "", 0, 0, "", ""), adam, InputShape.sequence(LSTM_STEPS, LSTM_VOCABULARY),
+                    CLASSES, 1);
+            default -> throw new IllegalArgumentException("unknown model '" + model + "'; use mlp, lenet or lstm");
+        };
     }
 
-    private static List<MiniBatch> batches(int batch, int count) {
+    /** Random minibatches for {@code model}: pixels in [0, 1), or token ids. */
+    private static List<MiniBatch> batches(String model, int batch, int count) {
+        boolean tokens = model.equals("lstm");
+        int features = tokens ? LSTM_STEPS : IMAGE;
         SplittableRandom random = new SplittableRandom(7);
         List<MiniBatch> out = new ArrayList<>();
         for (int b = 0; b < count; b++) {
-            float[] x = new float[batch * 784];
+            float[] x = new float[batch * features];
             int[] y = new int[batch];
             for (int i = 0; i < x.length; i++) {
-                x[i] = (float) random.nextDouble();
+                x[i] = tokens ? random.nextInt(LSTM_VOCABULARY) : (float) random.nextDouble();
             }
             for (int i = 0; i < batch; i++) {
-                y[i] = random.nextInt(10);
+                y[i] = random.nextInt(CLASSES);
             }
-            out.add(new MiniBatch(x, y, 784, 10));
+            out.add(new MiniBatch(x, y, features, CLASSES));
         }
         return out;
     }
@@ -143,7 +165,19 @@ public final class KernelBench {
                 flopsPerStep / median / 1e6, ceiling);
     }
 
-    /** Products of one forward pass over {@code x}: 2 x in x out per example for dense layers, and for convolutions. */
+    /** Products of a training step on {@code batch}: forward, weight gradient and input gradient. */
+    public static double stepFlops(String model, int batch) {
+        return stepFlops(network(model), batches(model, batch, 1).get(0));
+    }
+
+    private static double stepFlops(MultiLayerConfiguration conf, MiniBatch batch) {
+        return 3 * forwardFlops(conf, batch.toDataSet().getFeatures());
+    }
+
+    /**
+     * Products of one forward pass over {@code x}: 2 x in x out per example for dense layers, the same per output
+     * position for convolutions, and per time step for each of an LSTM's four gates (input and recurrent weights).
+     */
     static double forwardFlops(MultiLayerConfiguration conf, INDArray x) {
         MultiLayerNetwork net = new MultiLayerNetwork(conf.clone());
         net.init();
@@ -151,12 +185,18 @@ public final class KernelBench {
         long batch = x.size(0);
         double flops = 0;
         for (int i = 0; i < conf.getConfs().size(); i++) {
-            var layer = conf.getConf(i).getLayer();
+            Layer layer = conf.getConf(i).getLayer();
+            if (layer instanceof BaseWrapperLayer wrapper) {
+                layer = wrapper.getUnderlying();
+            }
             if (layer instanceof ConvolutionLayer conv) {
                 long[] out = activations.get(i + 1).shape(); // [batch, channels, height, width]
                 flops += 2.0 * batch * out[1] * out[2] * out[3] * conv.getNIn() * conv.getKernelSize()[0]
                         * conv.getKernelSize()[1];
-            } else if (layer instanceof FeedForwardLayer dense) {
+            } else if (layer instanceof LSTM lstm) {
+                long steps = activations.get(i).size(2); // [batch, features, time]
+                flops += 2.0 * batch * steps * 4 * (lstm.getNIn() + lstm.getNOut()) * lstm.getNOut();
+            } else if (layer instanceof FeedForwardLayer dense && !(layer instanceof EmbeddingSequenceLayer)) {
                 flops += 2.0 * batch * dense.getNIn() * dense.getNOut();
             }
         }
@@ -189,17 +229,29 @@ public final class KernelBench {
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    /** A Markdown table of {@code results}, with the Shoal-to-DL4J ratio per model and thread count. */
+    /**
+     * A Markdown table of {@code results}, in order of model and thread count, with each path's speed relative to
+     * DL4J's and to PyTorch's (when measured) on the same model and threads.
+     */
     public static String table(List<Measurement> results) {
         StringBuilder out = new StringBuilder("| model | path | threads | ms/step | examples/s | GFLOP/s | of SGEMM "
-                + "ceiling | vs dl4j |\n|---|---|---|---|---|---|---|---|\n");
-        for (Measurement m : results) {
-            double dl4j = results.stream().filter(o -> o.model().equals(m.model()) && o.threads() == m.threads()
-                    && o.path().equals("dl4j")).mapToDouble(Measurement::msPerStep).findFirst().orElse(Double.NaN);
-            out.append(String.format("| %s | %s | %d | %.1f | %,.0f | %.1f | %.0f%% of %.1f | %.2fx |%n",
+                + "ceiling | vs dl4j | vs pytorch |\n|---|---|---|---|---|---|---|---|---|\n");
+        List<Measurement> ordered = results.stream().sorted(Comparator.comparingInt(Measurement::threads)
+                .thenComparing(m -> results.stream().map(Measurement::model).distinct().toList()
+                        .indexOf(m.model()))).toList();
+        for (Measurement m : ordered) {
+            out.append(String.format("| %s | %s | %d | %.1f | %,.0f | %.1f | %.0f%% of %.1f | %s | %s |%n",
                     m.model(), m.path(), m.threads(), m.msPerStep(), m.examplesPerSecond(), m.gflops(),
-                    100 * m.ceilingFraction(), m.ceilingGflops(), dl4j / m.msPerStep()));
+                    100 * m.ceilingFraction(), m.ceilingGflops(), speedup(results, m, "dl4j"),
+                    speedup(results, m, "pytorch")));
         }
         return out.toString();
+    }
+
+    /** How many times faster {@code m} is than {@code path} on its model and threads, or a dash. */
+    private static String speedup(List<Measurement> results, Measurement m, String path) {
+        return results.stream().filter(o -> o.model().equals(m.model()) && o.threads() == m.threads()
+                        && o.path().equals(path)).findFirst()
+                .map(o -> String.format("%.2fx", o.msPerStep() / m.msPerStep())).orElse("—");
     }
 }

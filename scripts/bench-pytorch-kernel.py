@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""PyTorch CPU baseline for `shoal bench-kernel`: one training step (forward, backward, Adam) of the same models
+on random minibatches, without data loading, timed like the Java kernel bench (a warm-up run, then the median of
+--repeats runs of --steps steps). Prints one JSON line per model and thread count: {"model", "threads",
+"msPerStep"}. The MLP and LeNet are bench-pytorch.py's; the LSTM classifier is an embedding, an LSTM and a
+dense layer on its last step, as Shoal's lstm-classifier. Needs torch (scripts/install-pytorch).
+"""
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# The kernel bench's LSTM (KernelBench.LSTM_*): 128 tokens of a 2,000-word vocabulary, embedding 64, 128 units.
+LSTM_STEPS, LSTM_VOCABULARY, LSTM_EMBEDDING, LSTM_UNITS = 128, 2000, 64, 128
+CLASSES = 10
+
+
+def bench_pytorch():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-pytorch.py")
+    spec = importlib.util.spec_from_file_location("bench_pytorch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class LstmClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(LSTM_VOCABULARY, LSTM_EMBEDDING)
+        self.lstm = nn.LSTM(LSTM_EMBEDDING, LSTM_UNITS, batch_first=True)
+        self.out = nn.Linear(LSTM_UNITS, CLASSES)
+
+    def forward(self, tokens):
+        steps, _ = self.lstm(self.embedding(tokens))
+        return self.out(steps[:, -1])
+
+
+def model_and_batch(name, batch, generator):
+    if name == "lstm":
+        x = torch.randint(0, LSTM_VOCABULARY, (batch, LSTM_STEPS), generator=generator)
+        return LstmClassifier(), x
+    hidden = [500] if name == "lenet" else [256, 128]
+    args = argparse.Namespace(model=name, hidden=hidden, seed=1)
+    x = torch.rand(batch, 784, generator=generator)
+    return bench_pytorch().build(args, 784, CLASSES), x.reshape(batch, 1, 28, 28) if name == "lenet" else x
+
+
+def measure(name, threads, args):
+    torch.set_num_threads(threads)
+    generator = torch.Generator().manual_seed(7)
+    model, x = model_and_batch(name, args.batch, generator)
+    y = torch.randint(0, CLASSES, (args.batch,), generator=generator)
+    opt = torch.optim.Adam(model.parameters(), lr=0.001, weight_decay=1e-4)
+
+    def run(steps):
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+
+    run(max(3, args.steps // 3))
+    ms = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        run(args.steps)
+        ms.append((time.perf_counter() - start) * 1000 / args.steps)
+    return statistics.median(ms)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="mlp,lenet,lstm")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+    for threads in [int(t) for t in args.threads.split(",")]:
+        for name in args.models.split(","):
+            print(json.dumps({"model": name, "threads": threads, "msPerStep": measure(name, threads, args)}),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
