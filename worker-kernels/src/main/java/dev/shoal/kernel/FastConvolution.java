@@ -36,13 +36,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * a permuted, strided view; every operation after it (bias, activation, pooling, their gradients) then walks
  * memory out of order, and the LeNet step took 231 ms for a batch of 128 on one thread. Its oneDNN helper is
  * never used in M2.1 (it looks up a native method under an old name), and libnd4j's own conv2d_bp op took
- * 104 ms for the second LeNet convolution alone. Here, per layer: im2col of the whole minibatch into a buffer
- * reused from step to step, laid out [channels, kH, kW, batch, outH, outW] so that it is one matrix of every
- * example's patches side by side; one matrix product for the layer's output (channels first, then copied into
- * contiguous NCHW), and for the backward pass two products (the weight gradient straight into DL4J's gradient
- * view, the input gradient in patch form) and one col2im. Large products instead of one small one per example
- * run nearer to the BLAS's peak. Same arithmetic, in another order: results agree with DL4J's to float
- * rounding.
+ * 104 ms for the second LeNet convolution alone. Here, per layer: im2col of the whole minibatch, rearranged
+ * into [channels, kH, kW, batch, outH, outW] so that it is one matrix of every example's patches side by side;
+ * one matrix product for the layer's output (channels first, then copied into contiguous NCHW), and for the
+ * backward pass two products (the weight gradient straight into DL4J's gradient view, the input gradient in
+ * patch form) and one col2im. Three large products per layer instead of three small ones per example run much
+ * nearer to the BLAS's peak; the rearranging copies cost less than that gains. All buffers are reused from step
+ * to step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
  *
  * <p>Covers NCHW data without dilation, in float or double; anything else returns null, and DL4J then runs its
  * built-in path. Not thread-safe: one per layer of a network that one thread trains.
@@ -58,6 +58,11 @@ public final class FastConvolution implements ConvolutionHelper {
     private INDArray patchGradients;
     /** Output channels first, [outChannels, batch, outH, outW]: the forward product, then the output gradient. */
     private INDArray channelsFirst;
+    /**
+     * Patches in the order im2col writes and col2im reads them, [batch, channels, kH, kW, outH, outW]: both ops
+     * are several times slower on a permuted view than on contiguous memory plus a copy. Shared by both passes.
+     */
+    private INDArray examplesFirst;
 
     /** Plugs a {@code FastConvolution} into every convolution layer of {@code net}; returns how many. */
     public static int install(MultiLayerNetwork net) {
@@ -95,7 +100,7 @@ public final class FastConvolution implements ConvolutionHelper {
     @Override
     public Map<String, Long> helperMemoryUse() {
         return Map.of("patches", bytes(patches), "patchGradients", bytes(patchGradients),
-                "channelsFirst", bytes(channelsFirst));
+                "channelsFirst", bytes(channelsFirst), "examplesFirst", bytes(examplesFirst));
     }
 
     private static long bytes(INDArray buffer) {
@@ -128,15 +133,28 @@ public final class FastConvolution implements ConvolutionHelper {
     private INDArray patches(INDArray input, int[] kernel, int[] strides, int[] pad, ConvolutionMode mode,
                              long outH, long outW) {
         patches = reuse(patches, input, new long[] {input.size(1), kernel[0], kernel[1], input.size(0), outH, outW});
+        INDArray scratch = examplesFirstScratch(patches);
         Convolution.im2col(input, kernel[0], kernel[1], strides[0], strides[1], pad[0], pad[1], 1, 1,
-                mode == ConvolutionMode.Same, examplesFirst(patches));
+                mode == ConvolutionMode.Same, scratch);
+        copySwapped(scratch, input.size(0), input.size(1) * kernel[0] * kernel[1], patches);
         patchesOf = input;
         return matrix(patches, 3);
     }
 
-    /** A [channels, kH, kW, batch, outH, outW] array as im2col and col2im index it: [batch, channels, kH, ...]. */
-    private static INDArray examplesFirst(INDArray patchArray) {
-        return patchArray.permute(3, 0, 1, 2, 4, 5);
+    /** {@link #examplesFirst} for a [channels, kH, kW, batch, outH, outW] patch array: its batch moved first. */
+    private INDArray examplesFirstScratch(INDArray patchArray) {
+        long[] s = patchArray.shape();
+        examplesFirst = reuse(examplesFirst, patchArray, new long[] {s[3], s[0], s[1], s[2], s[4], s[5]});
+        return examplesFirst;
+    }
+
+    /**
+     * Copies {@code from}, a c-order [a, b, ...] array, into {@code to} as [b, a, ...]. Seen as rank 3, since
+     * libnd4j copies between rank-3 layouts fast and between the rank-6 patch layouts several times slower.
+     */
+    private static void copySwapped(INDArray from, long a, long b, INDArray to) {
+        long rest = from.length() / a / b;
+        to.reshape('c', b, a, rest).assign(from.reshape('c', a, b, rest).permute(1, 0, 2));
     }
 
     /** A c-order array as a matrix whose rows span its first {@code rowDims} dimensions. */
@@ -197,7 +215,9 @@ public final class FastConvolution implements ConvolutionHelper {
                 0.0);
         INDArray epsilon = workspaces.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(),
                 'c');
-        Convolution.col2im(examplesFirst(patchGradients), epsilon, strides[0], strides[1], pad[0], pad[1],
+        INDArray scratch = examplesFirstScratch(patchGradients);
+        copySwapped(patchGradients, patchSize, input.size(0), scratch);
+        Convolution.col2im(scratch, epsilon, strides[0], strides[1], pad[0], pad[1],
                 (int) input.size(2), (int) input.size(3), 1, 1);
         Gradient gradient = new DefaultGradient();
         gradient.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGradView);
