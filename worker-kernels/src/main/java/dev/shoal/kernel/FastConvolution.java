@@ -118,7 +118,7 @@ public final class FastConvolution implements ConvolutionHelper {
      * frees native memory only when it collects the old generation: executor RSS grew by hundreds of MB per epoch.
      * Outside any workspace, as it outlives steps.
      */
-    private static INDArray reuse(INDArray buffer, INDArray like, long[] shape) {
+    static INDArray reuse(INDArray buffer, INDArray like, long[] shape) {
         long length = Arrays.stream(shape).reduce(1, Math::multiplyExact);
         DataBuffer data = buffer == null ? null : buffer.data();
         if (data == null || data.dataType() != like.dataType() || data.length() < length) {

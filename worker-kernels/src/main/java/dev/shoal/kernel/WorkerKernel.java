@@ -53,6 +53,7 @@ public final class WorkerKernel {
         net.initGradientsView(); // DL4J would create it at the first fit; the views below need it now
         dense = DenseBackprop.of(net);
         FastConvolution.install(net);
+        FastLstm.install(net);
         flatGradient = new DefaultGradient(net.getFlattenedGradients());
         gan = target == Target.IMAGES ? Gan.of(net) : null;
     }

@@ -1,0 +1,130 @@
+package dev.shoal.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
+import dev.shoal.kernel.config.UpdaterType;
+import java.util.List;
+import org.deeplearning4j.gradientcheck.GradientCheckUtil;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * {@link FastLstm} against DL4J's built-in LSTM: the same outputs and gradients for stacked LSTMs with a softmax
+ * at every step, and for the lstm-classifier (embedding, LSTM, last step); and, in double precision, DL4J's
+ * numerical gradient check passes with it plugged in.
+ */
+class FastLstmTest {
+
+    /** Two LSTMs (5 -> 7 -> 6 units) and a softmax over 4 classes at every step. */
+    private static MultiLayerConfiguration stacked(DataType type) {
+        return new NeuralNetConfiguration.Builder().seed(3).dataType(type).updater(new NoOp())
+                .weightInit(WeightInit.XAVIER).list()
+                .layer(new LSTM.Builder().nOut(7).activation(Activation.TANH).build())
+                .layer(new LSTM.Builder().nOut(6).activation(Activation.TANH).build())
+                .layer(new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(4)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(5)).build();
+    }
+
+    /** One class per example and step, [batch, classes, time]. */
+    private static INDArray stepLabels(DataType type, int batch, int classes, int steps) {
+        INDArray y = Nd4j.zeros(type, batch, classes, steps);
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < steps; t++) {
+                y.putScalar(new long[] {b, (b * 3 + t) % classes, t}, 1);
+            }
+        }
+        return y;
+    }
+
+    private record Pass(INDArray output, INDArray gradient, double score) {
+    }
+
+    private static Pass pass(MultiLayerNetwork net, INDArray x, INDArray y) {
+        INDArray output = net.output(x, true).dup();
+        net.setInput(x);
+        net.setLabels(y);
+        net.computeGradientAndScore();
+        return new Pass(output, net.gradient().gradient().dup(), net.score());
+    }
+
+    /** Max |a - b| over max |b|: 0 for equal arrays. */
+    private static double relativeDifference(INDArray a, INDArray b) {
+        return a.sub(b).amaxNumber().doubleValue() / b.amaxNumber().doubleValue();
+    }
+
+    private static void assertSameAsDl4j(MultiLayerConfiguration conf, INDArray x, INDArray y, int lstmLayers) {
+        MultiLayerNetwork dl4j = new MultiLayerNetwork(conf);
+        dl4j.init();
+        MultiLayerNetwork fast = new MultiLayerNetwork(conf.clone());
+        fast.init(dl4j.params().dup(), true);
+        assertEquals(lstmLayers, FastLstm.install(fast));
+
+        Pass expected = pass(dl4j, x, y);
+        Pass actual = pass(fast, x, y);
+        assertTrue(relativeDifference(actual.output(), expected.output()) < 1e-5,
+                "outputs differ by " + relativeDifference(actual.output(), expected.output()));
+        assertTrue(relativeDifference(actual.gradient(), expected.gradient()) < 1e-5,
+                "gradients differ by " + relativeDifference(actual.gradient(), expected.gradient()));
+        assertEquals(expected.score(), actual.score(), 1e-5 * expected.score());
+    }
+
+    @Test
+    void stackedLstmsMatchDl4jsBuiltInPath() {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 6, 5, 9).subi(0.5);
+        assertSameAsDl4j(stacked(DataType.FLOAT), x, stepLabels(DataType.FLOAT, 6, 4, 9), 2);
+    }
+
+    @Test
+    void theLstmClassifierMatchesDl4jsBuiltInPath() {
+        ModelConfig model = new ModelConfig(ModelType.LSTM_CLASSIFIER, List.of(),
+                dev.shoal.kernel.config.Activation.RELU, dev.shoal.kernel.config.WeightInit.XAVIER, 0, 0, 0,
+                dev.shoal.kernel.config.Loss.MCXENT, List.of(1), 8, 12, 1, "", 0, 0, "", "");
+        MultiLayerConfiguration conf = NetworkFactory.build(model, KernelFixtures.optimizer(UpdaterType.ADAM),
+                InputShape.sequence(10, 30), 3, 5);
+        INDArray tokens = Nd4j.rand(DataType.FLOAT, 7, 10).muli(30);
+        Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.transforms.same.Floor(tokens, tokens));
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 7, 3);
+        for (int i = 0; i < 7; i++) {
+            y.putScalar(i, i % 3, 1);
+        }
+        assertSameAsDl4j(conf, tokens, y, 1);
+    }
+
+    @Test
+    void passesDl4jsNumericalGradientCheckInDoublePrecision() {
+        MultiLayerNetwork net = new MultiLayerNetwork(stacked(DataType.DOUBLE));
+        net.init();
+        assertEquals(2, FastLstm.install(net));
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 3, 5, 4).subi(0.5);
+        DataType defaultType = Nd4j.dataType();
+        DataType defaultFloat = Nd4j.defaultFloatingPointType();
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE); // the check insists on it
+        try {
+            boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x)
+                    .labels(stepLabels(DataType.DOUBLE, 3, 4, 4)).epsilon(1e-6).maxRelError(1e-3)
+                    .minAbsoluteError(1e-8).print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
+            assertTrue(ok, "analytic and numerical gradients disagree");
+        } finally {
+            Nd4j.setDefaultDataTypes(defaultType, defaultFloat);
+        }
+        assertTrue(net.getLayer(0).getHelper().helperMemoryUse().get("buffers") > 0, "the helper ran");
+    }
+}
