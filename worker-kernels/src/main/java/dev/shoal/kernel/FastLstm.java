@@ -3,6 +3,7 @@ package dev.shoal.kernel;
 import java.lang.reflect.Field;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.BackpropType;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -38,8 +39,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * the input gradient with one product each. Only the recurrent product and the element-wise ops stay per step.
  * Same arithmetic as DL4J's (gate order: block input, forget, output, input modulation), in another order.
  *
- * <p>Anything else (masks, a stored state, backwards direction, truncated BPTT, other activations) returns null,
- * and DL4J then runs its built-in path. Not thread-safe: one per layer of a network that one thread trains.
+ * <p>Anything else (masks, a stored state, backwards direction, other activations) returns null, and DL4J then
+ * runs its built-in path; networks trained with truncated BPTT do not get the helper. Not thread-safe: one per
+ * layer of a network that one thread trains.
  */
 public final class FastLstm implements LSTMHelper {
     private static final Field HELPER = helperField();
@@ -70,8 +72,14 @@ public final class FastLstm implements LSTMHelper {
     /** The forward pass this helper made last, whose arrays the backward pass reads. */
     private FwdPassReturn last;
 
-    /** Plugs a {@code FastLstm} into every LSTM layer of {@code net}, also inside wrappers; returns how many. */
+    /**
+     * Plugs a {@code FastLstm} into every LSTM layer of {@code net}, also inside wrappers; returns how many. None
+     * for truncated BPTT, whose segments carry state from one to the next.
+     */
     public static int install(MultiLayerNetwork net) {
+        if (net.getLayerWiseConfigurations().getBackpropType() == BackpropType.TruncatedBPTT) {
+            return 0;
+        }
         int installed = 0;
         for (Layer layer : net.getLayers()) {
             while (layer instanceof BaseWrapperLayer wrapper) {
@@ -186,8 +194,11 @@ public final class FastLstm implements LSTMHelper {
                                                      Map<String, INDArray> gradientViews, INDArray maskArray,
                                                      boolean hasPeepholeConnections,
                                                      LayerWorkspaceMgr workspaceMgr) {
-        if (fwdPass != last || truncatedBPTT || maskArray != null) {
-            return null;
+        if (fwdPass != last) {
+            if (fwdPass.memCellState == null) { // one of this helper's, whose arrays are gone
+                throw new IllegalStateException("FastLstm: a backward pass of an earlier forward pass");
+            }
+            return null; // DL4J's own forward pass: its backward pass reads the arrays it kept
         }
         long batch = input.size(0);
         long steps = input.size(2);

@@ -12,9 +12,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.LSTM;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
-import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.Test;
@@ -22,6 +20,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -106,6 +105,27 @@ class FastLstmTest {
             y.putScalar(i, i % 3, 1);
         }
         assertSameAsDl4j(conf, tokens, y, 1);
+    }
+
+    @Test
+    void maskedSequencesFallBackToDl4jsOwnPathWithTheSameResults() {
+        MultiLayerNetwork dl4j = new MultiLayerNetwork(stacked(DataType.FLOAT));
+        dl4j.init();
+        MultiLayerNetwork fast = new MultiLayerNetwork(stacked(DataType.FLOAT));
+        fast.init(dl4j.params().dup(), true);
+        FastLstm.install(fast);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 5, 6);
+        INDArray mask = Nd4j.ones(DataType.FLOAT, 4, 6);
+        mask.get(NDArrayIndex.point(1), NDArrayIndex.interval(3, 6)).assign(0); // the second sequence is shorter
+        INDArray y = stepLabels(DataType.FLOAT, 4, 4, 6);
+        for (MultiLayerNetwork net : List.of(dl4j, fast)) {
+            net.setInput(x);
+            net.setLabels(y);
+            net.setLayerMaskArrays(mask, mask);
+            net.computeGradientAndScore();
+        }
+        assertEquals(dl4j.gradient().gradient(), fast.gradient().gradient());
+        assertEquals(dl4j.score(), fast.score());
     }
 
     @Test
