@@ -1,9 +1,7 @@
 package dev.shoal.kernel;
 
-import java.lang.reflect.Field;
 import java.util.Arrays;
 import java.util.Map;
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.AlgoMode;
@@ -66,30 +64,7 @@ public final class FastConvolution implements ConvolutionHelper {
 
     /** Plugs a {@code FastConvolution} into every convolution layer of {@code net}; returns how many. */
     public static int install(MultiLayerNetwork net) {
-        int installed = 0;
-        for (Layer layer : net.getLayers()) {
-            if (layer.getClass() == ConvolutionLayer.class) {
-                try {
-                    HELPER.set(layer, new FastConvolution());
-                } catch (IllegalAccessException e) {
-                    throw new IllegalStateException("cannot plug the convolution helper into DL4J's layer", e);
-                }
-                installed++;
-            }
-        }
-        return installed;
-    }
-
-    private static final Field HELPER = helperField();
-
-    private static Field helperField() {
-        try {
-            Field f = ConvolutionLayer.class.getDeclaredField("helper");
-            f.setAccessible(true);
-            return f;
-        } catch (NoSuchFieldException e) {
-            throw new IllegalStateException("DL4J's ConvolutionLayer has no helper field: another DL4J version?", e);
-        }
+        return LayerHelpers.plug(net, ConvolutionLayer.class, FastConvolution::new);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.shoal.kernel;
 
-import java.lang.reflect.Field;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.BackpropType;
@@ -10,7 +9,6 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.recurrent.FwdPassReturn;
 import org.deeplearning4j.nn.layers.recurrent.LSTM;
 import org.deeplearning4j.nn.layers.recurrent.LSTMHelper;
-import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -44,8 +42,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * layer of a network that one thread trains.
  */
 public final class FastLstm implements LSTMHelper {
-    private static final Field HELPER = helperField();
-
     /** The input, [nIn, time, batch]: the right-hand side of the input products of all steps at once. */
     private INDArray inputs;
     /** Every step's gate activations and, in the backward pass, their gradients: [time, 4 x units, batch]. */
@@ -80,31 +76,7 @@ public final class FastLstm implements LSTMHelper {
         if (net.getLayerWiseConfigurations().getBackpropType() == BackpropType.TruncatedBPTT) {
             return 0;
         }
-        int installed = 0;
-        for (Layer layer : net.getLayers()) {
-            while (layer instanceof BaseWrapperLayer wrapper) {
-                layer = wrapper.getUnderlying();
-            }
-            if (layer.getClass() == LSTM.class) {
-                try {
-                    HELPER.set(layer, new FastLstm());
-                } catch (IllegalAccessException e) {
-                    throw new IllegalStateException("cannot plug the LSTM helper into DL4J's layer", e);
-                }
-                installed++;
-            }
-        }
-        return installed;
-    }
-
-    private static Field helperField() {
-        try {
-            Field f = LSTM.class.getDeclaredField("helper");
-            f.setAccessible(true);
-            return f;
-        } catch (NoSuchFieldException e) {
-            throw new IllegalStateException("DL4J's LSTM has no helper field: another DL4J version?", e);
-        }
+        return LayerHelpers.plug(net, LSTM.class, FastLstm::new);
     }
 
     @Override

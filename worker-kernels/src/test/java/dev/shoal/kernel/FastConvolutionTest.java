@@ -8,7 +8,6 @@ import dev.shoal.kernel.config.ModelType;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -55,28 +54,12 @@ class FastConvolutionTest {
                 new ConvolutionLayer.Builder(2, 2).nOut(6).hasBias(false));
     }
 
-    private record Pass(INDArray output, INDArray gradient, double score) {
-    }
-
-    private static Pass pass(MultiLayerNetwork net, INDArray x, INDArray y) {
-        INDArray output = net.output(x, true).dup();
-        net.setInput(x);
-        net.setLabels(y);
-        net.computeGradientAndScore();
-        return new Pass(output, net.gradient().gradient().dup(), net.score());
-    }
-
     private static INDArray labels(DataType type, int rows, int classes) {
         INDArray y = Nd4j.zeros(type, rows, classes);
         for (int i = 0; i < rows; i++) {
             y.putScalar(i, (i * 7) % classes, 1);
         }
         return y;
-    }
-
-    /** Max |a - b| over max |b|: 0 for equal arrays. */
-    private static double relativeDifference(INDArray a, INDArray b) {
-        return a.sub(b).amaxNumber().doubleValue() / b.amaxNumber().doubleValue();
     }
 
     private static void assertSameAsDl4j(MultiLayerConfiguration conf, INDArray x, INDArray y, int convLayers) {
@@ -86,13 +69,7 @@ class FastConvolutionTest {
         fast.init(dl4j.params().dup(), true);
         assertEquals(convLayers, FastConvolution.install(fast));
 
-        Pass expected = pass(dl4j, x, y);
-        Pass actual = pass(fast, x, y);
-        assertTrue(relativeDifference(actual.output(), expected.output()) < 1e-5,
-                "outputs differ by " + relativeDifference(actual.output(), expected.output()));
-        assertTrue(relativeDifference(actual.gradient(), expected.gradient()) < 1e-5,
-                "gradients differ by " + relativeDifference(actual.gradient(), expected.gradient()));
-        assertEquals(expected.score(), actual.score(), 1e-5 * expected.score());
+        Dl4jEquality.assertSameAs(dl4j, fast, x, y);
         assertTrue(fast.getLayer(0).getHelper().helperMemoryUse().get("patches") > 0,
                 "the helper, not DL4J's own path, computed the first layer");
     }
@@ -153,17 +130,7 @@ class FastConvolutionTest {
         net.init();
         assertEquals(2, FastConvolution.install(net));
         INDArray x = Nd4j.rand(DataType.DOUBLE, 3, 2, 7, 6).subi(0.5);
-        DataType defaultType = Nd4j.dataType();
-        DataType defaultFloat = Nd4j.defaultFloatingPointType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE); // the check insists on it
-        try {
-            boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x)
-                    .labels(labels(DataType.DOUBLE, 3, 4)).epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8)
-                    .print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
-            assertTrue(ok, "analytic and numerical gradients disagree");
-        } finally {
-            Nd4j.setDefaultDataTypes(defaultType, defaultFloat);
-        }
+        Dl4jEquality.assertGradientCheckPasses(net, x, labels(DataType.DOUBLE, 3, 4));
         assertTrue(net.getLayer(0).getHelper().helperMemoryUse().get("patches") > 0, "the helper ran");
     }
 }

@@ -7,7 +7,6 @@ import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.UpdaterType;
 import java.util.List;
-import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -53,22 +52,6 @@ class FastLstmTest {
         return y;
     }
 
-    private record Pass(INDArray output, INDArray gradient, double score) {
-    }
-
-    private static Pass pass(MultiLayerNetwork net, INDArray x, INDArray y) {
-        INDArray output = net.output(x, true).dup();
-        net.setInput(x);
-        net.setLabels(y);
-        net.computeGradientAndScore();
-        return new Pass(output, net.gradient().gradient().dup(), net.score());
-    }
-
-    /** Max |a - b| over max |b|: 0 for equal arrays. */
-    private static double relativeDifference(INDArray a, INDArray b) {
-        return a.sub(b).amaxNumber().doubleValue() / b.amaxNumber().doubleValue();
-    }
-
     private static void assertSameAsDl4j(MultiLayerConfiguration conf, INDArray x, INDArray y, int lstmLayers) {
         MultiLayerNetwork dl4j = new MultiLayerNetwork(conf);
         dl4j.init();
@@ -76,13 +59,7 @@ class FastLstmTest {
         fast.init(dl4j.params().dup(), true);
         assertEquals(lstmLayers, FastLstm.install(fast));
 
-        Pass expected = pass(dl4j, x, y);
-        Pass actual = pass(fast, x, y);
-        assertTrue(relativeDifference(actual.output(), expected.output()) < 1e-5,
-                "outputs differ by " + relativeDifference(actual.output(), expected.output()));
-        assertTrue(relativeDifference(actual.gradient(), expected.gradient()) < 1e-5,
-                "gradients differ by " + relativeDifference(actual.gradient(), expected.gradient()));
-        assertEquals(expected.score(), actual.score(), 1e-5 * expected.score());
+        Dl4jEquality.assertSameAs(dl4j, fast, x, y);
     }
 
     @Test
@@ -134,17 +111,7 @@ class FastLstmTest {
         net.init();
         assertEquals(2, FastLstm.install(net));
         INDArray x = Nd4j.rand(DataType.DOUBLE, 3, 5, 4).subi(0.5);
-        DataType defaultType = Nd4j.dataType();
-        DataType defaultFloat = Nd4j.defaultFloatingPointType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE); // the check insists on it
-        try {
-            boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x)
-                    .labels(stepLabels(DataType.DOUBLE, 3, 4, 4)).epsilon(1e-6).maxRelError(1e-3)
-                    .minAbsoluteError(1e-8).print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
-            assertTrue(ok, "analytic and numerical gradients disagree");
-        } finally {
-            Nd4j.setDefaultDataTypes(defaultType, defaultFloat);
-        }
+        Dl4jEquality.assertGradientCheckPasses(net, x, stepLabels(DataType.DOUBLE, 3, 4, 4));
         assertTrue(net.getLayer(0).getHelper().helperMemoryUse().get("buffers") > 0, "the helper ran");
     }
 }

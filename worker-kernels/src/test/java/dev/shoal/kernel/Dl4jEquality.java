@@ -1,0 +1,58 @@
+package dev.shoal.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.deeplearning4j.gradientcheck.GradientCheckUtil;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Checks shared by the tests of Shoal's layer helpers: they must compute what DL4J's own layers compute. */
+final class Dl4jEquality {
+    private Dl4jEquality() {
+    }
+
+    private record Pass(INDArray output, INDArray gradient, double score) {
+    }
+
+    private static Pass pass(MultiLayerNetwork net, INDArray x, INDArray y) {
+        INDArray output = net.output(x, true).dup();
+        net.setInput(x);
+        net.setLabels(y);
+        net.computeGradientAndScore();
+        return new Pass(output, net.gradient().gradient().dup(), net.score());
+    }
+
+    /** Max |a - b| over max |b|: 0 for equal arrays. */
+    private static double relativeDifference(INDArray a, INDArray b) {
+        return a.sub(b).amaxNumber().doubleValue() / b.amaxNumber().doubleValue();
+    }
+
+    /** {@code fast} (the same network with Shoal's helpers) gives {@code dl4j}'s outputs, gradients and score. */
+    static void assertSameAs(MultiLayerNetwork dl4j, MultiLayerNetwork fast, INDArray x, INDArray y) {
+        Pass expected = pass(dl4j, x, y);
+        Pass actual = pass(fast, x, y);
+        assertTrue(relativeDifference(actual.output(), expected.output()) < 1e-5,
+                "outputs differ by " + relativeDifference(actual.output(), expected.output()));
+        assertTrue(relativeDifference(actual.gradient(), expected.gradient()) < 1e-5,
+                "gradients differ by " + relativeDifference(actual.gradient(), expected.gradient()));
+        assertEquals(expected.score(), actual.score(), 1e-5 * expected.score());
+    }
+
+    /** DL4J's numerical gradient check passes on {@code net}, a network of doubles. */
+    static void assertGradientCheckPasses(MultiLayerNetwork net, INDArray x, INDArray y) {
+        DataType defaultType = Nd4j.dataType();
+        DataType defaultFloat = Nd4j.defaultFloatingPointType();
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE); // the check insists on it
+        try {
+            boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x)
+                    .labels(y).epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8)
+                    .print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
+            assertTrue(ok, "analytic and numerical gradients disagree");
+        } finally {
+            Nd4j.setDefaultDataTypes(defaultType, defaultFloat);
+        }
+    }
+}
