@@ -54,6 +54,7 @@ public final class WorkerKernel {
         dense = DenseBackprop.of(net);
         FastConvolution.install(net);
         FastLstm.install(net);
+        FastAdam.install(net);
         flatGradient = new DefaultGradient(net.getFlattenedGradients());
         gan = target == Target.IMAGES ? Gan.of(net) : null;
     }
@@ -243,7 +244,7 @@ public final class WorkerKernel {
     }
 
     /** The values of a contiguous float array, in place: bulk copies in and out without allocating. */
-    private static FloatBuffer floats(INDArray a) {
+    static FloatBuffer floats(INDArray a) {
         if (a.dataType() != DataType.FLOAT || !a.isVector() || a.elementWiseStride() != 1) {
             throw new IllegalStateException("expected a contiguous float vector, got " + a.shapeInfoToString());
         }
