@@ -134,6 +134,17 @@ class PlanErrorsTest {
         assertEquals("not a folder", Files.readString(file));
     }
 
+    @Test
+    void aKerasFileThatIsNotHdf5IsRefusedBeforeAnythingIsWritten() throws IOException {
+        Path keras3 = Files.write(dir.resolve("model.keras"), new byte[] {'P', 'K', 3, 4});
+        assertEquals(List.of("model.keras = " + keras3 + ": is not an HDF5 file; save the Keras model with "
+                        + "model.save(\"model.h5\") (Keras 3's .keras archives cannot be imported)"),
+                stderrLines(() -> assertEquals(2, Shoal.run("train", job.toString(), "--set", "model.type=keras",
+                        "--set", "model.hidden=[]", "--set", "model.keras=" + keras3,
+                        "--set", "output.dir=" + dir.resolve("runs")))));
+        assertFalse(Files.exists(dir.resolve("runs")), "no run directory");
+    }
+
     private static List<String> stderrLines(Runnable action) {
         return CapturedOutput.stderr(action).lines().map(l -> l.replaceFirst("^error: ", "")).toList();
     }

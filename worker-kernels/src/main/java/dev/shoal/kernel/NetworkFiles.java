@@ -145,10 +145,7 @@ public final class NetworkFiles {
      * @throws ConfigException naming {@code key} when the file is not HDF5 or DL4J cannot import the model in it
      */
     public static MultiLayerNetwork importKeras(String path, String key) {
-        if (!isHdf5(path, key)) {
-            throw new ConfigException(key, path, "is not an HDF5 file; save the Keras model with "
-                    + "model.save(\"model.h5\") (Keras 3's .keras archives cannot be imported)");
-        }
+        requireHdf5(path, key);
         MultiLayerNetwork net;
         try {
             // An unreadable file is reported below, naming the key; not as HDF5's error stack on stderr too.
@@ -161,6 +158,18 @@ public final class NetworkFiles {
         }
         return net.getLayerWiseConfigurations().getDataType() == DataType.FLOAT ? net : net.convertDataType(
                 DataType.FLOAT);
+    }
+
+    /**
+     * Checks that the file at {@code path} is an HDF5 file, before anything is loaded.
+     *
+     * @throws ConfigException naming {@code key} when it is not, or cannot be read
+     */
+    public static void requireHdf5(String path, String key) {
+        if (!isHdf5(path, key)) {
+            throw new ConfigException(key, path, "is not an HDF5 file; save the Keras model with "
+                    + "model.save(\"model.h5\") (Keras 3's .keras archives cannot be imported)");
+        }
     }
 
     /** Whether the file at {@code path} starts as an HDF5 file does. */

@@ -14,6 +14,7 @@ import dev.shoal.driver.plan.StopMetric;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.InputShape;
+import dev.shoal.kernel.NetworkFiles;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.ModelType;
 import java.io.IOException;
@@ -59,6 +60,9 @@ public final class Preflight {
         }
         if (plan.model().type().fromFile()) {
             requireInput(plan.model().fileKey(), plan.model().file(), false);
+        }
+        if (plan.model().type() == ModelType.KERAS) {
+            NetworkFiles.requireHdf5(plan.model().keras(), plan.model().fileKey());
         }
         return switch (d.format()) {
             case IDX -> idx(plan);
