@@ -34,10 +34,12 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The worker kernel alone, without Spark: one training step (forward, backward, updater) per minibatch of the
- * Fashion-MNIST MLP, LeNet and an LSTM classifier, through Shoal's kernel and through DL4J's {@code MultiLayerNetwork.fit}, on 1
- * and 2 threads, against the single-precision matrix-product ceiling measured in the same JVM.
+ * Fashion-MNIST MLP, LeNet and an LSTM classifier, through Shoal's kernel and through DL4J's
+ * {@code MultiLayerNetwork.fit}, on 1 and 2 threads, against the single-precision matrix-product ceiling measured
+ * in the same JVM.
  *
- * <p>Each figure is the median of {@code repeats} timed runs of {@code steps} steps, after a warm-up run;
+ * <p>Each figure is the median of {@code repeats} timed runs of {@code steps} steps, after a warm-up run, the
+ * Shoal and DL4J paths taking turns;
  * GFLOP/s counts the dense and convolution products of a step (forward, weight gradient and input gradient:
  * three times the forward products).
  */
@@ -73,8 +75,9 @@ public final class KernelBench {
                 MultiLayerConfiguration conf = network(model);
                 List<MiniBatch> batches = batches(model, options.batch(), 4);
                 double flops = stepFlops(conf, batches.get(0));
-                results.add(measure(model, "shoal", threads, options, flops, ceiling, shoalStep(conf, batches)));
-                results.add(measure(model, "dl4j", threads, options, flops, ceiling, dl4jStep(conf, batches)));
+                double[][] ms = alternating(options, shoalStep(conf, batches), dl4jStep(conf, batches));
+                results.add(measurement(model, "shoal", threads, options, flops, ceiling, ms[0]));
+                results.add(measurement(model, "dl4j", threads, options, flops, ceiling, ms[1]));
             }
         }
         return results;
@@ -151,15 +154,27 @@ public final class KernelBench {
         return out;
     }
 
-    private static Measurement measure(String model, String path, int threads, Options o, double flopsPerStep,
-                                       double ceiling, Steps steps) {
-        steps.run(Math.max(3, o.steps() / 3)); // warm-up: JIT, workspaces, buffers
-        double[] ms = new double[o.repeats()];
-        for (int r = 0; r < ms.length; r++) {
-            long t0 = System.nanoTime();
-            steps.run(o.steps());
-            ms[r] = (System.nanoTime() - t0) / 1e6 / o.steps();
+    /**
+     * Milliseconds per step of each path in each timed run, [path][run]: after a warm-up of each, the paths take
+     * turns (A B A B ...), so that a slower minute on a shared machine hits both alike.
+     */
+    private static double[][] alternating(Options o, Steps... paths) {
+        for (Steps steps : paths) {
+            steps.run(Math.max(3, o.steps() / 3)); // warm-up: JIT, workspaces, buffers
         }
+        double[][] ms = new double[paths.length][o.repeats()];
+        for (int r = 0; r < o.repeats(); r++) {
+            for (int p = 0; p < paths.length; p++) {
+                long t0 = System.nanoTime();
+                paths[p].run(o.steps());
+                ms[p][r] = (System.nanoTime() - t0) / 1e6 / o.steps();
+            }
+        }
+        return ms;
+    }
+
+    private static Measurement measurement(String model, String path, int threads, Options o, double flopsPerStep,
+                                           double ceiling, double[] ms) {
         double median = median(ms);
         return new Measurement(model, path, threads, median, o.batch() * 1000 / median,
                 flopsPerStep / median / 1e6, ceiling);
