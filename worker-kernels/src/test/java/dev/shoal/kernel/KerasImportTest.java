@@ -27,7 +27,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Keras models in HDF5: the checked-in {@code keras/mlp.h5} (784 -> 16 tanh -> 10 softmax, written by
- * {@code keras/make_fixture.py} in the layout Keras 2 saves) imports with its weights and trains on.
+ * {@code keras/make_fixture.py} in the layout Keras 2 saves) imports with its weights and trains on;
+ * {@code keras/linear.h5} (12 -> 3, no softmax) is refused as a classifier.
  */
 class KerasImportTest {
     private static final int PIXELS = 784;
@@ -88,6 +89,12 @@ class KerasImportTest {
         assertTrue(assertThrows(ConfigException.class, () -> NetworkFiles.keras(h5,
                 KernelFixtures.optimizer(UpdaterType.SGD), InputShape.vector(12), CLASSES, 7)).getMessage()
                 .startsWith("model.keras = " + h5 + ": cannot read the data's examples (12): "));
+
+        String linear = fixture("linear.h5").toString();
+        assertEquals("model.keras = " + linear + ": ends in a DenseLayer without softmax; Shoal trains Keras "
+                + "classifiers whose last layer is a softmax Dense", assertThrows(ConfigException.class,
+                        () -> NetworkFiles.keras(linear, KernelFixtures.optimizer(UpdaterType.SGD),
+                                InputShape.vector(12), 3, 7)).getMessage());
 
         Path zip = Files.write(dir.resolve("model.keras"), new byte[] {'P', 'K', 3, 4, 0, 0});
         assertEquals("model.keras = " + zip + ": is not an HDF5 file; save the Keras model with "
