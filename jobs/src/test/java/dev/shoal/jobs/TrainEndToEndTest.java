@@ -58,7 +58,7 @@ class TrainEndToEndTest {
 
         JsonNode provenance = provenance("r1");
         assertEquals("completed", provenance.get("status").asText());
-        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        double accuracy = accuracy(provenance);
         assertTrue(accuracy > 0.7, "accuracy " + accuracy + " should be far above the 0.1 of chance");
         assertEquals(4, provenance.get("data").size());
 
@@ -87,7 +87,7 @@ class TrainEndToEndTest {
                 dev.shoal.driver.plan.TrainingPlan.class);
         assertEquals(3, plan.training().epochs());
         assertEquals(4, plan.sync().averageEvery());
-        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(run.resolve("model.zip").toFile(), true);
+        MultiLayerNetwork model = savedModel(run);
         assertEquals(784, model.layerInputSize(0));
         assertEquals(3 * 47, model.getIterationCount(), "one iteration per local step");
     }
@@ -109,7 +109,7 @@ class TrainEndToEndTest {
         assertTrue(accuracy > 0.9, "accuracy " + accuracy + " should be far above the 0.5 of chance");
         // The saved vocabulary turns new texts into the ids the model was trained on.
         Vocabulary vocabulary = Vocabulary.read(run.resolve("vocabulary.txt"));
-        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(run.resolve("model.zip").toFile(), true);
+        MultiLayerNetwork model = savedModel(run);
         String[] texts = {"the plot was great and the cast superb", "a dull and awful film, the worst"};
         float[] ids = new float[2 * 12];
         for (int i = 0; i < 2; i++) {
@@ -161,11 +161,10 @@ class TrainEndToEndTest {
                 "sync: {workers: 2, average-every: 4}"));
 
         JsonNode provenance = provenance("cifar");
-        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        double accuracy = accuracy(provenance);
         assertTrue(accuracy > 0.9, "accuracy " + accuracy + " should be far above the 0.33 of chance");
         assertEquals(800L * 3073, provenance.get("data").get(0).get("bytes").asLong(), "both training files");
-        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
-                dir.resolve("runs/cifar/model.zip").toFile(), true);
+        MultiLayerNetwork model = savedModel("cifar");
         assertEquals(3, model.layerInputSize(0), "a convolution over three colour planes");
     }
 
@@ -245,8 +244,7 @@ class TrainEndToEndTest {
         double tuned = accuracy("tuned");
         double scratch = accuracy("scratch");
         assertTrue(tuned > scratch + 0.1, "fine-tuned " + tuned + " vs from scratch " + scratch);
-        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
-                dir.resolve("runs/tuned/model.zip").toFile(), true);
+        MultiLayerNetwork model = savedModel("tuned");
         MultiLayerNetwork original = ModelSerializer.restoreMultiLayerNetwork(base.toFile(), false);
         assertEquals(original.getLayer(0).params(), model.getLayer(0).params(), "the frozen layer as the base had it");
         assertEquals("model.base", provenance("tuned").get("data").get(4).get("key").asText());
@@ -305,8 +303,7 @@ class TrainEndToEndTest {
                 quick(2)));
 
         assertTrue(accuracy("json") > 0.7, "accuracy " + accuracy("json"));
-        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
-                dir.resolve("runs/json/model.zip").toFile(), true);
+        MultiLayerNetwork model = savedModel("json");
         assertEquals(IdxFixtures.PIXELS * 24 + 24 + 24 * 10 + 10, model.numParams());
         assertEquals("tanh", ((DenseLayer) model.getLayer(0).conf().getLayer()).getActivationFn().toString());
     }
@@ -319,16 +316,14 @@ class TrainEndToEndTest {
 
         assertTrue(accuracy("keras") > 0.7, "accuracy " + accuracy("keras"));
         MultiLayerNetwork keras = NetworkFiles.importKeras(h5.toString(), "model.keras");
-        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
-                dir.resolve("runs/keras/model.zip").toFile(), true);
+        MultiLayerNetwork model = savedModel("keras");
         assertEquals(keras.numParams(), model.numParams(), "the Keras model's 784 -> 16 -> 10 layers");
         assertNotEquals(keras.params(), model.params(), "trained on");
         assertEquals("model.keras", provenance("keras").get("data").get(4).get("key").asText());
 
         assertEquals(0, train("keras-tuned", files.dataSection(), "model: {type: fine-tune, base: " + h5
                 + ", freeze: 1}", quick(3)));
-        MultiLayerNetwork tuned = ModelSerializer.restoreMultiLayerNetwork(
-                dir.resolve("runs/keras-tuned/model.zip").toFile(), true);
+        MultiLayerNetwork tuned = savedModel("keras-tuned");
         assertEquals(keras.getLayer(0).params(), tuned.getLayer(0).params(), "the frozen Keras layer");
         assertTrue(accuracy("keras-tuned") > 0.3, "accuracy " + accuracy("keras-tuned")
                 + " from random frozen features, above the 0.1 of chance");
@@ -358,7 +353,20 @@ class TrainEndToEndTest {
     }
 
     private double accuracy(String runId) throws IOException {
-        return provenance(runId).get("result").get("testAccuracy").asDouble();
+        return accuracy(provenance(runId));
+    }
+
+    private static double accuracy(JsonNode provenance) {
+        return provenance.get("result").get("testAccuracy").asDouble();
+    }
+
+    /** The model a run saved, with its updater state. */
+    private MultiLayerNetwork savedModel(String runId) throws IOException {
+        return savedModel(dir.resolve("runs").resolve(runId));
+    }
+
+    private static MultiLayerNetwork savedModel(Path run) throws IOException {
+        return ModelSerializer.restoreMultiLayerNetwork(run.resolve("model.zip").toFile(), true);
     }
 
     private static byte[] shifted(byte[] labels) {
@@ -381,14 +389,13 @@ class TrainEndToEndTest {
                 "sync: {workers: 2, average-every: 4}"));
 
         JsonNode provenance = provenance("csv");
-        double accuracy = provenance.get("result").get("testAccuracy").asDouble();
+        double accuracy = accuracy(provenance);
         assertTrue(accuracy > 0.7, "accuracy " + accuracy + " should be far above the 0.1 of chance");
         assertEquals(List.of("data.train", "data.test"),
                 List.of(provenance.get("data").get(0).get("key").asText(),
                         provenance.get("data").get(1).get("key").asText()));
         assertEquals(Files.size(train), provenance.get("data").get(0).get("bytes").asLong());
-        MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
-                dir.resolve("runs/csv/model.zip").toFile(), true);
+        MultiLayerNetwork model = savedModel("csv");
         assertEquals(1, model.layerInputSize(0), "a convolution over one grey channel");
     }
 }

@@ -83,7 +83,7 @@ final class FastAdam implements GradientUpdater<Adam> {
             alpha = epsilon;
         }
         INDArray g = gradient.reshape(m.shape());
-        temp = FastConvolution.reuse(temp, g, g.shape());
+        temp = Buffers.reuse(temp, g, g.shape());
         m.muli(beta1);
         Nd4j.getBlasWrapper().level1().axpy(g.length(), 1 - beta1, g, m);
         v.muli(beta2);

@@ -19,8 +19,6 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.util.ConvolutionUtils;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
-import org.nd4j.linalg.api.buffer.DataBuffer;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.convolution.Convolution;
 import org.nd4j.linalg.factory.Nd4j;
@@ -74,40 +72,19 @@ public final class FastConvolution implements ConvolutionHelper {
 
     @Override
     public Map<String, Long> helperMemoryUse() {
-        return Map.of("patches", bytes(patches), "patchGradients", bytes(patchGradients),
-                "channelsFirst", bytes(channelsFirst), "examplesFirst", bytes(examplesFirst));
-    }
-
-    private static long bytes(INDArray buffer) {
-        return buffer == null ? 0 : buffer.data().length() * buffer.dataType().width();
+        return Map.of("patches", Buffers.bytes(patches), "patchGradients", Buffers.bytes(patchGradients),
+                "channelsFirst", Buffers.bytes(channelsFirst), "examplesFirst", Buffers.bytes(examplesFirst));
     }
 
     private static boolean covered(CNN2DFormat format, int[] dilation) {
         return format == CNN2DFormat.NCHW && dilation[0] == 1 && dilation[1] == 1;
     }
 
-    /**
-     * A c-order array of this shape at the start of {@code buffer}'s memory, which is replaced only when it is too
-     * small or of another type: minibatches of every size (training, the last short one, evaluation) then share
-     * one allocation. Reallocating at each change of size left every old buffer to the garbage collector, which
-     * frees native memory only when it collects the old generation: executor RSS grew by hundreds of MB per epoch.
-     * Outside any workspace, as it outlives steps.
-     */
-    static INDArray reuse(INDArray buffer, INDArray like, long[] shape) {
-        long length = Arrays.stream(shape).reduce(1, Math::multiplyExact);
-        DataBuffer data = buffer == null ? null : buffer.data();
-        if (data == null || data.dataType() != like.dataType() || data.length() < length) {
-            try (MemoryWorkspace none = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-                data = Nd4j.createUninitialized(like.dataType(), length).data();
-            }
-        }
-        return Nd4j.create(data, shape);
-    }
-
     /** The patches of {@code input} in {@link #patches}, returned as a matrix [channels * kH * kW, positions]. */
     private INDArray patches(INDArray input, int[] kernel, int[] strides, int[] pad, ConvolutionMode mode,
                              long outH, long outW) {
-        patches = reuse(patches, input, new long[] {input.size(1), kernel[0], kernel[1], input.size(0), outH, outW});
+        patches = Buffers.reuse(patches, input,
+                new long[] {input.size(1), kernel[0], kernel[1], input.size(0), outH, outW});
         INDArray scratch = examplesFirstScratch(patches);
         Convolution.im2col(input, kernel[0], kernel[1], strides[0], strides[1], pad[0], pad[1], 1, 1,
                 mode == ConvolutionMode.Same, scratch);
@@ -119,7 +96,7 @@ public final class FastConvolution implements ConvolutionHelper {
     /** {@link #examplesFirst} for a [channels, kH, kW, batch, outH, outW] patch array: its batch moved first. */
     private INDArray examplesFirstScratch(INDArray patchArray) {
         long[] s = patchArray.shape();
-        examplesFirst = reuse(examplesFirst, patchArray, new long[] {s[3], s[0], s[1], s[2], s[4], s[5]});
+        examplesFirst = Buffers.reuse(examplesFirst, patchArray, new long[] {s[3], s[0], s[1], s[2], s[4], s[5]});
         return examplesFirst;
     }
 
@@ -140,7 +117,7 @@ public final class FastConvolution implements ConvolutionHelper {
 
     /** {@code a} [batch, channels, h, w] copied into {@link #channelsFirst} as [channels, batch * h * w]. */
     private INDArray channelsFirst(INDArray a) {
-        channelsFirst = reuse(channelsFirst, a, new long[] {a.size(1), a.size(0), a.size(2), a.size(3)});
+        channelsFirst = Buffers.reuse(channelsFirst, a, new long[] {a.size(1), a.size(0), a.size(2), a.size(3)});
         channelsFirst.assign(a.permute(1, 0, 2, 3));
         return matrix(channelsFirst, 1);
     }
@@ -157,7 +134,7 @@ public final class FastConvolution implements ConvolutionHelper {
         long outChannels = weights.size(0);
         long patchSize = input.size(1) * kernel[0] * kernel[1];
         INDArray cols = patches(input, kernel, strides, pad, mode, out[0], out[1]);
-        channelsFirst = reuse(channelsFirst, input, new long[] {outChannels, batch, out[0], out[1]});
+        channelsFirst = Buffers.reuse(channelsFirst, input, new long[] {outChannels, batch, out[0], out[1]});
         INDArray product = matrix(channelsFirst, 1);
         Nd4j.gemm(weights.reshape('c', outChannels, patchSize), cols, product, false, false, 1.0, 0.0);
         product.addiColumnVector(bias.reshape(outChannels, 1));
@@ -185,7 +162,7 @@ public final class FastConvolution implements ConvolutionHelper {
         INDArray d = channelsFirst(delta);
         Nd4j.gemm(d, cols, weightGradView.reshape('c', outChannels, patchSize), false, true, 1.0, 0.0);
         d.sum(biasGradView.reshape(outChannels), 1);
-        patchGradients = reuse(patchGradients, cols, patches.shape());
+        patchGradients = Buffers.reuse(patchGradients, cols, patches.shape());
         Nd4j.gemm(weights.reshape('c', outChannels, patchSize), d, matrix(patchGradients, 3), true, false, 1.0,
                 0.0);
         INDArray epsilon = workspaces.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(),

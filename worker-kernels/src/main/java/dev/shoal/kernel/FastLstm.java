@@ -92,13 +92,9 @@ public final class FastLstm implements LSTMHelper {
 
     @Override
     public Map<String, Long> helperMemoryUse() {
-        long bytes = 0;
-        for (INDArray a : new INDArray[] {inputs, gates, gateGradients, cells, cellTanh, outputs, outputGradients,
-                previousOutputs, inputGradients, work, gateSlopes, cellSlopes, cellGradient, cellGradientNext,
-                temp}) {
-            bytes += a == null ? 0 : a.data().length() * a.dataType().width();
-        }
-        return Map.of("buffers", bytes);
+        return Map.of("buffers", Buffers.bytes(inputs, gates, gateGradients, cells, cellTanh, outputs,
+                outputGradients, previousOutputs, inputGradients, work, gateSlopes, cellSlopes, cellGradient,
+                cellGradientNext, temp));
     }
 
     @Override
@@ -116,17 +112,17 @@ public final class FastLstm implements LSTMHelper {
         long steps = input.size(2);
         long units = recurrentWeights.size(0);
         long nIn = input.size(1);
-        inputs = FastConvolution.reuse(inputs, input, new long[] {nIn, steps, batch});
+        inputs = Buffers.reuse(inputs, input, new long[] {nIn, steps, batch});
         inputs.assign(input.permute(1, 2, 0));
-        gates = FastConvolution.reuse(gates, input, new long[] {steps, 4 * units, batch});
-        work = FastConvolution.reuse(work, input, new long[] {4 * units, steps, batch});
+        gates = Buffers.reuse(gates, input, new long[] {steps, 4 * units, batch});
+        work = Buffers.reuse(work, input, new long[] {4 * units, steps, batch});
         Nd4j.gemm(inputWeights, matrix(inputs), matrix(work), true, false, 1.0, 0.0);
         matrix(work).addiColumnVector(biases.reshape(4 * units, 1));
         gates.assign(work.permute(1, 0, 2));
-        cells = FastConvolution.reuse(cells, input, new long[] {steps, units, batch});
-        cellTanh = FastConvolution.reuse(cellTanh, input, cells.shape());
-        outputs = FastConvolution.reuse(outputs, input, cells.shape());
-        temp = FastConvolution.reuse(temp, input, new long[] {units, batch});
+        cells = Buffers.reuse(cells, input, new long[] {steps, units, batch});
+        cellTanh = Buffers.reuse(cellTanh, input, cells.shape());
+        outputs = Buffers.reuse(outputs, input, cells.shape());
+        temp = Buffers.reuse(temp, input, new long[] {units, batch});
         for (long t = 0; t < steps; t++) {
             INDArray g = step(gates, t);
             if (t > 0) {
@@ -137,14 +133,14 @@ public final class FastLstm implements LSTMHelper {
             INDArray sigmoids = rows(g, units, 4 * units); // forget, output, input modulation
             Nd4j.getExecutioner().exec(new Sigmoid(sigmoids, sigmoids));
             INDArray c = step(cells, t);
-            Nd4j.getExecutioner().exec(new MulOp(a, rows(g, 3 * units, 4 * units), c));
+            mul(a, rows(g, 3 * units, 4 * units), c);
             if (t > 0) {
                 mul(rows(g, units, 2 * units), step(cells, t - 1), temp);
                 c.addi(temp);
             }
             INDArray tc = step(cellTanh, t);
             Nd4j.getExecutioner().exec(new Tanh(c, tc));
-            Nd4j.getExecutioner().exec(new MulOp(rows(g, 2 * units, 3 * units), tc, step(outputs, t)));
+            mul(rows(g, 2 * units, 3 * units), tc, step(outputs, t));
         }
         FwdPassReturn result = new FwdPassReturn();
         result.fwdPassOutput = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
@@ -176,15 +172,15 @@ public final class FastLstm implements LSTMHelper {
         long steps = input.size(2);
         long units = recurrentWeights.size(0);
         long nIn = input.size(1);
-        outputGradients = FastConvolution.reuse(outputGradients, epsilon, cells.shape());
+        outputGradients = Buffers.reuse(outputGradients, epsilon, cells.shape());
         outputGradients.assign(epsilon.permute(2, 1, 0));
-        gateGradients = FastConvolution.reuse(gateGradients, epsilon, gates.shape());
+        gateGradients = Buffers.reuse(gateGradients, epsilon, gates.shape());
         long[] state = {units, batch};
-        cellGradient = FastConvolution.reuse(cellGradient, epsilon, state);
-        cellGradientNext = FastConvolution.reuse(cellGradientNext, epsilon, state);
+        cellGradient = Buffers.reuse(cellGradient, epsilon, state);
+        cellGradientNext = Buffers.reuse(cellGradientNext, epsilon, state);
         // The activations' slopes at every step, all at once: s (1 - s) for the sigmoid gates, 1 - a^2 for the
         // block input, 1 - tanh(c)^2 for the cells.
-        gateSlopes = FastConvolution.reuse(gateSlopes, epsilon, gates.shape());
+        gateSlopes = Buffers.reuse(gateSlopes, epsilon, gates.shape());
         Nd4j.getExecutioner().exec(new OneMinus(gates, gateSlopes));
         gateSlopes.muli(gates);
         INDArray blockInputs = gates.get(NDArrayIndex.all(), NDArrayIndex.interval(0, units), NDArrayIndex.all());
@@ -192,7 +188,7 @@ public final class FastLstm implements LSTMHelper {
                 NDArrayIndex.all());
         mul(blockInputs, blockInputs, blockSlopes);
         blockSlopes.rsubi(1.0);
-        cellSlopes = FastConvolution.reuse(cellSlopes, epsilon, cells.shape());
+        cellSlopes = Buffers.reuse(cellSlopes, epsilon, cells.shape());
         mul(cellTanh, cellTanh, cellSlopes);
         cellSlopes.rsubi(1.0);
         for (long t = steps - 1; t >= 0; t--) {
@@ -227,9 +223,9 @@ public final class FastLstm implements LSTMHelper {
         INDArray biasGradient = gradientViews.get(biasWeightKey);
         biasGradient.assign(dGates.sum(1).reshape(biasGradient.shape()));
         Nd4j.gemm(matrix(inputs), dGates, gradientViews.get(inputWeightKey), false, true, 1.0, 0.0);
-        INDArray previousOutputs = temporalShift(units, steps, batch);
+        shiftOutputs(units, steps, batch);
         Nd4j.gemm(matrix(previousOutputs), dGates, gradientViews.get(recurrentWeightKey), false, true, 1.0, 0.0);
-        inputGradients = FastConvolution.reuse(inputGradients, epsilon, inputs.shape());
+        inputGradients = Buffers.reuse(inputGradients, epsilon, inputs.shape());
         Nd4j.gemm(inputWeights, dGates, matrix(inputGradients), false, false, 1.0, 0.0);
         INDArray epsilonOut = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(),
                 new long[] {batch, nIn, steps}, 'f');
@@ -241,16 +237,14 @@ public final class FastLstm implements LSTMHelper {
         return new Pair<>(gradient, epsilonOut);
     }
 
-    /** The outputs one step earlier, [units, time, batch], zero at the first step. */
-    private INDArray temporalShift(long units, long steps, long batch) {
-        previousOutputs = FastConvolution.reuse(previousOutputs, outputs, new long[] {units, steps, batch});
-        INDArray shifted = previousOutputs;
-        shifted.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).assign(0);
+    /** Fills {@link #previousOutputs}: at each step the step before's output, [units, time, batch]; zero at 0. */
+    private void shiftOutputs(long units, long steps, long batch) {
+        previousOutputs = Buffers.reuse(previousOutputs, outputs, new long[] {units, steps, batch});
+        previousOutputs.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).assign(0);
         if (steps > 1) {
-            shifted.get(NDArrayIndex.all(), NDArrayIndex.interval(1, steps), NDArrayIndex.all())
+            previousOutputs.get(NDArrayIndex.all(), NDArrayIndex.interval(1, steps), NDArrayIndex.all())
                     .assign(outputs.get(NDArrayIndex.interval(0, steps - 1)).permute(1, 0, 2));
         }
-        return shifted;
     }
 
     private static void mul(INDArray x, INDArray y, INDArray z) {
