@@ -20,6 +20,7 @@ import org.deeplearning4j.util.ConvolutionUtils;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.convolution.Convolution;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -31,14 +32,18 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Why: DL4J 1.0.0-M2.1's built-in path computes the convolution as one product whose result it hands on as
  * a permuted, strided view; every operation after it (bias, activation, pooling, their gradients) then walks
  * memory out of order, and the LeNet step took 231 ms for a batch of 128 on one thread. Its oneDNN helper is
- * never used in M2.1 (it looks up a native method under an old name), and libnd4j's own conv2d_bp op took
- * 104 ms for the second LeNet convolution alone. Here, per layer: im2col of the whole minibatch, rearranged
- * into [channels, kH, kW, batch, outH, outW] so that it is one matrix of every example's patches side by side;
- * one matrix product for the layer's output (channels first, then copied into contiguous NCHW), and for the
- * backward pass two products (the weight gradient straight into DL4J's gradient view, the input gradient in
- * patch form) and one col2im. Three large products per layer instead of three small ones per example run much
- * nearer to the BLAS's peak; the rearranging copies cost less than that gains. All buffers are reused from step
- * to step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
+ * never used in M2.1 (it looks up a native method under an old name).
+ *
+ * <p>Two paths. Where ND4J's native library was built with oneDNN ({@link OneDnn}), libnd4j's {@code conv2d}
+ * and {@code conv2d_bp} ops run the passes, and they run them through oneDNN. Otherwise, per layer: im2col of
+ * the whole minibatch, rearranged into [channels, kH, kW, batch, outH, outW] so that it is one matrix of every
+ * example's patches side by side; one matrix product for the layer's output (channels first, then copied into
+ * contiguous NCHW), and for the backward pass two products (the weight gradient straight into DL4J's gradient
+ * view, the input gradient in patch form) and one col2im. Three large products per layer instead of three small
+ * ones per example run near the BLAS's peak. The network's first layer takes the second path's weight gradient
+ * in both, and makes no input gradient: {@code conv2d_bp} always makes one, and on a single input channel it
+ * took 22 ms of LeNet's step where the patches and one product take ~7. All buffers are reused from step to
+ * step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
  *
  * <p>Covers NCHW data without dilation, in float or double; anything else returns null, and DL4J then runs its
  * built-in path. Not thread-safe: one per layer of a network that one thread trains.
@@ -60,9 +65,36 @@ public final class FastConvolution implements ConvolutionHelper {
      */
     private INDArray examplesFirst;
 
-    /** Plugs a {@code FastConvolution} into every convolution layer of {@code net}; returns how many. */
+    /** Whether libnd4j's conv2d ops run the passes (through oneDNN) instead of im2col and matrix products. */
+    private final boolean oneDnn;
+    /**
+     * False for a network's first layer: training never reads the gradient of the network's input (DL4J drops it
+     * unless asked for it), so it is not computed and zeros stand in for it.
+     */
+    private final boolean inputGradient;
+
+    FastConvolution(boolean oneDnn, boolean inputGradient) {
+        this.oneDnn = oneDnn;
+        this.inputGradient = inputGradient;
+    }
+
+    /**
+     * Plugs a {@code FastConvolution} into every convolution layer of {@code net}, using oneDNN where the loaded
+     * native library has it; returns how many.
+     */
     public static int install(MultiLayerNetwork net) {
-        return LayerHelpers.plug(net, ConvolutionLayer.class, FastConvolution::new);
+        return install(net, OneDnn.available());
+    }
+
+    /** {@link #install(MultiLayerNetwork)}, with oneDNN's passes or the im2col path as told. */
+    static int install(MultiLayerNetwork net, boolean oneDnn) {
+        return LayerHelpers.plug(net, ConvolutionLayer.class,
+                layer -> new FastConvolution(oneDnn, layer.getIndex() > 0));
+    }
+
+    private static int[] convArgs(int[] kernel, int[] strides, int[] pad, ConvolutionMode mode) {
+        return new int[] {kernel[0], kernel[1], strides[0], strides[1], pad[0], pad[1], 1, 1,
+                mode == ConvolutionMode.Same ? 1 : 0, 0, 1};
     }
 
     @Override
@@ -132,14 +164,19 @@ public final class FastConvolution implements ConvolutionHelper {
         int[] out = ConvolutionUtils.getOutputSize(input, kernel, strides, pad, mode, dilation, format);
         long batch = input.size(0);
         long outChannels = weights.size(0);
+        INDArray z = workspaces.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
+                new long[] {batch, outChannels, out[0], out[1]}, 'c');
+        if (oneDnn) {
+            Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(input, weights, bias.reshape(outChannels))
+                    .addOutputs(z).addIntegerArguments(convArgs(kernel, strides, pad, mode)).build());
+            return z;
+        }
         long patchSize = input.size(1) * kernel[0] * kernel[1];
         INDArray cols = patches(input, kernel, strides, pad, mode, out[0], out[1]);
         channelsFirst = Buffers.reuse(channelsFirst, input, new long[] {outChannels, batch, out[0], out[1]});
         INDArray product = matrix(channelsFirst, 1);
         Nd4j.gemm(weights.reshape('c', outChannels, patchSize), cols, product, false, false, 1.0, 0.0);
         product.addiColumnVector(bias.reshape(outChannels, 1));
-        INDArray z = workspaces.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
-                new long[] {batch, outChannels, out[0], out[1]}, 'c');
         z.permute(1, 0, 2, 3).assign(channelsFirst);
         return z;
     }
@@ -155,6 +192,38 @@ public final class FastConvolution implements ConvolutionHelper {
             return null;
         }
         long outChannels = weights.size(0);
+        INDArray epsilon = workspaces.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(),
+                input.shape(), 'c');
+        if (oneDnn && inputGradient) {
+            Nd4j.exec(DynamicCustomOp.builder("conv2d_bp")
+                    .addInputs(input, weights, bias.reshape(outChannels), delta)
+                    .addOutputs(epsilon, weightGradView.reshape('c', weights.shape()),
+                            biasGradView.reshape(outChannels))
+                    .addIntegerArguments(convArgs(kernel, strides, pad, mode)).build());
+        } else {
+            // libnd4j's conv2d_bp always makes the input gradient too, and is slowest on one input channel.
+            INDArray d = parameterGradients(input, weights, delta, kernel, strides, pad, mode, biasGradView,
+                    weightGradView);
+            if (inputGradient) {
+                inputGradient(d, weights, input, strides, pad, epsilon);
+            } else {
+                epsilon.assign(0);
+            }
+        }
+        Gradient gradient = new DefaultGradient();
+        gradient.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGradView);
+        gradient.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGradView, 'c');
+        return new Pair<>(gradient, epsilon);
+    }
+
+    /**
+     * The weight and bias gradients, written into DL4J's gradient views, from the patches of {@code input};
+     * returns the output gradient channels first, [outChannels, batch * outH * outW].
+     */
+    private INDArray parameterGradients(INDArray input, INDArray weights, INDArray delta, int[] kernel,
+                                        int[] strides, int[] pad, ConvolutionMode mode, INDArray biasGradView,
+                                        INDArray weightGradView) {
+        long outChannels = weights.size(0);
         long patchSize = input.size(1) * kernel[0] * kernel[1];
         // The forward pass of this step made the patches of this very input, unless something ran in between.
         INDArray cols = patchesOf == input ? matrix(patches, 3)
@@ -162,19 +231,20 @@ public final class FastConvolution implements ConvolutionHelper {
         INDArray d = channelsFirst(delta);
         Nd4j.gemm(d, cols, weightGradView.reshape('c', outChannels, patchSize), false, true, 1.0, 0.0);
         d.sum(biasGradView.reshape(outChannels), 1);
-        patchGradients = Buffers.reuse(patchGradients, cols, patches.shape());
-        Nd4j.gemm(weights.reshape('c', outChannels, patchSize), d, matrix(patchGradients, 3), true, false, 1.0,
-                0.0);
-        INDArray epsilon = workspaces.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(),
-                'c');
+        return d;
+    }
+
+    /** The input gradient into {@code epsilon}: one product in patch form, then col2im. */
+    private void inputGradient(INDArray d, INDArray weights, INDArray input, int[] strides, int[] pad,
+                               INDArray epsilon) {
+        long patchSize = weights.length() / weights.size(0);
+        patchGradients = Buffers.reuse(patchGradients, patches, patches.shape());
+        Nd4j.gemm(weights.reshape('c', weights.size(0), patchSize), d, matrix(patchGradients, 3), true, false,
+                1.0, 0.0);
         INDArray scratch = examplesFirstScratch(patchGradients);
         copySwapped(patchGradients, patchSize, input.size(0), scratch);
         Convolution.col2im(scratch, epsilon, strides[0], strides[1], pad[0], pad[1],
                 (int) input.size(2), (int) input.size(3), 1, 1);
-        Gradient gradient = new DefaultGradient();
-        gradient.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGradView);
-        gradient.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGradView, 'c');
-        return new Pair<>(gradient, epsilon);
     }
 
     @Override

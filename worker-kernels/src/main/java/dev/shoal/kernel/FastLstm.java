@@ -76,7 +76,7 @@ public final class FastLstm implements LSTMHelper {
         if (net.getLayerWiseConfigurations().getBackpropType() == BackpropType.TruncatedBPTT) {
             return 0;
         }
-        return LayerHelpers.plug(net, LSTM.class, FastLstm::new);
+        return LayerHelpers.plug(net, LSTM.class, layer -> new FastLstm());
     }
 
     @Override

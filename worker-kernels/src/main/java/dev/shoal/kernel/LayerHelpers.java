@@ -1,7 +1,7 @@
 package dev.shoal.kernel;
 
 import java.lang.reflect.Field;
-import java.util.function.Supplier;
+import java.util.function.Function;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.layers.LayerHelper;
 import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
@@ -14,9 +14,10 @@ final class LayerHelpers {
 
     /**
      * Gives every layer of {@code net} whose class is exactly {@code type}, also inside wrappers (such as
-     * LastTimeStep), a helper of its own; returns how many.
+     * LastTimeStep), a helper of its own, made for that layer; returns how many.
      */
-    static int plug(MultiLayerNetwork net, Class<? extends Layer> type, Supplier<? extends LayerHelper> helper) {
+    static int plug(MultiLayerNetwork net, Class<? extends Layer> type,
+                    Function<Layer, ? extends LayerHelper> helper) {
         Field slot = slot(type);
         int plugged = 0;
         for (Layer layer : net.getLayers()) {
@@ -25,7 +26,7 @@ final class LayerHelpers {
             }
             if (layer.getClass() == type) {
                 try {
-                    slot.set(layer, helper.get());
+                    slot.set(layer, helper.apply(layer));
                 } catch (IllegalAccessException e) {
                     throw new IllegalStateException("cannot plug a helper into DL4J's " + type.getSimpleName(), e);
                 }

@@ -18,7 +18,9 @@ import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -62,32 +64,46 @@ class FastConvolutionTest {
         return y;
     }
 
-    private static void assertSameAsDl4j(MultiLayerConfiguration conf, INDArray x, INDArray y, int convLayers) {
+    /** Each layer with each of the helper's two paths: oneDNN's passes and its own im2col and products. */
+    static Stream<Arguments> layersAndPaths() {
+        return layers().flatMap(layer -> Stream.of(Arguments.of(layer, true), Arguments.of(layer, false)));
+    }
+
+    private static void assertSameAsDl4j(MultiLayerConfiguration conf, INDArray x, INDArray y, int convLayers,
+                                         boolean oneDnn) {
         MultiLayerNetwork dl4j = new MultiLayerNetwork(conf);
         dl4j.init();
         MultiLayerNetwork fast = new MultiLayerNetwork(conf.clone());
         fast.init(dl4j.params().dup(), true);
-        assertEquals(convLayers, FastConvolution.install(fast));
+        assertEquals(convLayers, FastConvolution.install(fast, oneDnn));
 
         Dl4jEquality.assertSameAs(dl4j, fast, x, y);
         assertTrue(fast.getLayer(0).getHelper().helperMemoryUse().get("patches") > 0,
                 "the helper, not DL4J's own path, computed the first layer");
     }
 
-    @ParameterizedTest
-    @MethodSource("layers")
-    void convolutionsMatchDl4jsBuiltInPath(ConvolutionLayer.Builder layer) {
-        INDArray x = Nd4j.rand(DataType.FLOAT, 6, 3, 9, 8).subi(0.5);
-        assertSameAsDl4j(conv(DataType.FLOAT, layer.nIn(3), 3, 9, 8), x, labels(DataType.FLOAT, 6, 4), 2);
+    /** The test JVMs load the native library built with oneDNN, as conf/jvm.properties asks every JVM to. */
+    @Test
+    void oneDnnIsLoaded() {
+        assertTrue(OneDnn.available(), "ND4J's native library has no oneDNN: is "
+                + "-Dorg.bytedeco.javacpp.platform.extension=-onednn missing from the JVM's flags?");
     }
 
-    @Test
-    void lenetMatchesDl4jsBuiltInPath() {
+    @ParameterizedTest
+    @MethodSource("layersAndPaths")
+    void convolutionsMatchDl4jsBuiltInPath(ConvolutionLayer.Builder layer, boolean oneDnn) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 6, 3, 9, 8).subi(0.5);
+        assertSameAsDl4j(conv(DataType.FLOAT, layer.nIn(3), 3, 9, 8), x, labels(DataType.FLOAT, 6, 4), 2, oneDnn);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void lenetMatchesDl4jsBuiltInPath(boolean oneDnn) {
         MultiLayerConfiguration lenet = NetworkFactory.build(
                 new ModelConfig(ModelType.LENET, List.of(50), dev.shoal.kernel.config.Activation.RELU,
                         dev.shoal.kernel.config.WeightInit.RELU, 0, 0, 1e-4, dev.shoal.kernel.config.Loss.MCXENT),
                 KernelFixtures.optimizer(dev.shoal.kernel.config.UpdaterType.ADAM), new InputShape(28, 28, 1), 10, 5);
-        assertSameAsDl4j(lenet, Nd4j.rand(DataType.FLOAT, 16, 784), labels(DataType.FLOAT, 16, 10), 2);
+        assertSameAsDl4j(lenet, Nd4j.rand(DataType.FLOAT, 16, 784), labels(DataType.FLOAT, 16, 10), 2, oneDnn);
     }
 
     /**
@@ -114,8 +130,9 @@ class FastConvolutionTest {
             kernel.train(kernel.snapshot(), block.batches(epoch, 16, 0, Integer.MAX_VALUE));
             assertEquals(afterFirstEpoch, helper(kernel).helperMemoryUse(), "epoch " + epoch);
         }
-        // The patches of a 64-example batch: 64 x (1 x 5 x 5) x (12 x 12) floats.
-        assertEquals(64L * 25 * 144 * 4, afterFirstEpoch.get("patches"));
+        // With oneDNN the first layer makes patches only for its weight gradient, so in training minibatches:
+        // 16 x (1 x 5 x 5) x (12 x 12) floats.
+        assertEquals(16L * 25 * 144 * 4, afterFirstEpoch.get("patches"));
     }
 
     private static FastConvolution helper(WorkerKernel kernel) {
@@ -123,12 +140,13 @@ class FastConvolutionTest {
         return (FastConvolution) ((org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) layer).getHelper();
     }
 
+    /** oneDNN has no doubles: on them libnd4j's conv2d ops run their generic code. */
     @ParameterizedTest
-    @MethodSource("layers")
-    void passesDl4jsNumericalGradientCheckInDoublePrecision(ConvolutionLayer.Builder layer) {
+    @MethodSource("layersAndPaths")
+    void passesDl4jsNumericalGradientCheckInDoublePrecision(ConvolutionLayer.Builder layer, boolean oneDnn) {
         MultiLayerNetwork net = new MultiLayerNetwork(conv(DataType.DOUBLE, layer.nIn(2), 2, 7, 6));
         net.init();
-        assertEquals(2, FastConvolution.install(net));
+        assertEquals(2, FastConvolution.install(net, oneDnn));
         INDArray x = Nd4j.rand(DataType.DOUBLE, 3, 2, 7, 6).subi(0.5);
         Dl4jEquality.assertGradientCheckPasses(net, x, labels(DataType.DOUBLE, 3, 4));
         assertTrue(net.getLayer(0).getHelper().helperMemoryUse().get("patches") > 0, "the helper ran");

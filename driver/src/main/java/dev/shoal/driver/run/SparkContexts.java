@@ -42,7 +42,7 @@ public final class SparkContexts {
     }
 
     /**
-     * The --add-opens flags of conf/jvm.properties, for executors that run in JVMs of their own (a standalone
+     * The JVM flags of conf/jvm.properties (--add-opens, the oneDNN native library), for executors that run in JVMs of their own (a standalone
      * cluster); empty outside a Shoal checkout (spark-submit users pass their own flags).
      */
     private static Optional<String> executorJvmFlags() {
@@ -56,6 +56,6 @@ public final class SparkContexts {
         } catch (IOException e) {
             return Optional.empty();
         }
-        return Optional.ofNullable(p.getProperty("shoal.jvm.opens"));
+        return Optional.ofNullable(p.getProperty("shoal.jvm.flags"));
     }
 }
