@@ -201,11 +201,11 @@ public final class FastConvolution implements ConvolutionHelper {
                             biasGradView.reshape(outChannels))
                     .addIntegerArguments(convArgs(kernel, strides, pad, mode)).build());
         } else {
-            // libnd4j's conv2d_bp always makes the input gradient too, and is slowest on one input channel.
+            // No oneDNN, or the first layer: conv2d_bp would make its input gradient (slowly, on one channel).
             INDArray d = parameterGradients(input, weights, delta, kernel, strides, pad, mode, biasGradView,
                     weightGradView);
             if (inputGradient) {
-                inputGradient(d, weights, input, strides, pad, epsilon);
+                writeInputGradient(d, weights, input, strides, pad, epsilon);
             } else {
                 epsilon.assign(0);
             }
@@ -235,8 +235,8 @@ public final class FastConvolution implements ConvolutionHelper {
     }
 
     /** The input gradient into {@code epsilon}: one product in patch form, then col2im. */
-    private void inputGradient(INDArray d, INDArray weights, INDArray input, int[] strides, int[] pad,
-                               INDArray epsilon) {
+    private void writeInputGradient(INDArray d, INDArray weights, INDArray input, int[] strides, int[] pad,
+                                    INDArray epsilon) {
         long patchSize = weights.length() / weights.size(0);
         patchGradients = Buffers.reuse(patchGradients, patches, patches.shape());
         Nd4j.gemm(weights.reshape('c', weights.size(0), patchSize), d, matrix(patchGradients, 3), true, false,
