@@ -42,8 +42,9 @@ public final class SparkContexts {
     }
 
     /**
-     * The JVM flags of conf/jvm.properties (--add-opens, the oneDNN native library), for executors that run in JVMs of their own (a standalone
-     * cluster); empty outside a Shoal checkout (spark-submit users pass their own flags).
+     * The JVM flags of conf/jvm.properties (--add-opens, the oneDNN native library), for executors that run in
+     * JVMs of their own (a standalone cluster); empty outside a Shoal checkout (spark-submit users pass their own
+     * flags).
      */
     private static Optional<String> executorJvmFlags() {
         String home = System.getProperty("shoal.home");
