@@ -1,7 +1,12 @@
 package dev.shoal.kernel;
 
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+import static org.nd4j.linalg.indexing.NDArrayIndex.point;
+
 import java.util.Arrays;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.AlgoMode;
@@ -21,8 +26,8 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
-import org.nd4j.linalg.convolution.Convolution;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
 
 /**
  * The forward and backward passes of DL4J's 2-D convolution layer, plugged in where DL4J takes a cuDNN or
@@ -35,15 +40,15 @@ import org.nd4j.linalg.factory.Nd4j;
  * never used in M2.1 (it looks up a native method under an old name).
  *
  * <p>Two paths. Where ND4J's native library was built with oneDNN ({@link OneDnn}), libnd4j's {@code conv2d}
- * and {@code conv2d_bp} ops run the passes, and they run them through oneDNN. Otherwise, per layer: im2col of
- * the whole minibatch, rearranged into [channels, kH, kW, batch, outH, outW] so that it is one matrix of every
- * example's patches side by side; one matrix product for the layer's output (channels first, then copied into
- * contiguous NCHW), and for the backward pass two products (the weight gradient straight into DL4J's gradient
- * view, the input gradient in patch form) and one col2im. Three large products per layer instead of three small
- * ones per example run near the BLAS's peak. The network's first layer takes the second path's weight gradient
- * in both, and makes no input gradient: {@code conv2d_bp} always makes one, and on a single input channel it
- * took 22 ms of LeNet's step where the patches and one product take ~7. All buffers are reused from step to
- * step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
+ * and {@code conv2d_bp} ops run the passes, and they run them through oneDNN. Otherwise, per layer: the patches
+ * of the whole minibatch as one matrix [channels * kH * kW, batch * outH * outW] (one strided copy of the input
+ * per kernel offset); one matrix product for the layer's output (channels first, then copied into contiguous
+ * NCHW), and for the backward pass two products (the weight gradient, the input gradient in patch form) whose
+ * patch gradients are added back, offset by offset, into the input's positions. Three large products per layer
+ * instead of three small ones per example run near the BLAS's peak. The network's first layer takes the second
+ * path's weight gradient in both, and makes no input gradient: {@code conv2d_bp} always makes one, and on a
+ * single input channel it took 22 ms of LeNet's step where the patches and one product take ~4. All buffers are
+ * reused from step to step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
  *
  * <p>Covers NCHW data without dilation, in float or double; anything else returns null, and DL4J then runs its
  * built-in path. Not thread-safe: one per layer of a network that one thread trains.
@@ -57,13 +62,15 @@ public final class FastConvolution implements ConvolutionHelper {
     private INDArray patchesOf;
     /** The input gradient in patch form, the same shape. */
     private INDArray patchGradients;
+    /** The input, then its gradient, channels first: [channels, batch, h, w]. */
+    private INDArray inputChannelsFirst;
     /** Output channels first, [outChannels, batch, outH, outW]: the forward product, then the output gradient. */
     private INDArray channelsFirst;
-    /**
-     * Patches in the order im2col writes and col2im reads them, [batch, channels, kH, kW, outH, outW]: both ops
-     * are several times slower on a permuted view than on contiguous memory plus a copy. Shared by both passes.
-     */
-    private INDArray examplesFirst;
+    /** The output gradient positions first, [batch, outH, outW, outChannels]. */
+    private INDArray positionsFirst;
+    /** The weight gradient as the product makes it, [channels * kH * kW, outChannels]; then a ones vector. */
+    private INDArray transposedWeightGradient;
+    private INDArray ones;
 
     /** Whether libnd4j's conv2d ops run the passes (through oneDNN) instead of im2col and matrix products. */
     private final boolean oneDnn;
@@ -105,40 +112,68 @@ public final class FastConvolution implements ConvolutionHelper {
     @Override
     public Map<String, Long> helperMemoryUse() {
         return Map.of("patches", Buffers.bytes(patches), "patchGradients", Buffers.bytes(patchGradients),
-                "channelsFirst", Buffers.bytes(channelsFirst), "examplesFirst", Buffers.bytes(examplesFirst));
+                "inputChannelsFirst", Buffers.bytes(inputChannelsFirst), "channelsFirst", Buffers.bytes(channelsFirst),
+                "positionsFirst", Buffers.bytes(positionsFirst),
+                "transposedWeightGradient", Buffers.bytes(transposedWeightGradient), "ones", Buffers.bytes(ones));
     }
 
     private static boolean covered(CNN2DFormat format, int[] dilation) {
         return format == CNN2DFormat.NCHW && dilation[0] == 1 && dilation[1] == 1;
     }
 
-    /** The patches of {@code input} in {@link #patches}, returned as a matrix [channels * kH * kW, positions]. */
-    private INDArray patches(INDArray input, int[] kernel, int[] strides, int[] pad, ConvolutionMode mode,
-                             long outH, long outW) {
+    /**
+     * The patches of {@code input} in {@link #patches}, returned as a matrix [channels * kH * kW, positions]: for
+     * each kernel offset, one strided copy of the input seen channels first. Input positions in the padding give
+     * zeros. (libnd4j's im2col, which writes [batch, channels, kH, kW, outH, outW], then a copy into this order,
+     * took 4x as long on LeNet's second layer.)
+     */
+    private INDArray patches(INDArray input, int[] kernel, int[] strides, int[] pad, long outH, long outW) {
+        long channels = input.size(1);
         patches = Buffers.reuse(patches, input,
-                new long[] {input.size(1), kernel[0], kernel[1], input.size(0), outH, outW});
-        INDArray scratch = examplesFirstScratch(patches);
-        Convolution.im2col(input, kernel[0], kernel[1], strides[0], strides[1], pad[0], pad[1], 1, 1,
-                mode == ConvolutionMode.Same, scratch);
-        copySwapped(scratch, input.size(0), input.size(1) * kernel[0] * kernel[1], patches);
+                new long[] {channels, kernel[0], kernel[1], input.size(0), outH, outW});
+        inputChannelsFirst = Buffers.reuse(inputChannelsFirst, input,
+                new long[] {channels, input.size(0), input.size(2), input.size(3)});
+        inputChannelsFirst.assign(input.permute(1, 0, 2, 3));
+        boolean padded = pad[0] > 0 || pad[1] > 0 || (outH - 1) * strides[0] + kernel[0] > input.size(2)
+                || (outW - 1) * strides[1] + kernel[1] > input.size(3);
+        if (padded) {
+            patches.assign(0);
+        }
+        eachOffset(patches, inputChannelsFirst, strides, pad, (patch, source) -> patch.assign(source));
         patchesOf = input;
         return matrix(patches, 3);
     }
 
-    /** {@link #examplesFirst} for a [channels, kH, kW, batch, outH, outW] patch array: its batch moved first. */
-    private INDArray examplesFirstScratch(INDArray patchArray) {
-        long[] s = patchArray.shape();
-        examplesFirst = Buffers.reuse(examplesFirst, patchArray, new long[] {s[3], s[0], s[1], s[2], s[4], s[5]});
-        return examplesFirst;
+    /**
+     * Calls {@code action} with, for each kernel offset, its patches within {@code patchArray} ([channels, batch,
+     * outH, outW] at most) and the positions within {@code image} ([channels, batch, h, w]) they come from.
+     */
+    private static void eachOffset(INDArray patchArray, INDArray image, int[] strides, int[] pad,
+                                   BiConsumer<INDArray, INDArray> action) {
+        for (int i = 0; i < patchArray.size(1); i++) {
+            INDArrayIndex[] rows = offsetRange(i, strides[0], pad[0], image.size(2), patchArray.size(4));
+            for (int j = 0; j < patchArray.size(2); j++) {
+                INDArrayIndex[] columns = offsetRange(j, strides[1], pad[1], image.size(3), patchArray.size(5));
+                if (rows != null && columns != null) {
+                    action.accept(patchArray.get(all(), point(i), point(j), all(), rows[0], columns[0]),
+                            image.get(all(), all(), rows[1], columns[1]));
+                }
+            }
+        }
     }
 
     /**
-     * Copies {@code from}, a c-order [a, b, ...] array, into {@code to} as [b, a, ...]. Seen as rank 3, since
-     * libnd4j copies between rank-3 layouts fast and between the rank-6 patch layouts several times slower.
+     * For kernel offset {@code k} along one axis: the output positions whose input position (position * stride +
+     * k - pad) lies inside the input, and those input positions; null if none does.
      */
-    private static void copySwapped(INDArray from, long a, long b, INDArray to) {
-        long rest = from.length() / a / b;
-        to.reshape('c', b, a, rest).assign(from.reshape('c', a, b, rest).permute(1, 0, 2));
+    private static INDArrayIndex[] offsetRange(int k, int stride, int pad, long inSize, long outSize) {
+        long first = Math.max(0, Math.floorDiv(pad - k + stride - 1, stride));
+        long last = Math.min(outSize - 1, Math.floorDiv(inSize - 1 + pad - k, stride));
+        if (first > last) {
+            return null;
+        }
+        long from = first * stride + k - pad;
+        return new INDArrayIndex[] {interval(first, last + 1), interval(from, stride, from + (last - first) * stride + 1)};
     }
 
     /** A c-order array as a matrix whose rows span its first {@code rowDims} dimensions. */
@@ -172,7 +207,7 @@ public final class FastConvolution implements ConvolutionHelper {
             return z;
         }
         long patchSize = input.size(1) * kernel[0] * kernel[1];
-        INDArray cols = patches(input, kernel, strides, pad, mode, out[0], out[1]);
+        INDArray cols = patches(input, kernel, strides, pad, out[0], out[1]);
         channelsFirst = Buffers.reuse(channelsFirst, input, new long[] {outChannels, batch, out[0], out[1]});
         INDArray product = matrix(channelsFirst, 1);
         Nd4j.gemm(weights.reshape('c', outChannels, patchSize), cols, product, false, false, 1.0, 0.0);
@@ -202,10 +237,9 @@ public final class FastConvolution implements ConvolutionHelper {
                     .addIntegerArguments(convArgs(kernel, strides, pad, mode)).build());
         } else {
             // No oneDNN, or the first layer: conv2d_bp would make its input gradient (slowly, on one channel).
-            INDArray d = parameterGradients(input, weights, delta, kernel, strides, pad, mode, biasGradView,
-                    weightGradView);
+            parameterGradients(input, weights, delta, kernel, strides, pad, biasGradView, weightGradView);
             if (inputGradient) {
-                writeInputGradient(d, weights, input, strides, pad, epsilon);
+                writeInputGradient(delta, weights, input, strides, pad, epsilon);
             } else {
                 epsilon.assign(0);
             }
@@ -217,34 +251,43 @@ public final class FastConvolution implements ConvolutionHelper {
     }
 
     /**
-     * The weight and bias gradients, written into DL4J's gradient views, from the patches of {@code input};
-     * returns the output gradient channels first, [outChannels, batch * outH * outW].
+     * The weight and bias gradients, written into DL4J's gradient views: the patches of {@code input} times the
+     * output gradient positions first, and a ones vector times the same. (The product with the output gradient
+     * channels first and the patches transposed, both with the positions along their rows, ran at a quarter of
+     * the speed.)
      */
-    private INDArray parameterGradients(INDArray input, INDArray weights, INDArray delta, int[] kernel,
-                                        int[] strides, int[] pad, ConvolutionMode mode, INDArray biasGradView,
-                                        INDArray weightGradView) {
+    private void parameterGradients(INDArray input, INDArray weights, INDArray delta, int[] kernel, int[] strides,
+                                    int[] pad, INDArray biasGradView, INDArray weightGradView) {
         long outChannels = weights.size(0);
-        long patchSize = input.size(1) * kernel[0] * kernel[1];
         // The forward pass of this step made the patches of this very input, unless something ran in between.
         INDArray cols = patchesOf == input ? matrix(patches, 3)
-                : patches(input, kernel, strides, pad, mode, delta.size(2), delta.size(3));
-        INDArray d = channelsFirst(delta);
-        Nd4j.gemm(d, cols, weightGradView.reshape('c', outChannels, patchSize), false, true, 1.0, 0.0);
-        d.sum(biasGradView.reshape(outChannels), 1);
-        return d;
+                : patches(input, kernel, strides, pad, delta.size(2), delta.size(3));
+        positionsFirst = Buffers.reuse(positionsFirst, delta,
+                new long[] {delta.size(0), delta.size(2), delta.size(3), outChannels});
+        positionsFirst.assign(delta.permute(0, 2, 3, 1));
+        INDArray d = matrix(positionsFirst, 3);
+        transposedWeightGradient = Buffers.reuse(transposedWeightGradient, delta,
+                new long[] {cols.rows(), outChannels});
+        Nd4j.gemm(cols, d, transposedWeightGradient, false, false, 1.0, 0.0);
+        weightGradView.reshape('c', outChannels, cols.rows()).assign(transposedWeightGradient.transpose());
+        ones = Buffers.reuse(ones, delta, new long[] {1, d.rows()});
+        ones.assign(1);
+        Nd4j.gemm(ones, d, biasGradView.reshape(1, outChannels), false, false, 1.0, 0.0);
     }
 
-    /** The input gradient into {@code epsilon}: one product in patch form, then col2im. */
-    private void writeInputGradient(INDArray d, INDArray weights, INDArray input, int[] strides, int[] pad,
+    /**
+     * The input gradient into {@code epsilon}: one product in patch form, then each kernel offset's patch
+     * gradients added to the input positions they came from.
+     */
+    private void writeInputGradient(INDArray delta, INDArray weights, INDArray input, int[] strides, int[] pad,
                                     INDArray epsilon) {
         long patchSize = weights.length() / weights.size(0);
         patchGradients = Buffers.reuse(patchGradients, patches, patches.shape());
-        Nd4j.gemm(weights.reshape('c', weights.size(0), patchSize), d, matrix(patchGradients, 3), true, false,
-                1.0, 0.0);
-        INDArray scratch = examplesFirstScratch(patchGradients);
-        copySwapped(patchGradients, patchSize, input.size(0), scratch);
-        Convolution.col2im(scratch, epsilon, strides[0], strides[1], pad[0], pad[1],
-                (int) input.size(2), (int) input.size(3), 1, 1);
+        Nd4j.gemm(weights.reshape('c', weights.size(0), patchSize), channelsFirst(delta), matrix(patchGradients, 3),
+                true, false, 1.0, 0.0);
+        inputChannelsFirst.assign(0);
+        eachOffset(patchGradients, inputChannelsFirst, strides, pad, (patch, target) -> target.addi(patch));
+        epsilon.assign(inputChannelsFirst.permute(1, 0, 2, 3));
     }
 
     @Override
