@@ -89,7 +89,8 @@ final class DenseBackprop {
             long wLength = w.length();
             INDArray gw = view.get(NDArrayIndex.interval(0, wLength)).reshape('f', w.size(0), w.size(1));
             INDArray gb = view.get(NDArrayIndex.interval(wLength, wLength + b.length())).reshape(b.shape());
-            layers.add(new Dense(w, b, gw, gb, ((BaseLayer) layer).getActivationFn()));
+            // The layer's own configuration: it may hold a faster activation than the network's (FastRelu).
+            layers.add(new Dense(w, b, gw, gb, ((BaseLayer) impl.conf().getLayer()).getActivationFn()));
         }
         ILossFunction loss = ((OutputLayer) conf.getConf(n - 1).getLayer()).getLossFn();
         return new DenseBackprop(net, layers, loss);

@@ -24,8 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * minibatch and reports the resulting state; {@link #evaluate} loads a snapshot and scores batches without
  * changing it. Not thread-safe: one task uses a kernel at a time. A step is DL4J's (same gradient, same
  * updater, same state), but networks of dense layers get their forward and backward passes from
- * {@link DenseBackprop}, which does the same arithmetic with far fewer native calls, and convolution layers
- * theirs from {@link FastConvolution}.
+ * {@link DenseBackprop}, which does the same arithmetic with far fewer native calls, convolution layers
+ * theirs from {@link FastConvolution}, and ReLU layers their gradient from {@link FastRelu}.
  *
  * <p>Minibatches are copied into off-heap arrays allocated once per batch shape and reused, so training
  * allocates no native memory per step (ND4J frees native memory only when the Java GC collects its owner).
@@ -51,6 +51,7 @@ public final class WorkerKernel {
         net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(networkJson));
         net.init();
         net.initGradientsView(); // DL4J would create it at the first fit; the views below need it now
+        FastRelu.install(net);
         dense = DenseBackprop.of(net);
         FastConvolution.install(net);
         FastLstm.install(net);
