@@ -2,14 +2,18 @@
 """PyTorch CPU baseline for `shoal bench-kernel`: one training step (forward, backward, Adam) of the same models
 on random minibatches, without data loading, timed like the Java kernel bench (a warm-up run, then the median of
 --repeats runs of --steps steps). Prints one JSON line per model and thread count: {"model", "threads",
-"msPerStep"}. The MLP and LeNet are bench-pytorch.py's; the LSTM classifier is an embedding, an LSTM and a
-dense layer on its last step, as Shoal's lstm-classifier. Needs torch (scripts/install-pytorch).
+"msPerStep"}. With --serve it times on request instead, so that `shoal bench-kernel` can take turns between its
+own paths and this one: each line read, {"model", "threads", "steps"}, is answered by {"msPerStep"} for that many
+steps of that model (built once, its state kept between requests). The MLP and LeNet are bench-pytorch.py's; the
+LSTM classifier is an embedding, an LSTM and a dense layer on its last step, as Shoal's lstm-classifier. Needs
+torch (scripts/install-pytorch).
 """
 import argparse
 import importlib.util
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -51,26 +55,39 @@ def model_and_batch(name, batch, generator):
     return bench_pytorch().build(args, 784, CLASSES), x.reshape(batch, 1, 28, 28) if name == "lenet" else x
 
 
-def measure(name, threads, args):
-    torch.set_num_threads(threads)
-    generator = torch.Generator().manual_seed(7)
-    model, x = model_and_batch(name, args.batch, generator)
-    y = torch.randint(0, CLASSES, (args.batch,), generator=generator)
-    opt = torch.optim.Adam(model.parameters(), lr=0.001, weight_decay=1e-4)
+class Step:
+    """Training steps of one model on one minibatch."""
 
-    def run(steps):
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y).backward()
-            opt.step()
+    def __init__(self, name, batch):
+        generator = torch.Generator().manual_seed(7)
+        self.model, self.x = model_and_batch(name, batch, generator)
+        self.y = torch.randint(0, CLASSES, (batch,), generator=generator)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=0.001, weight_decay=1e-4)
 
-    run(max(3, args.steps // 3))
-    ms = []
-    for _ in range(args.repeats):
+    def ms_per_step(self, threads, steps):
+        torch.set_num_threads(threads)
         start = time.perf_counter()
-        run(args.steps)
-        ms.append((time.perf_counter() - start) * 1000 / args.steps)
-    return statistics.median(ms)
+        for _ in range(steps):
+            self.opt.zero_grad(set_to_none=True)
+            F.cross_entropy(self.model(self.x), self.y).backward()
+            self.opt.step()
+        return (time.perf_counter() - start) * 1000 / steps
+
+
+def measure(name, threads, args):
+    step = Step(name, args.batch)
+    step.ms_per_step(threads, max(3, args.steps // 3))
+    return statistics.median(step.ms_per_step(threads, args.steps) for _ in range(args.repeats))
+
+
+def serve(batch):
+    steps = {}
+    for line in sys.stdin:
+        r = json.loads(line)
+        key = (r["model"], r["threads"])
+        if key not in steps:
+            steps[key] = Step(r["model"], batch)
+        print(json.dumps({"msPerStep": steps[key].ms_per_step(r["threads"], r["steps"])}), flush=True)
 
 
 def main():
@@ -80,7 +97,11 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--serve", action="store_true", help="time steps on request, one JSON line in, one out")
     args = p.parse_args()
+    if args.serve:
+        serve(args.batch)
+        return
     for threads in [int(t) for t in args.threads.split(",")]:
         for name in args.models.split(","):
             print(json.dumps({"model": name, "threads": threads, "msPerStep": measure(name, threads, args)}),

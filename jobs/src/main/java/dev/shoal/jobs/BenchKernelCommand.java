@@ -1,18 +1,19 @@
 package dev.shoal.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shoal.kernel.bench.KernelBench;
 import java.io.BufferedReader;
+import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -47,15 +48,18 @@ final class BenchKernelCommand implements Callable<Integer> {
     Path out;
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
-        List<KernelBench.Measurement> results = new ArrayList<>(KernelBench.run(
-                new KernelBench.Options(models, threads, batch, steps, repeats)));
+    public Integer call() throws IOException {
         String python = PyTorchBaseline.python();
         String skipped = PyTorchBaseline.unavailableReason(python, PyTorchBaseline.kernelScript());
+        List<KernelBench.Measurement> results;
         if (skipped == null) {
-            results.addAll(pytorch(python, results));
+            try (PyTorchPeer pytorch = new PyTorchPeer(python, batch)) {
+                results = KernelBench.run(new KernelBench.Options(models, threads, batch, steps, repeats),
+                        List.of(pytorch));
+            }
         } else {
             System.out.println("pytorch: skipped, " + skipped);
+            results = KernelBench.run(new KernelBench.Options(models, threads, batch, steps, repeats), List.of());
         }
         System.out.print(KernelBench.table(results));
         if (out != null) {
@@ -72,28 +76,59 @@ final class BenchKernelCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** PyTorch's step on the same models and thread counts, against the ceilings measured for the JVM's runs. */
-    private List<KernelBench.Measurement> pytorch(String python, List<KernelBench.Measurement> jvm)
-            throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(PyTorchBaseline.kernelCommand(python, models, threads, batch, steps,
-                repeats)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        List<KernelBench.Measurement> measured = new ArrayList<>();
-        ObjectMapper json = new ObjectMapper();
-        try (BufferedReader lines = process.inputReader()) {
-            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                JsonNode r = json.readTree(line);
-                String model = r.get("model").asText();
-                int t = r.get("threads").asInt();
-                double ms = r.get("msPerStep").asDouble();
-                double ceiling = jvm.stream().filter(m -> m.threads() == t).findFirst().orElseThrow()
-                        .ceilingGflops();
-                measured.add(new KernelBench.Measurement(model, "pytorch", t, ms, batch * 1000 / ms,
-                        KernelBench.stepFlops(model, batch) / ms / 1e6, ceiling));
+    /**
+     * PyTorch's step on the same models, timed on request by the kernel script in a process of its own
+     * ({@code --serve}), so that it takes its turns with the JVM's paths.
+     */
+    private static final class PyTorchPeer implements KernelBench.Peer, AutoCloseable {
+        private final ObjectMapper json = new ObjectMapper();
+        private final Process process;
+        private final BufferedWriter requests;
+        private final BufferedReader answers;
+
+        PyTorchPeer(String python, int batch) throws IOException {
+            process = new ProcessBuilder(PyTorchBaseline.kernelServeCommand(python, batch))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            requests = process.outputWriter();
+            answers = process.inputReader();
+        }
+
+        @Override
+        public String name() {
+            return "pytorch";
+        }
+
+        @Override
+        public double msPerStep(String model, int threads, int steps) {
+            try {
+                requests.write(json.writeValueAsString(Map.of("model", model, "threads", threads, "steps", steps)));
+                requests.newLine();
+                requests.flush();
+                String answer = answers.readLine();
+                if (answer == null) {
+                    throw new IOException(PyTorchBaseline.kernelScript() + " stopped answering (exit code "
+                            + process.waitFor() + ")");
+                }
+                return json.readTree(answer).get("msPerStep").asDouble();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
         }
-        if (process.waitFor() != 0) {
-            throw new IOException(PyTorchBaseline.kernelScript() + " failed with exit code " + process.exitValue());
+
+        @Override
+        public void close() throws IOException {
+            requests.close();
+            try {
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+            }
         }
-        return measured;
     }
 }

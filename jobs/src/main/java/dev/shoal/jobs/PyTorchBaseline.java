@@ -94,12 +94,9 @@ final class PyTorchBaseline {
     }
 
     /** The command that times PyTorch's training step for the kernel bench's models, one JSON line each. */
-    static List<String> kernelCommand(String python, List<String> models, List<Integer> threads, int batch,
-                                      int steps, int repeats) {
-        return List.of(python, kernelScript().toString(), "--models", String.join(",", models),
-                "--threads", threads.stream().map(String::valueOf).collect(Collectors.joining(",")),
-                "--batch", Integer.toString(batch), "--steps", Integer.toString(steps),
-                "--repeats", Integer.toString(repeats));
+    /** The kernel script answering timing requests on its standard input (see the script). */
+    static List<String> kernelServeCommand(String python, int batch) {
+        return List.of(python, kernelScript().toString(), "--serve", "--batch", Integer.toString(batch));
     }
 
     private static boolean importsTorch(String python) {

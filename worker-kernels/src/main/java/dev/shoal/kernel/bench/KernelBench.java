@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
@@ -39,13 +40,21 @@ import org.nd4j.linalg.factory.Nd4j;
  * in the same JVM.
  *
  * <p>Each figure is the median of {@code repeats} timed runs of {@code steps} steps, after a warm-up run, the
- * Shoal and DL4J paths taking turns;
+ * Shoal and DL4J paths and any {@link Peer} (PyTorch) taking turns;
  * GFLOP/s counts the dense and convolution products of a step (forward, weight gradient and input gradient:
  * three times the forward products).
  */
 public final class KernelBench {
     /** What to measure. */
     public record Options(List<String> models, List<Integer> threads, int batch, int steps, int repeats) {
+    }
+
+    /** Another implementation of the same steps, timed in turn with this JVM's paths (PyTorch, in its own process). */
+    public interface Peer {
+        String name();
+
+        /** Runs {@code steps} training steps of {@code model} on {@code threads} threads; returns ms per step. */
+        double msPerStep(String model, int threads, int steps);
     }
 
     /** One measured configuration. */
@@ -66,7 +75,7 @@ public final class KernelBench {
     private KernelBench() {
     }
 
-    public static List<Measurement> run(Options options) {
+    public static List<Measurement> run(Options options, List<Peer> peers) {
         List<Measurement> results = new ArrayList<>();
         for (int threads : options.threads()) {
             KernelThreads.apply(threads);
@@ -75,9 +84,16 @@ public final class KernelBench {
                 MultiLayerConfiguration conf = network(model);
                 List<MiniBatch> batches = batches(model, options.batch(), 4);
                 double flops = stepFlops(conf, batches.get(0));
-                double[][] ms = alternating(options, shoalStep(conf, batches), dl4jStep(conf, batches));
-                results.add(measurement(model, "shoal", threads, options, flops, ceiling, ms[0]));
-                results.add(measurement(model, "dl4j", threads, options, flops, ceiling, ms[1]));
+                List<String> names = new ArrayList<>(List.of("shoal", "dl4j"));
+                List<Path> paths = new ArrayList<>(List.of(shoalPath(conf, batches), dl4jPath(conf, batches)));
+                for (Peer peer : peers) {
+                    names.add(peer.name());
+                    paths.add(steps -> peer.msPerStep(model, threads, steps));
+                }
+                double[][] ms = alternating(options, paths);
+                for (int p = 0; p < paths.size(); p++) {
+                    results.add(measurement(model, names.get(p), threads, options, flops, ceiling, ms[p]));
+                }
             }
         }
         return results;
@@ -124,26 +140,34 @@ public final class KernelBench {
         return out;
     }
 
-    /** Runs {@code steps} steps. */
-    private interface Steps {
-        void run(int steps);
+    /** Runs {@code steps} training steps; returns the milliseconds per step. */
+    private interface Path {
+        double msPerStep(int steps);
     }
 
-    private static Steps shoalStep(MultiLayerConfiguration conf, List<MiniBatch> batches) {
+    private static Path timed(IntConsumer steps) {
+        return n -> {
+            long t0 = System.nanoTime();
+            steps.accept(n);
+            return (System.nanoTime() - t0) / 1e6 / n;
+        };
+    }
+
+    private static Path shoalPath(MultiLayerConfiguration conf, List<MiniBatch> batches) {
         WorkerKernel kernel = new WorkerKernel(conf.toJson());
         var start = kernel.snapshot();
-        return steps -> kernel.train(start, cycle(batches, steps).iterator());
+        return timed(steps -> kernel.train(start, cycle(batches, steps).iterator()));
     }
 
-    private static Steps dl4jStep(MultiLayerConfiguration conf, List<MiniBatch> batches) {
+    private static Path dl4jPath(MultiLayerConfiguration conf, List<MiniBatch> batches) {
         MultiLayerNetwork net = new MultiLayerNetwork(conf.clone());
         net.init();
         List<DataSet> data = batches.stream().map(MiniBatch::toDataSet).toList();
-        return steps -> {
+        return timed(steps -> {
             for (int s = 0; s < steps; s++) {
                 net.fit(data.get(s % data.size()));
             }
-        };
+        });
     }
 
     private static List<MiniBatch> cycle(List<MiniBatch> batches, int steps) {
@@ -156,18 +180,16 @@ public final class KernelBench {
 
     /**
      * Milliseconds per step of each path in each timed run, [path][run]: after a warm-up of each, the paths take
-     * turns (A B A B ...), so that a slower minute on a shared machine hits both alike.
+     * turns (A B C A B C ...), so that a slower minute on a shared machine hits all alike.
      */
-    private static double[][] alternating(Options o, Steps... paths) {
-        for (Steps steps : paths) {
-            steps.run(Math.max(3, o.steps() / 3)); // warm-up: JIT, workspaces, buffers
+    private static double[][] alternating(Options o, List<Path> paths) {
+        for (Path path : paths) {
+            path.msPerStep(Math.max(3, o.steps() / 3)); // warm-up: JIT, workspaces, buffers
         }
-        double[][] ms = new double[paths.length][o.repeats()];
+        double[][] ms = new double[paths.size()][o.repeats()];
         for (int r = 0; r < o.repeats(); r++) {
-            for (int p = 0; p < paths.length; p++) {
-                long t0 = System.nanoTime();
-                paths[p].run(o.steps());
-                ms[p][r] = (System.nanoTime() - t0) / 1e6 / o.steps();
+            for (int p = 0; p < paths.size(); p++) {
+                ms[p][r] = paths.get(p).msPerStep(o.steps());
             }
         }
         return ms;
@@ -181,7 +203,7 @@ public final class KernelBench {
     }
 
     /** Products of a training step on {@code batch}: forward, weight gradient and input gradient. */
-    public static double stepFlops(String model, int batch) {
+    static double stepFlops(String model, int batch) {
         return stepFlops(network(model), batches(model, batch, 1).get(0));
     }
 
