@@ -122,8 +122,10 @@ final class BenchCommand implements Callable<Integer> {
                 // One PyTorch process gets all the workers' threads; every other process, one worker's.
                 boolean oneProcess = system == BenchSystem.PYTORCH;
                 int threads = plan.sync().threadsPerWorker() * (oneProcess ? plan.sync().workers() : 1);
+                int batch = system.batchPerWorker(plan.training().batchSize(), plan.sync().workers());
                 List<String> command = system.isPyTorch()
-                        ? PyTorchBaseline.command(python, plan, oneProcess ? 1 : plan.sync().workers(), threads, result)
+                        ? PyTorchBaseline.command(python, plan, oneProcess ? 1 : plan.sync().workers(), threads,
+                        batch, result)
                         : jvm(system, planFile, result, dir, r);
                 int exit = run(system, command, threads);
                 if (exit != 0 || !Files.exists(result)) {
@@ -146,10 +148,12 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         String table = BenchReport.table(summaries, BenchSystem.DL4J, target);
-        String context = String.format("%s, %d epoch(s)%s, batch %d, %d workers averaging every %d steps, %d "
-                        + "ND4J thread(s) per worker; %d run(s) per system in turns.%n", plan.name(),
-                plan.training().epochs(), quick ? " on 6,000 examples" : "", plan.training().batchSize(),
-                plan.sync().workers(), plan.sync().averageEvery(), plan.sync().threadsPerWorker(), repeats);
+        String context = String.format("%s, %d epoch(s)%s, batch %d (per worker when averaging; split across the "
+                        + "workers by the systems that step together: gradient sharing, DDP), %d workers averaging "
+                        + "every %d steps, %d ND4J thread(s) per worker; %d run(s) per system in turns.%n",
+                plan.name(), plan.training().epochs(), quick ? " on 6,000 examples" : "",
+                plan.training().batchSize(), plan.sync().workers(), plan.sync().averageEvery(),
+                plan.sync().threadsPerWorker(), repeats);
         Files.writeString(dir.resolve("bench.md"), "# shoal bench\n\n" + context + "\n" + table);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("context", context.trim());

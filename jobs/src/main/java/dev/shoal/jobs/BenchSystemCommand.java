@@ -40,6 +40,9 @@ final class BenchSystemCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         List<String> sets = new ArrayList<>(system.overrides());
         sets.add("output.run-id=" + runId);
+        TrainingPlan bench = TrainCommand.plan(plan, sets);
+        sets.add("training.batch-size="
+                + system.batchPerWorker(bench.training().batchSize(), bench.sync().workers()));
         TrainingPlan p = TrainCommand.plan(plan, sets);
         Preflight.Sources sources = Preflight.check(p);
         SystemRun run = BenchSystems.run(system, p, sources, PlanBinder.toYaml(p), work, System.out);

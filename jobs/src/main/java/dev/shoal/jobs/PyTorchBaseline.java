@@ -67,8 +67,12 @@ final class PyTorchBaseline {
                 + "python3-torch; SHOAL_PYTHON names another interpreter)" : null;
     }
 
-    /** The command that trains {@code plan} with {@code workers} processes of {@code threads} threads each. */
-    static List<String> command(String python, TrainingPlan plan, int workers, int threads, Path result) {
+    /**
+     * The command that trains {@code plan} with {@code workers} processes of {@code threads} threads each, each
+     * taking minibatches of {@code batch}.
+     */
+    static List<String> command(String python, TrainingPlan plan, int workers, int threads, int batch,
+                                Path result) {
         OptimizerConfig o = plan.optimizer();
         boolean decays = o.schedule().type() != ScheduleType.NONE;
         return List.of(python, script().toString(),
@@ -78,7 +82,7 @@ final class PyTorchBaseline {
                 "--model", plan.model().type().name().toLowerCase(Locale.ROOT),
                 "--hidden", plan.model().hidden().stream().map(String::valueOf).collect(Collectors.joining(",")),
                 "--epochs", Integer.toString(plan.training().epochs()),
-                "--batch", Integer.toString(plan.training().batchSize()),
+                "--batch", Integer.toString(batch),
                 "--updater", o.updater().name().toLowerCase(Locale.ROOT),
                 "--lr", Double.toString(o.learningRate()),
                 "--decay", Double.toString(decays ? o.schedule().decay() : 1.0),
@@ -93,7 +97,6 @@ final class PyTorchBaseline {
                 "--result", result.toString());
     }
 
-    /** The command that times PyTorch's training step for the kernel bench's models, one JSON line each. */
     /** The kernel script answering timing requests on its standard input (see the script). */
     static List<String> kernelServeCommand(String python, int batch) {
         return List.of(python, kernelScript().toString(), "--serve", "--batch", Integer.toString(batch));

@@ -40,6 +40,19 @@ public enum BenchSystem {
         return description;
     }
 
+    /**
+     * The minibatch each worker takes per step. Systems whose workers take every step together (gradient sharing,
+     * DistributedDataParallel) split the plan's batch across the workers, so that each step of theirs, like a
+     * single-process step, averages the gradient over {@code batch} examples and an epoch has as many steps: the
+     * same training, distributed. The others give each worker the whole batch, as their users do (a worker
+     * that averages parameters every few steps trains on its own in between).
+     */
+    public int batchPerWorker(int batch, int workers) {
+        boolean synchronous = this == SHOAL_SHARING_THRESHOLD || this == SHOAL_SHARING_DENSE
+                || this == DL4J_SPARK_SHARED || this == PYTORCH_DDP;
+        return synchronous ? Math.max(1, batch / workers) : batch;
+    }
+
     /** Trained by scripts/bench-pytorch.py rather than in a JVM. */
     public boolean isPyTorch() {
         return this == PYTORCH || this == PYTORCH_DDP;

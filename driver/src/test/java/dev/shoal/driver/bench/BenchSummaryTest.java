@@ -56,4 +56,15 @@ class BenchSummaryTest {
         assertTrue(rows.get(3).endsWith("| 1,024 |"), rows.get(3));
         assertTrue(rows.get(4).contains("skipped: python3 has no torch"), rows.get(4));
     }
+
+    /** Systems that step together get the batch split across workers: a step averages over as many examples. */
+    @Test
+    void systemsThatStepTogetherSplitTheBatchAcrossWorkers() {
+        for (BenchSystem system : BenchSystem.values()) {
+            boolean together = system.id().contains("sharing") || system.id().contains("shared")
+                    || system == BenchSystem.PYTORCH_DDP;
+            assertEquals(together ? 64 : 128, system.batchPerWorker(128, 2), system.id());
+        }
+        assertEquals(42, BenchSystem.SHOAL_SHARING_DENSE.batchPerWorker(128, 3));
+    }
 }
