@@ -6,7 +6,6 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
 import java.util.Arrays;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.AlgoMode;
@@ -26,6 +25,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.convolution.Convolution;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 
@@ -43,12 +43,11 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
  * and {@code conv2d_bp} ops run the passes, and they run them through oneDNN. Otherwise, per layer: the patches
  * of the whole minibatch as one matrix [channels * kH * kW, batch * outH * outW] (one strided copy of the input
  * per kernel offset); one matrix product for the layer's output (channels first, then copied into contiguous
- * NCHW), and for the backward pass two products (the weight gradient, the input gradient in patch form) whose
- * patch gradients are added back, offset by offset, into the input's positions. Three large products per layer
- * instead of three small ones per example run near the BLAS's peak. The network's first layer takes the second
- * path's weight gradient in both, and makes no input gradient: {@code conv2d_bp} always makes one, and on a
- * single input channel it took 22 ms of LeNet's step where the patches and one product take ~4. All buffers are
- * reused from step to step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
+ * NCHW), and for the backward pass two products (the weight gradient, the input gradient in patch form) and one
+ * col2im. Three large products per layer instead of three small ones per example run near the BLAS's peak. The
+ * network's first layer takes the second path's weight gradient in both, and makes no input gradient:
+ * {@code conv2d_bp} always makes one, and on a single input channel it took 22 ms of LeNet's step where the
+ * patches and one product take ~4. All buffers are reused from step to step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
  *
  * <p>Covers NCHW data without dilation, in float or double; anything else returns null, and DL4J then runs its
  * built-in path. Not thread-safe: one per layer of a network that one thread trains.
@@ -62,10 +61,12 @@ public final class FastConvolution implements ConvolutionHelper {
     private INDArray patchesOf;
     /** The input gradient in patch form, the same shape. */
     private INDArray patchGradients;
-    /** The input, then its gradient, channels first: [channels, batch, h, w]. */
+    /** The input channels first: [channels, batch, h, w]. */
     private INDArray inputChannelsFirst;
     /** Output channels first, [outChannels, batch, outH, outW]: the forward product, then the output gradient. */
     private INDArray channelsFirst;
+    /** The input gradient in patch form as col2im reads it, [batch, channels, kH, kW, outH, outW]. */
+    private INDArray examplesFirst;
     /** The output gradient positions first, [batch, outH, outW, outChannels]. */
     private INDArray positionsFirst;
     /** The weight gradient as the product makes it, [channels * kH * kW, outChannels]; then a ones vector. */
@@ -113,7 +114,7 @@ public final class FastConvolution implements ConvolutionHelper {
     public Map<String, Long> helperMemoryUse() {
         return Map.of("patches", Buffers.bytes(patches), "patchGradients", Buffers.bytes(patchGradients),
                 "inputChannelsFirst", Buffers.bytes(inputChannelsFirst), "channelsFirst", Buffers.bytes(channelsFirst),
-                "positionsFirst", Buffers.bytes(positionsFirst),
+                "examplesFirst", Buffers.bytes(examplesFirst), "positionsFirst", Buffers.bytes(positionsFirst),
                 "transposedWeightGradient", Buffers.bytes(transposedWeightGradient), "ones", Buffers.bytes(ones));
     }
 
@@ -139,27 +140,18 @@ public final class FastConvolution implements ConvolutionHelper {
         if (padded) {
             patches.assign(0);
         }
-        eachOffset(patches, inputChannelsFirst, strides, pad, (patch, source) -> patch.assign(source));
-        patchesOf = input;
-        return matrix(patches, 3);
-    }
-
-    /**
-     * Calls {@code action} with, for each kernel offset, its patches within {@code patchArray} ([channels, batch,
-     * outH, outW] at most) and the positions within {@code image} ([channels, batch, h, w]) they come from.
-     */
-    private static void eachOffset(INDArray patchArray, INDArray image, int[] strides, int[] pad,
-                                   BiConsumer<INDArray, INDArray> action) {
-        for (int i = 0; i < patchArray.size(1); i++) {
-            INDArrayIndex[] rows = offsetRange(i, strides[0], pad[0], image.size(2), patchArray.size(4));
-            for (int j = 0; j < patchArray.size(2); j++) {
-                INDArrayIndex[] columns = offsetRange(j, strides[1], pad[1], image.size(3), patchArray.size(5));
+        for (int i = 0; i < kernel[0]; i++) {
+            INDArrayIndex[] rows = offsetRange(i, strides[0], pad[0], input.size(2), outH);
+            for (int j = 0; j < kernel[1]; j++) {
+                INDArrayIndex[] columns = offsetRange(j, strides[1], pad[1], input.size(3), outW);
                 if (rows != null && columns != null) {
-                    action.accept(patchArray.get(all(), point(i), point(j), all(), rows[0], columns[0]),
-                            image.get(all(), all(), rows[1], columns[1]));
+                    patches.get(all(), point(i), point(j), all(), rows[0], columns[0])
+                            .assign(inputChannelsFirst.get(all(), all(), rows[1], columns[1]));
                 }
             }
         }
+        patchesOf = input;
+        return matrix(patches, 3);
     }
 
     /**
@@ -173,7 +165,8 @@ public final class FastConvolution implements ConvolutionHelper {
             return null;
         }
         long from = first * stride + k - pad;
-        return new INDArrayIndex[] {interval(first, last + 1), interval(from, stride, from + (last - first) * stride + 1)};
+        long to = from + (last - first) * stride + 1;
+        return new INDArrayIndex[] {interval(first, last + 1), interval(from, stride, to)};
     }
 
     /** A c-order array as a matrix whose rows span its first {@code rowDims} dimensions. */
@@ -276,8 +269,9 @@ public final class FastConvolution implements ConvolutionHelper {
     }
 
     /**
-     * The input gradient into {@code epsilon}: one product in patch form, then each kernel offset's patch
-     * gradients added to the input positions they came from.
+     * The input gradient into {@code epsilon}: one product in patch form, then col2im. (Adding each kernel
+     * offset's patch gradients into a strided view of the input, the reverse of {@link #patches}, took 62 ms on
+     * LeNet's second layer: libnd4j's in-place add walks such views slowly.)
      */
     private void writeInputGradient(INDArray delta, INDArray weights, INDArray input, int[] strides, int[] pad,
                                     INDArray epsilon) {
@@ -285,9 +279,13 @@ public final class FastConvolution implements ConvolutionHelper {
         patchGradients = Buffers.reuse(patchGradients, patches, patches.shape());
         Nd4j.gemm(weights.reshape('c', weights.size(0), patchSize), channelsFirst(delta), matrix(patchGradients, 3),
                 true, false, 1.0, 0.0);
-        inputChannelsFirst.assign(0);
-        eachOffset(patchGradients, inputChannelsFirst, strides, pad, (patch, target) -> target.addi(patch));
-        epsilon.assign(inputChannelsFirst.permute(1, 0, 2, 3));
+        long[] s = patchGradients.shape();
+        examplesFirst = Buffers.reuse(examplesFirst, patchGradients, new long[] {s[3], s[0], s[1], s[2], s[4], s[5]});
+        // Seen as rank 3: libnd4j copies between rank-3 layouts fast, between these rank-6 ones several times slower.
+        examplesFirst.reshape('c', input.size(0), patchSize, s[4] * s[5])
+                .assign(patchGradients.reshape('c', patchSize, input.size(0), s[4] * s[5]).permute(1, 0, 2));
+        Convolution.col2im(examplesFirst, epsilon, strides[0], strides[1], pad[0], pad[1],
+                (int) input.size(2), (int) input.size(3), 1, 1);
     }
 
     @Override
