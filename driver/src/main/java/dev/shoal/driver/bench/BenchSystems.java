@@ -27,6 +27,9 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.deeplearning4j.spark.impl.repartitioner.NoOpRepartitioner;
+import org.deeplearning4j.spark.parameterserver.training.SharedTrainingMaster;
+import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
@@ -46,6 +49,7 @@ public final class BenchSystems {
             case SHOAL_AVERAGING, SHOAL_SHARING_THRESHOLD, SHOAL_SHARING_DENSE -> shoal(plan, sources, planYaml, out);
             case DL4J_SPARK_AVERAGING -> new SystemRun(dl4jSparkAveraging(plan, sources, workDir, out),
                     averagingBytesPerStep(plan, sources));
+            case DL4J_SPARK_SHARED -> new SystemRun(dl4jSparkShared(plan, sources, workDir, out), -1);
             default -> throw new IllegalArgumentException(system + " cannot run: " + system.unavailableReason());
         };
     }
@@ -128,6 +132,49 @@ public final class BenchSystems {
                 spark.fit(rdd);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 epochs.add(measured(epoch, train.size(), seconds, spark.getNetwork(), test, out));
+            }
+            return epochs;
+        } finally {
+            sc.stop();
+        }
+    }
+
+    /**
+     * dl4j-spark's gradient sharing (SharedTrainingMaster: threshold-encoded updates over Aeron) with the plan's
+     * workers, the batch split across them as for Shoal's gradient sharing, and its defaults otherwise, tuned only
+     * as far as it needs to run here: Aeron's publication timeout raised (it gives up within seconds while a worker
+     * JVM starts), the data left in its partitions (by default it repartitions into a task per minibatch), and a
+     * new training master per epoch (reusing one deadlocked on the third {@code fit}). Bytes on the wire are not
+     * known: in local mode its workers share one JVM's accumulator and send nothing over Aeron.
+     */
+    private static List<EpochMeasurement> dl4jSparkShared(TrainingPlan plan, Preflight.Sources sources,
+                                                          Path workDir, PrintStream out) {
+        int batch = BenchSystem.DL4J_SPARK_SHARED.batchPerWorker(plan.training().batchSize(), plan.sync().workers());
+        ExampleBlock train = idx(sources.train()).readAll(plan.training().seed());
+        List<DataSet> test = dataSets(idx(sources.test()).readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        System.setProperty("aeron.publication.unblock.timeout", "60000000000");
+        JavaSparkContext sc = SparkContexts.start(plan);
+        try {
+            JavaRDD<DataSet> rdd = sc.parallelize(dataSets(train.inOrder(batch)), plan.sync().workers());
+            VoidConfiguration transport = VoidConfiguration.builder().controllerAddress("127.0.0.1")
+                    .networkMask("127.0.0.0/8").build();
+            MultiLayerNetwork net = new MultiLayerNetwork(network(plan, sources));
+            net.init();
+            List<EpochMeasurement> epochs = new ArrayList<>();
+            for (int epoch = 0; epoch < plan.training().epochs(); epoch++) {
+                SharedTrainingMaster master = new SharedTrainingMaster.Builder(transport, batch)
+                        .batchSizePerWorker(batch)
+                        .workersPerNode(1)
+                        .repartitioner(new NoOpRepartitioner())
+                        .rngSeed(plan.training().seed())
+                        .exportDirectory(workDir.resolve("dl4j-spark-shared-export").toUri().toString())
+                        .build();
+                SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, net, master);
+                long t0 = System.nanoTime();
+                spark.fit(rdd);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                net = spark.getNetwork();
+                epochs.add(measured(epoch, train.size(), seconds, net, test, out));
             }
             return epochs;
         } finally {
