@@ -104,7 +104,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<BenchSystem, String> unavailable = new EnumMap<>(BenchSystem.class);
         String python = systems.stream().anyMatch(BenchSystem::isPyTorch) ? PyTorchBaseline.python() : null;
         for (BenchSystem system : systems) {
-            String reason = system.isPyTorch() ? PyTorchBaseline.unavailableReason(python) : system.unavailableReason();
+            String reason = system.isPyTorch() ? PyTorchBaseline.unavailableReason(python) : null;
             if (reason != null) {
                 unavailable.put(system, reason);
             }

@@ -47,7 +47,8 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
  * col2im. Three large products per layer instead of three small ones per example run near the BLAS's peak. The
  * network's first layer takes the second path's weight gradient in both, and makes no input gradient:
  * {@code conv2d_bp} always makes one, and on a single input channel it took 22 ms of LeNet's step where the
- * patches and one product take ~4. All buffers are reused from step to step. Same arithmetic, in another order: results agree with DL4J's to float rounding.
+ * patches and one product take ~4. All buffers are reused from step to step. Same arithmetic, in another order:
+ * results agree with DL4J's to float rounding.
  *
  * <p>Covers NCHW data without dilation, in float or double; anything else returns null, and DL4J then runs its
  * built-in path. Not thread-safe: one per layer of a network that one thread trains.
@@ -69,8 +70,9 @@ public final class FastConvolution implements ConvolutionHelper {
     private INDArray examplesFirst;
     /** The output gradient positions first, [batch, outH, outW, outChannels]. */
     private INDArray positionsFirst;
-    /** The weight gradient as the product makes it, [channels * kH * kW, outChannels]; then a ones vector. */
+    /** The weight gradient as the product makes it, [channels * kH * kW, outChannels]. */
     private INDArray transposedWeightGradient;
+    /** Ones, one per output position of the minibatch: their product with the output gradient is the bias's. */
     private INDArray ones;
 
     /** Whether libnd4j's conv2d ops run the passes (through oneDNN) instead of im2col and matrix products. */

@@ -58,11 +58,6 @@ public enum BenchSystem {
         return this == PYTORCH || this == PYTORCH_DDP;
     }
 
-    /** Why this system cannot run in this build, or null when it can (the PyTorch ones may lack torch). */
-    public String unavailableReason() {
-        return null;
-    }
-
     @Override
     public String toString() {
         return id;

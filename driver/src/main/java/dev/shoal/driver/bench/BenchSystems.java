@@ -50,7 +50,7 @@ public final class BenchSystems {
             case DL4J_SPARK_AVERAGING -> new SystemRun(dl4jSparkAveraging(plan, sources, workDir, out),
                     averagingBytesPerStep(plan, sources));
             case DL4J_SPARK_SHARED -> new SystemRun(dl4jSparkShared(plan, sources, workDir, out), -1);
-            default -> throw new IllegalArgumentException(system + " cannot run: " + system.unavailableReason());
+            default -> throw new IllegalArgumentException(system + " is not trained in a JVM");
         };
     }
 
