@@ -85,7 +85,7 @@ public final class KernelBench {
                 List<MiniBatch> batches = batches(model, options.batch(), 4);
                 double flops = stepFlops(conf, batches.get(0));
                 List<String> names = new ArrayList<>(List.of("shoal", "dl4j"));
-                List<Path> paths = new ArrayList<>(List.of(shoalPath(conf, batches), dl4jPath(conf, batches)));
+                List<TimedPath> paths = new ArrayList<>(List.of(shoalPath(conf, batches), dl4jPath(conf, batches)));
                 for (Peer peer : peers) {
                     names.add(peer.name());
                     paths.add(steps -> peer.msPerStep(model, threads, steps));
@@ -141,11 +141,11 @@ public final class KernelBench {
     }
 
     /** Runs {@code steps} training steps; returns the milliseconds per step. */
-    private interface Path {
+    private interface TimedPath {
         double msPerStep(int steps);
     }
 
-    private static Path timed(IntConsumer steps) {
+    private static TimedPath timed(IntConsumer steps) {
         return n -> {
             long t0 = System.nanoTime();
             steps.accept(n);
@@ -153,13 +153,13 @@ public final class KernelBench {
         };
     }
 
-    private static Path shoalPath(MultiLayerConfiguration conf, List<MiniBatch> batches) {
+    private static TimedPath shoalPath(MultiLayerConfiguration conf, List<MiniBatch> batches) {
         WorkerKernel kernel = new WorkerKernel(conf.toJson());
         var start = kernel.snapshot();
         return timed(steps -> kernel.train(start, cycle(batches, steps).iterator()));
     }
 
-    private static Path dl4jPath(MultiLayerConfiguration conf, List<MiniBatch> batches) {
+    private static TimedPath dl4jPath(MultiLayerConfiguration conf, List<MiniBatch> batches) {
         MultiLayerNetwork net = new MultiLayerNetwork(conf.clone());
         net.init();
         List<DataSet> data = batches.stream().map(MiniBatch::toDataSet).toList();
@@ -182,8 +182,8 @@ public final class KernelBench {
      * Milliseconds per step of each path in each timed run, [path][run]: after a warm-up of each, the paths take
      * turns (A B C A B C ...), so that a slower minute on a shared machine hits all alike.
      */
-    private static double[][] alternating(Options o, List<Path> paths) {
-        for (Path path : paths) {
+    private static double[][] alternating(Options o, List<TimedPath> paths) {
+        for (TimedPath path : paths) {
             path.msPerStep(Math.max(3, o.steps() / 3)); // warm-up: JIT, workspaces, buffers
         }
         double[][] ms = new double[paths.size()][o.repeats()];
