@@ -75,7 +75,7 @@ public final class FastConvolution implements ConvolutionHelper {
     /** Ones, one per output position of the minibatch: their product with the output gradient is the bias's. */
     private INDArray ones;
 
-    /** Whether libnd4j's conv2d ops run the passes (through oneDNN) instead of im2col and matrix products. */
+    /** Whether libnd4j's conv2d ops run the passes (through oneDNN) instead of patches and matrix products. */
     private final boolean oneDnn;
     /**
      * False for a network's first layer: training never reads the gradient of the network's input (DL4J drops it
@@ -199,6 +199,7 @@ public final class FastConvolution implements ConvolutionHelper {
         if (oneDnn) {
             Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(input, weights, bias.reshape(outChannels))
                     .addOutputs(z).addIntegerArguments(convArgs(kernel, strides, pad, mode)).build());
+            patchesOf = null; // kept patches are of an earlier pass, perhaps of this array with other contents
             return z;
         }
         long patchSize = input.size(1) * kernel[0] * kernel[1];

@@ -140,6 +140,27 @@ class FastConvolutionTest {
         return (FastConvolution) ((org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) layer).getHelper();
     }
 
+    /**
+     * The first layer's weight gradient reads patches the helper keeps from pass to pass: an input array refilled
+     * in place (as minibatch buffers are) must not get the patches of its old contents.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void anInputArrayRefilledInPlaceGetsFreshPatches(boolean oneDnn) {
+        MultiLayerConfiguration conf = conv(DataType.FLOAT, new ConvolutionLayer.Builder(3, 3).nOut(5).nIn(3), 3, 9, 8);
+        MultiLayerNetwork dl4j = new MultiLayerNetwork(conf);
+        dl4j.init();
+        MultiLayerNetwork fast = new MultiLayerNetwork(conf.clone());
+        fast.init(dl4j.params().dup(), true);
+        FastConvolution.install(fast, oneDnn);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 6, 3, 9, 8).subi(0.5);
+        INDArray y = labels(DataType.FLOAT, 6, 4);
+        Dl4jEquality.assertSameAs(dl4j, fast, x, y);
+
+        x.assign(Nd4j.rand(DataType.FLOAT, 6, 3, 9, 8).subi(0.5));
+        Dl4jEquality.assertSameAs(dl4j, fast, x, y);
+    }
+
     /** oneDNN has no doubles: on them libnd4j's conv2d ops run their generic code. */
     @ParameterizedTest
     @MethodSource("layersAndPaths")
