@@ -96,7 +96,7 @@ public final class FastConvolution implements ConvolutionHelper {
         return install(net, OneDnn.available());
     }
 
-    /** {@link #install(MultiLayerNetwork)}, with oneDNN's passes or the im2col path as told. */
+    /** {@link #install(MultiLayerNetwork)}, with oneDNN's passes or the patches-and-products path as told. */
     static int install(MultiLayerNetwork net, boolean oneDnn) {
         return LayerHelpers.plug(net, ConvolutionLayer.class,
                 layer -> new FastConvolution(oneDnn, layer.getIndex() > 0));
