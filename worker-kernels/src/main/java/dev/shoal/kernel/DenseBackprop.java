@@ -29,7 +29,6 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
  * normalization, input preprocessors) are left to DL4J: {@link #of} returns null for them.
  */
 final class DenseBackprop {
-    private final MultiLayerNetwork net;
     private final List<Dense> layers;
     private final ILossFunction loss;
     private int batchRows = -1;
@@ -54,8 +53,7 @@ final class DenseBackprop {
         }
     }
 
-    private DenseBackprop(MultiLayerNetwork net, List<Dense> layers, ILossFunction loss) {
-        this.net = net;
+    private DenseBackprop(List<Dense> layers, ILossFunction loss) {
         this.layers = layers;
         this.loss = loss;
     }
@@ -93,7 +91,7 @@ final class DenseBackprop {
             layers.add(new Dense(w, b, gw, gb, ((BaseLayer) impl.conf().getLayer()).getActivationFn()));
         }
         ILossFunction loss = ((OutputLayer) conf.getConf(n - 1).getLayer()).getLossFn();
-        return new DenseBackprop(net, layers, loss);
+        return new DenseBackprop(layers, loss);
     }
 
     private static boolean plain(BaseLayer layer) {
@@ -104,7 +102,8 @@ final class DenseBackprop {
 
     /**
      * Computes the gradient of the summed loss over the batch into the network's gradient array, as DL4J's
-     * {@code computeGradientAndScore} does, and returns DL4J's score: the mean loss plus the regularization term.
+     * {@code computeGradientAndScore} does, and returns the mean loss: DL4J's score without the regularization
+     * term, which the caller adds.
      *
      * @param features {@code rows x inputs}, row-major
      * @param labels   {@code rows x outputs}, row-major
@@ -129,8 +128,7 @@ final class DenseBackprop {
             }
         }
         Dense out = last();
-        double score = loss.computeScore(labels, out.preOutput, out.activation, null, false) / rows
-                + net.calcRegularizationScore(true);
+        double score = loss.computeScore(labels, out.preOutput, out.activation, null, false) / rows;
         INDArray delta = loss.computeGradient(labels, out.preOutput, out.activation, null);
         for (int i = layers.size() - 1; i >= 0; i--) {
             Dense d = layers.get(i);

@@ -34,6 +34,8 @@ public final class WorkerKernel {
     private final MultiLayerNetwork net;
     /** Faster forward/backward passes for networks of dense layers; null for the others (DL4J's own then). */
     private final DenseBackprop dense;
+    /** DL4J's update in one pass, for networks trained with Adam; null for the others (DL4J's updater then). */
+    private final AdamStep adamStep;
     /** The network's whole flattened gradient, as DL4J's updater expects it. */
     private final Gradient flatGradient;
     private final Map<Integer, INDArray[]> batchBuffers = new HashMap<>();
@@ -55,9 +57,12 @@ public final class WorkerKernel {
         dense = DenseBackprop.of(net);
         FastConvolution.install(net);
         FastLstm.install(net);
-        FastAdam.install(net);
-        flatGradient = new DefaultGradient(net.getFlattenedGradients());
         gan = target == Target.IMAGES ? Gan.of(net) : null;
+        adamStep = gan == null ? AdamStep.of(net) : null;
+        if (adamStep == null) {
+            FastAdam.install(net);
+        }
+        flatGradient = new DefaultGradient(net.getFlattenedGradients());
     }
 
     /**
@@ -126,15 +131,21 @@ public final class WorkerKernel {
      * {@link #numParams()} values of {@code gradient} are read.
      */
     public void step(float[] gradient, int examples) {
-        floats(net.getFlattenedGradients()).put(gradient, 0, numParams());
-        applyGradient(examples);
+        if (adamStep != null) {
+            adamStep.step(gradient, examples);
+            nextIteration();
+        } else {
+            floats(net.getFlattenedGradients()).put(gradient, 0, numParams());
+            applyGradient(examples);
+        }
     }
 
     /** Forward and backward on {@code batch}: the gradient lands in the network's gradient array; returns the score. */
     private double computeGradient(MiniBatch batch) {
         DataSet data = toDataSet(batch);
         if (dense != null) {
-            return dense.compute(data.getFeatures(), data.getLabels());
+            double loss = dense.compute(data.getFeatures(), data.getLabels());
+            return loss + (adamStep != null ? adamStep.regularizationScore() : net.calcRegularizationScore(true));
         }
         net.setInput(data.getFeatures());
         net.setLabels(data.getLabels());
@@ -144,11 +155,20 @@ public final class WorkerKernel {
 
     /** The rest of a DL4J training step: the updater turns the gradient array into an update, which is applied. */
     private void applyGradient(int examples) {
+        if (adamStep != null) {
+            adamStep.step(examples);
+        } else {
+            var conf = net.getLayerWiseConfigurations();
+            net.getUpdater().update(net, flatGradient, conf.getIterationCount(), conf.getEpochCount(), examples,
+                    LayerWorkspaceMgr.noWorkspaces());
+            INDArray params = net.params();
+            params.subi(net.getFlattenedGradients().reshape(params.shape()));
+        }
+        nextIteration();
+    }
+
+    private void nextIteration() {
         var conf = net.getLayerWiseConfigurations();
-        net.getUpdater().update(net, flatGradient, conf.getIterationCount(), conf.getEpochCount(), examples,
-                LayerWorkspaceMgr.noWorkspaces());
-        INDArray params = net.params();
-        params.subi(net.getFlattenedGradients().reshape(params.shape()));
         conf.setIterationCount(conf.getIterationCount() + 1);
     }
 
@@ -219,9 +239,15 @@ public final class WorkerKernel {
         }
         net.getLayerWiseConfigurations().setIterationCount(s.iteration());
         net.getLayerWiseConfigurations().setEpochCount(s.epoch());
+        if (adamStep != null) {
+            adamStep.load();
+        }
     }
 
     private float[] updaterState() {
+        if (adamStep != null) {
+            adamStep.store();
+        }
         List<INDArray> states = updaterStates();
         float[] all = new float[(int) states.stream().mapToLong(INDArray::length).sum()];
         int offset = 0;

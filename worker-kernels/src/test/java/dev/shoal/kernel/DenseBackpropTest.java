@@ -54,7 +54,7 @@ class DenseBackpropTest {
             y.putScalar(r, (r * 7) % 5, 1);
         }
 
-        double score = DenseBackprop.of(fast).compute(x, y);
+        double score = DenseBackprop.of(fast).compute(x, y) + fast.calcRegularizationScore(true);
         reference.setInput(x);
         reference.setLabels(y);
         reference.computeGradientAndScore();

@@ -1,0 +1,187 @@
+package dev.shoal.kernel;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.api.Trainable;
+import org.deeplearning4j.nn.api.TrainingConfig;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.AdamUpdater;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.regularization.L2Regularization;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.linalg.schedule.FixedSchedule;
+import org.nd4j.linalg.schedule.ISchedule;
+
+/**
+ * The whole of DL4J's update for networks trained with Adam and at most L2 regularization, in one pass over
+ * copies of the parameters and the updater state on the Java heap: divide the summed gradient by the
+ * minibatch, add the L2 term, take Adam's step, subtract it from the parameters. DL4J's updater does the same
+ * as some twenty native operations and a good deal of bookkeeping per step (0.96 ms for the 235,000 parameters
+ * of the Fashion-MNIST MLP, a quarter of its step); the JIT vectorises this loop (0.07 ms), and copying the
+ * parameters back and the gradient in costs 0.03 ms each. The formula and the state are DL4J's: the same
+ * learning-rate schedule, the same Adam state layout, so snapshots and saved models do not change.
+ *
+ * <p>The heap copies are the state between {@link #load()} and {@link #store()}: the parameters are written back
+ * to the network after every step (the next forward pass reads them), the updater state only by {@link #store()}.
+ * Networks with anything else in their update (another updater, L1 or weight decay, gradient normalization,
+ * parameters not divided by the minibatch such as batch normalization's statistics, pretraining blocks) get
+ * null from {@link #of} and keep DL4J's updater.
+ */
+final class AdamStep {
+    private final MultiLayerNetwork net;
+    private final List<Block> blocks;
+    private final float[] params;
+    private final float[] m;
+    private final float[] v;
+    private final float[] gradient;
+
+    /** One DL4J updater block: a range of parameters with one Adam configuration and its state views. */
+    private record Block(Adam config, int start, INDArray mView, INDArray vView, List<Variable> variables) {
+    }
+
+    /** One parameter array of a layer, as a range of the network's flattened parameters, and its L2 coefficient. */
+    private record Variable(int start, int end, ISchedule l2) {
+    }
+
+    private AdamStep(MultiLayerNetwork net, List<Block> blocks) {
+        this.net = net;
+        this.blocks = blocks;
+        int n = (int) net.numParams();
+        params = new float[n];
+        m = new float[n];
+        v = new float[n];
+        gradient = new float[n];
+        load();
+    }
+
+    /** The fused step for {@code net}, or null when its update has anything the step does not cover. */
+    static AdamStep of(MultiLayerNetwork net) {
+        if (!net.conf().isMiniBatch() || net.getUpdater() == null) {
+            return null;
+        }
+        List<Block> blocks = new ArrayList<>();
+        for (UpdaterBlock block : ((BaseMultiLayerUpdater<?>) net.getUpdater()).getUpdaterBlocks()) {
+            if (!(block.getGradientUpdater() instanceof AdamUpdater adam) || block.skipDueToPretrainConfig(false)) {
+                return null;
+            }
+            List<Variable> variables = new ArrayList<>();
+            for (UpdaterBlock.ParamState p : block.getLayersAndVariablesInBlock()) {
+                ISchedule l2 = l2Only(p.getLayer(), p.getParamName());
+                if (l2 == null) {
+                    return null;
+                }
+                variables.add(new Variable(p.getParamOffsetStart(), p.getParamOffsetEnd(), l2));
+            }
+            blocks.add(new Block(adam.getConfig(), block.getParamOffsetStart(), adam.getM(), adam.getV(), variables));
+        }
+        return new AdamStep(net, blocks);
+    }
+
+    /**
+     * The L2 coefficient of a parameter whose update is plain (no gradient normalization, divided by the
+     * minibatch, no regularization but L2): its schedule, a zero one when it has none; null otherwise.
+     */
+    private static ISchedule l2Only(Trainable layer, String param) {
+        TrainingConfig config = layer.getConfig();
+        GradientNormalization normalization = config.getGradientNormalization();
+        if (normalization != null && normalization != GradientNormalization.None
+                || !layer.updaterDivideByMinibatch(param)) {
+            return null;
+        }
+        List<Regularization> regularizations = config.getRegularizationByParam(param);
+        if (regularizations == null || regularizations.isEmpty()) {
+            return new FixedSchedule(0);
+        }
+        if (regularizations.size() == 1 && regularizations.get(0) instanceof L2Regularization l2) {
+            return l2.getL2();
+        }
+        return null;
+    }
+
+    /** Takes the network's parameters and updater state as the state of the step (after they were set). */
+    void load() {
+        floats(net.params()).get(params);
+        for (Block b : blocks) {
+            floats(b.mView()).get(m, b.start(), (int) b.mView().length());
+            floats(b.vView()).get(v, b.start(), (int) b.vView().length());
+        }
+    }
+
+    /** Writes the updater state back into the network's, where snapshots and saved models read it. */
+    void store() {
+        for (Block b : blocks) {
+            floats(b.mView()).put(m, b.start(), (int) b.mView().length());
+            floats(b.vView()).put(v, b.start(), (int) b.vView().length());
+        }
+    }
+
+    /** One step with the gradient in the network's gradient array, summed over {@code examples} examples. */
+    void step(int examples) {
+        floats(net.getFlattenedGradients()).get(gradient);
+        step(gradient, examples);
+    }
+
+    /**
+     * One step with {@code summed} (the first {@link MultiLayerNetwork#numParams()} values: a gradient summed
+     * over {@code examples} examples) at DL4J's current iteration and epoch; the parameters land in the network.
+     */
+    void step(float[] summed, int examples) {
+        int iteration = net.getLayerWiseConfigurations().getIterationCount();
+        int epoch = net.getLayerWiseConfigurations().getEpochCount();
+        for (Block b : blocks) {
+            Adam config = b.config();
+            float beta1 = (float) config.getBeta1();
+            float beta2 = (float) config.getBeta2();
+            float epsilon = (float) config.getEpsilon();
+            // As libnd4j's adam_updater computes them, in the parameters' precision.
+            float beta1t = (float) Math.pow(beta1, iteration + 1);
+            float beta2t = (float) Math.pow(beta2, iteration + 1);
+            float alpha = (float) (config.getLearningRate(iteration, epoch) * Math.sqrt(1 - beta2t) / (1 - beta1t));
+            if (Float.isNaN(alpha) || Float.isInfinite(alpha) || alpha == 0) {
+                alpha = epsilon;
+            }
+            for (Variable var : b.variables()) {
+                float l2 = (float) var.l2().valueAt(iteration, epoch);
+                float batch = examples;
+                for (int i = var.start(); i < var.end(); i++) {
+                    float g = summed[i] / batch + l2 * params[i];
+                    float mi = beta1 * m[i] + (1 - beta1) * g;
+                    float vi = beta2 * v[i] + (1 - beta2) * g * g;
+                    m[i] = mi;
+                    v[i] = vi;
+                    params[i] -= mi / ((float) Math.sqrt(vi) + epsilon) * alpha;
+                }
+            }
+        }
+        floats(net.params()).put(params);
+    }
+
+    /** DL4J's regularization score of the current parameters: the sum over parameters of l2 / 2 * |w|^2. */
+    double regularizationScore() {
+        int iteration = net.getLayerWiseConfigurations().getIterationCount();
+        int epoch = net.getLayerWiseConfigurations().getEpochCount();
+        double score = 0;
+        for (Block b : blocks) {
+            for (Variable var : b.variables()) {
+                double l2 = var.l2().valueAt(iteration, epoch);
+                if (l2 != 0) {
+                    double squares = 0;
+                    for (int i = var.start(); i < var.end(); i++) {
+                        squares += params[i] * params[i];
+                    }
+                    score += l2 * 0.5 * squares;
+                }
+            }
+        }
+        return score;
+    }
+
+    private static FloatBuffer floats(INDArray a) {
+        return WorkerKernel.floats(a.reshape(a.length()));
+    }
+}
