@@ -270,10 +270,13 @@ public final class WorkerKernel {
         return states;
     }
 
-    /** The values of a contiguous float array, in place: bulk copies in and out without allocating. */
+    /**
+     * The values of a contiguous float vector or c-order array, in place: bulk copies in and out without
+     * allocating.
+     */
     static FloatBuffer floats(INDArray a) {
-        if (a.dataType() != DataType.FLOAT || !a.isVector() || a.elementWiseStride() != 1) {
-            throw new IllegalStateException("expected a contiguous float vector, got " + a.shapeInfoToString());
+        if (a.dataType() != DataType.FLOAT || !a.isVector() && a.ordering() != 'c' || a.elementWiseStride() != 1) {
+            throw new IllegalStateException("expected a contiguous float array, got " + a.shapeInfoToString());
         }
         FloatBuffer buffer = a.data().asNioFloat();
         buffer.position((int) a.offset());

@@ -1,0 +1,72 @@
+package dev.shoal.kernel;
+
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+
+/**
+ * DL4J's multi-class cross-entropy over a softmax output ({@link LossMCXENT} without class weights), score and
+ * gradient together in one Java pass over the {@code rows x classes} output. DL4J computes the softmax twice,
+ * once for each, in six ND4J operations (134 µs for a 128 x 10 output, where the arithmetic takes a few): on
+ * a classifier's small output layer the per-operation overhead is the whole cost. Same formula: the score is
+ * -sum(labels * log(clip(softmax))) with DL4J's clipping epsilon, the gradient softmax - labels (unclipped).
+ */
+final class SoftmaxCrossEntropy {
+    private final double clip;
+    private float[] z = new float[0];
+    private float[] y = new float[0];
+
+    private SoftmaxCrossEntropy(double clip) {
+        this.clip = clip;
+    }
+
+    /** The fused loss for {@code loss} over {@code activation}, or null when it is anything else. */
+    static SoftmaxCrossEntropy of(ILossFunction loss, IActivation activation) {
+        if (loss.getClass() != LossMCXENT.class || activation.getClass() != ActivationSoftmax.class
+                || ((LossMCXENT) loss).getWeights() != null) {
+            return null;
+        }
+        return new SoftmaxCrossEntropy(((LossMCXENT) loss).getSoftmaxClipEps());
+    }
+
+    /**
+     * Returns the loss summed over the rows of {@code preOutput} and writes its gradient with respect to
+     * {@code preOutput} into {@code gradient}; all three arrays are {@code rows x classes} floats.
+     */
+    double compute(INDArray labels, INDArray preOutput, INDArray gradient) {
+        int rows = (int) preOutput.size(0);
+        int classes = (int) preOutput.size(1);
+        int n = rows * classes;
+        if (z.length != n) {
+            z = new float[n];
+            y = new float[n];
+        }
+        WorkerKernel.floats(preOutput).get(z);
+        WorkerKernel.floats(labels).get(y);
+        float low = (float) clip;
+        float high = (float) (1 - clip);
+        double score = 0;
+        for (int r = 0; r < rows; r++) {
+            int from = r * classes;
+            int to = from + classes;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = from; i < to; i++) {
+                max = Math.max(max, z[i]);
+            }
+            float sum = 0;
+            for (int i = from; i < to; i++) {
+                z[i] = (float) Math.exp(z[i] - max);
+                sum += z[i];
+            }
+            for (int i = from; i < to; i++) {
+                float p = z[i] / sum;
+                score -= y[i] * (float) Math.log(Math.min(Math.max(p, low), high));
+                z[i] = p - y[i];
+            }
+        }
+        WorkerKernel.floats(gradient).put(z);
+        return score;
+    }
+}
