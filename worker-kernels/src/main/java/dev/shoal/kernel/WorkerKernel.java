@@ -25,7 +25,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * changing it. Not thread-safe: one task uses a kernel at a time. A step is DL4J's (same gradient, same
  * updater, same state), but networks of dense layers get their forward and backward passes from
  * {@link DenseBackprop}, which does the same arithmetic with far fewer native calls, convolution layers
- * theirs from {@link FastConvolution}, and ReLU layers their gradient from {@link FastRelu}.
+ * theirs from {@link FastConvolution}, ReLU layers their gradient from {@link FastRelu}, and networks trained
+ * with Adam their update from {@link AdamStep}.
  *
  * <p>Minibatches are copied into off-heap arrays allocated once per batch shape and reused, so training
  * allocates no native memory per step (ND4J frees native memory only when the Java GC collects its owner).
