@@ -30,9 +30,13 @@ import org.nd4j.linalg.schedule.ISchedule;
  * to the network after every step (the next forward pass reads them), the updater state only by {@link #store()}.
  * Networks with anything else in their update (another updater, L1 or weight decay, gradient normalization,
  * parameters not divided by the minibatch such as batch normalization's statistics, pretraining blocks) get
- * null from {@link #of} and keep DL4J's updater.
+ * null from {@link #of} and keep DL4J's updater, as do networks of more than {@link #MAX_PARAMS} parameters,
+ * whose heap copies (16 bytes per parameter) would weigh on an executor's heap.
  */
 final class AdamStep {
+    /** The largest network the step takes on: 8 M parameters, 128 MB of heap copies. */
+    static final long MAX_PARAMS = 1 << 23;
+
     private final MultiLayerNetwork net;
     private final List<Block> blocks;
     private final float[] params;
@@ -61,7 +65,12 @@ final class AdamStep {
 
     /** The fused step for {@code net}, or null when its update has anything the step does not cover. */
     static AdamStep of(MultiLayerNetwork net) {
-        if (!net.conf().isMiniBatch() || net.getUpdater() == null) {
+        return of(net, MAX_PARAMS);
+    }
+
+    /** As {@link #of(MultiLayerNetwork)}, for networks of at most {@code maxParams} parameters. */
+    static AdamStep of(MultiLayerNetwork net, long maxParams) {
+        if (net.numParams() > maxParams || !net.conf().isMiniBatch() || net.getUpdater() == null) {
             return null;
         }
         List<Block> blocks = new ArrayList<>();

@@ -95,7 +95,9 @@ class AdamStepTest {
 
     @Test
     void updatesItDoesNotCoverAreLeftToDl4j() {
-        assertNotNull(AdamStep.of(network(ModelType.MLP, 0, 0, ADAM)), "Adam without regularization");
+        MultiLayerNetwork plain = network(ModelType.MLP, 0, 0, ADAM);
+        assertNotNull(AdamStep.of(plain), "Adam without regularization");
+        assertNull(AdamStep.of(plain, plain.numParams() - 1), "more parameters than the heap copies may take");
         assertNull(AdamStep.of(network(ModelType.MLP, 0.01, 0, ADAM)), "L1");
         OptimizerConfig sgd = new OptimizerConfig(UpdaterType.SGD, 0.1, 0.9, 0.9, 0.999, 0.95, 1e-8,
                 new ScheduleConfig(ScheduleType.NONE, 1, 1));
