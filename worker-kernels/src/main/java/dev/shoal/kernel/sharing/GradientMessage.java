@@ -1,6 +1,5 @@
 package dev.shoal.kernel.sharing;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,6 +23,9 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
     /** The most thresholds one entry carries; the rest of a larger value waits in the residual. */
     public static final int MAX_MULTIPLE = 127;
 
+    /** Rice quotients from this one on are sent as the whole gap. */
+    private static final int ESCAPE = 32;
+    private static final int MAX_RICE = 30;
     private static final byte SPARSE = 1;
     private static final byte DENSE = 2;
 
@@ -63,8 +65,11 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
 
     /**
      * The message as sent: kind, examples, threshold, count, then for a dense message the floats, for a sparse
-     * one the length of its body and per entry the gap to the previous index (a varint: one byte for gaps under
-     * 128) and one byte holding the sign and the multiple. Sparse entries must be in increasing index order.
+     * one a Rice parameter r, the length of its body and the body: per entry, in increasing index order, the gap
+     * to the previous index less one, Rice-coded (its quotient by 2^r in unary, then its r low bits; a quotient
+     * of {@value #ESCAPE} or more as {@value #ESCAPE} ones and the gap in 31 bits), a sign bit and the multiple,
+     * Elias-gamma-coded (one bit for 1, three for 2 and 3, ...). r is picked per message for the fewest bits:
+     * about 9 bits per entry when 3% of the entries are sent, where a byte-aligned varint and a byte took 19.
      */
     public byte[] toBytes() {
         int n = isDense() ? dense.length : entries.length;
@@ -75,24 +80,57 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
             out.asFloatBuffer().put(dense);
             return out.array();
         }
-        ByteArrayOutputStream body = new ByteArrayOutputStream(2 * n + 16);
+        int[] gaps = new int[n];
         int previous = -1;
         for (int j = 0; j < n; j++) {
             int index = Math.abs(entries[j]) - 1;
-            int gap = index - previous;
-            if (gap <= 0) {
+            if (index <= previous) {
                 throw new IllegalStateException("sparse entries out of order at " + j);
             }
+            gaps[j] = index - previous - 1;
             previous = index;
-            while (gap >= 0x80) {
-                body.write((gap & 0x7f) | 0x80);
-                gap >>>= 7;
-            }
-            body.write(gap);
-            body.write((entries[j] < 0 ? 0x80 : 0) | multiples[j]);
         }
-        return ByteBuffer.allocate(13 + 4 + body.size()).put(header.array()).putInt(body.size())
-                .put(body.toByteArray()).array();
+        int r = riceParameter(gaps);
+        Bits.Writer body = new Bits.Writer(2 * n);
+        for (int j = 0; j < n; j++) {
+            int quotient = gaps[j] >>> r;
+            if (quotient < ESCAPE) {
+                body.writeOnes(quotient);
+                body.writeBit(0);
+                body.write(gaps[j], r);
+            } else {
+                body.writeOnes(ESCAPE);
+                body.write(gaps[j], 31);
+            }
+            body.writeBit(entries[j] < 0 ? 1 : 0);
+            if (multiples[j] < 1) {
+                throw new IllegalStateException("sparse entry " + j + " has multiple " + multiples[j]);
+            }
+            int bits = 32 - Integer.numberOfLeadingZeros(multiples[j]);
+            body.write(0, bits - 1);
+            body.write(multiples[j], bits);
+        }
+        byte[] bytes = body.toByteArray();
+        return ByteBuffer.allocate(13 + 1 + 4 + bytes.length).put(header.array()).put((byte) r)
+                .putInt(bytes.length).put(bytes).array();
+    }
+
+    /** The Rice parameter that codes these gaps in the fewest bits. */
+    private static int riceParameter(int[] gaps) {
+        int best = 0;
+        long fewest = Long.MAX_VALUE;
+        for (int r = 0; r <= MAX_RICE; r++) {
+            long bits = 0;
+            for (int gap : gaps) {
+                int quotient = gap >>> r;
+                bits += quotient < ESCAPE ? quotient + 1 + r : ESCAPE + 31;
+            }
+            if (bits < fewest) {
+                fewest = bits;
+                best = r;
+            }
+        }
+        return best;
     }
 
     public static GradientMessage read(DataInputStream in) throws IOException {
@@ -100,7 +138,7 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
         int examples = in.readInt();
         float threshold = in.readFloat();
         int n = in.readInt();
-        if ((kind != SPARSE && kind != DENSE) || n < 0 || n > Integer.MAX_VALUE / 5 || examples < 0) {
+        if ((kind != SPARSE && kind != DENSE) || n < 0 || n > Integer.MAX_VALUE / 16 || examples < 0) {
             throw new IOException("corrupt gradient message: kind " + kind + ", examples " + examples
                     + ", length " + n);
         }
@@ -111,35 +149,40 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
             ByteBuffer.wrap(bytes).asFloatBuffer().get(values);
             return dense(examples, values);
         }
+        int r = in.readByte();
         int length = in.readInt();
-        if (length < 2 * n || length > 6 * n) {
-            throw new IOException("corrupt gradient message: " + n + " entries in " + length + " bytes");
+        // Each entry takes 3 to 77 bits.
+        if (r < 0 || r > MAX_RICE || length < (3L * n + 7) / 8 || length > 10L * n) {
+            throw new IOException("corrupt gradient message: " + n + " entries in " + length
+                    + " bytes, Rice parameter " + r);
         }
-        byte[] body = new byte[length];
-        in.readFully(body);
+        byte[] bytes = new byte[length];
+        in.readFully(bytes);
+        Bits.Reader body = new Bits.Reader(bytes, "gradient message");
         int[] entries = new int[n];
         byte[] multiples = new byte[n];
-        int at = 0;
-        int index = -1;
+        long index = -1;
         for (int j = 0; j < n; j++) {
-            int gap = 0;
-            for (int shift = 0; ; shift += 7) {
-                if (at >= length || shift > 28) {
-                    throw new IOException("corrupt gradient message: bad index gap at entry " + j);
-                }
-                int b = body[at++];
-                gap |= (b & 0x7f) << shift;
-                if ((b & 0x80) == 0) {
-                    break;
+            int quotient = body.readOnes(ESCAPE);
+            long gap = quotient < ESCAPE ? ((long) quotient << r) | body.read(r) : body.read(31);
+            index += gap + 1;
+            if (index >= Integer.MAX_VALUE) {
+                throw new IOException("corrupt gradient message: entry " + j + " has index " + index);
+            }
+            boolean negative = body.readBit() == 1;
+            int zeros = 0;
+            while (body.readBit() == 0) {
+                if (++zeros > 6) {
+                    throw new IOException("corrupt gradient message: entry " + j + " has a multiple over "
+                            + MAX_MULTIPLE);
                 }
             }
-            if (at >= length) {
-                throw new IOException("corrupt gradient message: entry " + j + " has no multiple");
+            int multiple = (1 << zeros) | body.read(zeros);
+            if (multiple > MAX_MULTIPLE) {
+                throw new IOException("corrupt gradient message: entry " + j + " has multiple " + multiple);
             }
-            index += gap;
-            int signAndMultiple = body[at++] & 0xff;
-            entries[j] = (signAndMultiple & 0x80) != 0 ? -(index + 1) : index + 1;
-            multiples[j] = (byte) (signAndMultiple & 0x7f);
+            entries[j] = negative ? -(int) (index + 1) : (int) (index + 1);
+            multiples[j] = (byte) multiple;
         }
         return sparse(examples, threshold, entries, multiples);
     }

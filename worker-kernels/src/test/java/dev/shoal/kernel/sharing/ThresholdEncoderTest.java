@@ -7,12 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class ThresholdEncoderTest {
     private static final int SIZE = 64;
@@ -94,17 +100,53 @@ class ThresholdEncoderTest {
         assertArrayEquals(new float[4], encoder.residual());
     }
 
-    @Test
-    void sparseMessagesTakeAboutTwoBytesPerEntry() {
+    @ParameterizedTest
+    @CsvSource({"0.01, 1.35", "0.03, 1.15"})
+    void sparseMessagesTakeAboutTenBitsPerEntry(double fraction, double bytesPerEntry) {
         float[] g = new float[100_000];
         java.util.Random random = new java.util.Random(3);
         for (int i = 0; i < g.length; i++) {
             g[i] = (float) random.nextGaussian();
         }
-        GradientMessage m = new ThresholdEncoder(g.length, 0.01).encode(g, 1);
+        GradientMessage m = new ThresholdEncoder(g.length, fraction).encode(g, 1);
         int entries = m.entries().length;
-        // Gaps average 100 indices: mostly one varint byte, some two; one byte of sign and multiple.
-        assertTrue(m.toBytes().length < 17 + 2.2 * entries, m.toBytes().length + " bytes for " + entries);
+        // Gaps average 1 / fraction indices: a Rice code of ~log2(1 / fraction) + 2 bits; a sign bit; one bit
+        // for a multiple of 1.
+        assertTrue(m.toBytes().length < 18 + bytesPerEntry * entries, m.toBytes().length + " bytes for " + entries);
+    }
+
+    @Test
+    void farApartEntriesAndLargeMultiplesRoundTrip() throws Exception {
+        int[] entries = {1, -2, 40, 1 << 20, -((1 << 30) + 5), Integer.MAX_VALUE - 1};
+        byte[] multiples = {1, 127, 2, 3, 64, 1};
+        GradientMessage m = GradientMessage.sparse(3, 0.5f, entries, multiples);
+        GradientMessage back = GradientMessage.read(new DataInputStream(new ByteArrayInputStream(m.toBytes())));
+        assertArrayEquals(entries, back.entries());
+        assertArrayEquals(multiples, back.multiples());
+    }
+
+    @Test
+    void corruptSparseMessagesAreRejected() {
+        float[] g = new float[1000];
+        java.util.Random random = new java.util.Random(5);
+        for (int i = 0; i < g.length; i++) {
+            g[i] = (float) random.nextGaussian();
+        }
+        GradientMessage m = new ThresholdEncoder(g.length, 0.05).encode(g, 1);
+        int n = m.entries().length;
+        byte[] wire = m.toBytes();
+        // After the 13-byte header: the Rice parameter (1 byte), the body's length (4 bytes), the body.
+        byte[] badRice = wire.clone();
+        badRice[13] = 31;
+        byte[] shortBody = Arrays.copyOf(wire, 18 + (3 * n + 7) / 8);
+        ByteBuffer.wrap(shortBody).putInt(14, (3 * n + 7) / 8);
+        for (byte[] bad : new byte[][] {badRice, shortBody}) {
+            IOException e = assertThrows(IOException.class,
+                    () -> GradientMessage.read(new DataInputStream(new ByteArrayInputStream(bad))));
+            assertTrue(e.getMessage().startsWith("corrupt gradient message"), e.getMessage());
+        }
+        assertThrows(EOFException.class, () -> GradientMessage.read(
+                new DataInputStream(new ByteArrayInputStream(Arrays.copyOf(wire, wire.length - 1)))));
     }
 
     @Test
