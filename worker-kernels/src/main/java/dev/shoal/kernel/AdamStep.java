@@ -147,13 +147,7 @@ final class AdamStep {
             float beta1 = (float) config.getBeta1();
             float beta2 = (float) config.getBeta2();
             float epsilon = (float) config.getEpsilon();
-            // As libnd4j's adam_updater computes them, in the parameters' precision.
-            float beta1t = (float) Math.pow(beta1, iteration + 1);
-            float beta2t = (float) Math.pow(beta2, iteration + 1);
-            float alpha = (float) (config.getLearningRate(iteration, epoch) * Math.sqrt(1 - beta2t) / (1 - beta1t));
-            if (Float.isNaN(alpha) || Float.isInfinite(alpha) || alpha == 0) {
-                alpha = epsilon;
-            }
+            float alpha = FastAdam.stepSize(config, iteration, epoch);
             for (Variable var : b.variables()) {
                 float l2 = (float) var.l2().valueAt(iteration, epoch);
                 float batch = examples;

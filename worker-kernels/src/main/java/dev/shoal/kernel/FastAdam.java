@@ -70,18 +70,23 @@ final class FastAdam implements GradientUpdater<Adam> {
         throw new UnsupportedOperationException("FastAdam works on the views of the AdamUpdater it replaced");
     }
 
+    /**
+     * Adam's step size at {@code iteration}, lr sqrt(1 - b2^t) / (1 - b1^t) with t = iteration + 1, as libnd4j's
+     * {@code adam_updater} computes it, in the parameters' precision (epsilon where it is not a usable number).
+     */
+    static float stepSize(Adam config, int iteration, int epoch) {
+        float beta1t = (float) Math.pow((float) config.getBeta1(), iteration + 1);
+        float beta2t = (float) Math.pow((float) config.getBeta2(), iteration + 1);
+        float alpha = (float) (config.getLearningRate(iteration, epoch) * Math.sqrt(1 - beta2t) / (1 - beta1t));
+        return Float.isNaN(alpha) || Float.isInfinite(alpha) || alpha == 0 ? (float) config.getEpsilon() : alpha;
+    }
+
     @Override
     public void applyUpdater(INDArray gradient, int iteration, int epoch) {
         float beta1 = (float) config.getBeta1();
         float beta2 = (float) config.getBeta2();
         float epsilon = (float) config.getEpsilon();
-        // As libnd4j computes it, in the parameters' precision.
-        float beta1t = (float) Math.pow(beta1, iteration + 1);
-        float beta2t = (float) Math.pow(beta2, iteration + 1);
-        float alpha = (float) (config.getLearningRate(iteration, epoch) * Math.sqrt(1 - beta2t) / (1 - beta1t));
-        if (Float.isNaN(alpha) || Float.isInfinite(alpha) || alpha == 0) {
-            alpha = epsilon;
-        }
+        float alpha = stepSize(config, iteration, epoch);
         INDArray g = gradient.reshape(m.shape());
         temp = Buffers.reuse(temp, g, g.shape());
         m.muli(beta1);

@@ -21,7 +21,12 @@ final class KernelFixtures {
     }
 
     static String networkJson(UpdaterType updater) {
-        ModelConfig model = new ModelConfig(ModelType.MLP, List.of(8), Activation.TANH, WeightInit.XAVIER, 0, 0, 1e-4,
+        return networkJson(updater, 0);
+    }
+
+    /** The same network with an L1 penalty too (which Shoal's fused Adam step leaves to DL4J). */
+    static String networkJson(UpdaterType updater, double l1) {
+        ModelConfig model = new ModelConfig(ModelType.MLP, List.of(8), Activation.TANH, WeightInit.XAVIER, 0, l1, 1e-4,
                 Loss.MCXENT);
         return NetworkFactory.build(model, optimizer(updater), InputShape.vector(FEATURES), CLASSES, 7).toJson();
     }

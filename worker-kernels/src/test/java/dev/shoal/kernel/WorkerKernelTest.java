@@ -25,7 +25,16 @@ class WorkerKernelTest {
     @ParameterizedTest
     @EnumSource(UpdaterType.class)
     void trainEqualsPlainDl4jFitOnTheSameBatches(UpdaterType updater) {
-        String json = networkJson(updater);
+        assertTrainsAsDl4jFit(networkJson(updater));
+    }
+
+    /** With L1, Adam goes through DL4J's updater with FastAdam in its blocks rather than through AdamStep. */
+    @Test
+    void adamWithL1TrainsAsDl4jFit() {
+        assertTrainsAsDl4jFit(KernelFixtures.networkJson(UpdaterType.ADAM, 1e-3));
+    }
+
+    private static void assertTrainsAsDl4jFit(String json) {
         ExampleBlock data = KernelFixtures.block(100, 1);
         MultiLayerNetwork plain = plainNetwork(json);
         WorkerKernel kernel = new WorkerKernel(json);
