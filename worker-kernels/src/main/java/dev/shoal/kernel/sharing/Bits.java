@@ -8,10 +8,13 @@ final class Bits {
     private Bits() {
     }
 
-    /** Appends bits to a byte array. */
+    /** Appends bits to a byte array, a byte at a time through a 64-bit buffer. */
     static final class Writer {
         private byte[] bytes;
-        private long bitCount;
+        private int size;
+        /** The bits not yet in {@code bytes}: the low {@code pending} bits, fewer than 8 between calls. */
+        private long buffer;
+        private int pending;
 
         Writer(int expectedBytes) {
             bytes = new byte[Math.max(16, expectedBytes)];
@@ -19,32 +22,36 @@ final class Bits {
 
         /** Appends the low {@code count} bits of {@code value} (0 to 32), the highest of them first. */
         void write(int value, int count) {
-            for (int i = count - 1; i >= 0; i--) {
-                writeBit((value >>> i) & 1);
+            buffer = (buffer << count) | (value & ((1L << count) - 1));
+            pending += count;
+            while (pending >= 8) {
+                if (size == bytes.length) {
+                    bytes = Arrays.copyOf(bytes, 2 * bytes.length);
+                }
+                pending -= 8;
+                bytes[size++] = (byte) (buffer >>> pending);
             }
         }
 
         void writeBit(int bit) {
-            int at = (int) (bitCount >>> 3);
-            if (at == bytes.length) {
-                bytes = Arrays.copyOf(bytes, 2 * bytes.length);
-            }
-            if (bit != 0) {
-                bytes[at] |= (byte) (0x80 >>> (bitCount & 7));
-            }
-            bitCount++;
+            write(bit, 1);
         }
 
         /** Appends {@code count} one bits. */
         void writeOnes(int count) {
-            for (int i = 0; i < count; i++) {
-                writeBit(1);
+            for (; count > 0; count -= 32) {
+                int n = Math.min(count, 32);
+                write(-1, n);
             }
         }
 
         /** The bits written, padded with zeros to whole bytes. */
         byte[] toByteArray() {
-            return Arrays.copyOf(bytes, (int) ((bitCount + 7) >>> 3));
+            byte[] out = Arrays.copyOf(bytes, size + (pending > 0 ? 1 : 0));
+            if (pending > 0) {
+                out[size] = (byte) (buffer << (8 - pending));
+            }
+            return out;
         }
     }
 
@@ -52,7 +59,10 @@ final class Bits {
     static final class Reader {
         private final byte[] bytes;
         private final String what;
-        private long position;
+        private int next;
+        /** Bits read from {@code bytes} but not yet returned: the low {@code available} bits. */
+        private long buffer;
+        private int available;
 
         Reader(byte[] bytes, String what) {
             this.bytes = bytes;
@@ -60,22 +70,20 @@ final class Bits {
         }
 
         int readBit() throws IOException {
-            int at = (int) (position >>> 3);
-            if (at >= bytes.length) {
-                throw new IOException("corrupt " + what + ": it ends inside an entry");
-            }
-            int bit = (bytes[at] >>> (7 - (position & 7))) & 1;
-            position++;
-            return bit;
+            return read(1);
         }
 
         /** Reads {@code count} bits (0 to 32) as an unsigned value, the highest first. */
         int read(int count) throws IOException {
-            int value = 0;
-            for (int i = 0; i < count; i++) {
-                value = (value << 1) | readBit();
+            while (available < count) {
+                if (next >= bytes.length) {
+                    throw new IOException("corrupt " + what + ": it ends inside an entry");
+                }
+                buffer = (buffer << 8) | (bytes[next++] & 0xff);
+                available += 8;
             }
-            return value;
+            available -= count;
+            return (int) ((buffer >>> available) & ((1L << count) - 1));
         }
 
         /** Counts one bits up to the next zero, which is consumed, or up to {@code max} ones. */

@@ -115,11 +115,19 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
                 .putInt(bytes.length).put(bytes).array();
     }
 
-    /** The Rice parameter that codes these gaps in the fewest bits. */
+    /**
+     * The Rice parameter that codes these gaps in the fewest bits, of those around log2 of their mean (where the
+     * best one for geometrically distributed gaps lies).
+     */
     private static int riceParameter(int[] gaps) {
+        long sum = 0;
+        for (int gap : gaps) {
+            sum += gap;
+        }
+        int center = 63 - Long.numberOfLeadingZeros(Math.max(1, sum / Math.max(1, gaps.length)));
         int best = 0;
         long fewest = Long.MAX_VALUE;
-        for (int r = 0; r <= MAX_RICE; r++) {
+        for (int r = Math.max(0, center - 2); r <= Math.min(MAX_RICE, center + 2); r++) {
             long bits = 0;
             for (int gap : gaps) {
                 int quotient = gap >>> r;
