@@ -51,15 +51,15 @@ final class BenchKernelCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         String python = PyTorchBaseline.python();
         String skipped = PyTorchBaseline.unavailableReason(python, PyTorchBaseline.kernelScript());
+        KernelBench.Options options = new KernelBench.Options(models, threads, batch, steps, repeats);
         List<KernelBench.Measurement> results;
         if (skipped == null) {
             try (PyTorchPeer pytorch = new PyTorchPeer(python, batch)) {
-                results = KernelBench.run(new KernelBench.Options(models, threads, batch, steps, repeats),
-                        List.of(pytorch));
+                results = KernelBench.run(options, List.of(pytorch));
             }
         } else {
             System.out.println("pytorch: skipped, " + skipped);
-            results = KernelBench.run(new KernelBench.Options(models, threads, batch, steps, repeats), List.of());
+            results = KernelBench.run(options, List.of());
         }
         System.out.print(KernelBench.table(results));
         if (out != null) {

@@ -138,6 +138,7 @@ final class DenseBackprop {
         double score;
         INDArray delta;
         if (softmaxLoss != null) {
+            // The output layer's activations are never needed here: its buffer takes the loss gradient.
             score = softmaxLoss.compute(labels, out.preOutput, out.output) / rows;
             delta = out.output;
         } else {

@@ -40,8 +40,7 @@ final class Bits {
         /** Appends {@code count} one bits. */
         void writeOnes(int count) {
             for (; count > 0; count -= 32) {
-                int n = Math.min(count, 32);
-                write(-1, n);
+                write(-1, Math.min(count, 32));
             }
         }
 
