@@ -1,9 +1,7 @@
 package dev.shoal.kernel;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.kernel.config.Activation;
 import dev.shoal.kernel.config.Loss;
@@ -14,6 +12,7 @@ import dev.shoal.kernel.config.ScheduleConfig;
 import dev.shoal.kernel.config.ScheduleType;
 import dev.shoal.kernel.config.UpdaterType;
 import dev.shoal.kernel.config.WeightInit;
+import dev.shoal.kernel.testing.Rounding;
 import java.util.List;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -52,11 +51,6 @@ class AdamStepTest {
         return net;
     }
 
-    /** Max |a - b| over max |b|. */
-    private static double relativeDifference(INDArray a, INDArray b) {
-        return a.sub(b).amaxNumber().doubleValue() / b.amaxNumber().doubleValue();
-    }
-
     @ParameterizedTest
     @EnumSource(value = ModelType.class, names = {"MLP", "LENET"})
     void stepsAsDl4jsUpdaterDoes(ModelType type) {
@@ -65,6 +59,7 @@ class AdamStepTest {
         AdamStep step = AdamStep.of(fast);
         assertNotNull(step);
         int n = (int) dl4j.numParams();
+        float[] start = dl4j.params().toFloatVector();
         for (int iteration = 0; iteration < 6; iteration++) {
             int epoch = iteration / 2;
             dl4j.getLayerWiseConfigurations().setIterationCount(iteration);
@@ -81,16 +76,14 @@ class AdamStepTest {
             dl4j.params().subi(dl4j.getFlattenedGradients().reshape(n));
             step.step(summed.toFloatVector(), 16);
 
-            assertTrue(relativeDifference(fast.params(), dl4j.params()) < 1e-6,
-                    "parameters differ by " + relativeDifference(fast.params(), dl4j.params()) + " at " + iteration);
+            Rounding.assertSameUpdate("parameters after step " + (iteration + 1), start,
+                    dl4j.params().toFloatVector(), fast.params().toFloatVector());
         }
         step.store();
-        INDArray expected = dl4j.getUpdater().getStateViewArray();
-        INDArray actual = fast.getUpdater().getStateViewArray();
-        assertTrue(relativeDifference(actual, expected) < 1e-5, "Adam's state differs by "
-                + relativeDifference(actual, expected));
-        assertEquals(dl4j.calcRegularizationScore(true), step.regularizationScore(),
-                1e-5 * dl4j.calcRegularizationScore(true));
+        Rounding.assertClose("Adam's state", dl4j.getUpdater().getStateViewArray().toFloatVector(),
+                fast.getUpdater().getStateViewArray().toFloatVector());
+        Rounding.assertClose("regularization score", dl4j.calcRegularizationScore(true),
+                step.regularizationScore());
     }
 
     @Test

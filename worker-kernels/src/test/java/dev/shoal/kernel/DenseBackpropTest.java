@@ -1,7 +1,5 @@
 package dev.shoal.kernel;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -14,6 +12,7 @@ import dev.shoal.kernel.config.ScheduleConfig;
 import dev.shoal.kernel.config.ScheduleType;
 import dev.shoal.kernel.config.UpdaterType;
 import dev.shoal.kernel.config.WeightInit;
+import dev.shoal.kernel.testing.Rounding;
 import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -59,14 +58,9 @@ class DenseBackpropTest {
         reference.setLabels(y);
         reference.computeGradientAndScore();
 
-        assertEquals(reference.score(), score, 1e-6 * Math.abs(reference.score()));
-        float[] expected = reference.getFlattenedGradients().toFloatVector();
-        float[] actual = fast.getFlattenedGradients().toFloatVector();
-        float scale = 0;
-        for (float v : expected) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        assertArrayEquals(expected, actual, 1e-5f * scale);
+        Rounding.assertClose("score", reference.score(), score);
+        Rounding.assertClose("gradient", reference.getFlattenedGradients().toFloatVector(),
+                fast.getFlattenedGradients().toFloatVector());
     }
 
     @Test

@@ -1,8 +1,8 @@
 package dev.shoal.kernel;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.kernel.testing.Rounding;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,20 +25,21 @@ final class Dl4jEquality {
         return new Pass(output, net.gradient().gradient().dup(), net.score());
     }
 
-    /** Max |a - b| over max |b|: 0 for equal arrays. */
-    private static double relativeDifference(INDArray a, INDArray b) {
-        return a.sub(b).amaxNumber().doubleValue() / b.amaxNumber().doubleValue();
-    }
-
-    /** {@code fast} (the same network with Shoal's helpers) gives {@code dl4j}'s outputs, gradients and score. */
+    /**
+     * {@code fast} (the same network with Shoal's helpers) gives {@code dl4j}'s outputs, gradients and score, up to
+     * rounding: the helpers sum in another order than DL4J's layers.
+     */
     static void assertSameAs(MultiLayerNetwork dl4j, MultiLayerNetwork fast, INDArray x, INDArray y) {
         Pass expected = pass(dl4j, x, y);
         Pass actual = pass(fast, x, y);
-        assertTrue(relativeDifference(actual.output(), expected.output()) < 1e-5,
-                "outputs differ by " + relativeDifference(actual.output(), expected.output()));
-        assertTrue(relativeDifference(actual.gradient(), expected.gradient()) < 1e-5,
-                "gradients differ by " + relativeDifference(actual.gradient(), expected.gradient()));
-        assertEquals(expected.score(), actual.score(), 1e-5 * expected.score());
+        Rounding.assertClose("outputs", floats(expected.output()), floats(actual.output()));
+        Rounding.assertClose("gradient", floats(expected.gradient()), floats(actual.gradient()));
+        Rounding.assertClose("score", expected.score(), actual.score());
+    }
+
+    /** The values of a float array of any shape, in order. */
+    static float[] floats(INDArray a) {
+        return a.dup('c').data().asFloat();
     }
 
     /** DL4J's numerical gradient check passes on {@code net}, a network of doubles. */

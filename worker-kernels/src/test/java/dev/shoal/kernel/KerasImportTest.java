@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.UpdaterType;
+import dev.shoal.kernel.testing.Rounding;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -23,7 +24,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Keras models in HDF5: the checked-in {@code keras/mlp.h5} (784 -> 16 tanh -> 10 softmax, written by
@@ -53,8 +53,7 @@ class KerasImportTest {
         INDArray numpy = matrix(expected.get("outputs"));
         assertEquals(DataType.FLOAT, outputs.dataType());
         assertArrayEquals(numpy.shape(), outputs.shape());
-        double worst = Transforms.abs(numpy.sub(outputs)).maxNumber().doubleValue();
-        assertTrue(worst < 1e-5, "largest difference to numpy's outputs " + worst);
+        Rounding.assertClose("outputs against numpy's", Dl4jEquality.floats(numpy), Dl4jEquality.floats(outputs));
     }
 
     @Test
