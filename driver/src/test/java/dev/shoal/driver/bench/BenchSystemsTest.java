@@ -67,7 +67,8 @@ class BenchSystemsTest {
         for (int e = 0; e < 3; e++) {
             assertEquals(1000, dl4j.epochs().get(e).examples());
             assertEquals(1000, shoal.epochs().get(e).examples());
-            // Parameters agree to 1e-5, so at most one of 300 test predictions may flip.
+            // Parameters agree up to rounding (Rounding.RTOL of what training changed), so at most one of the 300
+            // test predictions, one that sits on a decision boundary, may flip.
             assertEquals(shoal.epochs().get(e).testAccuracy(), dl4j.epochs().get(e).testAccuracy(), 1.0 / 300 + 1e-9,
                     "epoch " + (e + 1));
             assertTrue(dl4j.epochs().get(e).rssMb() > 0);

@@ -73,7 +73,7 @@ class ImageFolderDataSourceTest {
                 int kind = red == 1 && green == 1 && blue == 1 ? 2 : (int) red;
                 seen[kind]++;
                 assertEquals(kind == 0 ? 0 : 1, b.labels()[r], "blue images are class 0, red ones class 1");
-                assertEquals(kind == 1 ? 0 : 1, blue, 1e-6);
+                assertEquals(kind == 1 ? 0f : 1f, blue);
             }
         }
         assertEquals(List.of(3, 2, 1), List.of(seen[0], seen[1], seen[2]), "blue, red, transparent-as-white");
@@ -88,7 +88,7 @@ class ImageFolderDataSourceTest {
                 new InputShape(2, 2, 1));
         float[] pixels = new float[4];
         source.pixels(source.files().get(0), pixels, 0);
-        assertEquals(1f, pixels[3], 1e-6);
+        assertEquals(1f, pixels[3]);
     }
 
     @Test
