@@ -45,6 +45,11 @@ final class BenchCommand implements Callable<Integer> {
         Suite(String job) {
             this.job = job;
         }
+
+        /** The suite's job file in the Shoal installation, whatever the working directory. */
+        Path jobFile() {
+            return Path.of(System.getProperty("shoal.home", ".")).resolve(job);
+        }
     }
 
     @Option(names = "--suite", defaultValue = "mlp", description = "Model suite: ${COMPLETION-CANDIDATES} "
@@ -95,7 +100,7 @@ final class BenchCommand implements Callable<Integer> {
             sets.add("data.train-limit=6000");
         }
         sets.add("output.dir=" + dir.resolve("runs"));
-        TrainingPlan plan = TrainCommand.plan(job != null ? job : Path.of(suite.job), sets);
+        TrainingPlan plan = TrainCommand.plan(job != null ? job : suite.jobFile(), sets);
         DataFetcher.fetchIfMissing(plan.data());
         Preflight.check(plan);
         Path planFile = dir.resolve("plan.yaml");
@@ -147,7 +152,7 @@ final class BenchCommand implements Callable<Integer> {
                 summaries.add(BenchSummary.of(system, runs.get(system), target));
             }
         }
-        String table = BenchReport.table(summaries, BenchSystem.DL4J, target);
+        String table = BenchReport.table(summaries, target);
         String context = String.format("%s, %d epoch(s)%s, batch %d (per worker when averaging; split across the "
                         + "workers by the systems that step together: gradient sharing, DDP), %d workers averaging "
                         + "every %d steps, %d ND4J thread(s) per worker; %d run(s) per system in turns.%n",

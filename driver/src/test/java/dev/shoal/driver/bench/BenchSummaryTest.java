@@ -1,6 +1,7 @@
 package dev.shoal.driver.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -46,15 +47,32 @@ class BenchSummaryTest {
         SystemRun slow = new SystemRun(List.of(epoch(1, 1, .9, 1), epoch(2, 1, .9, 1)), 0);
         String table = BenchReport.table(List.of(BenchSummary.of(BenchSystem.DL4J, List.of(slow), .85),
                         BenchSummary.of(BenchSystem.SHOAL_AVERAGING, List.of(fast), .85),
-                        BenchSummary.skipped(BenchSystem.PYTORCH, "python3 has no torch")),
-                BenchSystem.DL4J, .85);
+                        BenchSummary.skipped(BenchSystem.PYTORCH, "python3 has no torch")), .85);
 
         List<String> rows = table.lines().toList();
         assertEquals(5, rows.size(), table);
+        assertTrue(rows.get(0).startsWith("| system | runs | ex/s (median) | min-max | x dl4j | s to 85.0% |"),
+                "no PyTorch column when PyTorch did not run: " + rows.get(0));
         assertTrue(rows.get(2).startsWith("| dl4j | 1 | 1,000 | 1,000-1,000 | 1.00 |"), rows.get(2));
         assertTrue(rows.get(3).startsWith("| shoal-averaging | 1 | 2,000 | 2,000-2,000 | 2.00 | 1.0 |"), rows.get(3));
         assertTrue(rows.get(3).endsWith("| 1,024 |"), rows.get(3));
         assertTrue(rows.get(4).contains("skipped: python3 has no torch"), rows.get(4));
+        rows.forEach(row -> assertEquals(11, row.chars().filter(c -> c == '|').count(), "columns of " + row));
+    }
+
+    @Test
+    void withoutDl4jItsRatioIsADashAndPyTorchGetsAColumnWhenItRan() {
+        SystemRun fast = new SystemRun(List.of(epoch(1, 1, .9, 1), epoch(2, 0.5, .9, 1)), 1024);
+        SystemRun slow = new SystemRun(List.of(epoch(1, 1, .9, 1), epoch(2, 4, .9, 1)), 0);
+        String table = BenchReport.table(List.of(BenchSummary.of(BenchSystem.SHOAL_AVERAGING, List.of(fast), .85),
+                BenchSummary.of(BenchSystem.PYTORCH, List.of(slow), .85)), .85);
+
+        List<String> rows = table.lines().toList();
+        assertTrue(rows.get(0).contains("| x dl4j | x pytorch |"), rows.get(0));
+        assertTrue(rows.get(2).startsWith("| shoal-averaging | 1 | 2,000 | 2,000-2,000 | – | 8.00 |"), rows.get(2));
+        assertTrue(rows.get(3).startsWith("| pytorch | 1 | 250 | 250-250 | – | 1.00 |"), rows.get(3));
+        assertFalse(table.contains("NaN"), table);
+        rows.forEach(row -> assertEquals(12, row.chars().filter(c -> c == '|').count(), "columns of " + row));
     }
 
     /** Systems that step together get the batch split across workers: a step averages over as many examples. */
