@@ -17,8 +17,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "shoal", mixinStandardHelpOptions = true, versionProvider = Shoal.Version.class,
         description = "Data-parallel deep-learning training on Apache Spark.",
-        subcommands = {TrainCommand.class, BenchCommand.class, BenchKernelCommand.class, BenchSystemCommand.class,
-            KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvaluateCommand.class, BenchCommand.class, BenchKernelCommand.class,
+            BenchSystemCommand.class, KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
 public final class Shoal {
 
     public static void main(String[] args) {
@@ -29,7 +29,22 @@ public final class Shoal {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Shoal());
         cli.setExecutionExceptionHandler((e, line, parsed) -> report(e, line));
+        if (args.length > 0 && !args[0].startsWith("-") && !cli.getSubcommands().containsKey(args[0])) {
+            // Left to picocli, "shoal tune --help" prints the root help and exits 0: a script probing for a
+            // command would get a false yes. An unknown command is a usage error whatever follows it.
+            return unknownCommand(cli, args);
+        }
         return cli.execute(args);
+    }
+
+    private static int unknownCommand(CommandLine cli, String... args) {
+        try {
+            return cli.getParameterExceptionHandler().handleParseException(
+                    new CommandLine.UnmatchedArgumentException(cli, List.of(args[0])), args);
+        } catch (Exception e) {
+            cli.getErr().println("error: unknown command " + args[0]);
+            return 2;
+        }
     }
 
     private static int report(Exception e, CommandLine line) {
