@@ -280,8 +280,9 @@ class TrainEndToEndTest {
                 quick(2)));
 
         BufferedImage grid = ImageIO.read(dir.resolve("runs/gan/samples.png").toFile());
-        int side = 8 * (IdxFixtures.SIDE + 2) + 2;
-        assertEquals(List.of(side, side), List.of(grid.getWidth(), grid.getHeight()), "8 x 8 images of 28 x 28");
+        int side = 8 * (4 * IdxFixtures.SIDE + 2) + 2;
+        assertEquals(List.of(side, side), List.of(grid.getWidth(), grid.getHeight()),
+                "8 x 8 images of 28 x 28, each shown 4 times as large");
         MultiLayerNetwork model = ModelSerializer.restoreMultiLayerNetwork(
                 dir.resolve("runs/gan/model.zip").toFile(), false);
         assertEquals(1, model.getOutputLayer().getParam("W").size(1), "the discriminator's one output");
