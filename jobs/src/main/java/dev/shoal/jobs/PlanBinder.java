@@ -14,6 +14,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -81,6 +82,40 @@ public final class PlanBinder {
         node.set(path[path.length - 1], value);
     }
 
+    /**
+     * Makes the relative paths written in {@code root} (the keys declared {@link Key#path()}) absolute against
+     * {@code base}, the folder of the job file they were written in. What stays relative (values from --set,
+     * defaults) is read against the working directory when bound.
+     */
+    public static void resolvePaths(ObjectNode root, Class<? extends Record> type, Path base) {
+        for (RecordComponent c : type.getRecordComponents()) {
+            JsonNode value = root.get(keyName(c));
+            if (value == null) {
+                continue;
+            }
+            if (c.getType().isRecord() && value.isObject()) {
+                @SuppressWarnings("unchecked")
+                Class<? extends Record> section = (Class<? extends Record>) c.getType();
+                resolvePaths((ObjectNode) value, section, base);
+            } else if (isPath(c) && value.isTextual()) {
+                root.put(keyName(c), resolve(base, value.asText()));
+            }
+        }
+    }
+
+    /** A local path made absolute against {@code base}; empty values and URIs (hdfs://, s3a://, file:) as given. */
+    static String resolve(Path base, String path) {
+        if (path.isEmpty() || path.matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            return path;
+        }
+        return base.toAbsolutePath().resolve(path).normalize().toString();
+    }
+
+    private static boolean isPath(RecordComponent c) {
+        Key k = c.getAnnotation(Key.class);
+        return k != null && k.path() && c.getType() == String.class;
+    }
+
     /** Binds {@code node} to a record of type {@code type}. */
     public static <T extends Record> T bind(JsonNode node, Class<T> type) {
         return type.cast(bindRecord(node, type, ""));
@@ -141,6 +176,9 @@ public final class PlanBinder {
                 value = defaultOf(c, key);
             }
             args[i] = bindValue(value, c.getGenericType(), key);
+            if (isPath(c)) {
+                args[i] = resolve(Path.of(""), (String) args[i]);
+            }
         }
         try {
             Constructor<?> ctor = type.getDeclaredConstructor(

@@ -88,8 +88,19 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Reads, overrides and binds a job file. */
+    /**
+     * Reads, overrides and binds a job file. Relative paths in the file are read against the file's folder, so a
+     * job runs the same from any working directory (a scheduler's is rarely the project's); relative paths
+     * given with --set are read against the working directory, as on any command line.
+     */
     static TrainingPlan plan(Path jobFile, List<String> overrides) {
+        ObjectNode tree = tree(jobFile);
+        overrides.forEach(o -> PlanBinder.override(tree, o));
+        return PlanBinder.bind(tree, TrainingPlan.class);
+    }
+
+    /** A job file's keys, its relative paths made absolute against its folder. */
+    static ObjectNode tree(Path jobFile) {
         String text;
         try {
             text = Files.readString(jobFile);
@@ -99,7 +110,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new ConfigException("job file", jobFile, "cannot be read: " + e.getMessage());
         }
         ObjectNode tree = PlanBinder.parse(text, jobFile.toString());
-        overrides.forEach(o -> PlanBinder.override(tree, o));
-        return PlanBinder.bind(tree, TrainingPlan.class);
+        PlanBinder.resolvePaths(tree, TrainingPlan.class, jobFile.toAbsolutePath().getParent());
+        return tree;
     }
 }

@@ -14,15 +14,20 @@ public record DataConfig(
                 + "objects or JSON lines); cifar (CIFAR-10 binary files); chars (a plain UTF-8 text, for "
                 + "char-lstm); or images (image files in one sub-folder per class).", defaultValue = "idx")
         DataFormat format,
-        @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''") String trainImages,
-        @Key(doc = "idx: training labels (IDX, gzipped or not).", defaultValue = "''") String trainLabels,
-        @Key(doc = "idx: test images, evaluated after every epoch.", defaultValue = "''") String testImages,
-        @Key(doc = "idx: test labels.", defaultValue = "''") String testLabels,
+        @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''", path = true)
+        String trainImages,
+        @Key(doc = "idx: training labels (IDX, gzipped or not).", defaultValue = "''", path = true)
+        String trainLabels,
+        @Key(doc = "idx: test images, evaluated after every epoch.", defaultValue = "''", path = true)
+        String testImages,
+        @Key(doc = "idx: test labels.", defaultValue = "''", path = true)
+        String testLabels,
         @Key(doc = "Tables and cifar: the training set, a file or a folder of files; text: the JSON file; chars: "
                 + "the text file; images: the folder of class folders.",
-                defaultValue = "''") String train,
+                defaultValue = "''", path = true) String train,
         @Key(doc = "All formats but idx: the test set, evaluated after every epoch (text and chars: "
-                + "empty to hold out part of data.train, see holdout).", defaultValue = "''") String test,
+                + "empty to hold out part of data.train, see holdout).", defaultValue = "''", path = true)
+        String test,
         @Key(doc = "Tables and text: the label column or field, integral class indices.", defaultValue = "label")
         String label,
         @Key(doc = "Tables: the feature columns, either one array or Spark ML vector column, or numeric columns; "

@@ -4,9 +4,9 @@ import dev.shoal.kernel.config.Key;
 
 /** The {@code output} section. */
 public record OutputConfig(
-        @Key(doc = "Folder that holds run directories.", defaultValue = "runs") String dir,
+        @Key(doc = "Folder that holds run directories.", defaultValue = "runs", path = true) String dir,
         @Key(doc = "Name of this run's directory; empty for <name>-<timestamp>.", defaultValue = "''") String runId,
         @Key(doc = "Hadoop URI (hdfs://, s3a://, file://) of a folder that also receives the finished run's "
                 + "model.zip (with vocabulary.txt or alphabet.json), plan.yaml, metrics.jsonl and provenance.json, "
-                + "in <copy-to>/<run id>/; empty for none.", defaultValue = "''") String copyTo) {
+                + "in <copy-to>/<run id>/; empty for none.", defaultValue = "''", path = true) String copyTo) {
 }

@@ -21,4 +21,10 @@ public @interface Key {
 
     /** The default as it would be written in YAML; {@link #REQUIRED} when there is none. */
     String defaultValue() default REQUIRED;
+
+    /**
+     * A file or folder: relative values written in a job file are read against the job file's folder, and those
+     * given on the command line ({@code --set}) or by default against the working directory.
+     */
+    boolean path() default false;
 }

@@ -34,7 +34,7 @@ public record ModelConfig(
         @Key(doc = "attention-classifier: attention heads; units must be a multiple of it.",
                 defaultValue = "" + DEFAULT_HEADS) int heads,
         @Key(doc = "fine-tune: the saved model to start from (a local path): a Shoal/DL4J model.zip, or a Keras "
-                + "model in HDF5 as model.save(\"model.h5\") writes it.", defaultValue = "''")
+                + "model in HDF5 as model.save(\"model.h5\") writes it.", defaultValue = "''", path = true)
         String base,
         @Key(doc = "fine-tune: how many of the base's first layers to keep, a new output layer for data.classes "
                 + "following them; 0 keeps all but the base's output layer (for an autoencoder's encoder: the "
@@ -43,11 +43,11 @@ public record ModelConfig(
                 + "output layer train.", defaultValue = "0") int freeze,
         @Key(doc = "dl4j-json: a DL4J MultiLayerConfiguration as JSON (a local path); its updater and every "
                 + "other setting are the file's, and its output layer must have data.classes outputs.",
-                defaultValue = "''") String json,
+                defaultValue = "''", path = true) String json,
         @Key(doc = "keras: a Keras Sequential classifier in HDF5 (a local path, as model.save(\"model.h5\") writes "
                 + "it in Keras 2 and tf.keras) whose last layer is a softmax Dense of data.classes units; it trains "
                 + "on from its weights under cross-entropy with the optimizer section (the file's optimizer and "
-                + "loss are not read).", defaultValue = "''") String keras) {
+                + "loss are not read).", defaultValue = "''", path = true) String keras) {
 
     private static final String DEFAULT_FILTERS = "[32, 64, 64]";
     private static final int DEFAULT_EMBEDDING = 64;
