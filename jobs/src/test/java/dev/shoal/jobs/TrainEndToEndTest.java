@@ -274,6 +274,41 @@ class TrainEndToEndTest {
     }
 
     @Test
+    void aSavedModelEvaluatesToWhatTrainingReportedAndOnOtherData() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1200, 300, 11);
+        assertEquals(0, train("e", files.dataSection(), "model: {type: mlp, hidden: [32]}", quick(2)));
+        Path report = dir.resolve("evaluation.json");
+
+        String out = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("evaluate",
+                dir.resolve("runs/e").toString(), "--output", report.toString())));
+
+        JsonNode evaluation = JSON.readTree(report.toFile());
+        JsonNode trained = provenance("e").get("result");
+        // The same model, code and partitions on the same test set: the same counts and the same loss sums.
+        assertEquals(trained.get("testAccuracy").asDouble(), evaluation.get("accuracy").asDouble());
+        assertEquals(trained.get("testLoss").asDouble(), evaluation.get("loss").asDouble());
+        assertEquals(300, evaluation.get("examples").asLong());
+        long counted = 0;
+        for (JsonNode row : evaluation.get("confusion")) {
+            for (JsonNode n : row) {
+                counted += n.asLong();
+            }
+        }
+        assertEquals(300, counted, "the confusion matrix counts every test example once");
+        assertEquals(10, evaluation.get("classes").size());
+        assertTrue(out.contains("300 examples  accuracy"), out);
+
+        IdxFixtures.Files4 other = IdxFixtures.writeSynthetic(Files.createDirectories(dir.resolve("other")), 100, 200, 12);
+        assertEquals(0, Shoal.run("evaluate", dir.resolve("runs/e/model.zip").toString(), "--output",
+                report.toString(), "--set", "data.test-images=" + other.testImages(), "--set",
+                "data.test-labels=" + other.testLabels()));
+        assertEquals(200, JSON.readTree(report.toFile()).get("examples").asLong());
+
+        String err = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("evaluate", dir.toString())));
+        assertTrue(err.contains("is neither a run directory with a model.zip nor a model.zip"), err);
+    }
+
+    @Test
     void aGanTrainsDataParallelAndLeavesAGridOfGeneratedImages() throws IOException {
         IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 600, 100, 11);
         assertEquals(0, train("gan", files.dataSection(), "model: {type: gan, hidden: [32], units: 8}",

@@ -99,8 +99,17 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
 
     /** Writes {@code name} whole, or not at all: to a temporary file first, then an atomic rename. */
     public void writeAtomically(String name, IoWriter writer) {
-        Path target = dir.resolve(name);
-        Path temp = dir.resolve("." + name + ".tmp");
+        writeAtomically(dir.resolve(name), writer);
+    }
+
+    /** Writes {@code value} as indented JSON to {@code target}, whole or not at all. */
+    public static void writeJson(Path target, Object value) {
+        writeAtomically(target, temp -> JSON.writeValue(temp.toFile(), value));
+    }
+
+    /** Writes {@code target} whole, or not at all: to a temporary file beside it first, then an atomic rename. */
+    public static void writeAtomically(Path target, IoWriter writer) {
+        Path temp = target.resolveSibling("." + target.getFileName() + ".tmp");
         try {
             writer.write(temp);
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -115,7 +124,7 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
     }
 
     public void writeJson(String name, Object value) {
-        writeAtomically(name, temp -> JSON.writeValue(temp.toFile(), value));
+        writeJson(dir.resolve(name), value);
     }
 
     /**

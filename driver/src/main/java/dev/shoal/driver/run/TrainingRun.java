@@ -105,7 +105,8 @@ public final class TrainingRun {
         }
     }
 
-    private static Outcome withSpark(TrainingPlan plan, JavaSparkContext sc, Function<JavaSparkContext, Outcome> run) {
+    /** Runs {@code run} in {@code sc}, or when it is null in a Spark context of its own, stopped afterwards. */
+    static <T> T withSpark(TrainingPlan plan, JavaSparkContext sc, Function<JavaSparkContext, T> run) {
         boolean ownContext = sc == null;
         JavaSparkContext spark = ownContext ? SparkContexts.start(plan) : sc;
         try {
@@ -207,7 +208,7 @@ public final class TrainingRun {
     }
 
     /** Loads {@code source}; its blocks may hold fewer examples than it has records when bad ones were skipped. */
-    private static TrainingData load(JavaSparkContext sc, DataSource source, int partitions, long seed) {
+    static TrainingData load(JavaSparkContext sc, DataSource source, int partitions, long seed) {
         JavaRDD<ExampleBlock> blocks = source.load(sc, partitions, seed);
         List<Integer> sizes = blocks.map(ExampleBlock::size).collect();
         int loaded = sizes.stream().mapToInt(Integer::intValue).sum();

@@ -158,9 +158,23 @@ public final class Trainer {
 
     /** Evaluates {@code model} on every partition of {@code data}. */
     public EvalResult evaluate(ModelSnapshot model, TrainingData data) {
+        return evaluate(sc, task, model, data);
+    }
+
+    /**
+     * Evaluates {@code model}, parameters of the network {@code networkJson}, on every partition of {@code data}
+     * as training does after each epoch (the plan gives the target and the threads per worker).
+     */
+    public static EvalResult evaluate(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
+                                      ModelSnapshot model, TrainingData data) {
+        RoundTask task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
+                plan.training().batchSize(), augmentation(plan, input), plan.training().seed());
+        return evaluate(sc, task, model, data);
+    }
+
+    private static EvalResult evaluate(JavaSparkContext sc, RoundTask t, ModelSnapshot model, TrainingData data) {
         Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
         try {
-            RoundTask t = task;
             return data.blocks()
                     .mapPartitions(blocks -> t.evaluate(snapshot.value(), blocks))
                     .treeAggregate(EvalResult.empty(), EvalResult::merge, EvalResult::merge);

@@ -1,0 +1,120 @@
+package dev.shoal.driver.run;
+
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.train.Trainer;
+import dev.shoal.driver.train.TrainingData;
+import dev.shoal.kernel.EvalResult;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.WorkerKernel;
+import dev.shoal.kernel.config.ConfigException;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A saved model evaluated on a plan's test set, on the executors as training evaluates after every epoch:
+ * accuracy, mean loss, per-class precision, recall and F1, and the confusion matrix ({@code shoal evaluate}).
+ */
+public final class ModelEvaluation {
+    private ModelEvaluation() {
+    }
+
+    /** One class's figures; precision is NaN when nothing was predicted as the class, recall when it has no examples. */
+    public record ClassFigures(int label, long support, long predicted, double precision, double recall,
+                               double f1) {
+    }
+
+    /**
+     * What evaluation.json holds.
+     *
+     * @param confusion rows are true classes, columns predicted ones; empty for models without classes
+     */
+    public record Report(String model, String data, long examples, double accuracy, double loss,
+                         List<ClassFigures> classes, long[][] confusion) {
+
+        /** The report as a person reads it: the totals, then one line per class. */
+        public String table() {
+            StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
+                    "%,d examples  accuracy %.2f%%  loss %.4f%n", examples, 100 * accuracy, loss));
+            if (!classes.isEmpty()) {
+                out.append(String.format("%5s %9s %9s %9s %9s%n", "class", "support", "precision", "recall", "F1"));
+                for (ClassFigures c : classes) {
+                    out.append(String.format(Locale.ROOT, "%5d %,9d %9.4f %9.4f %9.4f%n", c.label(), c.support(),
+                            c.precision(), c.recall(), c.f1()));
+                }
+            }
+            return out.toString();
+        }
+    }
+
+    /** The figures of a confusion matrix and loss. */
+    public static Report report(EvalResult result, String model, String data) {
+        int n = result.numClasses();
+        long[][] confusion = new long[n][n];
+        List<ClassFigures> classes = new ArrayList<>();
+        for (int c = 0; c < n; c++) {
+            long support = 0;
+            long predicted = 0;
+            for (int k = 0; k < n; k++) {
+                confusion[c][k] = result.count(c, k);
+                support += result.count(c, k);
+                predicted += result.count(k, c);
+            }
+            double precision = (double) result.count(c, c) / predicted;
+            double recall = (double) result.count(c, c) / support;
+            double f1 = 2 * precision * recall / (precision + recall);
+            classes.add(new ClassFigures(c, support, predicted, precision, recall, result.count(c, c) == 0 ? 0 : f1));
+        }
+        return new Report(model, data, result.examples(), result.accuracy(), result.meanLoss(), List.copyOf(classes),
+                confusion);
+    }
+
+    /**
+     * Evaluates the model in {@code modelZip} on the test set of {@code sources}, in {@code sc} or, when it is
+     * null, in a Spark context of its own.
+     */
+    public static EvalResult evaluate(Path modelZip, Preflight.Sources sources, JavaSparkContext sc) {
+        TrainingPlan plan = sources.plan();
+        MultiLayerNetwork net = restore(modelZip);
+        String json = net.getLayerWiseConfigurations().toJson();
+        WorkerKernel kernel = new WorkerKernel(json, plan.model().type().target());
+        ModelSnapshot model = new ModelSnapshot(net.params().toFloatVector(), kernel.snapshot().updaterState(), 0, 0);
+        requireFits(net, modelZip, sources.test().featureSize());
+        return TrainingRun.withSpark(plan, sc, spark -> {
+            Preflight.Sources ready = sources.open(spark);
+            TrainingData test = TrainingRun.load(spark, ready.test(), plan.sync().workers(),
+                    plan.training().seed());
+            try {
+                return Trainer.evaluate(spark, plan, json, ready.test().inputShape(), model, test);
+            } finally {
+                test.blocks().unpersist(false);
+            }
+        });
+    }
+
+    private static MultiLayerNetwork restore(Path modelZip) {
+        try {
+            return ModelSerializer.restoreMultiLayerNetwork(new File(modelZip.toString()), false);
+        } catch (IOException | RuntimeException e) {
+            throw new ConfigException("model", modelZip, "is not a saved DL4J model (model.zip): " + e.getMessage());
+        }
+    }
+
+    /** The model takes examples of {@code featureSize} values, or evaluation stops here with one clear line. */
+    private static void requireFits(MultiLayerNetwork net, Path modelZip, int featureSize) {
+        try {
+            net.output(Nd4j.zeros(DataType.FLOAT, 1, featureSize), false);
+        } catch (RuntimeException e) {
+            throw new ConfigException("model", modelZip, "does not take the data's examples of " + featureSize
+                    + " values: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.shoal.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.ModelEvaluation;
+import dev.shoal.driver.run.Preflight;
+import dev.shoal.driver.run.RunDirectory;
+import dev.shoal.kernel.EvalResult;
+import dev.shoal.kernel.config.ConfigException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code shoal evaluate MODEL}: a saved model's figures on a test set, evaluated on the executors. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = {"Evaluate a saved model on a test set, distributed as training evaluates: accuracy, loss, "
+                + "per-class precision, recall and F1, and the confusion matrix, printed and written as JSON.",
+                "The plan (model type, data, workers) is the run's plan.yaml, next to the model; --data takes the "
+                + "data section of another job file, --set changes single keys (e.g. --set data.test=...)."})
+final class EvaluateCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, or a model.zip in one.")
+    Path model;
+
+    @Option(names = "--data", paramLabel = "JOB.yaml", description = "Evaluate on this job file's data section "
+            + "(its test set) instead of the run's.")
+    Path data;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a plan key, e.g. --set "
+            + "data.test=tables/today.parquet (repeatable).")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--output", paramLabel = "FILE", defaultValue = "evaluation.json",
+            description = "Where the figures go, as JSON (default: ${DEFAULT-VALUE}); written whole or not at all.")
+    Path output;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master; short for --set spark.master=URL.")
+    String master;
+
+    @Override
+    public Integer call() {
+        Path zip = Files.isDirectory(model) ? model.resolve(RunDirectory.MODEL) : model;
+        if (!Files.isRegularFile(zip)) {
+            throw new ConfigException("MODEL", model, "is neither a run directory with a model.zip nor a model.zip");
+        }
+        Path planFile = zip.toAbsolutePath().resolveSibling(RunDirectory.PLAN);
+        if (!Files.isRegularFile(planFile)) {
+            throw new ConfigException("MODEL", model, "has no plan.yaml beside it, which says the model type and "
+                    + "the data; evaluate a model in its run directory");
+        }
+        TrainingPlan plan = plan(planFile);
+        Preflight.Sources sources = Preflight.check(plan);
+        System.out.println("evaluating " + zip + " on " + String.join(", ", plan.data().inputs().values()));
+        EvalResult result = ModelEvaluation.evaluate(zip, sources, null);
+        ModelEvaluation.Report report = ModelEvaluation.report(result, zip.toAbsolutePath().toString(),
+                String.join(", ", plan.data().inputs().values()));
+        RunDirectory.writeJson(output.toAbsolutePath(), report);
+        System.out.print(report.table());
+        System.out.println("written: " + output.toAbsolutePath());
+        return 0;
+    }
+
+    /** The run's plan, with another job file's data section and the overrides applied. */
+    private TrainingPlan plan(Path planFile) {
+        List<String> settings = new ArrayList<>(overrides);
+        if (master != null) {
+            settings.add("spark.master=" + master);
+        }
+        ObjectNode tree = TrainCommand.tree(planFile);
+        if (data != null) {
+            JsonNode section = TrainCommand.tree(data).get("data");
+            if (section == null) {
+                throw new ConfigException("--data", data, "has no data section");
+            }
+            tree.set("data", section);
+        }
+        settings.forEach(o -> PlanBinder.override(tree, o));
+        return PlanBinder.bind(tree, TrainingPlan.class);
+    }
+}
