@@ -6,13 +6,16 @@ import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.ModelEvaluation;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.run.RunDirectory;
+import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.config.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -56,14 +59,27 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         TrainingPlan plan = plan(planFile);
         Preflight.Sources sources = Preflight.check(plan);
-        System.out.println("evaluating " + zip + " on " + String.join(", ", plan.data().inputs().values()));
-        EvalResult result = ModelEvaluation.evaluate(zip, sources, null);
-        ModelEvaluation.Report report = ModelEvaluation.report(result, zip.toAbsolutePath().toString(),
-                String.join(", ", plan.data().inputs().values()));
+        String testSet = testSet(plan);
+        System.out.println("evaluating " + zip + " on " + testSet);
+        EvalResult result;
+        JavaSparkContext sc = SparkContexts.start(plan);
+        try {
+            result = ModelEvaluation.evaluate(zip, sources, sc);
+        } finally {
+            sc.stop();
+        }
+        ModelEvaluation.Report report = ModelEvaluation.report(result, zip.toAbsolutePath().toString(), testSet);
         RunDirectory.writeJson(output.toAbsolutePath(), report);
         System.out.print(report.table());
         System.out.println("written: " + output.toAbsolutePath());
         return 0;
+    }
+
+    /** The files of the plan's test set, or the training file a held-out part of which is the test set. */
+    private static String testSet(TrainingPlan plan) {
+        List<String> test = plan.data().inputs().entrySet().stream().filter(e -> e.getKey().startsWith("data.test"))
+                .map(Map.Entry::getValue).toList();
+        return test.isEmpty() ? "the held-out part of " + plan.data().train() : String.join(", ", test);
     }
 
     /** The run's plan, with another job file's data section and the overrides applied. */

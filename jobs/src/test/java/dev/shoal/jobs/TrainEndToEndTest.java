@@ -306,6 +306,12 @@ class TrainEndToEndTest {
 
         String err = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("evaluate", dir.toString())));
         assertTrue(err.contains("is neither a run directory with a model.zip nor a model.zip"), err);
+        Path narrow = Files.writeString(dir.resolve("narrow.csv"), "a,b,c,label\n" + "1,2,3,0\n".repeat(40));
+        String misfit = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("evaluate",
+                dir.resolve("runs/e").toString(), "--output", report.toString(), "--set", "data.format=csv",
+                "--set", "data.train=" + narrow, "--set", "data.test=" + narrow)));
+        assertTrue(misfit.contains("does not take the data's examples of 3 values"), misfit);
+        assertEquals(200, JSON.readTree(report.toFile()).get("examples").asLong(), "the last report is kept");
     }
 
     @Test

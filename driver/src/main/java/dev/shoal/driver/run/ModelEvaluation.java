@@ -77,27 +77,21 @@ public final class ModelEvaluation {
                 confusion);
     }
 
-    /**
-     * Evaluates the model in {@code modelZip} on the test set of {@code sources}, in {@code sc} or, when it is
-     * null, in a Spark context of its own.
-     */
+    /** Evaluates the model in {@code modelZip} on the test set of {@code sources}, in {@code sc}. */
     public static EvalResult evaluate(Path modelZip, Preflight.Sources sources, JavaSparkContext sc) {
         TrainingPlan plan = sources.plan();
         MultiLayerNetwork net = restore(modelZip);
         String json = net.getLayerWiseConfigurations().toJson();
         WorkerKernel kernel = new WorkerKernel(json, plan.model().type().target());
         ModelSnapshot model = new ModelSnapshot(net.params().toFloatVector(), kernel.snapshot().updaterState(), 0, 0);
-        requireFits(net, modelZip, sources.test().featureSize());
-        return TrainingRun.withSpark(plan, sc, spark -> {
-            Preflight.Sources ready = sources.open(spark);
-            TrainingData test = TrainingRun.load(spark, ready.test(), plan.sync().workers(),
-                    plan.training().seed());
-            try {
-                return Trainer.evaluate(spark, plan, json, ready.test().inputShape(), model, test);
-            } finally {
-                test.blocks().unpersist(false);
-            }
-        });
+        Preflight.Sources ready = sources.open(sc);
+        requireFits(net, modelZip, ready.test().featureSize());
+        TrainingData test = TrainingRun.load(sc, ready.test(), plan.sync().workers(), plan.training().seed());
+        try {
+            return Trainer.evaluate(sc, plan, json, ready.test().inputShape(), model, test);
+        } finally {
+            test.blocks().unpersist(false);
+        }
     }
 
     private static MultiLayerNetwork restore(Path modelZip) {

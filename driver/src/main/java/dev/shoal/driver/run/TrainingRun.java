@@ -105,8 +105,7 @@ public final class TrainingRun {
         }
     }
 
-    /** Runs {@code run} in {@code sc}, or when it is null in a Spark context of its own, stopped afterwards. */
-    static <T> T withSpark(TrainingPlan plan, JavaSparkContext sc, Function<JavaSparkContext, T> run) {
+    private static Outcome withSpark(TrainingPlan plan, JavaSparkContext sc, Function<JavaSparkContext, Outcome> run) {
         boolean ownContext = sc == null;
         JavaSparkContext spark = ownContext ? SparkContexts.start(plan) : sc;
         try {
