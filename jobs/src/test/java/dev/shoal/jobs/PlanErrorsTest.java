@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.registry.GateConfig;
+import dev.shoal.driver.registry.GateMetric;
+import dev.shoal.driver.registry.GateRule;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.testing.IdxFixtures;
 import dev.shoal.kernel.config.ConfigException;
@@ -147,6 +150,18 @@ class PlanErrorsTest {
 
     private static List<String> stderrLines(Runnable action) {
         return CapturedOutput.stderr(action).lines().map(l -> l.replaceFirst("^error: ", "")).toList();
+    }
+
+    @Test
+    void gateRulesBindStrictly() {
+        GateConfig gate = PlanBinder.bind(PlanBinder.parse("rules: [{metric: accuracy, kind: at-least, value: 0.85},"
+                + " {metric: macro-f1, kind: relative-gain, value: -0.01}]", "gate"), GateConfig.class);
+        assertEquals(List.of(new GateRule(GateMetric.ACCURACY, GateRule.Kind.AT_LEAST, 0.85),
+                new GateRule(GateMetric.MACRO_F1, GateRule.Kind.RELATIVE_GAIN, -0.01)), gate.rules());
+        ConfigException e = assertThrows(ConfigException.class, () -> PlanBinder.bind(PlanBinder.parse(
+                "rules: [{metric: accuracy, kind: atleast, value: 0.85}]", "gate"), GateConfig.class));
+        assertEquals("rules[0].kind = \"atleast\": unknown value; allowed: at-least, at-most, gain, relative-gain",
+                e.getMessage());
     }
 
     @Test

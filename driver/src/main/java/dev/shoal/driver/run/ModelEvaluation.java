@@ -1,6 +1,7 @@
 package dev.shoal.driver.run;
 
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.registry.GateMetric;
 import dev.shoal.driver.train.Trainer;
 import dev.shoal.driver.train.TrainingData;
 import dev.shoal.kernel.EvalResult;
@@ -11,8 +12,10 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -39,6 +42,21 @@ public final class ModelEvaluation {
      */
     public record Report(String model, String data, long examples, double accuracy, double loss,
                          List<ClassFigures> classes, long[][] confusion) {
+
+        /**
+         * The figures a gate can test. Accuracy and macro F1 (the mean F1 of the classes that have examples) only
+         * where the model predicts classes: an autoencoder's evaluation has neither.
+         */
+        public Map<GateMetric, Double> metrics() {
+            Map<GateMetric, Double> metrics = new EnumMap<>(GateMetric.class);
+            metrics.put(GateMetric.LOSS, loss);
+            if (!classes.isEmpty()) {
+                metrics.put(GateMetric.ACCURACY, accuracy);
+                metrics.put(GateMetric.MACRO_F1, classes.stream().filter(c -> c.support() > 0)
+                        .mapToDouble(ClassFigures::f1).average().orElse(Double.NaN));
+            }
+            return metrics;
+        }
 
         /** The report as a person reads it: the totals, then one line per class. */
         public String table() {

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.registry.GateMetric;
 import dev.shoal.kernel.EvalResult;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ModelEvaluationTest {
@@ -32,6 +34,10 @@ class ModelEvaluationTest {
         ModelEvaluation.ClassFigures two = r.classes().get(2);
         assertTrue(Double.isNaN(two.precision()) && Double.isNaN(two.recall()), "no examples, no predictions");
         assertEquals(0, two.f1());
+        assertEquals(Map.of(GateMetric.LOSS, 0.5, GateMetric.ACCURACY, 0.7, GateMetric.MACRO_F1,
+                (zero.f1() + one.f1()) / 2), r.metrics(), "macro F1 over the classes that have examples");
+        assertEquals(Map.of(GateMetric.LOSS, 0.25), ModelEvaluation.report(
+                new EvalResult(new long[0], 0, 2.5, 10), "m", "d").metrics(), "no classes: loss only");
         String table = r.table();
         assertTrue(table.contains("10 examples  accuracy 70.00%  loss 0.5000"), table);
         assertTrue(table.contains("    0         4    0.6000    0.7500    0.6667"), table);
