@@ -12,10 +12,19 @@ public record TrainingConfig(
         @Key(doc = "Stop when the held-out metric stops improving.", defaultValue = "{}")
         EarlyStoppingConfig earlyStopping,
         @Key(doc = "Random changes to training images (image data only).", defaultValue = "{}")
-        AugmentConfig augment) {
+        AugmentConfig augment,
+        @Key(doc = "A saved model.zip of this very network to start from: its parameters, a fresh optimizer state "
+                + "(shoal retrain --warm-start sets it to the champion's); empty starts from the seed.",
+                defaultValue = "''", path = true) String warmStart) {
 
     public TrainingConfig {
         Checks.atLeast("epochs", epochs, 1);
         Checks.atLeast("batch-size", batchSize, 1);
+    }
+
+    /** A plan that starts from the seed. */
+    public TrainingConfig(int epochs, int batchSize, long seed, EarlyStoppingConfig earlyStopping,
+                          AugmentConfig augment) {
+        this(epochs, batchSize, seed, earlyStopping, augment, "");
     }
 }

@@ -1,5 +1,6 @@
 package dev.shoal.driver.plan;
 
+import dev.shoal.driver.registry.GateConfig;
 import dev.shoal.kernel.config.Key;
 import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.OptimizerConfig;
@@ -14,7 +15,9 @@ public record TrainingPlan(
         @Key(doc = "How workers are kept in step.", defaultValue = "{}") SyncConfig sync,
         @Key(doc = "Where Spark runs.", defaultValue = "{}") SparkConfig spark,
         @Key(doc = "Where the run directory is written.", defaultValue = "{}") OutputConfig output,
-        @Key(doc = "Checkpoints a run can be resumed from.", defaultValue = "{}") CheckpointConfig checkpoint) {
+        @Key(doc = "Checkpoints a run can be resumed from.", defaultValue = "{}") CheckpointConfig checkpoint,
+        @Key(doc = "shoal retrain: what a challenger must reach to become the registry's champion.",
+                defaultValue = "{}") GateConfig gate) {
 
     public TrainingPlan {
         if (name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {

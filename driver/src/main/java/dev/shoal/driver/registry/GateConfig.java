@@ -9,6 +9,9 @@ public record GateConfig(
                 + "{metric: accuracy, kind: gain, value: 0}]; empty promotes every challenger.",
                 defaultValue = "[]") List<GateRule> rules) {
 
+    /** No rules: every challenger is promoted. */
+    public static final GateConfig NONE = new GateConfig(List.of());
+
     public GateConfig {
         rules = List.copyOf(rules);
     }

@@ -12,27 +12,27 @@ import org.apache.hadoop.fs.Path;
  * temporary name first, renamed into place once complete, and deleted again if anything fails on the way (a full
  * disk, an exceeded quota, a lost connection), so the folder is left as it was.
  */
-final class HadoopFolder {
+public final class HadoopFolder {
     private final Path dir;
     private final Configuration conf = new Configuration();
 
-    HadoopFolder(String uri) {
+    public HadoopFolder(String uri) {
         this.dir = new Path(uri);
     }
 
     /** The folder {@code name} inside the folder {@code uri}. */
-    static String join(String uri, String name) {
+    public static String join(String uri, String name) {
         return uri.replaceAll("/+$", "") + "/" + name;
     }
 
     /** What went wrong, in one line: HDFS puts a whole server-side stack trace into some messages. */
-    static String reason(IOException e) {
+    public static String reason(IOException e) {
         String message = e.getMessage();
         return message == null || message.isBlank() ? e.getClass().getSimpleName()
                 : message.lines().findFirst().orElse("");
     }
 
-    Path path() {
+    public Path path() {
         return dir;
     }
 
@@ -40,7 +40,7 @@ final class HadoopFolder {
      * A file system instance of this folder's own, to close when done (Hadoop's cached instance is shared with
      * Spark). It writes no .crc files beside ours: our files carry their own checksums.
      */
-    FileSystem open() throws IOException {
+    public FileSystem open() throws IOException {
         FileSystem fs = FileSystem.newInstance(dir.toUri(), conf);
         fs.setWriteChecksum(false);
         fs.setVerifyChecksum(false);
@@ -53,12 +53,12 @@ final class HadoopFolder {
     }
 
     /** Whether {@code name} is a file being written, or one a crash left behind. */
-    static boolean isTemporary(String name) {
+    public static boolean isTemporary(String name) {
         return name.startsWith("_") && name.endsWith(".tmp");
     }
 
     /** Writes {@code name}, replacing the file of that name if there is one. */
-    void writeAtomically(FileSystem fs, String name, StreamWriter writer) throws IOException {
+    public void writeAtomically(FileSystem fs, String name, StreamWriter writer) throws IOException {
         Path target = new Path(dir, name);
         Path temp = new Path(dir, temporaryName(name));
         fs.mkdirs(dir);
@@ -82,9 +82,45 @@ final class HadoopFolder {
         }
     }
 
+    /**
+     * Writes {@code name} only if there is no file of that name yet, and returns whether it did: false means
+     * another writer was first, and its file is left as it is. The test and the write are one step on HDFS (a
+     * rename never replaces a file there) and on a local disk (a hard link, link(2), fails when the name exists);
+     * on object stores (S3A) they are two, so two writers can both succeed there.
+     */
+    public boolean writeIfAbsent(FileSystem fs, String name, byte[] content) throws IOException {
+        Path target = new Path(dir, name);
+        // A name of its own: racing writers must not share a temporary file.
+        Path temp = new Path(dir, "_" + name + "." + java.util.UUID.randomUUID() + ".tmp");
+        fs.mkdirs(dir);
+        try {
+            try (FSDataOutputStream out = fs.create(temp, false)) {
+                out.write(content);
+            }
+            if ("file".equals(fs.getScheme())) {
+                java.nio.file.Path local = java.nio.file.Path.of(fs.makeQualified(target).toUri());
+                try {
+                    java.nio.file.Files.createLink(local, java.nio.file.Path.of(fs.makeQualified(temp).toUri()));
+                    return true;
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    return false;
+                }
+            }
+            if (fs.rename(temp, target)) {
+                return true;
+            }
+            if (fs.exists(target)) {
+                return false;
+            }
+            throw new IOException("renaming " + temp + " to " + name + " failed");
+        } finally {
+            fs.delete(temp, false);
+        }
+    }
+
     /** Writes a file's contents to a stream. */
     @FunctionalInterface
-    interface StreamWriter {
+    public interface StreamWriter {
         void write(OutputStream out) throws IOException;
     }
 }

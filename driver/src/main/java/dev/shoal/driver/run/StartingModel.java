@@ -13,6 +13,10 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 
@@ -27,8 +31,17 @@ import org.deeplearning4j.util.ModelSerializer;
  */
 record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fresh) {
 
-    /** The plan's network for examples of {@code input} in {@code classes} classes. */
+    /**
+     * The plan's network for examples of {@code input} in {@code classes} classes, starting from the parameters of
+     * {@code training.warm-start} when it names a model.
+     */
     static StartingModel of(TrainingPlan plan, InputShape input, int classes) {
+        StartingModel built = built(plan, input, classes);
+        String warmStart = plan.training().warmStart();
+        return warmStart.isEmpty() ? built : built.warmStartedFrom(warmStart);
+    }
+
+    private static StartingModel built(TrainingPlan plan, InputShape input, int classes) {
         ModelConfig m = plan.model();
         long seed = plan.training().seed();
         return switch (m.type()) {
@@ -56,6 +69,36 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
         StartingModel built = fresh(net.getLayerWiseConfigurations().toJson(), target);
         return new StartingModel(built.networkJson(), built.kernel(),
                 new ModelSnapshot(net.params().toFloatVector(), built.fresh().updaterState(), 0, 0));
+    }
+
+    /**
+     * This network with the parameters of the saved model in {@code path} and a fresh optimizer state. The saved
+     * model must be this network: the same layers with the same parameter shapes.
+     */
+    private StartingModel warmStartedFrom(String path) {
+        MultiLayerNetwork saved;
+        try {
+            saved = ModelSerializer.restoreMultiLayerNetwork(new File(path), false);
+        } catch (IOException | RuntimeException e) {
+            throw new ConfigException("training.warm-start", path, "is not a saved DL4J model (model.zip): "
+                    + e.getMessage());
+        }
+        MultiLayerNetwork own = kernel.network(fresh);
+        Map<String, List<Long>> expected = shapes(own);
+        Map<String, List<Long>> found = shapes(saved);
+        if (!expected.equals(found)) {
+            throw new ConfigException("training.warm-start", path, "is another network: its parameters are "
+                    + found + ", the plan's network has " + expected);
+        }
+        return new StartingModel(networkJson, kernel,
+                new ModelSnapshot(saved.params().toFloatVector(), fresh.updaterState(), 0, 0));
+    }
+
+    /** Every parameter's name (layer_kind) and shape, in the network's order. */
+    private static Map<String, List<Long>> shapes(MultiLayerNetwork net) {
+        Map<String, List<Long>> shapes = new LinkedHashMap<>();
+        net.paramTable().forEach((name, value) -> shapes.put(name, Arrays.stream(value.shape()).boxed().toList()));
+        return shapes;
     }
 
     private static String read(String path) {

@@ -15,6 +15,7 @@ import dev.shoal.driver.plan.SyncConfig;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingConfig;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.registry.GateConfig;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.testing.IdxFixtures;
 import dev.shoal.kernel.config.Activation;
@@ -55,7 +56,8 @@ class BenchSystemsTest {
                 new SyncConfig(SyncStrategy.AVERAGING, 1, 1, 1,
                         new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false)),
                 new SparkConfig("local[1]", false),
-                new OutputConfig(dir.resolve("runs").toString(), "shoal", ""), CheckpointConfig.DEFAULTS);
+                new OutputConfig(dir.resolve("runs").toString(), "shoal", ""), CheckpointConfig.DEFAULTS,
+                GateConfig.NONE);
         Preflight.Sources sources = Preflight.check(plan);
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
 

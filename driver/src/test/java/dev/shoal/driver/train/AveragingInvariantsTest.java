@@ -14,6 +14,7 @@ import dev.shoal.driver.plan.SyncConfig;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingConfig;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.registry.GateConfig;
 import dev.shoal.driver.testing.SparkFixture;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
@@ -139,7 +140,7 @@ class AveragingInvariantsTest {
                 new TrainingConfig(epochs, batch, SEED, EarlyStoppingConfig.OFF, AugmentConfig.OFF),
                 new SyncConfig(SyncStrategy.AVERAGING, workers, averageEvery, 1, SHARING),
                 new SparkConfig("auto", false),
-                new OutputConfig("runs", "", ""), CheckpointConfig.DEFAULTS);
+                new OutputConfig("runs", "", ""), CheckpointConfig.DEFAULTS, GateConfig.NONE);
     }
 
     static String networkJson(TrainingPlan plan) {

@@ -44,7 +44,7 @@ class GradientSharingTest {
         return new TrainingPlan(p.name(), p.data(), p.model(), p.optimizer(), p.training(),
                 new SyncConfig(SyncStrategy.GRADIENT_SHARING, 2, 1, 1,
                         new SharingConfig(encoding, 0.05, 10, 3, verify)),
-                p.spark(), p.output(), p.checkpoint());
+                p.spark(), p.output(), p.checkpoint(), p.gate());
     }
 
     private record Run(TrainingResult result, List<Metrics> metrics) {

@@ -68,7 +68,7 @@ class ResumeTest {
                 new TrainingConfig(epochs, 16, p.training().seed(), stopping, AugmentConfig.OFF),
                 new SyncConfig(strategy, 2, 2, 1,
                         new SharingConfig(GradientEncoding.THRESHOLD, 0.05, 10, 3, false)),
-                p.spark(), p.output(), new CheckpointConfig("", checkpointEvery, 3));
+                p.spark(), p.output(), new CheckpointConfig("", checkpointEvery, 3), p.gate());
     }
 
     private record Run(TrainingResult result, List<TrainingState> checkpoints) {
@@ -177,7 +177,7 @@ class ResumeTest {
         TrainingPlan plan = new TrainingPlan(base.name(), base.data(), base.model(),
                 new OptimizerConfig(UpdaterType.SGD, 1e30, o.momentum(), o.beta1(), o.beta2(), o.rmsDecay(),
                         o.epsilon(), new ScheduleConfig(ScheduleType.NONE, 0.5, 1)),
-                base.training(), base.sync(), base.spark(), base.output(), base.checkpoint());
+                base.training(), base.sync(), base.spark(), base.output(), base.checkpoint(), base.gate());
         String json = AveragingInvariantsTest.networkJson(plan);
         List<TrainingState> checkpoints = new ArrayList<>();
         TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
