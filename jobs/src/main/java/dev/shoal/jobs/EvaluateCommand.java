@@ -76,7 +76,7 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     /** The files of the plan's test set, or the training file a held-out part of which is the test set. */
-    private static String testSet(TrainingPlan plan) {
+    static String testSet(TrainingPlan plan) {
         List<String> test = plan.data().inputs().entrySet().stream().filter(e -> e.getKey().startsWith("data.test"))
                 .map(Map.Entry::getValue).toList();
         return test.isEmpty() ? "the held-out part of " + plan.data().train() : String.join(", ", test);

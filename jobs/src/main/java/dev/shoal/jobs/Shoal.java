@@ -13,11 +13,13 @@ import picocli.CommandLine.Command;
  * The one entry point: {@code scripts/shoal <command>} or
  * {@code spark-submit --class dev.shoal.jobs.Shoal shoal-jobs-cluster.jar <command>}.
  *
- * <p>Exit codes: 0 success, 1 the run failed, 2 the job file or command line is wrong.
+ * <p>Exit codes: 0 success, 1 the run failed, 2 the job file or command line is wrong; retrain adds 3 (registered,
+ * not promoted: the gate failed) and 4 (passed the gate, but another version became champion first).
  */
 @Command(name = "shoal", mixinStandardHelpOptions = true, versionProvider = Shoal.Version.class,
         description = "Data-parallel deep-learning training on Apache Spark.",
-        subcommands = {TrainCommand.class, EvaluateCommand.class, BenchCommand.class, BenchKernelCommand.class,
+        subcommands = {TrainCommand.class, EvaluateCommand.class, RetrainCommand.class, RegistryCommand.class,
+            BenchCommand.class, BenchKernelCommand.class,
             BenchSystemCommand.class, KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
 public final class Shoal {
 
