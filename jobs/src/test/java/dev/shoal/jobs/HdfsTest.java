@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.registry.Registry;
 import dev.shoal.driver.run.CheckpointStore;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.run.TrainingRun;
 import dev.shoal.driver.testing.IdxFixtures;
+import dev.shoal.driver.testing.RegistryRace;
 import dev.shoal.driver.testing.SparkFixture;
 import dev.shoal.driver.train.Metrics;
 import java.io.ByteArrayOutputStream;
@@ -160,5 +162,16 @@ class HdfsTest {
         assertTrue(Files.exists(run.resolve("provenance.json")));
         assertEquals(List.of("checkpoint-e0001-r00000.shoal", "checkpoint-e0002-r00000.shoal",
                 "checkpoint-e0003-r00000.shoal"), list(checkpoints));
+    }
+
+    @Test
+    void promotionsOnHdfsAreACompareAndSet() throws Exception {
+        Registry registry = new Registry(root + "/registry");
+        List<Integer> winners = RegistryRace.run(registry, "race", 6);
+
+        assertEquals(1, winners.size(), "winners: " + winners);
+        assertEquals(List.of(1, 2, 3, 4, 5, 6), registry.versions("race"), "every version registered whole");
+        assertEquals(winners.get(0), registry.champion("race").orElseThrow().version());
+        assertEquals(List.of("00000001.json"), list("/registry/race/aliases/champion"), "no temporary files left");
     }
 }

@@ -5,18 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.testing.RegistryRace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,15 +19,8 @@ class RegistryTest {
     @TempDir
     Path dir;
 
-    /** Registers a version whose model.zip holds {@code content}. */
-    static int register(Registry registry, String name, String content) throws IOException {
-        Path model = Files.createTempFile("model", ".zip");
-        Files.writeString(model, content);
-        try {
-            return registry.register(name, Map.of("model.zip", model), Map.of("content", content));
-        } finally {
-            Files.delete(model);
-        }
+    private static int register(Registry registry, String name, String content) throws IOException {
+        return RegistryRace.register(registry, name, content);
     }
 
     @Test
@@ -74,36 +61,13 @@ class RegistryTest {
     @Test
     void ofManyWritersPromotingAtOnceExactlyOneWins() throws Exception {
         Registry registry = new Registry(dir.toString());
-        int writers = 8;
-        CyclicBarrier together = new CyclicBarrier(writers);
-        ExecutorService pool = Executors.newFixedThreadPool(writers);
-        try {
-            List<Future<Integer>> wins = new ArrayList<>();
-            for (int w = 0; w < writers; w++) {
-                String content = "writer " + w;
-                wins.add(pool.submit(() -> {
-                    long expected = registry.champion("race").map(Registry.Promotion::sequence).orElse(0L);
-                    together.await(60, TimeUnit.SECONDS);
-                    int version = register(registry, "race", content);
-                    together.await(60, TimeUnit.SECONDS);
-                    return registry.promote("race", version, expected, content) ? version : 0;
-                }));
-            }
-            List<Integer> winners = new ArrayList<>();
-            for (Future<Integer> win : wins) {
-                if (win.get() > 0) {
-                    winners.add(win.get());
-                }
-            }
-            assertEquals(1, winners.size(), "winners: " + winners);
-            assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8), registry.versions("race"), "every version registered whole");
-            assertEquals(1, registry.history("race").size());
-            assertEquals(winners.get(0), registry.champion("race").orElseThrow().version());
-            for (int v = 1; v <= writers; v++) {
-                assertTrue(registry.read("race", v, "model.zip").orElseThrow().startsWith("writer "));
-            }
-        } finally {
-            pool.shutdownNow();
+        List<Integer> winners = RegistryRace.run(registry, "race", 8);
+        assertEquals(1, winners.size(), "winners: " + winners);
+        assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8), registry.versions("race"), "every version registered whole");
+        assertEquals(1, registry.history("race").size());
+        assertEquals(winners.get(0), registry.champion("race").orElseThrow().version());
+        for (int v = 1; v <= 8; v++) {
+            assertTrue(registry.read("race", v, "model.zip").orElseThrow().startsWith("writer "));
         }
     }
 
