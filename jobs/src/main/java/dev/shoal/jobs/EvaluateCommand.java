@@ -9,6 +9,7 @@ import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.config.ConfigException;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -28,8 +30,12 @@ import picocli.CommandLine.Parameters;
                 + "data section of another job file, --set changes single keys (e.g. --set data.test=...)."})
 final class EvaluateCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, or a model.zip in one.")
-    Path model;
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, a model.zip in one, or "
+            + "registry:NAME@champion|VERSION.")
+    String model;
+
+    @Mixin
+    RegistryCommand.Location registry;
 
     @Option(names = "--data", paramLabel = "JOB.yaml", description = "Evaluate on this job file's data section "
             + "(its test set) instead of the run's.")
@@ -47,32 +53,29 @@ final class EvaluateCommand implements Callable<Integer> {
     String master;
 
     @Override
-    public Integer call() {
-        Path zip = Files.isDirectory(model) ? model.resolve(RunDirectory.MODEL) : model;
-        if (!Files.isRegularFile(zip)) {
-            throw new ConfigException("MODEL", model, "is neither a run directory with a model.zip nor a model.zip");
-        }
-        Path planFile = zip.toAbsolutePath().resolveSibling(RunDirectory.PLAN);
-        if (!Files.isRegularFile(planFile)) {
-            throw new ConfigException("MODEL", model, "has no plan.yaml beside it, which says the model type and "
-                    + "the data; evaluate a model in its run directory");
-        }
-        TrainingPlan plan = plan(planFile);
-        Preflight.Sources sources = Preflight.check(plan);
-        String testSet = testSet(plan);
-        System.out.println("evaluating " + zip + " on " + testSet);
-        EvalResult result;
-        JavaSparkContext sc = SparkContexts.start(plan);
+    public Integer call() throws IOException {
+        Path work = Files.createTempDirectory("shoal-evaluate-");
         try {
-            result = ModelEvaluation.evaluate(zip, sources, sc);
+            SavedModel saved = SavedModel.find(model, registry, work);
+            TrainingPlan plan = plan(saved.plan());
+            Preflight.Sources sources = Preflight.check(plan);
+            String testSet = testSet(plan);
+            System.out.println("evaluating " + saved.label() + " on " + testSet);
+            EvalResult result;
+            JavaSparkContext sc = SparkContexts.start(plan);
+            try {
+                result = ModelEvaluation.evaluate(saved.zip(), sources, sc);
+            } finally {
+                sc.stop();
+            }
+            ModelEvaluation.Report report = ModelEvaluation.report(result, saved.label(), testSet);
+            RunDirectory.writeJson(output.toAbsolutePath(), report);
+            System.out.print(report.table());
+            System.out.println("written: " + output.toAbsolutePath());
+            return 0;
         } finally {
-            sc.stop();
+            RetrainCommand.deleteAll(work);
         }
-        ModelEvaluation.Report report = ModelEvaluation.report(result, zip.toAbsolutePath().toString(), testSet);
-        RunDirectory.writeJson(output.toAbsolutePath(), report);
-        System.out.print(report.table());
-        System.out.println("written: " + output.toAbsolutePath());
-        return 0;
     }
 
     /** The files of the plan's test set, or the training file a held-out part of which is the test set. */

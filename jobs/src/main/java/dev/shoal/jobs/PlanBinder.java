@@ -3,6 +3,7 @@ package dev.shoal.jobs;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -131,11 +132,25 @@ public final class PlanBinder {
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(e);
             }
-            out.set(keyName(c), value instanceof Record r ? toTree(r)
-                    : value instanceof Enum<?> e ? JsonNodeFactory.instance.textNode(enumName(e))
-                    : YAML.valueToTree(value));
+            out.set(keyName(c), valueTree(value));
         }
         return out;
+    }
+
+    /** A value as the job file writes it: sections as mappings, enums by their job-file names, lists of either. */
+    private static JsonNode valueTree(Object value) {
+        if (value instanceof Record r) {
+            return toTree(r);
+        }
+        if (value instanceof Enum<?> e) {
+            return JsonNodeFactory.instance.textNode(enumName(e));
+        }
+        if (value instanceof List<?> list) {
+            ArrayNode array = JsonNodeFactory.instance.arrayNode();
+            list.forEach(element -> array.add(valueTree(element)));
+            return array;
+        }
+        return YAML.valueToTree(value);
     }
 
     public static String toYaml(Record record) {

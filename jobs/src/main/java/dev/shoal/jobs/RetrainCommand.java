@@ -199,7 +199,8 @@ final class RetrainCommand implements Callable<Integer> {
         return provenance;
     }
 
-    private static void deleteAll(Path dir) throws IOException {
+    /** Deletes {@code dir} and everything in it. */
+    static void deleteAll(Path dir) throws IOException {
         try (var files = Files.walk(dir)) {
             for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

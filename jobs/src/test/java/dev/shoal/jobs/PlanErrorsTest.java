@@ -162,6 +162,13 @@ class PlanErrorsTest {
                 "rules: [{metric: accuracy, kind: atleast, value: 0.85}]", "gate"), GateConfig.class));
         assertEquals("rules[0].kind = \"atleast\": unknown value; allowed: at-least, at-most, gain, relative-gain",
                 e.getMessage());
+
+        // plan.yaml writes the rules as a job file does, so a run's plan binds again (evaluate, registry copies).
+        TrainingPlan plan = TrainCommand.plan(job, List.of("gate.rules=[{metric: macro-f1, kind: relative-gain, "
+                + "value: -0.01}]"));
+        TrainingPlan again = PlanBinder.bind(PlanBinder.parse(PlanBinder.toYaml(plan), "plan.yaml"),
+                TrainingPlan.class);
+        assertEquals(plan.gate(), again.gate());
     }
 
     @Test

@@ -115,6 +115,17 @@ class RetrainTest {
         String show = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("registry", "show", "fashion", "2",
                 "--registry", registry.toString())));
         assertTrue(show.contains("FAIL failed: accuracy "), show);
+
+        // The champion, as a scoring job names it, evaluates to the figures it was registered with.
+        Path report = dir.resolve("champion.json");
+        assertEquals(0, Shoal.run("evaluate", "registry:fashion@champion", "--registry", registry.toString(),
+                "--output", report.toString()));
+        assertEquals(json(v1.resolve("evaluation.json")).get("accuracy").asDouble(), json(report).get("accuracy")
+                .asDouble());
+        assertTrue(json(report).get("model").asText().startsWith("registry:fashion@champion (version 1, "));
+        String missing = CapturedOutput.stderr(() -> assertEquals(1, Shoal.run("evaluate", "registry:fashion@9",
+                "--registry", registry.toString())));
+        assertEquals("error: fashion has no complete version 9 in " + registry, missing.strip());
     }
 
     @Test

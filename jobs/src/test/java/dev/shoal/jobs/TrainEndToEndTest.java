@@ -305,7 +305,7 @@ class TrainEndToEndTest {
         assertEquals(200, JSON.readTree(report.toFile()).get("examples").asLong());
 
         String err = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("evaluate", dir.toString())));
-        assertTrue(err.contains("is neither a run directory with a model.zip nor a model.zip"), err);
+        assertTrue(err.contains("is neither a run directory with a model.zip, a model.zip nor registry:"), err);
         Path narrow = Files.writeString(dir.resolve("narrow.csv"), "a,b,c,label\n" + "1,2,3,0\n".repeat(40));
         String misfit = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("evaluate",
                 dir.resolve("runs/e").toString(), "--output", report.toString(), "--set", "data.format=csv",

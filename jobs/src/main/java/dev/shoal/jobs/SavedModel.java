@@ -1,0 +1,60 @@
+package dev.shoal.jobs;
+
+import dev.shoal.driver.registry.Registry;
+import dev.shoal.driver.run.RunDirectory;
+import dev.shoal.kernel.config.ConfigException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A model named on the command line, with the plan.yaml beside it that says its type and data: a run directory,
+ * the model.zip in one, or {@code registry:NAME@champion} / {@code registry:NAME@VERSION}, whose files are copied
+ * from the registry to a local folder first.
+ *
+ * @param version the registry version, 0 for a model outside the registry
+ */
+record SavedModel(Path zip, Path plan, String label, int version) {
+
+    /** The model {@code reference} names; registry versions are copied into {@code work}. */
+    static SavedModel find(String reference, RegistryCommand.Location registry, Path work) {
+        if (reference.startsWith("registry:")) {
+            return fromRegistry(reference, registry.open(), work);
+        }
+        Path given = Path.of(reference);
+        Path zip = Files.isDirectory(given) ? given.resolve(RunDirectory.MODEL) : given;
+        if (!Files.isRegularFile(zip)) {
+            throw new ConfigException("MODEL", reference, "is neither a run directory with a model.zip, a model.zip "
+                    + "nor registry:NAME@champion|VERSION");
+        }
+        Path plan = zip.toAbsolutePath().resolveSibling(RunDirectory.PLAN);
+        if (!Files.isRegularFile(plan)) {
+            throw new ConfigException("MODEL", reference, "has no plan.yaml beside it, which says the model type "
+                    + "and the data; use a model in its run directory");
+        }
+        return new SavedModel(zip.toAbsolutePath(), plan, zip.toAbsolutePath().toString(), 0);
+    }
+
+    private static SavedModel fromRegistry(String reference, Registry registry, Path work) {
+        String[] parts = reference.substring("registry:".length()).split("@", -1);
+        if (parts.length != 2 || !parts[1].matches("champion|[1-9][0-9]*")) {
+            throw new ConfigException("MODEL", reference, "must be registry:NAME@champion or registry:NAME@VERSION");
+        }
+        String name = Registry.requireName(parts[0]);
+        int version = parts[1].equals("champion")
+                ? registry.champion(name).orElseThrow(() -> new IllegalStateException(name + " has no champion in "
+                        + registry.root())).version()
+                : Integer.parseInt(parts[1]);
+        if (!registry.versions(name).contains(version)) {
+            throw new IllegalStateException(name + " has no complete version " + version + " in " + registry.root());
+        }
+        for (String file : List.of(RunDirectory.MODEL, RunDirectory.PLAN, RunDirectory.VOCABULARY,
+                RunDirectory.ALPHABET)) {
+            if (registry.read(name, version, file).isPresent()) {
+                registry.copyToLocal(name, version, file, work.resolve(file));
+            }
+        }
+        return new SavedModel(work.resolve(RunDirectory.MODEL), work.resolve(RunDirectory.PLAN),
+                reference + " (version " + version + ", " + registry.versionUri(name, version) + ")", version);
+    }
+}
