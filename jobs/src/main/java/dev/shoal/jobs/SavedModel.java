@@ -1,8 +1,10 @@
 package dev.shoal.jobs;
 
 import dev.shoal.driver.registry.Registry;
+import dev.shoal.driver.run.BatchPrediction;
 import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.kernel.config.ConfigException;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,9 +14,10 @@ import java.util.List;
  * the model.zip in one, or {@code registry:NAME@champion} / {@code registry:NAME@VERSION}, whose files are copied
  * from the registry to a local folder first.
  *
- * @param version the registry version, 0 for a model outside the registry
+ * @param version what predictions name the model by: NAME@VERSION for a registry version, else sha256:&lt;the
+ *                first 12 hex digits of the model.zip's SHA-256&gt;
  */
-record SavedModel(Path zip, Path plan, String label, int version) {
+record SavedModel(Path zip, Path plan, String label, String version) {
 
     /** The model {@code reference} names; registry versions are copied into {@code work}. */
     static SavedModel find(String reference, RegistryCommand.Location registry, Path work) {
@@ -32,7 +35,13 @@ record SavedModel(Path zip, Path plan, String label, int version) {
             throw new ConfigException("MODEL", reference, "has no plan.yaml beside it, which says the model type "
                     + "and the data; use a model in its run directory");
         }
-        return new SavedModel(zip.toAbsolutePath(), plan, zip.toAbsolutePath().toString(), 0);
+        String hash;
+        try {
+            hash = BatchPrediction.sha256(Files.readAllBytes(zip)).substring(0, 12);
+        } catch (IOException e) {
+            throw new ConfigException("MODEL", reference, "cannot be read: " + e.getMessage());
+        }
+        return new SavedModel(zip.toAbsolutePath(), plan, zip.toAbsolutePath().toString(), "sha256:" + hash);
     }
 
     private static SavedModel fromRegistry(String reference, Registry registry, Path work) {
@@ -55,6 +64,7 @@ record SavedModel(Path zip, Path plan, String label, int version) {
             }
         }
         return new SavedModel(work.resolve(RunDirectory.MODEL), work.resolve(RunDirectory.PLAN),
-                reference + " (version " + version + ", " + registry.versionUri(name, version) + ")", version);
+                reference + " (version " + version + ", " + registry.versionUri(name, version) + ")",
+                name + "@" + version);
     }
 }

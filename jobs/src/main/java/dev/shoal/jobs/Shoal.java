@@ -18,9 +18,9 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "shoal", mixinStandardHelpOptions = true, versionProvider = Shoal.Version.class,
         description = "Data-parallel deep-learning training on Apache Spark.",
-        subcommands = {TrainCommand.class, EvaluateCommand.class, RetrainCommand.class, RegistryCommand.class,
-            BenchCommand.class, BenchKernelCommand.class,
-            BenchSystemCommand.class, KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, RetrainCommand.class,
+            RegistryCommand.class, BenchCommand.class, BenchKernelCommand.class, BenchSystemCommand.class,
+            KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
 public final class Shoal {
 
     public static void main(String[] args) {

@@ -112,7 +112,8 @@ public final class ModelEvaluation {
         }
     }
 
-    private static MultiLayerNetwork restore(Path modelZip) {
+    /** The network saved in {@code modelZip}, or a clear error naming the file. */
+    public static MultiLayerNetwork restore(Path modelZip) {
         try {
             return ModelSerializer.restoreMultiLayerNetwork(new File(modelZip.toString()), false);
         } catch (IOException | RuntimeException e) {
@@ -121,7 +122,7 @@ public final class ModelEvaluation {
     }
 
     /** The model takes examples of {@code featureSize} values, or evaluation stops here with one clear line. */
-    private static void requireFits(MultiLayerNetwork net, Path modelZip, int featureSize) {
+    public static void requireFits(MultiLayerNetwork net, Path modelZip, int featureSize) {
         try {
             net.output(Nd4j.zeros(DataType.FLOAT, 1, featureSize), false);
         } catch (RuntimeException e) {

@@ -1,0 +1,238 @@
+package dev.shoal.jobs;
+
+import dev.shoal.driver.data.IdxFile;
+import dev.shoal.driver.plan.DataFormat;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.BatchPrediction;
+import dev.shoal.driver.run.ModelEvaluation;
+import dev.shoal.driver.run.PredictionGrid;
+import dev.shoal.driver.run.SparkContexts;
+import dev.shoal.kernel.InputShape;
+import dev.shoal.kernel.config.ConfigException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code shoal predict MODEL --input ... --output ...}: batch scoring on the executors. */
+@Command(name = "predict", mixinStandardHelpOptions = true,
+        description = {"Score a table or IDX images with a saved model, on the executors: the model is shipped "
+                + "once per executor JVM and rows are scored in minibatches.",
+                "Writes a new folder of Parquet (or CSV) files: the input's other columns (ids, keys, labels; "
+                + "for IDX: index and label), prediction, probability (one per class) and model_version.",
+                "Tables are read as the model's plan reads them (format, feature columns, scale); IDX images "
+                + "need a model trained on IDX data."})
+final class PredictCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, a model.zip in one, or "
+            + "registry:NAME@champion|VERSION.")
+    String model;
+
+    @Mixin
+    RegistryCommand.Location registry;
+
+    @Option(names = "--input", required = true, paramLabel = "PATH", description = "The rows to score: a table "
+            + "in the model's data format (a file, folder or glob on any Hadoop file system), or an IDX images file.")
+    String input;
+
+    @Option(names = "--labels", paramLabel = "IDX", description = "IDX input: the true labels, kept as column "
+            + "'label' and shown in the grid.")
+    Path labels;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "The folder to write; it must "
+            + "not exist (predict never overwrites).")
+    String output;
+
+    @Option(names = "--output-format", defaultValue = "parquet", paramLabel = "FORMAT",
+            description = "parquet or csv (probability as values joined by ';'); default: ${DEFAULT-VALUE}.")
+    String outputFormat;
+
+    @Option(names = "--keep", split = ",", paramLabel = "COLUMN", description = "Table input: the columns to "
+            + "keep beside the predictions (default: every column that is not a feature).")
+    List<String> keep = new ArrayList<>();
+
+    @Option(names = "--grid", paramLabel = "PNG", description = "Image input: also draw the first --grid-size² "
+            + "images with their predicted (and true) class, wrong ones framed in red, to this PNG file.")
+    Path grid;
+
+    @Option(names = "--grid-size", defaultValue = "5", paramLabel = "N", description = "Images per side of the "
+            + "grid (default: ${DEFAULT-VALUE}).")
+    int gridSize;
+
+    @Option(names = "--batch-size", defaultValue = "256", paramLabel = "N",
+            description = "Rows scored at a time (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master; short for --set spark.master=URL.")
+    String master;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!outputFormat.equals("parquet") && !outputFormat.equals("csv")) {
+            throw new ConfigException("--output-format", outputFormat, "must be parquet or csv");
+        }
+        if (batchSize < 1 || gridSize < 1) {
+            throw new ConfigException(batchSize < 1 ? "--batch-size" : "--grid-size",
+                    batchSize < 1 ? batchSize : gridSize, "must be at least 1");
+        }
+        Path work = Files.createTempDirectory("shoal-predict-");
+        try {
+            SavedModel saved = SavedModel.find(model, registry, work);
+            List<String> settings = master == null ? List.of() : List.of("spark.master=" + master);
+            TrainingPlan plan = TrainCommand.plan(saved.plan(), settings);
+            DataFormat format = plan.data().format();
+            if (format != DataFormat.IDX && !format.isTable()) {
+                throw new ConfigException("MODEL", model, "was trained on " + format.name().toLowerCase(Locale.ROOT)
+                        + " data; predict reads tables (parquet, csv, json) and IDX images");
+            }
+            if (grid != null && format != DataFormat.IDX) {
+                throw new ConfigException("--grid", grid, "draws images, and the model reads a table");
+            }
+            requireNew(output);
+            byte[] bytes = Files.readAllBytes(saved.zip());
+            var net = ModelEvaluation.restore(saved.zip());
+            JavaSparkContext sc = SparkContexts.start(plan);
+            try {
+                SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
+                BatchPrediction.Input rows = format == DataFormat.IDX ? idx(spark, plan.sync().workers())
+                        : table(spark, plan);
+                ModelEvaluation.requireFits(net, saved.zip(), rows.featureSize());
+                System.out.println("scoring " + input + " with " + saved.label());
+                long start = System.nanoTime();
+                Dataset<Row> scored = BatchPrediction.score(sc, rows, bytes, saved.version(), batchSize);
+                write(scored);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                long count = spark.read().format(outputFormat).option("header", "true").load(output).count();
+                System.out.printf(Locale.ROOT, "scored %,d rows in %.1fs (%,.0f rows/s), written to %s%n", count,
+                        seconds, count / seconds, output);
+                if (grid != null) {
+                    drawGrid(spark);
+                }
+            } finally {
+                sc.stop();
+            }
+            return 0;
+        } finally {
+            RetrainCommand.deleteAll(work);
+        }
+    }
+
+    private void requireNew(String folder) throws IOException {
+        org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(folder);
+        if (path.getFileSystem(new org.apache.hadoop.conf.Configuration()).exists(path)) {
+            throw new ConfigException("--output", folder, "exists; predict writes a new folder and never overwrites");
+        }
+    }
+
+    private void write(Dataset<Row> scored) {
+        if (outputFormat.equals("csv")) {
+            scored.withColumn(BatchPrediction.PROBABILITY, functions.concat_ws(";",
+                            functions.col(BatchPrediction.PROBABILITY).cast("array<string>")))
+                    .write().option("header", "true").csv(output);
+        } else {
+            scored.write().parquet(output);
+        }
+    }
+
+    /** A table, read as the model's plan reads its data. */
+    private BatchPrediction.Input table(SparkSession spark, TrainingPlan plan) {
+        var reader = spark.read().format(plan.data().format().name().toLowerCase(Locale.ROOT));
+        if (plan.data().format() == DataFormat.CSV) {
+            reader = reader.option("header", "true").option("inferSchema", "true");
+        }
+        Dataset<Row> table = reader.load(input);
+        List<String> ignored = new ArrayList<>(keep);
+        ignored.add(plan.data().label());
+        List<String> features = BatchPrediction.featureColumns(table.schema(), plan.data().features(), ignored);
+        for (String c : features) {
+            if (!List.of(table.columns()).contains(c)) {
+                throw new ConfigException("--input", input, "has no feature column '" + c + "'; its columns are "
+                        + List.of(table.columns()));
+            }
+        }
+        if (!keep.isEmpty()) {
+            List<String> selected = new ArrayList<>(keep);
+            selected.addAll(features);
+            table = table.selectExpr(selected.stream().map(c -> "`" + c + "`").toArray(String[]::new));
+        }
+        return new BatchPrediction.Input(table, features, BatchPrediction.featureSize(table, features),
+                (float) plan.data().scale());
+    }
+
+    /** IDX images (and labels), read here and spread over {@code partitions} partitions. */
+    private BatchPrediction.Input idx(SparkSession spark, int partitions) {
+        IdxFile images = IdxFile.open(input);
+        int[] truth = labels == null ? null : readLabels(images.records());
+        int size = images.recordSize();
+        List<Row> rows = new ArrayList<>(images.records());
+        images.forEachRecord((i, values) -> {
+            List<Float> pixels = new ArrayList<>(size);
+            for (int f = 0; f < size; f++) {
+                pixels.add((values[f] & 0xff) / 255f);
+            }
+            Object features = BatchPrediction.scalaSeq(pixels);
+            rows.add(truth == null ? RowFactory.create((long) i, features)
+                    : RowFactory.create((long) i, truth[i], features));
+        });
+        StructType schema = new StructType().add("index", DataTypes.LongType, false);
+        if (truth != null) {
+            schema = schema.add("label", DataTypes.IntegerType, false);
+        }
+        schema = schema.add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false);
+        Dataset<Row> table = spark.createDataFrame(rows, schema).repartition(partitions);
+        return new BatchPrediction.Input(table, List.of("features"), size, 1f);
+    }
+
+    private int[] readLabels(int records) {
+        IdxFile file = IdxFile.open(labels.toString());
+        if (file.records() != records || file.recordSize() != 1) {
+            throw new ConfigException("--labels", labels, "holds " + file.records() + " labels of "
+                    + file.recordSize() + " value(s); the images are " + records);
+        }
+        int[] truth = new int[records];
+        file.forEachRecord((i, values) -> truth[i] = values[0] & 0xff);
+        return truth;
+    }
+
+    /** The first gridSize² images of the IDX input with their predictions, read back from the output. */
+    private void drawGrid(SparkSession spark) {
+        IdxFile images = IdxFile.open(input);
+        int n = Math.min(gridSize * gridSize, images.records());
+        int size = images.recordSize();
+        float[] pixels = new float[n * size];
+        images.forEachRecord(n, (i, values) -> {
+            for (int f = 0; f < size; f++) {
+                pixels[i * size + f] = (values[f] & 0xff) / 255f;
+            }
+        });
+        int[] predicted = new int[n];
+        int[] truth = labels == null ? null : new int[n];
+        for (Row r : spark.read().format(outputFormat).option("header", "true").option("inferSchema", "true")
+                .load(output).filter(functions.col("index").lt(n)).collectAsList()) {
+            int i = (int) ((Number) r.getAs("index")).longValue();
+            predicted[i] = ((Number) r.getAs(BatchPrediction.PREDICTION)).intValue();
+            if (truth != null) {
+                truth[i] = ((Number) r.getAs("label")).intValue();
+            }
+        }
+        int[] d = images.dimensions();
+        InputShape shape = d.length == 3 ? new InputShape(d[1], d[2], 1) : InputShape.vector(size);
+        PredictionGrid.write(PredictionGrid.render(pixels, shape, predicted, truth), grid.toAbsolutePath());
+        System.out.println("the first " + n + " images with their predictions: " + grid.toAbsolutePath());
+    }
+}

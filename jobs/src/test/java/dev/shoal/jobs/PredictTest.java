@@ -1,0 +1,167 @@
+package dev.shoal.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.driver.run.BatchPrediction;
+import dev.shoal.driver.testing.IdxFixtures;
+import dev.shoal.kernel.testing.Rounding;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** {@code shoal predict}: every row once, with its keys, scored as plain DL4J scores it; the model loaded once. */
+class PredictTest {
+    @TempDir
+    Path dir;
+
+    private int train(String runId, String... job) throws IOException {
+        Path file = Files.writeString(dir.resolve(runId + ".yaml"), String.join("\n", job) + "\n");
+        return Shoal.run("train", file.toString(), "--set", "output.dir=" + dir.resolve("runs"), "--set",
+                "output.run-id=" + runId);
+    }
+
+    @Test
+    void idxImagesAreScoredOnceEachAsDl4jScoresThemWithTheModelLoadedOncePerJvm() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1200, 300, 11);
+        assertEquals(0, train("m", "name: m", files.dataSection(), "model: {type: mlp, hidden: [32]}",
+                "training: {epochs: 2, batch-size: 32}", "sync: {workers: 2}"));
+        Path out = dir.resolve("scored");
+        Path png = dir.resolve("predictions.png");
+        int loadsBefore = BatchPrediction.loads();
+
+        String printed = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("predict",
+                dir.resolve("runs/m").toString(), "--input", files.testImages(), "--labels", files.testLabels(),
+                "--output", out.toString(), "--output-format", "csv", "--batch-size", "64", "--grid",
+                png.toString())));
+
+        assertTrue(printed.contains("scored 300 rows in "), printed);
+        assertEquals(1, BatchPrediction.loads() - loadsBefore, "restored once in this JVM, for both partitions");
+        List<String[]> rows = new ArrayList<>();
+        try (var parts = Files.list(out)) {
+            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
+                List<String> lines = Files.readAllLines(part);
+                assertEquals("index,label,prediction,probability,model_version", lines.get(0));
+                lines.stream().skip(1).map(l -> l.split(",")).forEach(rows::add);
+            }
+        }
+        rows.sort((a, b) -> Long.compare(Long.parseLong(a[0]), Long.parseLong(b[0])));
+        assertEquals(300, rows.size());
+        MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/m/model.zip").toFile());
+        float[] expected = net.output(Nd4j.create(pixels(files.testImages()), new long[] {300, 784}, 'c'))
+                .castTo(DataType.FLOAT).data().asFloat();
+        float[] actual = new float[300 * 10];
+        for (int i = 0; i < 300; i++) {
+            String[] row = rows.get(i);
+            assertEquals(i, Integer.parseInt(row[0]), "every index exactly once");
+            String[] p = row[3].split(";");
+            for (int k = 0; k < 10; k++) {
+                actual[i * 10 + k] = Float.parseFloat(p[k]);
+            }
+            assertEquals(argMax(actual, i), Integer.parseInt(row[2]), "row " + i);
+            assertTrue(row[4].matches("sha256:[0-9a-f]{12}"), row[4]);
+        }
+        // Minibatches of 64 against one of 300: the same products, other blocking.
+        Rounding.assertClose("probabilities", expected, actual);
+        assertEquals(expected.length, actual.length);
+        assertEquals(labels(files.testLabels()), rows.stream().map(r -> Integer.parseInt(r[1])).toList());
+
+        BufferedImage grid = ImageIO.read(png.toFile());
+        assertEquals(5 * (124 + 4), grid.getWidth(), "5 columns of captioned 112-px images");
+        String again = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("predict",
+                dir.resolve("runs/m").toString(), "--input", files.testImages(), "--output", out.toString())));
+        assertEquals("error: --output = " + out + ": exists; predict writes a new folder and never overwrites",
+                again.strip());
+    }
+
+    @Test
+    void aTableKeepsItsKeyColumnsBesideThePredictions() throws IOException {
+        Random random = new Random(5);
+        StringBuilder train = new StringBuilder("a,b,label\n");
+        for (int i = 0; i < 400; i++) {
+            int label = i % 2;
+            train.append(String.format(Locale.ROOT, "%.3f,%.3f,%d%n", random.nextGaussian() + 3 * label,
+                    random.nextGaussian(), label));
+        }
+        Path trainCsv = Files.writeString(dir.resolve("train.csv"), train);
+        assertEquals(0, train("t", "name: t", "data: {format: csv, train: " + trainCsv + ", test: " + trainCsv
+                + ", classes: 2}", "model: {type: mlp, hidden: [8]}", "training: {epochs: 2, batch-size: 16}",
+                "sync: {workers: 2}"));
+        StringBuilder today = new StringBuilder("customer,a,b,region\n");
+        for (int i = 0; i < 50; i++) {
+            today.append(String.format(Locale.ROOT, "c%03d,%.1f,0.0,%s%n", i, i < 25 ? -3.0 : 6.0,
+                    i % 3 == 0 ? "north" : "south"));
+        }
+        Path input = Files.writeString(dir.resolve("today.csv"), today);
+        Path out = dir.resolve("today-scored");
+
+        assertEquals(0, Shoal.run("predict", dir.resolve("runs/t").toString(), "--input", input.toString(),
+                "--output", out.toString()));
+
+        MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/t/model.zip").toFile());
+        SparkSession spark = SparkSession.builder().master("local[1]").appName("read").getOrCreate();
+        try {
+            List<Row> scored = spark.read().parquet(out.toString()).orderBy("customer").collectAsList();
+            assertEquals(List.of("customer", "region", "prediction", "probability", "model_version"),
+                    Arrays.asList(spark.read().parquet(out.toString()).columns()));
+            assertEquals(50, scored.size());
+            for (int i = 0; i < 50; i++) {
+                Row r = scored.get(i);
+                assertEquals(String.format("c%03d", i), r.getString(0), "every customer once, with its key");
+                assertEquals(i % 3 == 0 ? "north" : "south", r.getString(1));
+                float[] p = net.output(Nd4j.create(new float[] {i < 25 ? -3f : 6f, 0f}, new long[] {1, 2}, 'c'))
+                        .castTo(DataType.FLOAT).data().asFloat();
+                Rounding.assertClose("probabilities of " + r.getString(0), p,
+                        new float[] {r.<Float>getList(3).get(0), r.<Float>getList(3).get(1)});
+                assertEquals(p[1] > p[0] ? 1 : 0, r.getInt(2));
+            }
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /** The images in file order, scaled to [0, 1] as training scales them. */
+    private static float[] pixels(String idxImages) {
+        dev.shoal.driver.data.IdxFile file = dev.shoal.driver.data.IdxFile.open(idxImages);
+        int size = file.recordSize();
+        float[] x = new float[file.records() * size];
+        file.forEachRecord((i, values) -> {
+            for (int f = 0; f < size; f++) {
+                x[i * size + f] = (values[f] & 0xff) / 255f;
+            }
+        });
+        return x;
+    }
+
+    private static List<Integer> labels(String idxLabels) {
+        dev.shoal.driver.data.IdxFile file = dev.shoal.driver.data.IdxFile.open(idxLabels);
+        List<Integer> labels = new ArrayList<>();
+        file.forEachRecord((i, values) -> labels.add(values[0] & 0xff));
+        return labels;
+    }
+
+    private static int argMax(float[] p, int row) {
+        int best = 0;
+        for (int k = 1; k < 10; k++) {
+            if (p[row * 10 + k] > p[row * 10 + best]) {
+                best = k;
+            }
+        }
+        return best;
+    }
+}
