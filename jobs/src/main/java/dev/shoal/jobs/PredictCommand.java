@@ -1,5 +1,6 @@
 package dev.shoal.jobs;
 
+import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -16,10 +17,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
@@ -109,12 +110,12 @@ final class PredictCommand implements Callable<Integer> {
             JavaSparkContext sc = SparkContexts.start(plan);
             try {
                 SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
-                BatchPrediction.Input rows = format == DataFormat.IDX ? idx(spark, plan.sync().workers())
-                        : table(spark, plan);
+                Rows rows = format == DataFormat.IDX ? idx(sc, plan.sync().workers()) : table(spark, plan);
                 ModelEvaluation.requireFits(net, saved.zip(), rows.featureSize());
                 System.out.println("scoring " + input + " with " + saved.label());
                 long start = System.nanoTime();
-                Dataset<Row> scored = BatchPrediction.score(sc, rows, bytes, saved.version(), batchSize);
+                Dataset<Row> scored = BatchPrediction.score(sc, rows.examples(), rows.kept(), rows.featureSize(),
+                        bytes, saved.version(), batchSize);
                 write(scored);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 long count = spark.read().format(outputFormat).option("header", "true").load(output).count();
@@ -149,8 +150,12 @@ final class PredictCommand implements Callable<Integer> {
         }
     }
 
+    /** The examples to score, the schema of the values they keep, and the features per example. */
+    private record Rows(JavaRDD<BatchPrediction.Example> examples, StructType kept, int featureSize) {
+    }
+
     /** A table, read as the model's plan reads its data. */
-    private BatchPrediction.Input table(SparkSession spark, TrainingPlan plan) {
+    private Rows table(SparkSession spark, TrainingPlan plan) {
         var reader = spark.read().format(plan.data().format().name().toLowerCase(Locale.ROOT));
         if (plan.data().format() == DataFormat.CSV) {
             reader = reader.option("header", "true").option("inferSchema", "true");
@@ -170,43 +175,66 @@ final class PredictCommand implements Callable<Integer> {
             selected.addAll(features);
             table = table.selectExpr(selected.stream().map(c -> "`" + c + "`").toArray(String[]::new));
         }
-        return new BatchPrediction.Input(table, features, BatchPrediction.featureSize(table, features),
-                (float) plan.data().scale());
+        int featureSize = BatchPrediction.featureSize(table, features);
+        var examples = BatchPrediction.examples(table, features, featureSize, (float) plan.data().scale());
+        return new Rows(examples._1(), examples._2(), featureSize);
     }
 
-    /** IDX images (and labels), read here and spread over {@code partitions} partitions. */
-    private BatchPrediction.Input idx(SparkSession spark, int partitions) {
+    /**
+     * IDX images (and labels), read on the executors: each of {@code partitions} tasks reads its range of the
+     * file. Pixels are scaled to [0, 1], as training reads them; the kept values are the index and the label.
+     */
+    private Rows idx(JavaSparkContext sc, int partitions) {
         IdxFile images = IdxFile.open(input);
-        int[] truth = labels == null ? null : readLabels(images.records());
-        int size = images.recordSize();
-        List<Row> rows = new ArrayList<>(images.records());
-        images.forEachRecord((i, values) -> {
-            List<Float> pixels = new ArrayList<>(size);
-            for (int f = 0; f < size; f++) {
-                pixels.add((values[f] & 0xff) / 255f);
-            }
-            Object features = BatchPrediction.scalaSeq(pixels);
-            rows.add(truth == null ? RowFactory.create((long) i, features)
-                    : RowFactory.create((long) i, truth[i], features));
-        });
-        StructType schema = new StructType().add("index", DataTypes.LongType, false);
+        IdxFile truth = labels == null ? null : labelFile(images.records());
+        int n = images.records();
+        StructType kept = new StructType().add("index", DataTypes.LongType, false);
         if (truth != null) {
-            schema = schema.add("label", DataTypes.IntegerType, false);
+            kept = kept.add("label", DataTypes.IntegerType, false);
         }
-        schema = schema.add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false);
-        Dataset<Row> table = spark.createDataFrame(rows, schema).repartition(partitions);
-        return new BatchPrediction.Input(table, List.of("features"), size, 1f);
+        JavaRDD<BatchPrediction.Example> examples = sc.parallelize(
+                        java.util.stream.IntStream.range(0, partitions).boxed().toList(), partitions)
+                .flatMap(p -> readRange(images, truth, DataSource.start(p, partitions, n),
+                        DataSource.start(p + 1, partitions, n)).iterator());
+        return new Rows(examples, kept, images.recordSize());
     }
 
-    private int[] readLabels(int records) {
+    /** Records [first, end) of an IDX image file (and its labels) as examples; runs on an executor. */
+    private static List<BatchPrediction.Example> readRange(IdxFile images, IdxFile truth, int first, int end) {
+        int size = images.recordSize();
+        float[][] x = new float[end - first][];
+        images.forEachRecord(end, (i, values) -> {
+            if (i >= first) {
+                float[] pixels = new float[size];
+                for (int f = 0; f < size; f++) {
+                    pixels[f] = (values[f] & 0xff) / 255f;
+                }
+                x[i - first] = pixels;
+            }
+        });
+        int[] y = new int[end - first];
+        if (truth != null) {
+            truth.forEachRecord(end, (i, values) -> {
+                if (i >= first) {
+                    y[i - first] = values[0] & 0xff;
+                }
+            });
+        }
+        List<BatchPrediction.Example> examples = new ArrayList<>(end - first);
+        for (int i = first; i < end; i++) {
+            Object[] keptValues = truth == null ? new Object[] {(long) i} : new Object[] {(long) i, y[i - first]};
+            examples.add(new BatchPrediction.Example(keptValues, x[i - first]));
+        }
+        return examples;
+    }
+
+    private IdxFile labelFile(int records) {
         IdxFile file = IdxFile.open(labels.toString());
         if (file.records() != records || file.recordSize() != 1) {
             throw new ConfigException("--labels", labels, "holds " + file.records() + " labels of "
                     + file.recordSize() + " value(s); the images are " + records);
         }
-        int[] truth = new int[records];
-        file.forEachRecord((i, values) -> truth[i] = values[0] & 0xff);
-        return truth;
+        return file;
     }
 
     /** The first gridSize² images of the IDX input with their predictions, read back from the output. */

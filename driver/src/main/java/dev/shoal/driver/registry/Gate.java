@@ -1,5 +1,7 @@
 package dev.shoal.driver.registry;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -75,14 +77,22 @@ public final class Gate {
         };
         boolean pass = rule.kind() == GateRule.Kind.AT_MOST ? compared <= rule.value() : compared >= rule.value();
         String what = switch (rule.kind()) {
-            case AT_LEAST -> String.format(Locale.ROOT, "%s %s, at least %s", name, value, rule.value());
-            case AT_MOST -> String.format(Locale.ROOT, "%s %s, at most %s", name, value, rule.value());
-            case GAIN -> String.format(Locale.ROOT, "%s %s against the champion's %s: gain %s, at least %s", name,
-                    value, reference, gain, rule.value());
-            case RELATIVE_GAIN -> String.format(Locale.ROOT, "%s %s against the champion's %s: relative gain %s, "
-                    + "at least %s", name, value, reference, compared, rule.value());
+            case AT_LEAST -> name + " " + figure(value) + ", at least " + figure(rule.value());
+            case AT_MOST -> name + " " + figure(value) + ", at most " + figure(rule.value());
+            case GAIN -> name + " " + figure(value) + " against the champion's " + figure(reference) + ": gain "
+                    + figure(gain) + ", at least " + figure(rule.value());
+            case RELATIVE_GAIN -> name + " " + figure(value) + " against the champion's " + figure(reference)
+                    + ": relative gain " + figure(compared) + ", at least " + figure(rule.value());
         };
         return new Check(rule.metric(), rule.kind(), rule.value(), value, reference, compared,
                 pass ? Outcome.PASS : Outcome.FAIL, (pass ? "passed: " : "failed: ") + what);
+    }
+
+    /** A figure as a person reads it: 6 significant digits, no trailing zeros (the JSON keeps every digit). */
+    static String figure(double x) {
+        if (!Double.isFinite(x)) {
+            return Double.toString(x);
+        }
+        return new BigDecimal(x).round(new MathContext(6)).stripTrailingZeros().toPlainString();
     }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -52,14 +53,8 @@ public final class BatchPrediction {
     private BatchPrediction() {
     }
 
-    /**
-     * The rows to score and how to read their features.
-     *
-     * @param features    the feature columns: one array or ML vector column, or numeric columns
-     * @param featureSize values per row, checked on every row
-     * @param scale       what each value is multiplied by, as training did (data.scale)
-     */
-    public record Input(Dataset<Row> rows, List<String> features, int featureSize, float scale) {
+    /** One row to score: the values it keeps for the output, and its features, scaled as training scaled them. */
+    public record Example(Object[] kept, float[] x) implements Serializable {
     }
 
     /**
@@ -95,35 +90,41 @@ public final class BatchPrediction {
     }
 
     /**
-     * Scores {@code input} with the model saved in {@code model} (model.zip's bytes), {@code batchSize} rows at a
-     * time, naming it {@code version} in the output.
+     * The rows of {@code table} as examples: every column but the {@code features} is kept, the features (one array
+     * or ML vector column, or numeric columns; {@code featureSize} values) are multiplied by {@code scale}.
+     * Returns the examples and the schema of the kept columns.
      */
-    public static Dataset<Row> score(JavaSparkContext sc, Input input, byte[] model, String version, int batchSize) {
-        Dataset<Row> rows = input.rows();
-        List<String> kept = new ArrayList<>();
+    public static scala.Tuple2<JavaRDD<Example>, StructType> examples(Dataset<Row> table, List<String> features,
+                                                                   int featureSize, float scale) {
         List<Column> select = new ArrayList<>();
-        for (String c : rows.columns()) {
-            if (!input.features().contains(c)) {
-                kept.add(c);
-                select.add(functions.col(c));
+        StructType kept = new StructType();
+        for (StructField f : table.schema().fields()) {
+            if (!features.contains(f.name())) {
+                kept = kept.add(f);
+                select.add(functions.col(f.name()));
             }
         }
-        boolean array = isArray(rows, input.features());
-        for (String c : input.features()) {
-            select.add(array ? asArray(rows, c) : functions.col(c).cast(DataTypes.FloatType));
+        boolean array = isArray(table, features);
+        for (String c : features) {
+            select.add(array ? asArray(table, c) : functions.col(c).cast(DataTypes.FloatType));
         }
-        StructType schema = new StructType();
-        for (String c : kept) {
-            schema = schema.add(rows.schema().apply(c));
-        }
-        schema = schema.add(PREDICTION, DataTypes.IntegerType, false)
+        TableRows reader = new TableRows(kept.size(), array, featureSize, scale);
+        return new scala.Tuple2<>(table.select(select.toArray(Column[]::new)).javaRDD().map(reader::example), kept);
+    }
+
+    /**
+     * Scores {@code examples} ({@code featureSize} values each, kept values as {@code kept} describes) with the
+     * model saved in {@code model} (model.zip's bytes), {@code batchSize} rows at a time, naming it
+     * {@code version} in the output.
+     */
+    public static Dataset<Row> score(JavaSparkContext sc, JavaRDD<Example> examples, StructType kept,
+                                     int featureSize, byte[] model, String version, int batchSize) {
+        StructType schema = kept.add(PREDICTION, DataTypes.IntegerType, false)
                 .add(PROBABILITY, DataTypes.createArrayType(DataTypes.FloatType, false), false)
                 .add(MODEL_VERSION, DataTypes.StringType, false);
-        Broadcast<byte[]> shipped = sc.broadcast(model);
-        Scorer scorer = new Scorer(shipped, sha256(model), version, kept.size(), array,
-                input.featureSize(), input.scale(), batchSize);
-        JavaRDD<Row> scored = rows.select(select.toArray(Column[]::new)).javaRDD().mapPartitions(scorer);
-        return SparkSession.builder().sparkContext(sc.sc()).getOrCreate().createDataFrame(scored, schema);
+        Scorer scorer = new Scorer(sc.broadcast(model), sha256(model), version, featureSize, batchSize);
+        return SparkSession.builder().sparkContext(sc.sc()).getOrCreate()
+                .createDataFrame(examples.mapPartitions(scorer), schema);
     }
 
     /** The SHA-256 of {@code bytes}, in hex. */
@@ -178,14 +179,13 @@ public final class BatchPrediction {
         }).get();
     }
 
-    /** Scores the rows of one partition: kept columns first, then the features. */
-    private record Scorer(Broadcast<byte[]> model, String hash, String version, int kept, boolean array,
-                          int featureSize, float scale, int batchSize)
-            implements FlatMapFunction<Iterator<Row>, Row>, Serializable {
+    /** Scores the examples of one partition. */
+    private record Scorer(Broadcast<byte[]> model, String hash, String version, int featureSize, int batchSize)
+            implements FlatMapFunction<Iterator<Example>, Row>, Serializable {
 
         /** The partition's rows scored a minibatch at a time, as Spark asks for them. */
         @Override
-        public Iterator<Row> call(Iterator<Row> rows) {
+        public Iterator<Row> call(Iterator<Example> examples) {
             MultiLayerNetwork net = BatchPrediction.model(hash, model);
             return new Iterator<>() {
                 private final List<Row> scored = new ArrayList<>(batchSize);
@@ -193,10 +193,10 @@ public final class BatchPrediction {
 
                 @Override
                 public boolean hasNext() {
-                    if (next == scored.size() && rows.hasNext()) {
-                        List<Row> batch = new ArrayList<>(batchSize);
-                        while (batch.size() < batchSize && rows.hasNext()) {
-                            batch.add(rows.next());
+                    if (next == scored.size() && examples.hasNext()) {
+                        List<Example> batch = new ArrayList<>(batchSize);
+                        while (batch.size() < batchSize && examples.hasNext()) {
+                            batch.add(examples.next());
                         }
                         scored.clear();
                         next = 0;
@@ -215,21 +215,18 @@ public final class BatchPrediction {
             };
         }
 
-        private void score(MultiLayerNetwork net, List<Row> batch, List<Row> out) {
+        private void score(MultiLayerNetwork net, List<Example> batch, List<Row> out) {
             float[] x = new float[batch.size() * featureSize];
             for (int r = 0; r < batch.size(); r++) {
-                features(batch.get(r), x, r * featureSize);
+                System.arraycopy(batch.get(r).x(), 0, x, r * featureSize, featureSize);
             }
             INDArray probabilities = net.output(Nd4j.create(x, new long[] {batch.size(), featureSize}, 'c'), false)
                     .castTo(DataType.FLOAT);
             int classes = (int) probabilities.size(1);
             float[] p = probabilities.dup('c').data().asFloat();
             for (int r = 0; r < batch.size(); r++) {
-                Object[] values = new Object[kept + 3];
-                Row row = batch.get(r);
-                for (int c = 0; c < kept; c++) {
-                    values[c] = row.get(c);
-                }
+                Object[] kept = batch.get(r).kept();
+                Object[] values = Arrays.copyOf(kept, kept.length + 3);
                 List<Float> probability = new ArrayList<>(classes);
                 int best = 0;
                 for (int k = 0; k < classes; k++) {
@@ -238,15 +235,23 @@ public final class BatchPrediction {
                         best = k;
                     }
                 }
-                values[kept] = best;
-                values[kept + 1] = scalaSeq(probability);
-                values[kept + 2] = version;
+                values[kept.length] = best;
+                values[kept.length + 1] = scalaSeq(probability);
+                values[kept.length + 2] = version;
                 out.add(RowFactory.create(values));
             }
         }
+    }
 
-        /** Reads a row's features into {@code x} at {@code offset}, scaled; a bad row fails with its values. */
-        private void features(Row row, float[] x, int offset) {
+    /** Turns a table's rows (kept columns first, then the features) into examples, on the executors. */
+    private record TableRows(int kept, boolean array, int featureSize, float scale) implements Serializable {
+
+        Example example(Row row) {
+            Object[] keptValues = new Object[kept];
+            for (int c = 0; c < kept; c++) {
+                keptValues[c] = row.get(c);
+            }
+            float[] x = new float[featureSize];
             if (array) {
                 List<Object> values = row.isNullAt(kept) ? null : row.getList(kept);
                 if (values == null || values.size() != featureSize) {
@@ -255,13 +260,14 @@ public final class BatchPrediction {
                             + ": " + row);
                 }
                 for (int i = 0; i < featureSize; i++) {
-                    x[offset + i] = value(values.get(i), row) * scale;
+                    x[i] = value(values.get(i), row) * scale;
                 }
             } else {
                 for (int i = 0; i < featureSize; i++) {
-                    x[offset + i] = value(row.get(kept + i), row) * scale;
+                    x[i] = value(row.get(kept + i), row) * scale;
                 }
             }
+            return new Example(keptValues, x);
         }
 
         private static float value(Object v, Row row) {
