@@ -124,7 +124,7 @@ final class RegistryCommand implements Runnable {
                     evaluation.path("examples").asLong(), evaluation.path("accuracy").asDouble(Double.NaN),
                     evaluation.path("loss").asDouble(Double.NaN), evaluation.path("data").asText("?"));
             JsonNode verdict = json(registry, name, v, "verdict.json");
-            System.out.println("  gate        " + (verdict.path("promote").asBoolean() ? "passed: " : "failed: ")
+            System.out.println("  gate        " + (verdict.path("promote").asBoolean() ? "passed: " : "")
                     + verdict.path("reason").asText("?"));
             for (JsonNode check : verdict.path("checks")) {
                 System.out.println("              " + check.path("outcome").asText() + " " + check.path("reason")

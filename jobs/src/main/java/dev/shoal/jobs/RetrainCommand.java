@@ -125,8 +125,8 @@ final class RetrainCommand implements Callable<Integer> {
                 + defender.map(d -> "champion:   " + d.table().lines().findFirst().orElseThrow() + "\n").orElse(""));
         verdict.checks().forEach(c -> System.out.println("  " + c.reason()));
         int version = registry.register(name, versionFiles(dir), provenance(dir, champion));
-        System.out.printf("registered %s version %d in %s; %s%n", name, version, registry.root(),
-                (verdict.promote() ? "it passed the gate: " : "it did not pass the gate: ") + verdict.reason());
+        System.out.printf("registered %s version %d in %s; it %s the gate (%s)%n", name, version, registry.root(),
+                verdict.promote() ? "passed" : "did not pass", verdict.reason());
         if (!verdict.promote()) {
             System.out.printf("champion unchanged: %s%n", champion.map(c -> "version " + c.version()).orElse("none"));
             return NOT_PROMOTED;
