@@ -110,7 +110,8 @@ final class RetrainCommand implements Callable<Integer> {
         } finally {
             sc.stop();
         }
-        Gate.Verdict verdict = Gate.judge(plan.gate(), challenger.metrics(), defender.map(ModelEvaluation.Report::metrics));
+        Gate.Verdict verdict = Gate.judge(plan.gate(), challenger.metrics(),
+                defender.map(ModelEvaluation.Report::metrics));
         Path dir = run.directory();
         RunDirectory.writeJson(dir.resolve("evaluation.json"), challenger);
         defender.ifPresent(d -> RunDirectory.writeJson(dir.resolve("champion-evaluation.json"), d));
@@ -156,12 +157,19 @@ final class RetrainCommand implements Callable<Integer> {
         }
     }
 
-    /** The champion's model.zip, copied to {@code work} and checked to be a model. */
+    /**
+     * The champion's model.zip, copied to {@code work} with its vocabulary or alphabet (a text model is evaluated
+     * with its own), and checked to be a model.
+     */
     private Path fetchModel(Registry registry, int version, Path work) {
-        Path zip = work.resolve("champion-" + version + ".zip");
+        Path zip = work.resolve(RunDirectory.MODEL);
         String where = registry.versionUri(name, version) + "/" + RunDirectory.MODEL;
         try {
-            registry.copyToLocal(name, version, RunDirectory.MODEL, zip);
+            for (String file : List.of(RunDirectory.MODEL, RunDirectory.VOCABULARY, RunDirectory.ALPHABET)) {
+                if (file.equals(RunDirectory.MODEL) || registry.read(name, version, file).isPresent()) {
+                    registry.copyToLocal(name, version, file, work.resolve(file));
+                }
+            }
             ModelSerializer.restoreMultiLayerNetwork(new File(zip.toString()), false);
             return zip;
         } catch (IOException | RuntimeException e) {

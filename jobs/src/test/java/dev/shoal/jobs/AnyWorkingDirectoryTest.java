@@ -59,8 +59,8 @@ class AnyWorkingDirectoryTest {
     void everyPathKeyIsReadAgainstTheJobFilesFolder() {
         List<String> keys = pathKeys(TrainingPlan.class, "");
         assertEquals(List.of("data.train-images", "data.train-labels", "data.test-images", "data.test-labels",
-                "data.train", "data.test", "model.base", "model.json", "model.keras", "output.dir",
-                "output.copy-to", "checkpoint.dir"), keys, "the keys that name files or folders");
+                "data.train", "data.test", "model.base", "model.json", "model.keras", "training.warm-start",
+                "output.dir", "output.copy-to", "checkpoint.dir"), keys, "the keys that name files or folders");
         ObjectNode tree = JsonNodeFactory.instance.objectNode();
         keys.forEach(k -> PlanBinder.override(tree, k + "=../shared/" + k));
         PlanBinder.override(tree, "output.copy-to=hdfs://namenode/models");

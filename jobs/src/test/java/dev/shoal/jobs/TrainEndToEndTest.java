@@ -315,6 +315,24 @@ class TrainEndToEndTest {
     }
 
     @Test
+    void aTextModelIsEvaluatedWithItsOwnVocabularyAfterTheTrainingDataChanged() throws IOException {
+        Path test = Files.move(reviews(300, 6), dir.resolve("test-reviews.json"));
+        Path train = reviews(1200, 5);
+        assertEquals(0, train("vocab", "data: {format: text, train: " + train + ", test: " + test + ", text: t, "
+                        + "label: s, classes: 2, max-length: 12, vocabulary: 100}",
+                "model: {type: lstm-classifier, embedding: 16, units: 16, hidden: []}", quick(2)));
+        // The next day's training file: "the" is gone, so the vocabulary its counts give has other ids.
+        Files.writeString(train, Files.readString(train).replace("the ", "qq ").replace("plot", "zz"));
+        Path report = dir.resolve("vocab.json");
+
+        assertEquals(0, Shoal.run("evaluate", dir.resolve("runs/vocab").toString(), "--output", report.toString()));
+
+        JsonNode trained = provenance("vocab").get("result");
+        assertEquals(trained.get("testLoss").asDouble(), JSON.readTree(report.toFile()).get("loss").asDouble(),
+                "the model's own vocabulary.txt, not one rebuilt from today's training file");
+    }
+
+    @Test
     void aGanTrainsDataParallelAndLeavesAGridOfGeneratedImages() throws IOException {
         IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 600, 100, 11);
         assertEquals(0, train("gan", files.dataSection(), "model: {type: gan, hidden: [32], units: 8}",

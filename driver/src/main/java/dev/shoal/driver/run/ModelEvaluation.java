@@ -1,5 +1,10 @@
 package dev.shoal.driver.run;
 
+import dev.shoal.driver.data.Alphabet;
+import dev.shoal.driver.data.CharDataSource;
+import dev.shoal.driver.data.DataSource;
+import dev.shoal.driver.data.TextDataSource;
+import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.registry.GateMetric;
 import dev.shoal.driver.train.Trainer;
@@ -10,6 +15,8 @@ import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -102,13 +109,34 @@ public final class ModelEvaluation {
         String json = net.getLayerWiseConfigurations().toJson();
         WorkerKernel kernel = new WorkerKernel(json, plan.model().type().target());
         ModelSnapshot model = new ModelSnapshot(net.params().toFloatVector(), kernel.snapshot().updaterState(), 0, 0);
-        Preflight.Sources ready = sources.open(sc);
-        requireFits(net, modelZip, ready.test().featureSize());
-        TrainingData test = TrainingRun.load(sc, ready.test(), plan.sync().workers(), plan.training().seed());
+        DataSource source = withModelTokens(sources.open(sc).test(), modelZip);
+        requireFits(net, modelZip, source.featureSize());
+        TrainingData test = TrainingRun.load(sc, source, plan.sync().workers(), plan.training().seed());
         try {
-            return Trainer.evaluate(sc, plan, json, ready.test().inputShape(), model, test);
+            return Trainer.evaluate(sc, plan, json, source.inputShape(), model, test);
         } finally {
             test.blocks().unpersist(false);
+        }
+    }
+
+    /**
+     * A text or character test set read with the model's own vocabulary or alphabet, saved beside it, rather than
+     * the one the plan's training data gives today (data that changed since would give other token ids).
+     */
+    private static DataSource withModelTokens(DataSource test, Path modelZip) {
+        Path vocabulary = modelZip.toAbsolutePath().resolveSibling(RunDirectory.VOCABULARY);
+        Path alphabet = modelZip.toAbsolutePath().resolveSibling(RunDirectory.ALPHABET);
+        try {
+            if (test instanceof TextDataSource text && Files.exists(vocabulary)) {
+                return new TextDataSource(text.file(), Vocabulary.read(vocabulary), text.maxLength(), text.slots());
+            }
+            if (test instanceof CharDataSource chars && Files.exists(alphabet)) {
+                return new CharDataSource(chars.path(), Alphabet.read(alphabet), chars.length(), chars.slots());
+            }
+            return test;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the model's tokens beside " + modelZip + ": "
+                    + e.getMessage(), e);
         }
     }
 
