@@ -1,6 +1,5 @@
 package dev.shoal.jobs;
 
-import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -16,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -115,7 +115,7 @@ final class PredictCommand implements Callable<Integer> {
                 System.out.println("scoring " + input + " with " + saved.label());
                 long start = System.nanoTime();
                 Dataset<Row> scored = BatchPrediction.score(sc, rows.examples(), rows.kept(), rows.featureSize(),
-                        bytes, saved.version(), batchSize);
+                        bytes, saved.version(), batchSize, plan.sync().threadsPerWorker());
                 write(scored);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 long count = spark.read().format(outputFormat).option("header", "true").load(output).count();
@@ -180,52 +180,12 @@ final class PredictCommand implements Callable<Integer> {
         return new Rows(examples._1(), examples._2(), featureSize);
     }
 
-    /**
-     * IDX images (and labels), read on the executors: each of {@code partitions} tasks reads its range of the
-     * file. Pixels are scaled to [0, 1], as training reads them; the kept values are the index and the label.
-     */
+    /** IDX images (and labels), read on the executors. */
     private Rows idx(JavaSparkContext sc, int partitions) {
         IdxFile images = IdxFile.open(input);
-        IdxFile truth = labels == null ? null : labelFile(images.records());
-        int n = images.records();
-        StructType kept = new StructType().add("index", DataTypes.LongType, false);
-        if (truth != null) {
-            kept = kept.add("label", DataTypes.IntegerType, false);
-        }
-        JavaRDD<BatchPrediction.Example> examples = sc.parallelize(
-                        java.util.stream.IntStream.range(0, partitions).boxed().toList(), partitions)
-                .flatMap(p -> readRange(images, truth, DataSource.start(p, partitions, n),
-                        DataSource.start(p + 1, partitions, n)).iterator());
-        return new Rows(examples, kept, images.recordSize());
-    }
-
-    /** Records [first, end) of an IDX image file (and its labels) as examples; runs on an executor. */
-    private static List<BatchPrediction.Example> readRange(IdxFile images, IdxFile truth, int first, int end) {
-        int size = images.recordSize();
-        float[][] x = new float[end - first][];
-        images.forEachRecord(end, (i, values) -> {
-            if (i >= first) {
-                float[] pixels = new float[size];
-                for (int f = 0; f < size; f++) {
-                    pixels[f] = (values[f] & 0xff) / 255f;
-                }
-                x[i - first] = pixels;
-            }
-        });
-        int[] y = new int[end - first];
-        if (truth != null) {
-            truth.forEachRecord(end, (i, values) -> {
-                if (i >= first) {
-                    y[i - first] = values[0] & 0xff;
-                }
-            });
-        }
-        List<BatchPrediction.Example> examples = new ArrayList<>(end - first);
-        for (int i = first; i < end; i++) {
-            Object[] keptValues = truth == null ? new Object[] {(long) i} : new Object[] {(long) i, y[i - first]};
-            examples.add(new BatchPrediction.Example(keptValues, x[i - first]));
-        }
-        return examples;
+        Optional<IdxFile> truth = labels == null ? Optional.empty() : Optional.of(labelFile(images.records()));
+        return new Rows(BatchPrediction.idxExamples(sc, images, truth, partitions), BatchPrediction.idxKept(truth),
+                images.recordSize());
     }
 
     private IdxFile labelFile(int records) {

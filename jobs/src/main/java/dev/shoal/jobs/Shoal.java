@@ -19,8 +19,8 @@ import picocli.CommandLine.Command;
 @Command(name = "shoal", mixinStandardHelpOptions = true, versionProvider = Shoal.Version.class,
         description = "Data-parallel deep-learning training on Apache Spark.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, RetrainCommand.class,
-            RegistryCommand.class, BenchCommand.class, BenchKernelCommand.class, BenchSystemCommand.class,
-            KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
+            RegistryCommand.class, BenchCommand.class, BenchKernelCommand.class, BenchPredictCommand.class,
+            BenchSystemCommand.class, KeysCommand.class, SampleCommand.class, CommandLine.HelpCommand.class})
 public final class Shoal {
 
     public static void main(String[] args) {

@@ -81,6 +81,12 @@ class PredictTest {
         assertEquals(expected.length, actual.length);
         assertEquals(labels(files.testLabels()), rows.stream().map(r -> Integer.parseInt(r[1])).toList());
 
+        String bench = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("bench-predict",
+                dir.resolve("runs/m").toString(), "--input", files.testImages(), "--repeats", "1")));
+        assertTrue(bench.contains("300 rows of 784 values, batch 256, Shoal on local[2]"), bench);
+        assertEquals(3, bench.lines().filter(l -> l.matches("\\| (dl4j|shoal) .* \\| [0-9.]+ \\|")).count(),
+                bench);
+
         BufferedImage grid = ImageIO.read(png.toFile());
         assertEquals(5 * (124 + 4), grid.getWidth(), "5 columns of captioned 112-px images");
         String again = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("predict",

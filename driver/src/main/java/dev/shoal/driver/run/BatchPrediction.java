@@ -2,6 +2,9 @@ package dev.shoal.driver.run;
 
 import static org.apache.spark.ml.functions.vector_to_array;
 
+import dev.shoal.driver.data.DataSource;
+import dev.shoal.driver.data.IdxFile;
+import dev.shoal.kernel.KernelThreads;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Serializable;
@@ -10,9 +13,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -113,16 +118,65 @@ public final class BatchPrediction {
     }
 
     /**
+     * IDX images (and their labels) as examples, read on the executors: each of {@code partitions} tasks reads its
+     * range of the file. Pixels are scaled to [0, 1], as training reads them; the kept values are the index and
+     * the label ({@link #idxKept}).
+     */
+    public static JavaRDD<Example> idxExamples(JavaSparkContext sc, IdxFile images, Optional<IdxFile> labels,
+                                               int partitions) {
+        int n = images.records();
+        IdxFile truth = labels.orElse(null);
+        return sc.parallelize(IntStream.range(0, partitions).boxed().toList(), partitions)
+                .flatMap(p -> readRange(images, truth, DataSource.start(p, partitions, n),
+                        DataSource.start(p + 1, partitions, n)).iterator());
+    }
+
+    /** The kept columns of {@link #idxExamples}: index, and label when there are labels. */
+    public static StructType idxKept(Optional<IdxFile> labels) {
+        StructType kept = new StructType().add("index", DataTypes.LongType, false);
+        return labels.isEmpty() ? kept : kept.add("label", DataTypes.IntegerType, false);
+    }
+
+    /** Records [first, end) of an IDX image file (and its labels, when not null) as examples. */
+    private static List<Example> readRange(IdxFile images, IdxFile labels, int first, int end) {
+        int size = images.recordSize();
+        float[][] x = new float[end - first][];
+        images.forEachRecord(end, (i, values) -> {
+            if (i >= first) {
+                float[] pixels = new float[size];
+                for (int f = 0; f < size; f++) {
+                    pixels[f] = (values[f] & 0xff) / 255f;
+                }
+                x[i - first] = pixels;
+            }
+        });
+        int[] y = new int[end - first];
+        if (labels != null) {
+            labels.forEachRecord(end, (i, values) -> {
+                if (i >= first) {
+                    y[i - first] = values[0] & 0xff;
+                }
+            });
+        }
+        List<Example> examples = new ArrayList<>(end - first);
+        for (int i = first; i < end; i++) {
+            Object[] kept = labels == null ? new Object[] {(long) i} : new Object[] {(long) i, y[i - first]};
+            examples.add(new Example(kept, x[i - first]));
+        }
+        return examples;
+    }
+
+    /**
      * Scores {@code examples} ({@code featureSize} values each, kept values as {@code kept} describes) with the
-     * model saved in {@code model} (model.zip's bytes), {@code batchSize} rows at a time, naming it
-     * {@code version} in the output.
+     * model saved in {@code model} (model.zip's bytes), {@code batchSize} rows at a time on {@code threads} ND4J
+     * threads per task (sync.threads-per-worker, as training), naming it {@code version} in the output.
      */
     public static Dataset<Row> score(JavaSparkContext sc, JavaRDD<Example> examples, StructType kept,
-                                     int featureSize, byte[] model, String version, int batchSize) {
+                                     int featureSize, byte[] model, String version, int batchSize, int threads) {
         StructType schema = kept.add(PREDICTION, DataTypes.IntegerType, false)
                 .add(PROBABILITY, DataTypes.createArrayType(DataTypes.FloatType, false), false)
                 .add(MODEL_VERSION, DataTypes.StringType, false);
-        Scorer scorer = new Scorer(sc.broadcast(model), sha256(model), version, featureSize, batchSize);
+        Scorer scorer = new Scorer(sc.broadcast(model), sha256(model), version, featureSize, batchSize, threads);
         return SparkSession.builder().sparkContext(sc.sc()).getOrCreate()
                 .createDataFrame(examples.mapPartitions(scorer), schema);
     }
@@ -180,12 +234,13 @@ public final class BatchPrediction {
     }
 
     /** Scores the examples of one partition. */
-    private record Scorer(Broadcast<byte[]> model, String hash, String version, int featureSize, int batchSize)
-            implements FlatMapFunction<Iterator<Example>, Row>, Serializable {
+    private record Scorer(Broadcast<byte[]> model, String hash, String version, int featureSize, int batchSize,
+                          int threads) implements FlatMapFunction<Iterator<Example>, Row>, Serializable {
 
         /** The partition's rows scored a minibatch at a time, as Spark asks for them. */
         @Override
         public Iterator<Row> call(Iterator<Example> examples) {
+            KernelThreads.apply(threads);
             MultiLayerNetwork net = BatchPrediction.model(hash, model);
             return new Iterator<>() {
                 private final List<Row> scored = new ArrayList<>(batchSize);
