@@ -1,11 +1,13 @@
 package dev.shoal.jobs;
 
 import dev.shoal.driver.data.IdxFile;
+import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.BatchPrediction;
 import dev.shoal.driver.run.ModelEvaluation;
 import dev.shoal.driver.run.PredictionGrid;
+import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.config.ConfigException;
@@ -32,12 +34,12 @@ import picocli.CommandLine.Parameters;
 
 /** {@code shoal predict MODEL --input ... --output ...}: batch scoring on the executors. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = {"Score a table or IDX images with a saved model, on the executors: the model is shipped "
+        description = {"Score a table, texts or IDX images with a saved model, on the executors: the model is shipped "
                 + "once per executor JVM and rows are scored in minibatches.",
                 "Writes a new folder of Parquet (or CSV) files: the input's other columns (ids, keys, labels; "
                 + "for IDX: index and label), prediction, probability (one per class) and model_version.",
-                "Tables are read as the model's plan reads them (format, feature columns, scale); IDX images "
-                + "need a model trained on IDX data."})
+                "Tables are read as the model's plan reads them (format, feature columns, scale); texts (JSON) "
+                + "with the model's vocabulary.txt; IDX images need a model trained on IDX data."})
 final class PredictCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, a model.zip in one, or "
@@ -97,9 +99,9 @@ final class PredictCommand implements Callable<Integer> {
             List<String> settings = master == null ? List.of() : List.of("spark.master=" + master);
             TrainingPlan plan = TrainCommand.plan(saved.plan(), settings);
             DataFormat format = plan.data().format();
-            if (format != DataFormat.IDX && !format.isTable()) {
+            if (format != DataFormat.IDX && format != DataFormat.TEXT && !format.isTable()) {
                 throw new ConfigException("MODEL", model, "was trained on " + format.name().toLowerCase(Locale.ROOT)
-                        + " data; predict reads tables (parquet, csv, json) and IDX images");
+                        + " data; predict reads tables (parquet, csv, json), texts and IDX images");
             }
             if (grid != null && format != DataFormat.IDX) {
                 throw new ConfigException("--grid", grid, "draws images, and the model reads a table");
@@ -110,7 +112,11 @@ final class PredictCommand implements Callable<Integer> {
             JavaSparkContext sc = SparkContexts.start(plan);
             try {
                 SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
-                Rows rows = format == DataFormat.IDX ? idx(sc, plan.sync().workers()) : table(spark, plan);
+                Rows rows = switch (format) {
+                    case IDX -> idx(sc, plan.sync().workers());
+                    case TEXT -> text(spark, plan, saved);
+                    default -> table(spark, plan);
+                };
                 ModelEvaluation.requireFits(net, saved.zip(), rows.featureSize());
                 System.out.println("scoring " + input + " with " + saved.label());
                 long start = System.nanoTime();
@@ -178,6 +184,51 @@ final class PredictCommand implements Callable<Integer> {
         int featureSize = BatchPrediction.featureSize(table, features);
         var examples = BatchPrediction.examples(table, features, featureSize, (float) plan.data().scale());
         return new Rows(examples._1(), examples._2(), featureSize);
+    }
+
+    /**
+     * Texts in JSON (an array of objects or JSON lines, as training reads them), turned into token ids with the
+     * model's own vocabulary.txt; every field but the text is kept (or those of --keep).
+     */
+    private Rows text(SparkSession spark, TrainingPlan plan, SavedModel saved) throws IOException {
+        Path vocabularyFile = saved.zip().resolveSibling(RunDirectory.VOCABULARY);
+        if (!Files.isRegularFile(vocabularyFile)) {
+            throw new ConfigException("MODEL", model, "is a text model without its vocabulary.txt beside it; "
+                    + "predict needs the words behind its token ids");
+        }
+        Dataset<Row> table = spark.read().option("multiLine", jsonArray(input)).json(input);
+        String text = plan.data().text();
+        if (!List.of(table.columns()).contains(text)) {
+            throw new ConfigException("--input", input, "has no text field '" + text + "' (data.text); its fields "
+                    + "are " + List.of(table.columns()));
+        }
+        if (!keep.isEmpty()) {
+            List<String> selected = new ArrayList<>(keep);
+            selected.add(text);
+            table = table.selectExpr(selected.stream().map(c -> "`" + c + "`").toArray(String[]::new));
+        }
+        var examples = BatchPrediction.textExamples(table, text, Vocabulary.read(vocabularyFile),
+                plan.data().maxLength());
+        return new Rows(examples._1(), examples._2(), plan.data().maxLength());
+    }
+
+    /** Whether a JSON file is one array (Spark reads it with multiLine) rather than JSON lines. */
+    private static boolean jsonArray(String path) throws IOException {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        var fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
+        var status = fs.globStatus(p);
+        if (status == null || status.length == 0) {
+            throw new ConfigException("--input", path, "no such file");
+        }
+        java.io.InputStream raw = fs.open(status[0].getPath());
+        try (var in = new java.io.BufferedInputStream(path.endsWith(".gz") ? new java.util.zip.GZIPInputStream(raw)
+                : raw)) {
+            int c = in.read();
+            while (c != -1 && Character.isWhitespace(c)) {
+                c = in.read();
+            }
+            return c == '[';
+        }
     }
 
     /** IDX images (and labels), read on the executors. */

@@ -142,6 +142,60 @@ class PredictTest {
     }
 
     /** The images in file order, scaled to [0, 1] as training scales them. */
+    @Test
+    void textsAreScoredWithTheModelsOwnVocabularyAndKeepTheirIds() throws IOException {
+        String[] good = {"great", "superb", "moving"};
+        String[] bad = {"awful", "dull", "boring"};
+        String[] shared = {"the", "film", "plot", "cast", "was"};
+        Random random = new Random(3);
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 800; i++) {
+            String[] opinion = i % 2 == 0 ? bad : good;
+            String text = shared[random.nextInt(5)] + " " + opinion[random.nextInt(3)] + " " + shared[random.nextInt(5)]
+                    + " " + opinion[random.nextInt(3)];
+            lines.append("{\"t\": \"").append(text).append("\", \"s\": ").append(i % 2).append("}\n");
+        }
+        Path reviews = Files.writeString(dir.resolve("reviews.jsonl"), lines);
+        assertEquals(0, train("txt", "name: txt", "data: {format: text, train: " + reviews + ", text: t, label: s, "
+                        + "holdout: 0.2, classes: 2, max-length: 6, vocabulary: 20}",
+                "model: {type: lstm-classifier, embedding: 8, units: 8, hidden: []}",
+                "optimizer: {learning-rate: 0.02}", "training: {epochs: 2, batch-size: 16}", "sync: {workers: 2}"));
+        String[] texts = {"the plot was superb", "a dull and boring film", "moving", "unheard words only"};
+        StringBuilder array = new StringBuilder("[");
+        for (int i = 0; i < texts.length; i++) {
+            array.append(i == 0 ? "" : ",").append("{\"id\": \"r").append(i).append("\", \"t\": \"")
+                    .append(texts[i]).append("\"}");
+        }
+        Path today = Files.writeString(dir.resolve("today.json"), array.append("]"));
+        Path out = dir.resolve("texts-scored");
+
+        assertEquals(0, Shoal.run("predict", dir.resolve("runs/txt").toString(), "--input", today.toString(),
+                "--output", out.toString(), "--output-format", "csv"));
+
+        List<String> rows = new ArrayList<>();
+        try (var parts = Files.list(out)) {
+            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
+                List<String> partLines = Files.readAllLines(part);
+                assertEquals("id,prediction,probability,model_version", partLines.get(0));
+                rows.addAll(partLines.subList(1, partLines.size()));
+            }
+        }
+        rows.sort(null);
+        assertEquals(texts.length, rows.size());
+        MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/txt/model.zip").toFile());
+        var vocabulary = dev.shoal.driver.data.Vocabulary.read(dir.resolve("runs/txt/vocabulary.txt"));
+        for (int i = 0; i < texts.length; i++) {
+            String[] row = rows.get(i).split(",");
+            assertEquals("r" + i, row[0]);
+            float[] ids = new float[6];
+            vocabulary.sequence(texts[i], 6, ids, 0);
+            float[] expected = net.output(Nd4j.create(ids, new long[] {1, 6}, 'c')).castTo(DataType.FLOAT).data()
+                    .asFloat();
+            String[] p = row[2].split(";");
+            Rounding.assertClose(texts[i], expected, new float[] {Float.parseFloat(p[0]), Float.parseFloat(p[1])});
+        }
+    }
+
     private static float[] pixels(String idxImages) {
         dev.shoal.driver.data.IdxFile file = dev.shoal.driver.data.IdxFile.open(idxImages);
         int size = file.recordSize();

@@ -4,6 +4,7 @@ import static org.apache.spark.ml.functions.vector_to_array;
 
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxFile;
+import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.kernel.KernelThreads;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -115,6 +116,37 @@ public final class BatchPrediction {
         }
         TableRows reader = new TableRows(kept.size(), array, featureSize, scale);
         return new scala.Tuple2<>(table.select(select.toArray(Column[]::new)).javaRDD().map(reader::example), kept);
+    }
+
+    /**
+     * Texts as examples: the text of column {@code textColumn} as the ids of {@code vocabulary} (the model's own),
+     * {@code maxLength} of them as training read them; every other column is kept.
+     */
+    public static scala.Tuple2<JavaRDD<Example>, StructType> textExamples(Dataset<Row> table, String textColumn,
+                                                                       Vocabulary vocabulary, int maxLength) {
+        List<Column> select = new ArrayList<>();
+        StructType kept = new StructType();
+        for (StructField f : table.schema().fields()) {
+            if (!f.name().equals(textColumn)) {
+                kept = kept.add(f);
+                select.add(functions.col(f.name()));
+            }
+        }
+        select.add(functions.col(textColumn));
+        int keptCount = kept.size();
+        JavaRDD<Example> examples = table.select(select.toArray(Column[]::new)).javaRDD().map(row -> {
+            Object[] values = new Object[keptCount];
+            for (int c = 0; c < keptCount; c++) {
+                values[c] = row.get(c);
+            }
+            if (row.isNullAt(keptCount)) {
+                throw new IllegalStateException("a record to score has no text in '" + textColumn + "': " + row);
+            }
+            float[] x = new float[maxLength];
+            vocabulary.sequence(row.getString(keptCount), maxLength, x, 0);
+            return new Example(values, x);
+        });
+        return new scala.Tuple2<>(examples, kept);
     }
 
     /**
