@@ -1,7 +1,8 @@
 """Shoal's nightly retraining as an Airflow DAG (Airflow 2.6+): retrain behind the gate, then score the day's
 table with whichever model is champion afterwards.
 
-Copy this file into the DAGs folder and set SHOAL_HOME, the job file, the registry and the tables below.
+Copy this file into the DAGs folder and set SHOAL_HOME, the job file, the registry and the tables below (the
+model must be trained on a table, e.g. Parquet: predict reads the day's table as training read its data).
 retrain's exit codes: 0 promoted -> success; 3 the gate kept the champion, 4 another run promoted first ->
 the retrain task is marked "skipped" (not failed), and scoring still runs with the current champion;
 1 or 2 -> failed, and nothing is scored. See README.md, "Scheduled retraining".

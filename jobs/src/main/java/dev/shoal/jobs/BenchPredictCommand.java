@@ -58,6 +58,11 @@ final class BenchPredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (workers < 1 || batchSize < 1 || repeats < 1) {
+            String key = workers < 1 ? "--workers" : batchSize < 1 ? "--batch-size" : "--repeats";
+            throw new dev.shoal.kernel.config.ConfigException(key, workers < 1 ? workers : batchSize < 1 ? batchSize
+                    : repeats, "must be at least 1");
+        }
         Path work = Files.createTempDirectory("shoal-bench-predict-");
         try {
             SavedModel saved = SavedModel.find(model, registry, work);
@@ -111,7 +116,7 @@ final class BenchPredictCommand implements Callable<Integer> {
             }
             return 0;
         } finally {
-            RetrainCommand.deleteAll(work);
+            SavedModel.deleteAll(work);
         }
     }
 

@@ -74,7 +74,7 @@ final class EvaluateCommand implements Callable<Integer> {
             System.out.println("written: " + output.toAbsolutePath());
             return 0;
         } finally {
-            RetrainCommand.deleteAll(work);
+            SavedModel.deleteAll(work);
         }
     }
 

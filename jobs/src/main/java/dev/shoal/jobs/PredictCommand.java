@@ -55,7 +55,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--labels", paramLabel = "IDX", description = "IDX input: the true labels, kept as column "
             + "'label' and shown in the grid.")
-    Path labels;
+    String labels;
 
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "The folder to write; it must "
             + "not exist (predict never overwrites).")
@@ -135,7 +135,7 @@ final class PredictCommand implements Callable<Integer> {
             }
             return 0;
         } finally {
-            RetrainCommand.deleteAll(work);
+            SavedModel.deleteAll(work);
         }
     }
 
@@ -212,35 +212,66 @@ final class PredictCommand implements Callable<Integer> {
         return new Rows(examples._1(), examples._2(), plan.data().maxLength());
     }
 
-    /** Whether a JSON file is one array (Spark reads it with multiLine) rather than JSON lines. */
-    private static boolean jsonArray(String path) throws IOException {
+    /** {@code path} made absolute, with its file system's scheme (file:/..., hdfs://...). */
+    private static String qualified(String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-        var fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
-        var status = fs.globStatus(p);
-        if (status == null || status.length == 0) {
-            throw new ConfigException("--input", path, "no such file");
+        try {
+            return p.getFileSystem(new org.apache.hadoop.conf.Configuration()).makeQualified(p).toString();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
-        java.io.InputStream raw = fs.open(status[0].getPath());
-        try (var in = new java.io.BufferedInputStream(path.endsWith(".gz") ? new java.util.zip.GZIPInputStream(raw)
-                : raw)) {
-            int c = in.read();
-            while (c != -1 && Character.isWhitespace(c)) {
-                c = in.read();
+    }
+
+    /**
+     * Whether JSON input is one array per file (Spark reads it with multiLine) rather than JSON lines, judged from
+     * the first file's first character (gzipped files unpacked).
+     */
+    private static boolean jsonArray(String path) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        try {
+            var fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
+            var matched = fs.globStatus(p);
+            if (matched == null || matched.length == 0) {
+                throw new ConfigException("--input", path, "no such file or folder");
             }
-            return c == '[';
+            var files = fs.listFiles(matched[0].getPath(), true);
+            org.apache.hadoop.fs.Path first = null;
+            while (files.hasNext() && first == null) {
+                org.apache.hadoop.fs.Path f = files.next().getPath();
+                if (!f.getName().startsWith(".") && !f.getName().startsWith("_")) {
+                    first = f;
+                }
+            }
+            if (first == null) {
+                throw new ConfigException("--input", path, "holds no files");
+            }
+            try (var in = new java.io.PushbackInputStream(new java.io.BufferedInputStream(fs.open(first)), 2)) {
+                byte[] magic = in.readNBytes(2);
+                in.unread(magic);
+                boolean gzip = magic.length == 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
+                java.io.InputStream text = gzip ? new java.util.zip.GZIPInputStream(in) : in;
+                int c = text.read();
+                while (c != -1 && Character.isWhitespace(c)) {
+                    c = text.read();
+                }
+                return c == '[';
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
     }
 
     /** IDX images (and labels), read on the executors. */
     private Rows idx(JavaSparkContext sc, int partitions) {
-        IdxFile images = IdxFile.open(input);
+        // Executors read the files themselves: give them paths that mean the same in their working folders.
+        IdxFile images = IdxFile.open(qualified(input));
         Optional<IdxFile> truth = labels == null ? Optional.empty() : Optional.of(labelFile(images.records()));
         return new Rows(BatchPrediction.idxExamples(sc, images, truth, partitions), BatchPrediction.idxKept(truth),
                 images.recordSize());
     }
 
     private IdxFile labelFile(int records) {
-        IdxFile file = IdxFile.open(labels.toString());
+        IdxFile file = IdxFile.open(qualified(labels));
         if (file.records() != records || file.recordSize() != 1) {
             throw new ConfigException("--labels", labels, "holds " + file.records() + " labels of "
                     + file.recordSize() + " value(s); the images are " + records);

@@ -178,9 +178,14 @@ final class RegistryCommand implements Runnable {
 
         @Override
         public Integer call() {
-            Registry.Promotion now = location.open().rollback(name);
-            System.out.printf("version %d is the champion of %s again (was version %d)%n", now.version(), name,
-                    now.previous());
+            Optional<Registry.Promotion> now = location.open().rollback(name);
+            if (now.isEmpty()) {
+                System.err.println("error: the champion of " + name + " moved during the rollback; look again with "
+                        + "'shoal registry show " + name + "'");
+                return RetrainCommand.LOST_RACE;
+            }
+            System.out.printf("version %d is the champion of %s again (was version %d)%n", now.get().version(), name,
+                    now.get().previous());
             return 0;
         }
     }
@@ -196,7 +201,7 @@ final class RegistryCommand implements Runnable {
         String name;
 
         @Option(names = "--keep", defaultValue = "5", paramLabel = "N",
-                description = "How many of the newest versions to keep (default: ${DEFAULT-VALUE}).")
+                description = "How many of the newest versions to keep, at least 1 (default: ${DEFAULT-VALUE}).")
         int keep;
 
         @Option(names = "--debris-age", defaultValue = "60", paramLabel = "MINUTES",
@@ -206,9 +211,8 @@ final class RegistryCommand implements Runnable {
 
         @Override
         public Integer call() {
-            if (keep < 0 || debrisMinutes < 0) {
-                throw new ConfigException(keep < 0 ? "--keep" : "--debris-age", keep < 0 ? keep : debrisMinutes,
-                        "must be at least 0");
+            if (debrisMinutes < 0) {
+                throw new ConfigException("--debris-age", debrisMinutes, "must be at least 0");
             }
             Registry.Collected collected = location.open().gc(name, keep, Duration.ofMinutes(debrisMinutes));
             System.out.printf("removed %d version(s) %s and %d unfinished registration(s)%s%n",

@@ -71,27 +71,24 @@ final class RetrainCommand implements Callable<Integer> {
         Registry registry = location.open();
         Registry.requireName(name);
         Optional<Registry.Promotion> champion = registry.champion(name);
-        Path work = Files.createTempDirectory("shoal-retrain-");
-        try {
-            Optional<Path> championModel = champion.map(c -> fetchModel(registry, c.version(), work));
-            List<String> settings = new ArrayList<>(overrides);
-            if (master != null) {
-                settings.add("spark.master=" + master);
-            }
-            if (warmStart && championModel.isPresent()) {
-                settings.add("training.warm-start=" + championModel.get());
-            }
-            TrainingPlan plan = TrainCommand.plan(jobFile, settings);
-            DataFetcher.fetchIfMissing(plan.data());
-            Preflight.Sources sources = Preflight.check(plan);
-            System.out.println(champion.map(c -> "champion of " + name + ": version " + c.version()
-                    + (warmStart ? "; the challenger starts from its parameters" : "")).orElse("no champion of "
-                    + name + " yet in " + registry.root() + (warmStart ? "; the challenger starts from the seed"
-                    : "")));
-            return retrain(registry, champion, championModel, plan, sources);
-        } finally {
-            deleteAll(work);
+        List<String> settings = new ArrayList<>(overrides);
+        if (master != null) {
+            settings.add("spark.master=" + master);
         }
+        // The champion's files stay under output.dir: a warm-started run's plan.yaml names its model.zip.
+        Path champions = Path.of(TrainCommand.plan(jobFile, settings).output().dir(), "champions");
+        Optional<Path> championModel = champion.map(c -> fetchModel(registry, c.version(),
+                champions.resolve(name + "-v" + c.version())));
+        if (warmStart && championModel.isPresent()) {
+            settings.add("training.warm-start=" + championModel.get());
+        }
+        TrainingPlan plan = TrainCommand.plan(jobFile, settings);
+        DataFetcher.fetchIfMissing(plan.data());
+        Preflight.Sources sources = Preflight.check(plan);
+        System.out.println(champion.map(c -> "champion of " + name + ": version " + c.version()
+                + (warmStart ? "; the challenger starts from its parameters" : "")).orElse("no champion of "
+                + name + " yet in " + registry.root() + (warmStart ? "; the challenger starts from the seed" : "")));
+        return retrain(registry, champion, championModel, plan, sources);
     }
 
     private int retrain(Registry registry, Optional<Registry.Promotion> champion, Optional<Path> championModel,
@@ -126,7 +123,7 @@ final class RetrainCommand implements Callable<Integer> {
                 + defender.map(d -> "champion:   " + d.table().lines().findFirst().orElseThrow() + "\n").orElse(""));
         verdict.checks().forEach(c -> System.out.println("  " + c.reason()));
         int version = registry.register(name, versionFiles(dir), provenance(dir, champion));
-        System.out.printf("registered %s version %d in %s; it %s the gate (%s)%n", name, version, registry.root(),
+        System.out.printf("registered %s version %d in %s; it %s the gate: %s%n", name, version, registry.root(),
                 verdict.promote() ? "passed" : "did not pass", verdict.reason());
         if (!verdict.promote()) {
             System.out.printf("champion unchanged: %s%n", champion.map(c -> "version " + c.version()).orElse("none"));
@@ -158,20 +155,21 @@ final class RetrainCommand implements Callable<Integer> {
     }
 
     /**
-     * The champion's model.zip, copied to {@code work} with its vocabulary or alphabet (a text model is evaluated
-     * with its own), and checked to be a model.
+     * The champion's model.zip, copied into {@code folder} with its vocabulary or alphabet (a text model is
+     * evaluated with its own), and checked to be a model.
      */
-    private Path fetchModel(Registry registry, int version, Path work) {
-        Path zip = work.resolve(RunDirectory.MODEL);
+    private Path fetchModel(Registry registry, int version, Path folder) {
+        Path zip = folder.resolve(RunDirectory.MODEL);
         String where = registry.versionUri(name, version) + "/" + RunDirectory.MODEL;
         try {
+            Files.createDirectories(folder);
             for (String file : List.of(RunDirectory.MODEL, RunDirectory.VOCABULARY, RunDirectory.ALPHABET)) {
-                if (file.equals(RunDirectory.MODEL) || registry.read(name, version, file).isPresent()) {
-                    registry.copyToLocal(name, version, file, work.resolve(file));
+                if (file.equals(RunDirectory.MODEL) || registry.exists(name, version, file)) {
+                    registry.copyToLocal(name, version, file, folder.resolve(file));
                 }
             }
             ModelSerializer.restoreMultiLayerNetwork(new File(zip.toString()), false);
-            return zip;
+            return zip.toAbsolutePath();
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("the champion's model " + where + " cannot be read: " + e.getMessage()
                     + "; nothing was trained or promoted", e);
@@ -205,14 +203,5 @@ final class RetrainCommand implements Callable<Integer> {
             throw new UncheckedIOException("cannot read " + dir.resolve(RunDirectory.PROVENANCE), e);
         }
         return provenance;
-    }
-
-    /** Deletes {@code dir} and everything in it. */
-    static void deleteAll(Path dir) throws IOException {
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

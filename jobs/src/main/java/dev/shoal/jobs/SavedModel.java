@@ -51,20 +51,30 @@ record SavedModel(Path zip, Path plan, String label, String version) {
         }
         String name = Registry.requireName(parts[0]);
         int version = parts[1].equals("champion")
-                ? registry.champion(name).orElseThrow(() -> new IllegalStateException(name + " has no champion in "
-                        + registry.root())).version()
+                ? registry.champion(name).orElseThrow(() -> new ConfigException("MODEL", reference, name
+                        + " has no champion in " + registry.root())).version()
                 : Integer.parseInt(parts[1]);
         if (!registry.versions(name).contains(version)) {
-            throw new IllegalStateException(name + " has no complete version " + version + " in " + registry.root());
+            throw new ConfigException("MODEL", reference, name + " has no complete version " + version + " in "
+                    + registry.root());
         }
         for (String file : List.of(RunDirectory.MODEL, RunDirectory.PLAN, RunDirectory.VOCABULARY,
                 RunDirectory.ALPHABET)) {
-            if (registry.read(name, version, file).isPresent()) {
+            if (registry.exists(name, version, file)) {
                 registry.copyToLocal(name, version, file, work.resolve(file));
             }
         }
         return new SavedModel(work.resolve(RunDirectory.MODEL), work.resolve(RunDirectory.PLAN),
                 reference + " (version " + version + ", " + registry.versionUri(name, version) + ")",
                 name + "@" + version);
+    }
+
+    /** Deletes {@code dir} and everything in it. */
+    static void deleteAll(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }

@@ -70,6 +70,7 @@ class PredictTest {
             String[] row = rows.get(i);
             assertEquals(i, Integer.parseInt(row[0]), "every index exactly once");
             String[] p = row[3].split(";");
+            assertEquals(10, p.length, "one probability per class");
             for (int k = 0; k < 10; k++) {
                 actual[i * 10 + k] = Float.parseFloat(p[k]);
             }
@@ -78,7 +79,6 @@ class PredictTest {
         }
         // Minibatches of 64 against one of 300: the same products, other blocking.
         Rounding.assertClose("probabilities", expected, actual);
-        assertEquals(expected.length, actual.length);
         assertEquals(labels(files.testLabels()), rows.stream().map(r -> Integer.parseInt(r[1])).toList());
 
         String bench = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("bench-predict",
@@ -141,7 +141,6 @@ class PredictTest {
         }
     }
 
-    /** The images in file order, scaled to [0, 1] as training scales them. */
     @Test
     void textsAreScoredWithTheModelsOwnVocabularyAndKeepTheirIds() throws IOException {
         String[] good = {"great", "superb", "moving"};
@@ -196,6 +195,7 @@ class PredictTest {
         }
     }
 
+    /** The images in file order, scaled to [0, 1] as training scales them. */
     private static float[] pixels(String idxImages) {
         dev.shoal.driver.data.IdxFile file = dev.shoal.driver.data.IdxFile.open(idxImages);
         int size = file.recordSize();

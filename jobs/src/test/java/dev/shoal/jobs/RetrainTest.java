@@ -106,6 +106,11 @@ class RetrainTest {
         double warm = firstEpochLoss("day3");
         assertTrue(warm < 0.5 * scratch, "first-epoch loss: warm start " + warm + ", from the seed " + scratch);
         assertEquals(1, json(registry.resolve("fashion/versions/3/provenance.json")).get("warmStartedFrom").asInt());
+        String warmPlan = Files.readString(registry.resolve("fashion/versions/3/plan.yaml"));
+        Path warmFrom = dir.resolve("runs/champions/fashion-v1/model.zip");
+        assertTrue(warmPlan.contains("warm-start: \"" + warmFrom + "\"") || warmPlan.contains("warm-start: " + warmFrom),
+                warmPlan);
+        assertTrue(Files.exists(warmFrom), "the registered plan names a file that stays");
 
         String list = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("registry", "list", "--registry",
                 registry.toString())));
@@ -123,9 +128,21 @@ class RetrainTest {
         assertEquals(json(v1.resolve("evaluation.json")).get("accuracy").asDouble(), json(report).get("accuracy")
                 .asDouble());
         assertTrue(json(report).get("model").asText().startsWith("registry:fashion@champion (version 1, "));
-        String missing = CapturedOutput.stderr(() -> assertEquals(1, Shoal.run("evaluate", "registry:fashion@9",
+        String missing = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("evaluate", "registry:fashion@9",
                 "--registry", registry.toString())));
-        assertEquals("error: fashion has no complete version 9 in " + registry, missing.strip());
+        assertEquals("error: MODEL = registry:fashion@9: fashion has no complete version 9 in " + registry,
+                missing.strip());
+
+        // By hand: promote a version the gate refused, roll back, collect.
+        String reg = registry.toString();
+        assertEquals(0, Shoal.run("registry", "promote", "fashion", "3", "--registry", reg));
+        assertEquals(3, new Registry(reg).champion("fashion").orElseThrow().version());
+        assertEquals(0, Shoal.run("registry", "rollback", "fashion", "--registry", reg));
+        assertEquals(1, new Registry(reg).champion("fashion").orElseThrow().version());
+        String gc = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("registry", "gc", "fashion", "--keep", "1",
+                "--registry", reg)));
+        assertTrue(gc.startsWith("removed 1 version(s) [2]"), "champion 1 and the one before, 3, are kept: " + gc);
+        assertEquals(2, Shoal.run("registry", "gc", "fashion", "--keep", "0", "--registry", reg));
     }
 
     @Test

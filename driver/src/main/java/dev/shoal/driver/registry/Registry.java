@@ -39,6 +39,7 @@ import org.apache.hadoop.fs.Path;
 public final class Registry {
     public static final String PROVENANCE = "provenance.json";
     private static final String CLAIM = "_claim";
+    private static final String NAME = "[A-Za-z0-9][A-Za-z0-9._-]*";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final String root;
@@ -141,10 +142,10 @@ public final class Registry {
 
     /**
      * Makes the champion before the current one champion again (the current promotion's {@code previous}); it is
-     * itself a promotion, so a second rollback undoes the first. Fails if there is no earlier champion or another
-     * promotion came first.
+     * itself a promotion, so a second rollback undoes the first. Fails if there is no earlier champion; empty when
+     * another promotion came first.
      */
-    public Promotion rollback(String name) {
+    public Optional<Promotion> rollback(String name) {
         Promotion current = champion(name).orElseThrow(() ->
                 new IllegalStateException(name + " has no champion in " + root + "; nothing to roll back"));
         if (current.previous() == 0) {
@@ -152,27 +153,33 @@ public final class Registry {
                     + "there is none before it to roll back to");
         }
         if (!promote(name, current.previous(), current.sequence(), "rollback from version " + current.version())) {
-            throw new IllegalStateException("the champion of " + name + " moved during the rollback; look again");
+            return Optional.empty();
         }
-        return champion(name).orElseThrow();
+        return champion(name);
     }
 
     /**
      * Removes the complete versions of {@code name} older than the newest {@code keep}, except the champion and the
      * one before it (a rollback's target), and the debris of registrations that stopped before completing, once
-     * untouched for {@code debrisAge} (younger ones may be in progress).
+     * untouched for {@code debrisAge} (younger ones may be in progress). The champion is read again before each
+     * deletion; a promotion by hand of an old version while gc runs can still lose its version, so do not run the
+     * two at once.
      */
     public Collected gc(String name, int keep, Duration debrisAge) {
-        Set<Integer> protectedVersions = new TreeSet<>();
-        champion(name).ifPresent(c -> {
-            protectedVersions.add(c.version());
-            protectedVersions.add(c.previous());
-        });
+        if (keep < 1) {
+            throw new ConfigException("--keep", keep, "must be at least 1: the newest version is never deleted "
+                    + "(its number would be given again)");
+        }
         List<Integer> complete = versions(name);
         return call(fs -> {
             List<Integer> removed = new ArrayList<>();
             for (int i = 0; i < complete.size() - keep; i++) {
                 int n = complete.get(i);
+                Set<Integer> protectedVersions = new TreeSet<>();
+                champion(name).ifPresent(c -> {
+                    protectedVersions.add(c.version());
+                    protectedVersions.add(c.previous());
+                });
                 if (!protectedVersions.contains(n)) {
                     fs.delete(new Path(versionUri(name, n)), true);
                     removed.add(n);
@@ -199,6 +206,11 @@ public final class Registry {
             }
             return new Collected(removed, debris);
         });
+    }
+
+    /** Whether version {@code version} of {@code name} has {@code file}. */
+    public boolean exists(String name, int version, String file) {
+        return call(fs -> fs.exists(new Path(versionUri(name, version), file)));
     }
 
     /** A file of a complete version, as text, or empty when the version has no such file. */
@@ -233,7 +245,7 @@ public final class Registry {
             }
             List<String> names = new ArrayList<>();
             for (FileStatus f : fs.listStatus(folder)) {
-                if (f.isDirectory()) {
+                if (f.isDirectory() && f.getPath().getName().matches(NAME)) {
                     names.add(f.getPath().getName());
                 }
             }
@@ -244,7 +256,7 @@ public final class Registry {
 
     /** A model name names folders: letters, digits, '.', '_' and '-'. */
     public static String requireName(String name) {
-        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+        if (!name.matches(NAME)) {
             throw new ConfigException("name", "'" + name + "'", "must be letters, digits, '.', '_' or '-' (it "
                     + "names the model's folder in the registry)");
         }

@@ -55,6 +55,7 @@ public final class BatchPrediction {
 
     private static final Map<String, ThreadLocal<MultiLayerNetwork>> MODELS = new ConcurrentHashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
+    private static final int CACHED = 4;
 
     private BatchPrediction() {
     }
@@ -247,8 +248,14 @@ public final class BatchPrediction {
                 : functions.col(column).cast(DataTypes.createArrayType(DataTypes.FloatType));
     }
 
-    /** This thread's copy of the model with hash {@code hash}, restored once per JVM. */
+    /**
+     * This thread's copy of the model with hash {@code hash}, restored once per JVM. A JVM keeps the models of at
+     * most {@link #CACHED} runs of predict: an executor of a long-lived application scores with many.
+     */
     private static MultiLayerNetwork model(String hash, Broadcast<byte[]> bytes) {
+        if (!MODELS.containsKey(hash) && MODELS.size() >= CACHED) {
+            MODELS.clear();
+        }
         return MODELS.computeIfAbsent(hash, h -> {
             MultiLayerNetwork restored;
             try {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.testing.RegistryRace;
+import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,9 +82,9 @@ class RegistryTest {
         register(registry, "m", "two");
         assertTrue(registry.promote("m", 2, 1, "better"));
 
-        assertEquals(1, registry.rollback("m").version());
+        assertEquals(1, registry.rollback("m").orElseThrow().version());
         assertEquals("rollback from version 2", registry.champion("m").orElseThrow().reason());
-        assertEquals(2, registry.rollback("m").version());
+        assertEquals(2, registry.rollback("m").orElseThrow().version());
         assertEquals(4, registry.history("m").size());
     }
 
@@ -108,6 +109,7 @@ class RegistryTest {
         assertEquals(1, old.debris().size());
         assertFalse(Files.exists(debris));
         assertEquals(List.of(2, 3, 5), registry.versions("m"));
+        assertThrows(ConfigException.class, () -> registry.gc("m", 0, Duration.ZERO), "the newest is always kept");
     }
 
     @Test
