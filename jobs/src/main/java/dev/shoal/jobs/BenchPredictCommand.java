@@ -22,7 +22,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code shoal bench-predict}: batch scoring through Shoal against plain DL4J output() on the same rows. */
 @Command(name = "bench-predict", mixinStandardHelpOptions = true,
@@ -34,12 +33,8 @@ import picocli.CommandLine.Parameters;
                 + "medians of the later passes. Shoal's passes count the scored rows; two more also write Parquet "
                 + "(the second is reported)."})
 final class BenchPredictCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, a model.zip in one, or "
-            + "registry:NAME@champion|VERSION; a model of IDX images.")
-    String model;
-
     @Mixin
-    RegistryCommand.Location registry;
+    SavedModel.Argument model;
 
     @Option(names = "--input", required = true, paramLabel = "IDX", description = "IDX images to score.")
     String input;
@@ -65,17 +60,12 @@ final class BenchPredictCommand implements Callable<Integer> {
         }
         Path work = Files.createTempDirectory("shoal-bench-predict-");
         try {
-            SavedModel saved = SavedModel.find(model, registry, work);
+            SavedModel saved = model.find(work);
             TrainingPlan plan = TrainCommand.plan(saved.plan(), List.of("spark.master=local[" + workers + "]"));
             IdxFile images = IdxFile.open(input);
             int n = images.records();
             int size = images.recordSize();
-            float[] pixels = new float[n * size];
-            images.forEachRecord((i, values) -> {
-                for (int f = 0; f < size; f++) {
-                    pixels[i * size + f] = (values[f] & 0xff) / 255f;
-                }
-            });
+            float[] pixels = images.readScaled(0, n);
             byte[] bytes = Files.readAllBytes(saved.zip());
             MultiLayerNetwork net = ModelEvaluation.restore(saved.zip());
             JavaSparkContext sc = SparkContexts.start(plan);

@@ -20,7 +20,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code shoal evaluate MODEL}: a saved model's figures on a test set, evaluated on the executors. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
@@ -30,12 +29,8 @@ import picocli.CommandLine.Parameters;
                 + "data section of another job file, --set changes single keys (e.g. --set data.test=...)."})
 final class EvaluateCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, a model.zip in one, or "
-            + "registry:NAME@champion|VERSION.")
-    String model;
-
     @Mixin
-    RegistryCommand.Location registry;
+    SavedModel.Argument model;
 
     @Option(names = "--data", paramLabel = "JOB.yaml", description = "Evaluate on this job file's data section "
             + "(its test set) instead of the run's.")
@@ -56,7 +51,7 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Path work = Files.createTempDirectory("shoal-evaluate-");
         try {
-            SavedModel saved = SavedModel.find(model, registry, work);
+            SavedModel saved = model.find(work);
             TrainingPlan plan = plan(saved.plan());
             Preflight.Sources sources = Preflight.check(plan);
             String testSet = testSet(plan);

@@ -11,7 +11,11 @@ import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.config.ConfigException;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.PushbackInputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.zip.GZIPInputStream;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
@@ -30,7 +36,6 @@ import org.apache.spark.sql.types.StructType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code shoal predict MODEL --input ... --output ...}: batch scoring on the executors. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
@@ -42,12 +47,8 @@ import picocli.CommandLine.Parameters;
                 + "with the model's vocabulary.txt; IDX images need a model trained on IDX data."})
 final class PredictCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, a model.zip in one, or "
-            + "registry:NAME@champion|VERSION.")
-    String model;
-
     @Mixin
-    RegistryCommand.Location registry;
+    SavedModel.Argument model;
 
     @Option(names = "--input", required = true, paramLabel = "PATH", description = "The rows to score: a table "
             + "in the model's data format (a file, folder or glob on any Hadoop file system), or an IDX images file.")
@@ -95,13 +96,13 @@ final class PredictCommand implements Callable<Integer> {
         }
         Path work = Files.createTempDirectory("shoal-predict-");
         try {
-            SavedModel saved = SavedModel.find(model, registry, work);
+            SavedModel saved = model.find(work);
             List<String> settings = master == null ? List.of() : List.of("spark.master=" + master);
             TrainingPlan plan = TrainCommand.plan(saved.plan(), settings);
             DataFormat format = plan.data().format();
             if (format != DataFormat.IDX && format != DataFormat.TEXT && !format.isTable()) {
-                throw new ConfigException("MODEL", model, "was trained on " + format.name().toLowerCase(Locale.ROOT)
-                        + " data; predict reads tables (parquet, csv, json), texts and IDX images");
+                throw new ConfigException("MODEL", model.reference, "was trained on "
+                        + format.name().toLowerCase(Locale.ROOT) + " data; predict reads tables (parquet, csv, json), texts and IDX images");
             }
             if (grid != null && format != DataFormat.IDX) {
                 throw new ConfigException("--grid", grid, "draws images, and the model reads a table");
@@ -141,7 +142,7 @@ final class PredictCommand implements Callable<Integer> {
 
     private void requireNew(String folder) throws IOException {
         org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(folder);
-        if (path.getFileSystem(new org.apache.hadoop.conf.Configuration()).exists(path)) {
+        if (path.getFileSystem(new Configuration()).exists(path)) {
             throw new ConfigException("--output", folder, "exists; predict writes a new folder and never overwrites");
         }
     }
@@ -176,14 +177,20 @@ final class PredictCommand implements Callable<Integer> {
                         + List.of(table.columns()));
             }
         }
-        if (!keep.isEmpty()) {
-            List<String> selected = new ArrayList<>(keep);
-            selected.addAll(features);
-            table = table.selectExpr(selected.stream().map(c -> "`" + c + "`").toArray(String[]::new));
-        }
+        table = keepOnly(table, features);
         int featureSize = BatchPrediction.featureSize(table, features);
         var examples = BatchPrediction.examples(table, features, featureSize, (float) plan.data().scale());
         return new Rows(examples._1(), examples._2(), featureSize);
+    }
+
+    /** {@code table} with only the --keep columns and {@code inputs}, when --keep was given. */
+    private Dataset<Row> keepOnly(Dataset<Row> table, List<String> inputs) {
+        if (keep.isEmpty()) {
+            return table;
+        }
+        List<String> selected = new ArrayList<>(keep);
+        selected.addAll(inputs);
+        return table.selectExpr(selected.stream().map(c -> "`" + c + "`").toArray(String[]::new));
     }
 
     /**
@@ -193,8 +200,8 @@ final class PredictCommand implements Callable<Integer> {
     private Rows text(SparkSession spark, TrainingPlan plan, SavedModel saved) throws IOException {
         Path vocabularyFile = saved.zip().resolveSibling(RunDirectory.VOCABULARY);
         if (!Files.isRegularFile(vocabularyFile)) {
-            throw new ConfigException("MODEL", model, "is a text model without its vocabulary.txt beside it; "
-                    + "predict needs the words behind its token ids");
+            throw new ConfigException("MODEL", model.reference, "is a text model without its vocabulary.txt "
+                    + "beside it; predict needs the words behind its token ids");
         }
         Dataset<Row> table = spark.read().option("multiLine", jsonArray(input)).json(input);
         String text = plan.data().text();
@@ -202,11 +209,7 @@ final class PredictCommand implements Callable<Integer> {
             throw new ConfigException("--input", input, "has no text field '" + text + "' (data.text); its fields "
                     + "are " + List.of(table.columns()));
         }
-        if (!keep.isEmpty()) {
-            List<String> selected = new ArrayList<>(keep);
-            selected.add(text);
-            table = table.selectExpr(selected.stream().map(c -> "`" + c + "`").toArray(String[]::new));
-        }
+        table = keepOnly(table, List.of(text));
         var examples = BatchPrediction.textExamples(table, text, Vocabulary.read(vocabularyFile),
                 plan.data().maxLength());
         return new Rows(examples._1(), examples._2(), plan.data().maxLength());
@@ -216,9 +219,9 @@ final class PredictCommand implements Callable<Integer> {
     private static String qualified(String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
         try {
-            return p.getFileSystem(new org.apache.hadoop.conf.Configuration()).makeQualified(p).toString();
+            return p.getFileSystem(new Configuration()).makeQualified(p).toString();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
     }
 
@@ -229,7 +232,7 @@ final class PredictCommand implements Callable<Integer> {
     private static boolean jsonArray(String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
         try {
-            var fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
+            var fs = p.getFileSystem(new Configuration());
             var matched = fs.globStatus(p);
             if (matched == null || matched.length == 0) {
                 throw new ConfigException("--input", path, "no such file or folder");
@@ -245,11 +248,11 @@ final class PredictCommand implements Callable<Integer> {
             if (first == null) {
                 throw new ConfigException("--input", path, "holds no files");
             }
-            try (var in = new java.io.PushbackInputStream(new java.io.BufferedInputStream(fs.open(first)), 2)) {
+            try (var in = new PushbackInputStream(new BufferedInputStream(fs.open(first)), 2)) {
                 byte[] magic = in.readNBytes(2);
                 in.unread(magic);
                 boolean gzip = magic.length == 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
-                java.io.InputStream text = gzip ? new java.util.zip.GZIPInputStream(in) : in;
+                InputStream text = gzip ? new GZIPInputStream(in) : in;
                 int c = text.read();
                 while (c != -1 && Character.isWhitespace(c)) {
                     c = text.read();
@@ -257,7 +260,7 @@ final class PredictCommand implements Callable<Integer> {
                 return c == '[';
             }
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
     }
 
@@ -284,12 +287,7 @@ final class PredictCommand implements Callable<Integer> {
         IdxFile images = IdxFile.open(input);
         int n = Math.min(gridSize * gridSize, images.records());
         int size = images.recordSize();
-        float[] pixels = new float[n * size];
-        images.forEachRecord(n, (i, values) -> {
-            for (int f = 0; f < size; f++) {
-                pixels[i * size + f] = (values[f] & 0xff) / 255f;
-            }
-        });
+        float[] pixels = images.readScaled(0, n);
         int[] predicted = new int[n];
         int[] truth = labels == null ? null : new int[n];
         for (Row r : spark.read().format(outputFormat).option("header", "true").option("inferSchema", "true")

@@ -109,9 +109,7 @@ final class RegistryCommand implements Runnable {
             int v = version != null ? version : champion.map(Registry.Promotion::version).orElseThrow(() ->
                     new IllegalStateException(name + " has no champion in " + registry.root()
                             + "; name a version"));
-            if (!registry.versions(name).contains(v)) {
-                throw new IllegalStateException(name + " has no complete version " + v + " in " + registry.root());
-            }
+            registry.requireVersion(name, v, "VERSION");
             System.out.println(name + " version " + v + ": " + registry.versionUri(name, v));
             JsonNode provenance = json(registry, name, v, Registry.PROVENANCE);
             System.out.println("  registered  " + provenance.path("registeredAt").asText("?") + " from run "

@@ -7,7 +7,10 @@ import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
 
 /**
  * A model named on the command line, with the plan.yaml beside it that says its type and data: a run directory,
@@ -18,6 +21,21 @@ import java.util.List;
  *                first 12 hex digits of the model.zip's SHA-256&gt;
  */
 record SavedModel(Path zip, Path plan, String label, String version) {
+
+    /** The MODEL argument of evaluate, predict and bench-predict, and the registry it may name. */
+    static final class Argument {
+        @Parameters(index = "0", paramLabel = "MODEL", description = "A run directory, a model.zip in one, or "
+                + "registry:NAME@champion|VERSION.")
+        String reference;
+
+        @Mixin
+        RegistryCommand.Location registry;
+
+        /** The model, its registry files copied into {@code work}. */
+        SavedModel find(Path work) {
+            return SavedModel.find(reference, registry, work);
+        }
+    }
 
     /** The model {@code reference} names; registry versions are copied into {@code work}. */
     static SavedModel find(String reference, RegistryCommand.Location registry, Path work) {
@@ -72,7 +90,7 @@ record SavedModel(Path zip, Path plan, String label, String version) {
     /** Deletes {@code dir} and everything in it. */
     static void deleteAll(Path dir) throws IOException {
         try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
         }

@@ -3,6 +3,7 @@ package dev.shoal.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.run.BatchPrediction;
 import dev.shoal.driver.testing.IdxFixtures;
 import dev.shoal.kernel.testing.Rounding;
@@ -63,7 +64,8 @@ class PredictTest {
         rows.sort((a, b) -> Long.compare(Long.parseLong(a[0]), Long.parseLong(b[0])));
         assertEquals(300, rows.size());
         MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/m/model.zip").toFile());
-        float[] expected = net.output(Nd4j.create(pixels(files.testImages()), new long[] {300, 784}, 'c'))
+        float[] pixels = IdxFile.open(files.testImages()).readScaled(0, 300);
+        float[] expected = net.output(Nd4j.create(pixels, new long[] {300, 784}, 'c'))
                 .castTo(DataType.FLOAT).data().asFloat();
         float[] actual = new float[300 * 10];
         for (int i = 0; i < 300; i++) {
@@ -195,21 +197,8 @@ class PredictTest {
         }
     }
 
-    /** The images in file order, scaled to [0, 1] as training scales them. */
-    private static float[] pixels(String idxImages) {
-        dev.shoal.driver.data.IdxFile file = dev.shoal.driver.data.IdxFile.open(idxImages);
-        int size = file.recordSize();
-        float[] x = new float[file.records() * size];
-        file.forEachRecord((i, values) -> {
-            for (int f = 0; f < size; f++) {
-                x[i * size + f] = (values[f] & 0xff) / 255f;
-            }
-        });
-        return x;
-    }
-
     private static List<Integer> labels(String idxLabels) {
-        dev.shoal.driver.data.IdxFile file = dev.shoal.driver.data.IdxFile.open(idxLabels);
+        IdxFile file = IdxFile.open(idxLabels);
         List<Integer> labels = new ArrayList<>();
         file.forEachRecord((i, values) -> labels.add(values[0] & 0xff));
         return labels;

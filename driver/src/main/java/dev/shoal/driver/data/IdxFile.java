@@ -91,6 +91,23 @@ public record IdxFile(String path, int[] dimensions) implements Serializable {
         }
     }
 
+    /**
+     * Records [{@code first}, {@code end}) as unsigned bytes scaled to [0, 1] (pixels, as training reads them), one
+     * record after another.
+     */
+    public float[] readScaled(int first, int end) {
+        int size = recordSize();
+        float[] x = new float[(end - first) * size];
+        forEachRecord(end, (i, values) -> {
+            if (i >= first) {
+                for (int f = 0; f < size; f++) {
+                    x[(i - first) * size + f] = (values[f] & 0xff) / 255f;
+                }
+            }
+        });
+        return x;
+    }
+
     /** Receives one record. */
     @FunctionalInterface
     public interface RecordSink {

@@ -129,9 +129,7 @@ public final class Registry {
      * {@code expected} (0: there was none). Returns false, changing nothing, when another promotion came first.
      */
     public boolean promote(String name, int version, long expected, String reason) {
-        if (!versions(name).contains(version)) {
-            throw new IllegalStateException(name + " has no complete version " + version + " in " + root);
-        }
+        requireVersion(name, version, "version");
         return call(fs -> {
             int previous = expected == 0 ? 0 : readPromotion(fs, promotionPath(name, expected)).version();
             Promotion promotion = new Promotion(expected + 1, version, previous, Instant.now().toString(), reason);
@@ -206,6 +204,16 @@ public final class Registry {
             }
             return new Collected(removed, debris);
         });
+    }
+
+    /**
+     * Fails, naming {@code key} (where the number came from: a command-line argument), unless {@code name} has a
+     * complete version {@code version}.
+     */
+    public void requireVersion(String name, int version, String key) {
+        if (!versions(name).contains(version)) {
+            throw new ConfigException(key, version, name + " has no complete version " + version + " in " + root);
+        }
     }
 
     /** Whether version {@code version} of {@code name} has {@code file}. */

@@ -173,16 +173,7 @@ public final class BatchPrediction {
     /** Records [first, end) of an IDX image file (and its labels, when not null) as examples. */
     private static List<Example> readRange(IdxFile images, IdxFile labels, int first, int end) {
         int size = images.recordSize();
-        float[][] x = new float[end - first][];
-        images.forEachRecord(end, (i, values) -> {
-            if (i >= first) {
-                float[] pixels = new float[size];
-                for (int f = 0; f < size; f++) {
-                    pixels[f] = (values[f] & 0xff) / 255f;
-                }
-                x[i - first] = pixels;
-            }
-        });
+        float[] pixels = images.readScaled(first, end);
         int[] y = new int[end - first];
         if (labels != null) {
             labels.forEachRecord(end, (i, values) -> {
@@ -194,7 +185,7 @@ public final class BatchPrediction {
         List<Example> examples = new ArrayList<>(end - first);
         for (int i = first; i < end; i++) {
             Object[] kept = labels == null ? new Object[] {(long) i} : new Object[] {(long) i, y[i - first]};
-            examples.add(new Example(kept, x[i - first]));
+            examples.add(new Example(kept, Arrays.copyOfRange(pixels, (i - first) * size, (i - first + 1) * size)));
         }
         return examples;
     }

@@ -2,6 +2,7 @@ package dev.shoal.driver.run;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
@@ -91,7 +92,7 @@ public final class HadoopFolder {
     public boolean writeIfAbsent(FileSystem fs, String name, byte[] content) throws IOException {
         Path target = new Path(dir, name);
         // A name of its own: racing writers must not share a temporary file.
-        Path temp = new Path(dir, "_" + name + "." + java.util.UUID.randomUUID() + ".tmp");
+        Path temp = new Path(dir, "_" + name + "." + UUID.randomUUID() + ".tmp");
         fs.mkdirs(dir);
         try {
             try (FSDataOutputStream out = fs.create(temp, false)) {

@@ -56,7 +56,8 @@ class RegistryTest {
         Registry.Promotion champion = registry.champion("m").orElseThrow();
         assertEquals(List.of(2L, 2, 1, "better"),
                 List.of(champion.sequence(), champion.version(), champion.previous(), champion.reason()));
-        assertThrows(IllegalStateException.class, () -> registry.promote("m", 7, 2, "no such version"));
+        assertEquals("version = 7: m has no complete version 7 in " + dir, assertThrows(ConfigException.class,
+                () -> registry.promote("m", 7, 2, "no such version")).getMessage());
     }
 
     @Test
