@@ -52,6 +52,15 @@ final class RegistryCommand implements Runnable {
         }
     }
 
+    /** The registry and a model's name in it: the first argument of show, promote, rollback and gc. */
+    static final class Named {
+        @Mixin
+        Location location;
+
+        @Parameters(index = "0", paramLabel = "NAME", description = "The model's name in the registry.")
+        String name;
+    }
+
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "The registered versions of every model (or of NAME): figures, verdict, champion.")
     static final class ListVersions implements Callable<Integer> {
@@ -94,17 +103,16 @@ final class RegistryCommand implements Runnable {
                     + "provenance; and the champion's history.")
     static final class Show implements Callable<Integer> {
         @Mixin
-        Location location;
+        Named model;
 
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
-
-        @Parameters(index = "1", arity = "0..1", paramLabel = "VERSION")
+        @Parameters(index = "1", arity = "0..1", paramLabel = "VERSION", description = "The version to show "
+                + "(default: the champion).")
         Integer version;
 
         @Override
         public Integer call() {
-            Registry registry = location.open();
+            String name = model.name;
+            Registry registry = model.location.open();
             Optional<Registry.Promotion> champion = registry.champion(name);
             int v = version != null ? version : champion.map(Registry.Promotion::version).orElseThrow(() ->
                     new IllegalStateException(name + " has no champion in " + registry.root()
@@ -142,17 +150,15 @@ final class RegistryCommand implements Runnable {
                     + "promotion came first.")
     static final class Promote implements Callable<Integer> {
         @Mixin
-        Location location;
+        Named model;
 
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
-
-        @Parameters(index = "1", paramLabel = "VERSION")
+        @Parameters(index = "1", paramLabel = "VERSION", description = "The version to make champion.")
         int version;
 
         @Override
         public Integer call() {
-            Registry registry = location.open();
+            String name = model.name;
+            Registry registry = model.location.open();
             long expected = registry.champion(name).map(Registry.Promotion::sequence).orElse(0L);
             if (!registry.promote(name, version, expected, "promoted by hand")) {
                 System.err.println("error: the champion of " + name + " moved meanwhile; look again with "
@@ -169,14 +175,12 @@ final class RegistryCommand implements Runnable {
                     + "first.")
     static final class Rollback implements Callable<Integer> {
         @Mixin
-        Location location;
-
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
+        Named model;
 
         @Override
         public Integer call() {
-            Optional<Registry.Promotion> now = location.open().rollback(name);
+            String name = model.name;
+            Optional<Registry.Promotion> now = model.location.open().rollback(name);
             if (now.isEmpty()) {
                 System.err.println("error: the champion of " + name + " moved during the rollback; look again with "
                         + "'shoal registry show " + name + "'");
@@ -193,10 +197,7 @@ final class RegistryCommand implements Runnable {
                     + "it, and the debris of registrations that crashed (versions without provenance.json).")
     static final class Gc implements Callable<Integer> {
         @Mixin
-        Location location;
-
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
+        Named model;
 
         @Option(names = "--keep", defaultValue = "5", paramLabel = "N",
                 description = "How many of the newest versions to keep, at least 1 (default: ${DEFAULT-VALUE}).")
@@ -209,10 +210,11 @@ final class RegistryCommand implements Runnable {
 
         @Override
         public Integer call() {
+            String name = model.name;
             if (debrisMinutes < 0) {
                 throw new ConfigException("--debris-age", debrisMinutes, "must be at least 0");
             }
-            Registry.Collected collected = location.open().gc(name, keep, Duration.ofMinutes(debrisMinutes));
+            Registry.Collected collected = model.location.open().gc(name, keep, Duration.ofMinutes(debrisMinutes));
             System.out.printf("removed %d version(s) %s and %d unfinished registration(s)%s%n",
                     collected.versions().size(), collected.versions(), collected.debris().size(),
                     collected.debris().isEmpty() ? "" : " " + collected.debris());
