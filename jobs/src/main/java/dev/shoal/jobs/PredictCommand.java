@@ -1,6 +1,7 @@
 package dev.shoal.jobs;
 
 import dev.shoal.driver.data.IdxFile;
+import dev.shoal.driver.data.ImageFolderDataSource;
 import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -39,12 +40,13 @@ import picocli.CommandLine.Option;
 
 /** {@code shoal predict MODEL --input ... --output ...}: batch scoring on the executors. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = {"Score a table, texts or IDX images with a saved model, on the executors: the model is shipped "
+        description = {"Score a table, texts, image files or IDX images with a saved model, on the executors: the model is shipped "
                 + "once per executor JVM and rows are scored in minibatches.",
                 "Writes a new folder of Parquet (or CSV) files: the input's other columns (ids, keys, labels; "
                 + "for IDX: index and label), prediction, probability (one per class) and model_version.",
                 "Tables are read as the model's plan reads them (format, feature columns, scale); texts (JSON) "
-                + "with the model's vocabulary.txt; IDX images need a model trained on IDX data."})
+                + "with the model's vocabulary.txt; image files (any sub-folder of --input) decoded at the model's "
+                + "data.shape, their paths kept as 'file'; IDX images need a model trained on IDX data."})
 final class PredictCommand implements Callable<Integer> {
 
     @Mixin
@@ -100,9 +102,10 @@ final class PredictCommand implements Callable<Integer> {
             List<String> settings = master == null ? List.of() : List.of("spark.master=" + master);
             TrainingPlan plan = TrainCommand.plan(saved.plan(), settings);
             DataFormat format = plan.data().format();
-            if (format != DataFormat.IDX && format != DataFormat.TEXT && !format.isTable()) {
+            if (format == DataFormat.CHARS || format == DataFormat.CIFAR) {
                 throw new ConfigException("MODEL", model.reference, "was trained on "
-                        + format.name().toLowerCase(Locale.ROOT) + " data; predict reads tables (parquet, csv, json), texts and IDX images");
+                        + format.name().toLowerCase(Locale.ROOT) + " data; predict reads tables (parquet, csv, "
+                        + "json), texts, image files and IDX images");
             }
             if (grid != null && format != DataFormat.IDX) {
                 throw new ConfigException("--grid", grid, "draws images, and the model reads a table");
@@ -116,6 +119,7 @@ final class PredictCommand implements Callable<Integer> {
                 Rows rows = switch (format) {
                     case IDX -> idx(sc, plan.sync().workers());
                     case TEXT -> text(spark, plan, saved);
+                    case IMAGES -> images(sc, plan);
                     default -> table(spark, plan);
                 };
                 ModelEvaluation.requireFits(net, saved.zip(), rows.featureSize());
@@ -262,6 +266,21 @@ final class PredictCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The image files under --input (in any sub-folder), decoded on the executors at the size the model was
+     * trained on (data.shape); the kept value is each file's path.
+     */
+    private Rows images(JavaSparkContext sc, TrainingPlan plan) {
+        List<String> files = ImageFolderDataSource.imagesUnder(qualified(input));
+        if (files.isEmpty()) {
+            throw new ConfigException("--input", input, "holds no images (.png, .jpg, .jpeg, .gif, .bmp)");
+        }
+        List<Integer> s = plan.data().shape();
+        InputShape shape = new InputShape(s.get(0), s.get(1), s.get(2));
+        return new Rows(BatchPrediction.imageExamples(sc, files, shape, plan.sync().workers()),
+                BatchPrediction.imageKept(), shape.size());
     }
 
     /** IDX images (and labels), read on the executors. */

@@ -197,6 +197,74 @@ class PredictTest {
         }
     }
 
+    @Test
+    void imageFilesAreDecodedAsTrainingDecodesThemAndKeepTheirPaths() throws IOException {
+        Random random = new Random(9);
+        int[][] colours = {{220, 30, 30}, {30, 200, 40}, {40, 50, 230}};
+        String[] names = {"red", "green", "blue"};
+        for (String set : List.of("train", "test")) {
+            for (int c = 0; c < 3; c++) {
+                Path folder = Files.createDirectories(dir.resolve("shapes").resolve(set).resolve(names[c]));
+                for (int i = 0; i < 40; i++) {
+                    ImageIO.write(square(colours[c], random), "png", folder.resolve(i + ".png").toFile());
+                }
+            }
+        }
+        assertEquals(0, train("img", "name: img", "data: {format: images, train: " + dir.resolve("shapes/train")
+                        + ", test: " + dir.resolve("shapes/test") + ", classes: 3, shape: [8, 8, 3]}",
+                "model: {type: mlp, hidden: [8]}", "optimizer: {learning-rate: 0.01}",
+                "training: {epochs: 2, batch-size: 8}", "sync: {workers: 2}"));
+        Path today = Files.createDirectories(dir.resolve("today/nested"));
+        for (int i = 0; i < 5; i++) {
+            ImageIO.write(square(colours[i % 3], random), "png", today.resolve("shot-" + i + ".png").toFile());
+        }
+        Files.writeString(today.resolve("notes.txt"), "not an image");
+        Path out = dir.resolve("images-scored");
+
+        assertEquals(0, Shoal.run("predict", dir.resolve("runs/img").toString(), "--input",
+                dir.resolve("today").toString(), "--output", out.toString(), "--output-format", "csv"));
+
+        List<String> rows = new ArrayList<>();
+        try (var parts = Files.list(out)) {
+            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
+                List<String> partLines = Files.readAllLines(part);
+                assertEquals("file,prediction,probability,model_version", partLines.get(0));
+                rows.addAll(partLines.subList(1, partLines.size()));
+            }
+        }
+        rows.sort(null);
+        assertEquals(5, rows.size(), "every image once, the text file left out: " + rows);
+        MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/img/model.zip").toFile());
+        for (int i = 0; i < 5; i++) {
+            String[] row = rows.get(i).split(",");
+            assertTrue(row[0].endsWith("today/nested/shot-" + i + ".png"), row[0]);
+            float[] x = dev.shoal.driver.data.ImageFolderDataSource.decode(
+                    today.resolve("shot-" + i + ".png").toString(), new dev.shoal.kernel.InputShape(8, 8, 3));
+            float[] expected = net.output(Nd4j.create(x, new long[] {1, x.length}, 'c')).castTo(DataType.FLOAT)
+                    .data().asFloat();
+            String[] p = row[2].split(";");
+            float[] actual = new float[3];
+            for (int k = 0; k < 3; k++) {
+                actual[k] = Float.parseFloat(p[k]);
+            }
+            Rounding.assertClose(row[0], expected, actual);
+        }
+    }
+
+    /** An 8 x 8 square of {@code rgb} with a little noise. */
+    private static BufferedImage square(int[] rgb, Random random) {
+        BufferedImage image = new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 8; y++) {
+            for (int x = 0; x < 8; x++) {
+                int r = Math.min(255, rgb[0] + random.nextInt(20));
+                int g = Math.min(255, rgb[1] + random.nextInt(20));
+                int b = Math.min(255, rgb[2] + random.nextInt(20));
+                image.setRGB(x, y, (r << 16) | (g << 8) | b);
+            }
+        }
+        return image;
+    }
+
     private static List<Integer> labels(String idxLabels) {
         IdxFile file = IdxFile.open(idxLabels);
         List<Integer> labels = new ArrayList<>();

@@ -155,6 +155,45 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
 
     /** Decodes, flattens over white, scales and writes one image's channel planes at {@code offset}. */
     void pixels(String file, float[] into, int offset) {
+        pixels(file, shape, into, offset);
+    }
+
+    /**
+     * One image file as training reads it: decoded, drawn over white, scaled to {@code shape}, channel planes in
+     * [0, 1]; a file that cannot be decoded fails naming it.
+     */
+    public static float[] decode(String file, InputShape shape) {
+        float[] x = new float[shape.size()];
+        pixels(file, shape, x, 0);
+        return x;
+    }
+
+    /**
+     * The image files (.png, .jpg, .jpeg, .gif, .bmp) under {@code path}, in any sub-folder, hidden ones left out,
+     * in path order.
+     */
+    public static List<String> imagesUnder(String path) {
+        try {
+            Path root = new Path(path);
+            FileSystem fs = root.getFileSystem(new Configuration());
+            List<String> images = new ArrayList<>();
+            var listing = fs.listFiles(root, true);
+            while (listing.hasNext()) {
+                Path file = listing.next().getPath();
+                if (!file.getName().startsWith(".") && EXTENSIONS.contains(extension(file.getName()))) {
+                    images.add(file.toString());
+                }
+            }
+            images.sort(null);
+            return images;
+        } catch (java.io.FileNotFoundException e) {
+            throw new ConfigException("--input", path, "no such file or folder");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void pixels(String file, InputShape shape, float[] into, int offset) {
         BufferedImage image;
         try (InputStream in = InputFiles.open(file)) {
             image = ImageIO.read(in);

@@ -4,7 +4,9 @@ import static org.apache.spark.ml.functions.vector_to_array;
 
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxFile;
+import dev.shoal.driver.data.ImageFolderDataSource;
 import dev.shoal.driver.data.Vocabulary;
+import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.KernelThreads;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -148,6 +150,21 @@ public final class BatchPrediction {
             return new Example(values, x);
         });
         return new scala.Tuple2<>(examples, kept);
+    }
+
+    /**
+     * Image files as examples, decoded on the executors as training decodes them ({@code shape}); the kept value
+     * is the file's path ({@link #imageKept}).
+     */
+    public static JavaRDD<Example> imageExamples(JavaSparkContext sc, List<String> files, InputShape shape,
+                                                 int partitions) {
+        return sc.parallelize(files, partitions)
+                .map(file -> new Example(new Object[] {file}, ImageFolderDataSource.decode(file, shape)));
+    }
+
+    /** The kept column of {@link #imageExamples}: the file. */
+    public static StructType imageKept() {
+        return new StructType().add("file", DataTypes.StringType, false);
     }
 
     /**
