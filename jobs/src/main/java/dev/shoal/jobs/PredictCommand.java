@@ -107,8 +107,9 @@ final class PredictCommand implements Callable<Integer> {
                         + format.name().toLowerCase(Locale.ROOT) + " data; predict reads tables (parquet, csv, "
                         + "json), texts, image files and IDX images");
             }
-            if (grid != null && format != DataFormat.IDX) {
-                throw new ConfigException("--grid", grid, "draws images, and the model reads a table");
+            if (grid != null && format != DataFormat.IDX && format != DataFormat.IMAGES) {
+                throw new ConfigException("--grid", grid, "draws images, and the model reads "
+                        + format.name().toLowerCase(Locale.ROOT) + " data");
             }
             requireNew(output);
             byte[] bytes = Files.readAllBytes(saved.zip());
@@ -132,8 +133,10 @@ final class PredictCommand implements Callable<Integer> {
                 long count = spark.read().format(outputFormat).option("header", "true").load(output).count();
                 System.out.printf(Locale.ROOT, "scored %,d rows in %.1fs (%,.0f rows/s), written to %s%n", count,
                         seconds, count / seconds, output);
-                if (grid != null) {
-                    drawGrid(spark);
+                if (grid != null && format == DataFormat.IDX) {
+                    drawIdxGrid(spark);
+                } else if (grid != null) {
+                    drawImageGrid(spark, plan);
                 }
             } finally {
                 sc.stop();
@@ -301,8 +304,32 @@ final class PredictCommand implements Callable<Integer> {
         return file;
     }
 
+    /**
+     * The first gridSize² image files (in path order) with their predictions, read back from the output; no true
+     * classes (the model does not record its class folders' names).
+     */
+    private void drawImageGrid(SparkSession spark, TrainingPlan plan) {
+        List<String> files = ImageFolderDataSource.imagesUnder(qualified(input));
+        List<String> first = files.subList(0, Math.min(gridSize * gridSize, files.size()));
+        List<Integer> s = plan.data().shape();
+        InputShape shape = new InputShape(s.get(0), s.get(1), s.get(2));
+        float[] pixels = new float[first.size() * shape.size()];
+        for (int i = 0; i < first.size(); i++) {
+            System.arraycopy(ImageFolderDataSource.decode(first.get(i), shape), 0, pixels, i * shape.size(),
+                    shape.size());
+        }
+        int[] predicted = new int[first.size()];
+        for (Row r : spark.read().format(outputFormat).option("header", "true").option("inferSchema", "true")
+                .load(output).filter(functions.col("file").isin(first.toArray())).collectAsList()) {
+            predicted[first.indexOf(r.<String>getAs("file"))] = ((Number) r.getAs(BatchPrediction.PREDICTION))
+                    .intValue();
+        }
+        PredictionGrid.write(PredictionGrid.render(pixels, shape, predicted, null), grid.toAbsolutePath());
+        System.out.println("the first " + first.size() + " images with their predictions: " + grid.toAbsolutePath());
+    }
+
     /** The first gridSize² images of the IDX input with their predictions, read back from the output. */
-    private void drawGrid(SparkSession spark) {
+    private void drawIdxGrid(SparkSession spark) {
         IdxFile images = IdxFile.open(input);
         int n = Math.min(gridSize * gridSize, images.records());
         int size = images.recordSize();

@@ -221,8 +221,13 @@ class PredictTest {
         Files.writeString(today.resolve("notes.txt"), "not an image");
         Path out = dir.resolve("images-scored");
 
+        Path png = dir.resolve("today.png");
         assertEquals(0, Shoal.run("predict", dir.resolve("runs/img").toString(), "--input",
-                dir.resolve("today").toString(), "--output", out.toString(), "--output-format", "csv"));
+                dir.resolve("today").toString(), "--output", out.toString(), "--output-format", "csv", "--grid",
+                png.toString()));
+        BufferedImage grid = ImageIO.read(png.toFile());
+        assertEquals(List.of(3 * (124 + 4), 2 * (112 + 18 + 4)), List.of(grid.getWidth(), grid.getHeight()),
+                "5 images in 3 columns and 2 rows, each 8 px shown 14 times as large, with a caption");
 
         List<String> rows = new ArrayList<>();
         try (var parts = Files.list(out)) {
