@@ -44,8 +44,8 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "Where the figures go, as JSON (default: ${DEFAULT-VALUE}); written whole or not at all.")
     Path output;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master; short for --set spark.master=URL.")
-    String master;
+    @Mixin
+    MasterOption master;
 
     @Override
     public Integer call() throws IOException {
@@ -83,9 +83,7 @@ final class EvaluateCommand implements Callable<Integer> {
     /** The run's plan, with another job file's data section and the overrides applied. */
     private TrainingPlan plan(Path planFile) {
         List<String> settings = new ArrayList<>(overrides);
-        if (master != null) {
-            settings.add("spark.master=" + master);
-        }
+        settings.addAll(master.settings());
         ObjectNode tree = TrainCommand.tree(planFile);
         if (data != null) {
             JsonNode section = TrainCommand.tree(data).get("data");

@@ -84,8 +84,8 @@ final class PredictCommand implements Callable<Integer> {
             description = "Rows scored at a time (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master; short for --set spark.master=URL.")
-    String master;
+    @Mixin
+    MasterOption master;
 
     @Override
     public Integer call() throws IOException {
@@ -99,7 +99,7 @@ final class PredictCommand implements Callable<Integer> {
         Path work = Files.createTempDirectory("shoal-predict-");
         try {
             SavedModel saved = model.find(work);
-            List<String> settings = master == null ? List.of() : List.of("spark.master=" + master);
+            List<String> settings = master.settings();
             TrainingPlan plan = TrainCommand.plan(saved.plan(), settings);
             DataFormat format = plan.data().format();
             if (format == DataFormat.CHARS || format == DataFormat.CIFAR) {

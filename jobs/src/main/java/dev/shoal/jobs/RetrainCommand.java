@@ -63,8 +63,8 @@ final class RetrainCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a job-file key (repeatable).")
     List<String> overrides = new ArrayList<>();
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master; short for --set spark.master=URL.")
-    String master;
+    @Mixin
+    MasterOption master;
 
     @Override
     public Integer call() throws IOException {
@@ -72,9 +72,7 @@ final class RetrainCommand implements Callable<Integer> {
         Registry.requireName(name);
         Optional<Registry.Promotion> champion = registry.champion(name);
         List<String> settings = new ArrayList<>(overrides);
-        if (master != null) {
-            settings.add("spark.master=" + master);
-        }
+        settings.addAll(master.settings());
         // The champion's files stay under output.dir: a warm-started run's plan.yaml names its model.zip.
         Path champions = Path.of(TrainCommand.plan(jobFile, settings).output().dir(), "champions");
         Optional<Path> championModel = champion.map(c -> fetchModel(registry, c.version(),

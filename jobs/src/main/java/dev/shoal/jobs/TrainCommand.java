@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -35,9 +36,8 @@ final class TrainCommand implements Callable<Integer> {
             + "and stop before Spark starts.")
     boolean dryRun;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master, e.g. spark://127.0.0.1:7077 "
-            + "(scripts/local-cluster); short for --set spark.master=URL.")
-    String master;
+    @Mixin
+    MasterOption master;
 
     @Option(names = "--skip-bad-records", description = "Leave out records that cannot be used (each is logged and "
             + "counted in metrics.jsonl and provenance.json) instead of failing; short for --set "
@@ -62,9 +62,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new ConfigException("--resume", resume, "is not a run directory: it has no plan.yaml");
         }
         List<String> settings = new ArrayList<>(overrides);
-        if (master != null) {
-            settings.add("spark.master=" + master);
-        }
+        settings.addAll(master.settings());
         if (skipBadRecords) {
             settings.add("data.skip-bad-records=true");
         }

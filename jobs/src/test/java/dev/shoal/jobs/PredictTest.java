@@ -53,14 +53,8 @@ class PredictTest {
 
         assertTrue(printed.contains("scored 300 rows in "), printed);
         assertEquals(1, BatchPrediction.loads() - loadsBefore, "restored once in this JVM, for both partitions");
-        List<String[]> rows = new ArrayList<>();
-        try (var parts = Files.list(out)) {
-            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
-                List<String> lines = Files.readAllLines(part);
-                assertEquals("index,label,prediction,probability,model_version", lines.get(0));
-                lines.stream().skip(1).map(l -> l.split(",")).forEach(rows::add);
-            }
-        }
+        List<String[]> rows = new ArrayList<>(csvRows(out, "index,label,prediction,probability,model_version")
+                .stream().map(l -> l.split(",")).toList());
         rows.sort((a, b) -> Long.compare(Long.parseLong(a[0]), Long.parseLong(b[0])));
         assertEquals(300, rows.size());
         MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/m/model.zip").toFile());
@@ -173,14 +167,7 @@ class PredictTest {
         assertEquals(0, Shoal.run("predict", dir.resolve("runs/txt").toString(), "--input", today.toString(),
                 "--output", out.toString(), "--output-format", "csv"));
 
-        List<String> rows = new ArrayList<>();
-        try (var parts = Files.list(out)) {
-            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
-                List<String> partLines = Files.readAllLines(part);
-                assertEquals("id,prediction,probability,model_version", partLines.get(0));
-                rows.addAll(partLines.subList(1, partLines.size()));
-            }
-        }
+        List<String> rows = csvRows(out, "id,prediction,probability,model_version");
         rows.sort(null);
         assertEquals(texts.length, rows.size());
         MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/txt/model.zip").toFile());
@@ -229,14 +216,7 @@ class PredictTest {
         assertEquals(List.of(3 * (124 + 4), 2 * (112 + 18 + 4)), List.of(grid.getWidth(), grid.getHeight()),
                 "5 images in 3 columns and 2 rows, each 8 px shown 14 times as large, with a caption");
 
-        List<String> rows = new ArrayList<>();
-        try (var parts = Files.list(out)) {
-            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
-                List<String> partLines = Files.readAllLines(part);
-                assertEquals("file,prediction,probability,model_version", partLines.get(0));
-                rows.addAll(partLines.subList(1, partLines.size()));
-            }
-        }
+        List<String> rows = csvRows(out, "file,prediction,probability,model_version");
         rows.sort(null);
         assertEquals(5, rows.size(), "every image once, the text file left out: " + rows);
         MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/img/model.zip").toFile());
@@ -268,6 +248,19 @@ class PredictTest {
             }
         }
         return image;
+    }
+
+    /** The data lines of every CSV part in {@code out}, each part checked to begin with {@code header}. */
+    private static List<String> csvRows(Path out, String header) throws IOException {
+        List<String> rows = new ArrayList<>();
+        try (var parts = Files.list(out)) {
+            for (Path part : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
+                List<String> lines = Files.readAllLines(part);
+                assertEquals(header, lines.get(0), part.toString());
+                rows.addAll(lines.subList(1, lines.size()));
+            }
+        }
+        return rows;
     }
 
     private static List<Integer> labels(String idxLabels) {
