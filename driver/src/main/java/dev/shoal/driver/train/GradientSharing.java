@@ -48,12 +48,13 @@ final class GradientSharing {
     private float[][] residuals;
 
     GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
-                    Consumer<Metrics> sink) {
+                    Consumer<Metrics> sink, WorkerFault fault) {
         requireStaticAllocation(sc.getConf());
         this.sc = sc;
         this.sharing = plan.sync().sharing();
         this.task = new SharingTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
-                plan.training().batchSize(), Trainer.augmentation(plan, input), plan.training().seed(), sharing);
+                plan.training().batchSize(), Trainer.augmentation(plan, input), plan.training().seed(), sharing,
+                fault);
         this.sink = sink;
         this.driverHost = sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());
     }

@@ -38,10 +38,9 @@ import org.apache.spark.SparkEnv;
  * same bits.
  */
 record SharingTask(String networkJson, Target target, int threads, int batchSize, Augmentation augmentation,
-                   long seed, SharingConfig sharing) implements Serializable {
+                   long seed, SharingConfig sharing, WorkerFault fault) implements Serializable {
 
-    /** Test hook: {@code rank:step} makes that worker drop its connections there, once per JVM. */
-    static final String KILL_PROPERTY = "shoal.test.kill-worker";
+    /** Whether this JVM has already carried out the injected {@link WorkerFault}. */
     private static final AtomicBoolean KILLED = new AtomicBoolean();
 
     /**
@@ -89,7 +88,6 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         long order = Shuffle.orderSeed(seed, epoch, rank);
         kernel.seedRandom(order);
         Iterator<MiniBatch> batches = augmentation.apply(block.batches(order, batchSize, 0, steps), order);
-        int killStep = killStep(rank);
         float[] gradient = new float[n];
         float[] exchange = new float[dense ? n + 1 : n];
         List<Integer> hashes = new ArrayList<>();
@@ -97,9 +95,9 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         long examples = 0;
         double lossSum = 0;
         for (int step = 0; step < steps; step++) {
-            if (step == killStep && KILLED.compareAndSet(false, true)) {
+            if (fault.strikes(rank, step) && KILLED.compareAndSet(false, true)) {
                 peers.close();
-                throw new IllegalStateException("worker " + rank + " killed at step " + step + " by " + KILL_PROPERTY);
+                throw new IllegalStateException("worker " + rank + " killed at step " + step + " by " + fault);
             }
             long t0 = System.nanoTime();
             int rows = 0;
@@ -161,14 +159,5 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         } catch (IOException e) {
             // The task is failing already.
         }
-    }
-
-    private static int killStep(int rank) {
-        String spec = System.getProperty(KILL_PROPERTY, "");
-        if (spec.isEmpty()) {
-            return -1;
-        }
-        String[] parts = spec.split(":");
-        return Integer.parseInt(parts[0]) == rank ? Integer.parseInt(parts[1]) : -1;
     }
 }

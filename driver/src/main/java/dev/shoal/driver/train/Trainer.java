@@ -42,13 +42,19 @@ public final class Trainer {
     /** @param input the shape of the training examples, which image augmentation needs */
     public Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
                    Consumer<Metrics> sink) {
+        this(sc, plan, networkJson, input, sink, WorkerFault.NONE);
+    }
+
+    /** A trainer whose gradient-sharing workers suffer {@code fault} (tests). */
+    Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input, Consumer<Metrics> sink,
+            WorkerFault fault) {
         this.sc = sc;
         this.plan = plan;
         this.task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
                 plan.training().batchSize(), augmentation(plan, input), plan.training().seed());
         this.sink = sink;
         this.sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING
-                ? new GradientSharing(sc, plan, networkJson, input, sink) : null;
+                ? new GradientSharing(sc, plan, networkJson, input, sink, fault) : null;
     }
 
     /** The plan's augmentation of examples of {@code input}. */

@@ -51,12 +51,16 @@ class GradientSharingTest {
     }
 
     private static Run train(TrainingPlan plan, List<ExampleBlock> blocks) {
+        return train(plan, blocks, WorkerFault.NONE);
+    }
+
+    private static Run train(TrainingPlan plan, List<ExampleBlock> blocks, WorkerFault fault) {
         String json = AveragingInvariantsTest.networkJson(plan);
         TrainingData data = data(blocks);
         List<Metrics> metrics = new ArrayList<>();
         try {
-            TrainingResult result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add)
-                    .run(new WorkerKernel(json).snapshot(), data, data);
+            TrainingResult result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add,
+                    fault).run(new WorkerKernel(json).snapshot(), data, data);
             return new Run(result, metrics);
         } finally {
             data.blocks().unpersist();
@@ -121,7 +125,8 @@ class GradientSharingTest {
         List<ExampleBlock> blocks = List.of(AveragingInvariantsTest.block(64, 2), AveragingInvariantsTest.block(64, 3));
         TrainingData data = data(blocks);
         try {
-            GradientSharing sharing = new GradientSharing(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, m -> { });
+            GradientSharing sharing = new GradientSharing(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE,
+                    m -> { }, WorkerFault.NONE);
             Trainer.EpochWork first = sharing.epoch(data, new WorkerKernel(json).snapshot(), 0, 4);
             float[][] unsent = sharing.residuals();
             sharing.epoch(data, first.model(), 1, 1);
@@ -186,21 +191,17 @@ class GradientSharingTest {
 
     @Test
     void aPeerKilledMidEpochFailsTheStageWhichRunsAgainAndTheRunCompletes() {
-        System.setProperty(SharingTask.KILL_PROPERTY, "1:7");
-        try {
-            Run run = train(sharing(UpdaterType.ADAM, GradientEncoding.THRESHOLD, 2, false),
-                    List.of(AveragingInvariantsTest.block(200, 7), AveragingInvariantsTest.block(200, 8)));
+        Run run = train(sharing(UpdaterType.ADAM, GradientEncoding.THRESHOLD, 2, false),
+                List.of(AveragingInvariantsTest.block(200, 7), AveragingInvariantsTest.block(200, 8)),
+                new WorkerFault(1, 7));
 
-            List<Metrics.Stage> stages = stages(run);
-            assertEquals(2, stages.size(), "one completed stage per epoch");
-            assertEquals(2, stages.get(0).attempt(), "epoch 1 ran twice: worker 1 died at step 7 of the first");
-            assertEquals(1, stages.get(1).attempt());
-            for (Metrics.Stage s : stages) {
-                assertEquals(400, s.examples(), "the retried epoch counts every example once");
-            }
-            assertEquals(2 * 13, run.result().model().iteration());
-        } finally {
-            System.clearProperty(SharingTask.KILL_PROPERTY);
+        List<Metrics.Stage> stages = stages(run);
+        assertEquals(2, stages.size(), "one completed stage per epoch");
+        assertEquals(2, stages.get(0).attempt(), "epoch 1 ran twice: worker 1 died at step 7 of the first");
+        assertEquals(1, stages.get(1).attempt());
+        for (Metrics.Stage s : stages) {
+            assertEquals(400, s.examples(), "the retried epoch counts every example once");
         }
+        assertEquals(2 * 13, run.result().model().iteration());
     }
 }
