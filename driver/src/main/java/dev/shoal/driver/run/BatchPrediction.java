@@ -6,6 +6,7 @@ import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.data.ImageFolderDataSource;
 import dev.shoal.driver.data.Vocabulary;
+import dev.shoal.kernel.Inference;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.KernelThreads;
 import java.io.ByteArrayInputStream;
@@ -39,9 +40,6 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Scores a table with a saved model on the executors ({@code shoal predict}). The model travels once, as a
@@ -55,7 +53,7 @@ public final class BatchPrediction {
     public static final String PROBABILITY = "probability";
     public static final String MODEL_VERSION = "model_version";
 
-    private static final Map<String, ThreadLocal<MultiLayerNetwork>> MODELS = new ConcurrentHashMap<>();
+    private static final Map<String, ThreadLocal<Inference>> MODELS = new ConcurrentHashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
     private static final int CACHED = 4;
 
@@ -232,11 +230,6 @@ public final class BatchPrediction {
         }
     }
 
-    /** {@code list} as a Row holds an array value (Spark's row encoder takes Scala sequences, not Java lists). */
-    public static Object scalaSeq(List<?> list) {
-        return scala.collection.JavaConverters.asScalaBuffer(list).toSeq();
-    }
-
     /** How many times this JVM has restored a model from its bytes. */
     public static int loads() {
         return LOADS.get();
@@ -257,10 +250,11 @@ public final class BatchPrediction {
     }
 
     /**
-     * This thread's copy of the model with hash {@code hash}, restored once per JVM. A JVM keeps the models of at
-     * most {@link #CACHED} runs of predict: an executor of a long-lived application scores with many.
+     * This thread's copy of the model with hash {@code hash}, restored once per JVM, ready to score rows of
+     * {@code featureSize} values. A JVM keeps the models of at most {@link #CACHED} runs of predict: an executor of
+     * a long-lived application scores with many.
      */
-    private static MultiLayerNetwork model(String hash, Broadcast<byte[]> bytes) {
+    private static Inference model(String hash, Broadcast<byte[]> bytes, int featureSize) {
         if (!MODELS.containsKey(hash) && MODELS.size() >= CACHED) {
             MODELS.clear();
         }
@@ -274,7 +268,7 @@ public final class BatchPrediction {
             LOADS.incrementAndGet();
             return ThreadLocal.withInitial(() -> {
                 synchronized (restored) {
-                    return restored.clone();
+                    return Inference.of(restored.clone(), featureSize);
                 }
             });
         }).get();
@@ -288,7 +282,7 @@ public final class BatchPrediction {
         @Override
         public Iterator<Row> call(Iterator<Example> examples) {
             KernelThreads.apply(threads);
-            MultiLayerNetwork net = BatchPrediction.model(hash, model);
+            Inference net = BatchPrediction.model(hash, model, featureSize);
             return new Iterator<>() {
                 private final List<Row> scored = new ArrayList<>(batchSize);
                 private int next;
@@ -317,28 +311,25 @@ public final class BatchPrediction {
             };
         }
 
-        private void score(MultiLayerNetwork net, List<Example> batch, List<Row> out) {
+        private void score(Inference net, List<Example> batch, List<Row> out) {
             float[] x = new float[batch.size() * featureSize];
             for (int r = 0; r < batch.size(); r++) {
                 System.arraycopy(batch.get(r).x(), 0, x, r * featureSize, featureSize);
             }
-            INDArray probabilities = net.output(Nd4j.create(x, new long[] {batch.size(), featureSize}, 'c'), false)
-                    .castTo(DataType.FLOAT);
-            int classes = (int) probabilities.size(1);
-            float[] p = probabilities.dup('c').data().asFloat();
+            float[] p = net.output(x, batch.size());
+            int classes = p.length / batch.size();
             for (int r = 0; r < batch.size(); r++) {
                 Object[] kept = batch.get(r).kept();
                 Object[] values = Arrays.copyOf(kept, kept.length + 3);
-                List<Float> probability = new ArrayList<>(classes);
+                float[] probability = Arrays.copyOfRange(p, r * classes, (r + 1) * classes);
                 int best = 0;
-                for (int k = 0; k < classes; k++) {
-                    probability.add(p[r * classes + k]);
-                    if (p[r * classes + k] > p[r * classes + best]) {
+                for (int k = 1; k < classes; k++) {
+                    if (probability[k] > probability[best]) {
                         best = k;
                     }
                 }
                 values[kept.length] = best;
-                values[kept.length + 1] = scalaSeq(probability);
+                values[kept.length + 1] = probability;
                 values[kept.length + 2] = version;
                 out.add(RowFactory.create(values));
             }
