@@ -2,6 +2,7 @@ package dev.shoal.jobs;
 
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.data.ImageFolderDataSource;
+import dev.shoal.driver.data.InputFiles;
 import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -25,7 +26,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.zip.GZIPInputStream;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
@@ -149,7 +149,7 @@ final class PredictCommand implements Callable<Integer> {
 
     private void requireNew(String folder) throws IOException {
         org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(folder);
-        if (path.getFileSystem(new Configuration()).exists(path)) {
+        if (InputFiles.fileSystem(path).exists(path)) {
             throw new ConfigException("--output", folder, "exists; predict writes a new folder and never overwrites");
         }
     }
@@ -226,7 +226,7 @@ final class PredictCommand implements Callable<Integer> {
     private static String qualified(String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
         try {
-            return p.getFileSystem(new Configuration()).makeQualified(p).toString();
+            return InputFiles.fileSystem(p).makeQualified(p).toString();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
@@ -239,7 +239,7 @@ final class PredictCommand implements Callable<Integer> {
     private static boolean jsonArray(String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
         try {
-            var fs = p.getFileSystem(new Configuration());
+            var fs = InputFiles.fileSystem(p);
             var matched = fs.globStatus(p);
             if (matched == null || matched.length == 0) {
                 throw new ConfigException("--input", path, "no such file or folder");

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import javax.imageio.ImageIO;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -51,7 +50,7 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
                                              InputShape shape) {
         try {
             Path root = new Path(path);
-            FileSystem fs = root.getFileSystem(new Configuration());
+            FileSystem fs = InputFiles.fileSystem(root);
             FileStatus[] entries = fs.listStatus(root);
             List<String> folders = Arrays.stream(entries).filter(FileStatus::isDirectory)
                     .map(s -> s.getPath().getName()).filter(n -> !n.startsWith(".")).sorted().toList();
@@ -175,7 +174,7 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
     public static List<String> imagesUnder(String path) {
         try {
             Path root = new Path(path);
-            FileSystem fs = root.getFileSystem(new Configuration());
+            FileSystem fs = InputFiles.fileSystem(root);
             List<String> images = new ArrayList<>();
             var listing = fs.listFiles(root, true);
             while (listing.hasNext()) {

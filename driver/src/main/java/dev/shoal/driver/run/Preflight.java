@@ -6,6 +6,7 @@ import dev.shoal.driver.data.CifarDataSource;
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
 import dev.shoal.driver.data.ImageFolderDataSource;
+import dev.shoal.driver.data.InputFiles;
 import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.data.TextFile;
@@ -21,7 +22,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -154,7 +154,7 @@ public final class Preflight {
     private static void requireInput(String key, String path, boolean folderAllowed) {
         try {
             Path p = new Path(path);
-            var fs = p.getFileSystem(new Configuration());
+            var fs = InputFiles.fileSystem(p);
             FileStatus[] matched = folderAllowed ? fs.globStatus(p) : null;
             if (!(fs.isFile(p) || matched != null && matched.length > 0)) {
                 throw new ConfigException(key, path, "no such file" + (folderAllowed ? " or folder" : ""));

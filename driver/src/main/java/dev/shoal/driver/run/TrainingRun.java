@@ -2,6 +2,7 @@ package dev.shoal.driver.run;
 
 import dev.shoal.driver.data.CharDataSource;
 import dev.shoal.driver.data.DataSource;
+import dev.shoal.driver.data.InputFiles;
 import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.train.Metrics;
@@ -35,7 +36,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
@@ -227,7 +227,7 @@ public final class TrainingRun {
     private static Provenance.DataFile fingerprint(String key, String path) {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
         try {
-            FileSystem fs = p.getFileSystem(new Configuration());
+            FileSystem fs = InputFiles.fileSystem(p);
             FileStatus[] matched = fs.globStatus(p);
             List<LocatedFileStatus> files = new ArrayList<>();
             for (FileStatus m : matched) {
