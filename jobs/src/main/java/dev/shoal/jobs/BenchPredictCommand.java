@@ -28,10 +28,11 @@ import picocli.CommandLine.Option;
         description = {"Score the same IDX images with plain single-process DL4J (MultiLayerNetwork.output in "
                 + "minibatches, in this JVM) and with Shoal's predict path (local[workers], the model broadcast and "
                 + "restored once per JVM, one ND4J thread per task), and report rows/s and the ratio.",
-                "DL4J's passes come first (ND4J's thread settings are per process, and Shoal's tasks set them "
-                + "to one thread). Each system's first pass is reported as its cold start; the ratio is of the "
-                + "medians of the later passes. Shoal's passes count the scored rows; two more also write Parquet "
-                + "(the second is reported)."})
+                "The systems take turns, pass after pass, so that a machine's drift hits both alike; ND4J's "
+                + "process-wide thread settings are given back to DL4J before each of its passes (Shoal's tasks "
+                + "set them to one thread). Each system's first pass is reported as its cold start; the ratio is "
+                + "of the medians of the later passes. Shoal's passes count the scored rows; two more also write "
+                + "Parquet (the second is reported)."})
 final class BenchPredictCommand implements Callable<Integer> {
     @Mixin
     SavedModel.Argument model;
@@ -47,7 +48,7 @@ final class BenchPredictCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--repeats", defaultValue = "5", description = "Warm passes per system (default: "
+    @Option(names = "--repeats", defaultValue = "9", description = "Warm passes per system (default: "
             + "${DEFAULT-VALUE}).")
     int repeats;
 
@@ -72,15 +73,15 @@ final class BenchPredictCommand implements Callable<Integer> {
             try {
                 List<Double> dl4j = new ArrayList<>();
                 List<Double> shoal = new ArrayList<>();
-                // DL4J first, with ND4J's threads as a process starts with them: Shoal's tasks set ND4J to one
-                // thread, and BLAS's setting is per process, so DL4J after Shoal would not be plain DL4J.
+                Nd4jThreads processDefaults = Nd4jThreads.now();
                 for (int pass = 0; pass <= repeats; pass++) {
+                    // Shoal's tasks set ND4J to one thread, and BLAS's setting is per process: DL4J gets back
+                    // the threads a process starts with, or it would not be plain DL4J.
+                    processDefaults.restore();
                     dl4j.add(timed(() -> dl4jPass(net, pixels, n, size)));
-                    System.out.printf(Locale.ROOT, "dl4j pass %d: %.3f s%n", pass, dl4j.get(pass));
-                }
-                for (int pass = 0; pass <= repeats; pass++) {
                     shoal.add(timed(() -> shoalPass(sc, images, bytes, saved.version()).count()));
-                    System.out.printf(Locale.ROOT, "shoal pass %d: %.3f s%n", pass, shoal.get(pass));
+                    System.out.printf(Locale.ROOT, "pass %d: dl4j %.3f s, shoal %.3f s%n", pass, dl4j.get(pass),
+                            shoal.get(pass));
                 }
                 // Parquet twice: the first write in a JVM also loads and compiles the writer.
                 List<Double> writes = new ArrayList<>();
@@ -121,6 +122,20 @@ final class BenchPredictCommand implements Callable<Integer> {
     private Dataset<Row> shoalPass(JavaSparkContext sc, IdxFile images, byte[] bytes, String version) {
         return BatchPrediction.score(sc, BatchPrediction.idxExamples(sc, images, Optional.empty(), workers),
                 BatchPrediction.idxKept(Optional.empty()), images.recordSize(), bytes, version, batchSize, 1);
+    }
+
+    /** ND4J's process-wide thread settings. */
+    private record Nd4jThreads(int environment, int master, int blas) {
+        static Nd4jThreads now() {
+            return new Nd4jThreads(Nd4j.getEnvironment().maxThreads(), Nd4j.getEnvironment().maxMasterThreads(),
+                    Nd4j.factory().blas().getMaxThreads());
+        }
+
+        void restore() {
+            Nd4j.getEnvironment().setMaxThreads(environment);
+            Nd4j.getEnvironment().setMaxMasterThreads(master);
+            Nd4j.factory().blas().setMaxThreads(blas);
+        }
     }
 
     private static double timed(Runnable action) {
