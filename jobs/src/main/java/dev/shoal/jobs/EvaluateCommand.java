@@ -2,6 +2,7 @@ package dev.shoal.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.ModelEvaluation;
 import dev.shoal.driver.run.Preflight;
@@ -26,7 +27,10 @@ import picocli.CommandLine.Option;
         description = {"Evaluate a saved model on a test set, distributed as training evaluates: accuracy, loss, "
                 + "per-class precision, recall and F1, and the confusion matrix, printed and written as JSON.",
                 "The plan (model type, data, workers) is the run's plan.yaml, next to the model; --data takes the "
-                + "data section of another job file, --set changes single keys (e.g. --set data.test=...)."})
+                + "data section of another job file, --set changes single keys (e.g. --set data.test=...).",
+                "Only the test set is read where the plan names one of its own (IDX, CIFAR, tables): the training "
+                + "data need not exist any more. Texts, characters and image folders take their vocabulary or "
+                + "classes from the training data, which is read then."})
 final class EvaluateCommand implements Callable<Integer> {
 
     @Mixin
@@ -53,13 +57,13 @@ final class EvaluateCommand implements Callable<Integer> {
         try {
             SavedModel saved = model.find(work);
             TrainingPlan plan = plan(saved.plan());
-            Preflight.Sources sources = Preflight.check(plan);
+            DataSource test = Preflight.testSet(plan);
             String testSet = testSet(plan);
             System.out.println("evaluating " + saved.label() + " on " + testSet);
             EvalResult result;
             JavaSparkContext sc = SparkContexts.start(plan);
             try {
-                result = ModelEvaluation.evaluate(saved.zip(), sources, sc);
+                result = ModelEvaluation.evaluate(saved.zip(), plan, test, sc);
             } finally {
                 sc.stop();
             }

@@ -100,7 +100,7 @@ final class RetrainCommand implements Callable<Integer> {
             defender = championModel.map(zip -> evaluateChampion(zip, champion.get().version(), sources, sc));
             run = TrainingRun.execute(plan, sources, PlanBinder.toYaml(plan), sc, System.out);
             Path model = run.directory().resolve(RunDirectory.MODEL);
-            challenger = ModelEvaluation.report(ModelEvaluation.evaluate(model, sources, sc), model.toString(),
+            challenger = ModelEvaluation.report(ModelEvaluation.evaluate(model, plan, sources.test(), sc), model.toString(),
                     EvaluateCommand.testSet(plan));
         } finally {
             sc.stop();
@@ -144,7 +144,7 @@ final class RetrainCommand implements Callable<Integer> {
     private ModelEvaluation.Report evaluateChampion(Path zip, int version, Preflight.Sources sources,
                                                     JavaSparkContext sc) {
         try {
-            return ModelEvaluation.report(ModelEvaluation.evaluate(zip, sources, sc),
+            return ModelEvaluation.report(ModelEvaluation.evaluate(zip, sources.plan(), sources.test(), sc),
                     name + " version " + version, EvaluateCommand.testSet(sources.plan()));
         } catch (ConfigException e) {
             throw new IllegalStateException("the champion, " + name + " version " + version + ", cannot be "

@@ -298,6 +298,15 @@ class TrainEndToEndTest {
         assertEquals(10, evaluation.get("classes").size());
         assertTrue(out.contains("300 examples  accuracy"), out);
 
+        // The training data gone (yesterday's partition): evaluation reads only the test set.
+        Files.delete(Path.of(files.trainImages()));
+        Files.delete(Path.of(files.trainLabels()));
+        assertEquals(0, Shoal.run("evaluate", dir.resolve("runs/e").toString(), "--output", report.toString()));
+        assertEquals(trained.get("testAccuracy").asDouble(), JSON.readTree(report.toFile()).get("accuracy").asDouble());
+        String noTest = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("evaluate",
+                dir.resolve("runs/e").toString(), "--set", "data.test-labels=" + dir.resolve("gone.gz"))));
+        assertTrue(noTest.contains("data.test-labels = " + dir.resolve("gone.gz") + ": no such file"), noTest);
+
         IdxFixtures.Files4 other = IdxFixtures.writeSynthetic(Files.createDirectories(dir.resolve("other")), 100, 200, 12);
         assertEquals(0, Shoal.run("evaluate", dir.resolve("runs/e/model.zip").toString(), "--output",
                 report.toString(), "--set", "data.test-images=" + other.testImages(), "--set",

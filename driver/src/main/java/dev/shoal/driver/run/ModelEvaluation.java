@@ -102,14 +102,13 @@ public final class ModelEvaluation {
                 confusion);
     }
 
-    /** Evaluates the model in {@code modelZip} on the test set of {@code sources}, in {@code sc}. */
-    public static EvalResult evaluate(Path modelZip, Preflight.Sources sources, JavaSparkContext sc) {
-        TrainingPlan plan = sources.plan();
+    /** Evaluates the model in {@code modelZip} on {@code testSet} (not opened yet), as {@code plan} says, in {@code sc}. */
+    public static EvalResult evaluate(Path modelZip, TrainingPlan plan, DataSource testSet, JavaSparkContext sc) {
         MultiLayerNetwork net = restore(modelZip);
         String json = net.getLayerWiseConfigurations().toJson();
         WorkerKernel kernel = new WorkerKernel(json, plan.model().type().target());
         ModelSnapshot model = new ModelSnapshot(net.params().toFloatVector(), kernel.snapshot().updaterState(), 0, 0);
-        DataSource source = withModelTokens(sources.open(sc).test(), modelZip);
+        DataSource source = withModelTokens(testSet.open(sc), modelZip);
         requireFits(net, modelZip, source.featureSize());
         TrainingData test = TrainingRun.load(sc, source, plan.sync().workers(), plan.training().seed());
         try {

@@ -11,6 +11,7 @@ import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.data.TextFile;
 import dev.shoal.driver.plan.DataConfig;
+import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.StopMetric;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -20,6 +21,7 @@ import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.ModelType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
@@ -72,6 +74,32 @@ public final class Preflight {
             case CHARS -> chars(plan);
             case CIFAR -> cifar(plan);
             case IMAGES -> images(plan);
+        };
+    }
+
+    /**
+     * The plan's test set, checked, for evaluating a saved model. Where the plan names a test set of its own and
+     * the training data gives nothing evaluation needs (IDX, CIFAR, tables), the training data is not read, so a
+     * model whose training data is gone (yesterday's partition, another machine) can still be evaluated. Texts,
+     * characters and image folders take their vocabulary or class folders from the training data, and a test set
+     * held out of the training data is a part of it: those are read as training reads them.
+     */
+    public static DataSource testSet(TrainingPlan plan) {
+        DataConfig d = plan.data();
+        boolean ownTestSet = d.format() == DataFormat.IDX || !d.test().isEmpty();
+        if (!ownTestSet || !EnumSet.of(DataFormat.IDX, DataFormat.CIFAR, DataFormat.PARQUET, DataFormat.CSV,
+                DataFormat.JSON).contains(d.format())) {
+            return check(plan).test();
+        }
+        d.inputs().forEach((key, path) -> {
+            if (key.startsWith("data.test")) {
+                requireInput(key, path, d.format().readsFolders());
+            }
+        });
+        return switch (d.format()) {
+            case IDX -> IdxDataSource.open(d.testImages(), d.testLabels(), d.classes()).with(bad(d));
+            case CIFAR -> CifarDataSource.open(d.test(), d.classes()).with(bad(d));
+            default -> table("data.test", d.test(), d, 0);
         };
     }
 
