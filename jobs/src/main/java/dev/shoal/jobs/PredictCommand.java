@@ -128,13 +128,13 @@ final class PredictCommand implements Callable<Integer> {
                 long start = System.nanoTime();
                 Dataset<Row> scored = BatchPrediction.score(sc, rows.examples(), rows.kept(), rows.featureSize(),
                         bytes, saved.version(), batchSize, plan.sync().threadsPerWorker());
-                write(scored);
+                write(BatchPrediction.withClassNames(scored, plan.data().classNames()));
                 double seconds = (System.nanoTime() - start) / 1e9;
                 long count = spark.read().format(outputFormat).option("header", "true").load(output).count();
                 System.out.printf(Locale.ROOT, "scored %,d rows in %.1fs (%,.0f rows/s), written to %s%n", count,
                         seconds, count / seconds, output);
                 if (grid != null && format == DataFormat.IDX) {
-                    drawIdxGrid(spark);
+                    drawIdxGrid(spark, plan.data().classNames());
                 } else if (grid != null) {
                     drawImageGrid(spark, plan);
                 }
@@ -305,8 +305,8 @@ final class PredictCommand implements Callable<Integer> {
     }
 
     /**
-     * The first gridSize² image files (in path order) with their predictions, read back from the output; no true
-     * classes (the model does not record its class folders' names).
+     * The first gridSize² image files (in path order) with their predictions, read back from the output (no true
+     * classes: the files need not lie in class folders).
      */
     private void drawImageGrid(SparkSession spark, TrainingPlan plan) {
         List<String> files = ImageFolderDataSource.imagesUnder(qualified(input));
@@ -324,12 +324,13 @@ final class PredictCommand implements Callable<Integer> {
             predicted[first.indexOf(r.<String>getAs("file"))] = ((Number) r.getAs(BatchPrediction.PREDICTION))
                     .intValue();
         }
-        PredictionGrid.write(PredictionGrid.render(pixels, shape, predicted, null), grid.toAbsolutePath());
+        PredictionGrid.write(PredictionGrid.render(pixels, shape, predicted, null,
+                plan.data().classNames()), grid.toAbsolutePath());
         System.out.println("the first " + first.size() + " images with their predictions: " + grid.toAbsolutePath());
     }
 
     /** The first gridSize² images of the IDX input with their predictions, read back from the output. */
-    private void drawIdxGrid(SparkSession spark) {
+    private void drawIdxGrid(SparkSession spark, List<String> classNames) {
         IdxFile images = IdxFile.open(input);
         int n = Math.min(gridSize * gridSize, images.records());
         int size = images.recordSize();
@@ -346,7 +347,7 @@ final class PredictCommand implements Callable<Integer> {
         }
         int[] d = images.dimensions();
         InputShape shape = d.length == 3 ? new InputShape(d[1], d[2], 1) : InputShape.vector(size);
-        PredictionGrid.write(PredictionGrid.render(pixels, shape, predicted, truth), grid.toAbsolutePath());
+        PredictionGrid.write(PredictionGrid.render(pixels, shape, predicted, truth, classNames), grid.toAbsolutePath());
         System.out.println("the first " + n + " images with their predictions: " + grid.toAbsolutePath());
     }
 }

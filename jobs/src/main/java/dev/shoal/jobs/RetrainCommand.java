@@ -86,7 +86,7 @@ final class RetrainCommand implements Callable<Integer> {
         System.out.println(champion.map(c -> "champion of " + name + ": version " + c.version()
                 + (warmStart ? "; the challenger starts from its parameters" : "")).orElse("no champion of "
                 + name + " yet in " + registry.root() + (warmStart ? "; the challenger starts from the seed" : "")));
-        return retrain(registry, champion, championModel, plan, sources);
+        return retrain(registry, champion, championModel, sources.plan(), sources);
     }
 
     private int retrain(Registry registry, Optional<Registry.Promotion> champion, Optional<Path> championModel,

@@ -69,6 +69,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingPlan plan = plan(resume != null ? resume.resolve("plan.yaml") : jobFile, settings);
         DataFetcher.fetchIfMissing(plan.data());
         Preflight.Sources sources = Preflight.check(plan);
+        plan = sources.plan();
         String yaml = PlanBinder.toYaml(plan);
         if (dryRun) {
             System.out.print(yaml);

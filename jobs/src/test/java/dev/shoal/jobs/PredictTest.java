@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -40,7 +41,9 @@ class PredictTest {
     @Test
     void idxImagesAreScoredOnceEachAsDl4jScoresThemWithTheModelLoadedOncePerJvm() throws IOException {
         IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1200, 300, 11);
-        assertEquals(0, train("m", "name: m", files.dataSection(), "model: {type: mlp, hidden: [32]}",
+        List<String> names = IntStream.range(0, 10).mapToObj(k -> "kind-" + (char) ('a' + k)).toList();
+        assertEquals(0, train("m", "name: m", files.dataSection().replace("}", ", class-names: " + names + "}"),
+                "model: {type: mlp, hidden: [32]}",
                 "training: {epochs: 2, batch-size: 32}", "sync: {workers: 2}"));
         Path out = dir.resolve("scored");
         Path png = dir.resolve("predictions.png");
@@ -53,7 +56,8 @@ class PredictTest {
 
         assertTrue(printed.contains("scored 300 rows in "), printed);
         assertEquals(1, BatchPrediction.loads() - loadsBefore, "restored once in this JVM, for both partitions");
-        List<String[]> rows = new ArrayList<>(csvRows(out, "index,label,prediction,probability,model_version")
+        List<String[]> rows = new ArrayList<>(csvRows(out, "index,label,prediction,probability,model_version,"
+                + "class_name")
                 .stream().map(l -> l.split(",")).toList());
         rows.sort((a, b) -> Long.compare(Long.parseLong(a[0]), Long.parseLong(b[0])));
         assertEquals(300, rows.size());
@@ -72,6 +76,7 @@ class PredictTest {
             }
             assertEquals(argMax(actual, i), Integer.parseInt(row[2]), "row " + i);
             assertTrue(row[4].matches("sha256:[0-9a-f]{12}"), row[4]);
+            assertEquals(names.get(Integer.parseInt(row[2])), row[5], "the predicted class's name");
         }
         // Minibatches of 64 against one of 300: the same products, other blocking.
         Rounding.assertClose("probabilities", expected, actual);
@@ -216,7 +221,7 @@ class PredictTest {
         assertEquals(List.of(3 * (124 + 4), 2 * (112 + 18 + 4)), List.of(grid.getWidth(), grid.getHeight()),
                 "5 images in 3 columns and 2 rows, each 8 px shown 14 times as large, with a caption");
 
-        List<String> rows = csvRows(out, "file,prediction,probability,model_version");
+        List<String> rows = csvRows(out, "file,prediction,probability,model_version,class_name");
         rows.sort(null);
         assertEquals(5, rows.size(), "every image once, the text file left out: " + rows);
         MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(dir.resolve("runs/img/model.zip").toFile());
@@ -233,7 +238,11 @@ class PredictTest {
                 actual[k] = Float.parseFloat(p[k]);
             }
             Rounding.assertClose(row[0], expected, actual);
+            assertEquals(List.of("blue", "green", "red").get(Integer.parseInt(row[1])), row[4],
+                    "the class folder's name, recorded in the run's plan by training");
         }
+        assertTrue(Files.readString(dir.resolve("runs/img/plan.yaml")).contains("class-names:\n  - blue\n  - green\n  - red"),
+                Files.readString(dir.resolve("runs/img/plan.yaml")));
     }
 
     /** An 8 x 8 square of {@code rgb} with a little noise. */

@@ -49,6 +49,9 @@ public record DataConfig(
         @Key(doc = "text: how many of the training set's most frequent words get their own id; the others share "
                 + "the unknown id.", defaultValue = "20000") int vocabulary,
         @Key(doc = "Number of classes; labels must lie in [0, classes).", defaultValue = "10") int classes,
+        @Key(doc = "Names of the classes in label order (class 0 first), for predict's class_name column and "
+                + "picture; empty for numbers. images: training fills in the class folders' names.",
+                defaultValue = "[]") List<String> classNames,
         @Key(doc = "Train on the first N training examples only, for quick runs; 0 for all.", defaultValue = "0")
         int trainLimit,
         @Key(doc = "Leave out records that cannot be used (a label out of range, a missing or non-finite value, an "
@@ -63,6 +66,11 @@ public record DataConfig(
         Checks.atLeast("train-limit", trainLimit, 0);
         Checks.positive("scale", scale);
         features = List.copyOf(features);
+        classNames = List.copyOf(classNames);
+        if (!classNames.isEmpty() && classNames.size() != classes) {
+            throw new ConfigException("class-names", classNames, "names " + classNames.size() + " classes, and "
+                    + "classes is " + classes);
+        }
         shape = List.copyOf(shape);
         if (!shape.isEmpty()) {
             Checks.positiveSizes("shape", shape);
@@ -105,7 +113,14 @@ public record DataConfig(
     public static DataConfig idx(String trainImages, String trainLabels, String testImages, String testLabels,
                                  int classes) {
         return new DataConfig(DataFormat.IDX, trainImages, trainLabels, testImages, testLabels, "", "", "label",
-                List.of(), 1.0, List.of(), "text", 0, 200, 20000, classes, 0, false, "");
+                List.of(), 1.0, List.of(), "text", 0, 200, 20000, classes, List.of(), 0, false, "");
+    }
+
+    /** This section with the classes named {@code names}. */
+    public DataConfig withClassNames(List<String> names) {
+        return new DataConfig(format, trainImages, trainLabels, testImages, testLabels, train, test, label, features,
+                scale, shape, text, holdout, maxLength, vocabulary, classes, names, trainLimit, skipBadRecords,
+                fetch);
     }
 
     /** The files the plan reads, by job-file key. */

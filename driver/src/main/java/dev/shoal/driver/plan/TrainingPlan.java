@@ -25,4 +25,9 @@ public record TrainingPlan(
                     "must be letters, digits, '.', '_' or '-' (it names the run directory)");
         }
     }
+
+    /** This plan with the data section {@code d}. */
+    public TrainingPlan withData(DataConfig d) {
+        return new TrainingPlan(name, d, model, optimizer, training, sync, spark, output, checkpoint, gate);
+    }
 }

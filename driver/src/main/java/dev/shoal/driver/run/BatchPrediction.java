@@ -52,6 +52,7 @@ public final class BatchPrediction {
     public static final String PREDICTION = "prediction";
     public static final String PROBABILITY = "probability";
     public static final String MODEL_VERSION = "model_version";
+    public static final String CLASS_NAME = "class_name";
 
     private static final Map<String, ThreadLocal<Inference>> MODELS = new ConcurrentHashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
@@ -218,6 +219,15 @@ public final class BatchPrediction {
         Scorer scorer = new Scorer(sc.broadcast(model), sha256(model), version, featureSize, batchSize, threads);
         return SparkSession.builder().sparkContext(sc.sc()).getOrCreate()
                 .createDataFrame(examples.mapPartitions(scorer), schema);
+    }
+
+    /** {@code scored} with the predicted class's name as a last column, when the model's classes have names. */
+    public static Dataset<Row> withClassNames(Dataset<Row> scored, List<String> names) {
+        if (names.isEmpty()) {
+            return scored;
+        }
+        Column all = functions.array(names.stream().map(functions::lit).toArray(Column[]::new));
+        return scored.withColumn(CLASS_NAME, functions.element_at(all, functions.col(PREDICTION).plus(1)));
     }
 
     /** The SHA-256 of {@code bytes}, in hex. */

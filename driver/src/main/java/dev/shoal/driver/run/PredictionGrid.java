@@ -2,22 +2,28 @@ package dev.shoal.driver.run;
 
 import dev.shoal.kernel.InputShape;
 import java.awt.BasicStroke;
+import java.awt.Canvas;
 import java.awt.Color;
 import java.awt.Font;
+import java.awt.FontMetrics;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * {@code predictions.png}: the first images scored, in a square grid, each with "predicted / true" under it and a
- * red frame and caption where the prediction is wrong (the classic CIFAR-10 tutorial's picture).
+ * {@code predictions.png}: the first images scored, in a square grid, each with its predicted and true class
+ * under it (names when the model has them) and a red frame and caption where the prediction is wrong (the
+ * classic CIFAR-10 tutorial's picture).
  */
 public final class PredictionGrid {
-    private static final int CAPTION = 18;
+    private static final int LINE = 14;
     private static final int MIN_CAPTION_WIDTH = 124;
     private static final Color WRONG = new Color(0xd0, 0x20, 0x20);
 
@@ -28,14 +34,26 @@ public final class PredictionGrid {
      * @param images      n images of {@code shape}, row after row, values in [0, 1]
      * @param predictions the predicted class of each
      * @param labels      the true class of each, or null when the input had no labels
+     * @param names       the classes' names in label order, or empty to show class numbers
      */
-    public static BufferedImage render(float[] images, InputShape shape, int[] predictions, int[] labels) {
+    public static BufferedImage render(float[] images, InputShape shape, int[] predictions, int[] labels,
+                                       List<String> names) {
         int n = predictions.length;
         int columns = (int) Math.ceil(Math.sqrt(n));
         int rows = (n + columns - 1) / columns;
         int scale = SampleGrid.scale(shape);
-        int cellWidth = Math.max(shape.width() * scale, MIN_CAPTION_WIDTH) + 2 * SampleGrid.GAP;
-        int cellHeight = shape.height() * scale + CAPTION + 2 * SampleGrid.GAP;
+        List<String[]> captions = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            captions.add(labels == null ? new String[] {"predicted " + name(names, predictions[i])}
+                    : new String[] {"pred " + name(names, predictions[i]), "true " + name(names, labels[i])});
+        }
+        Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+        FontMetrics metrics = new Canvas().getFontMetrics(font);
+        int widest = captions.stream().flatMap(Arrays::stream).mapToInt(metrics::stringWidth).max().orElse(0);
+        int lines = labels == null ? 1 : 2;
+        int cellWidth = Math.max(Math.max(shape.width() * scale, MIN_CAPTION_WIDTH), widest + 4)
+                + 2 * SampleGrid.GAP;
+        int cellHeight = shape.height() * scale + lines * LINE + 4 + 2 * SampleGrid.GAP;
         BufferedImage tiles = SampleGrid.render(Nd4j.create(images, new long[] {n, shape.size()}, 'c'), shape);
         BufferedImage grid = new BufferedImage(columns * cellWidth, rows * cellHeight, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = grid.createGraphics();
@@ -43,7 +61,7 @@ public final class PredictionGrid {
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, grid.getWidth(), grid.getHeight());
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            g.setFont(font);
             int tileColumns = (int) Math.ceil(Math.sqrt(n));
             int tile = shape.width() * scale + SampleGrid.GAP;
             int tileHeight = shape.height() * scale + SampleGrid.GAP;
@@ -61,14 +79,19 @@ public final class PredictionGrid {
                     g.drawRect(left - 1, top - 1, shape.width() * scale + 1, shape.height() * scale + 1);
                 }
                 g.setColor(wrong ? WRONG : Color.BLACK);
-                String caption = labels == null ? "predicted " + predictions[i]
-                        : "pred " + predictions[i] + ", true " + labels[i];
-                g.drawString(caption, left, top + shape.height() * scale + CAPTION - 4);
+                for (int line = 0; line < captions.get(i).length; line++) {
+                    g.drawString(captions.get(i)[line], left, top + shape.height() * scale + (line + 1) * LINE);
+                }
             }
         } finally {
             g.dispose();
         }
         return grid;
+    }
+
+    /** Class {@code c}'s name, or its number when there are no names. */
+    private static String name(List<String> names, int c) {
+        return names.isEmpty() ? String.valueOf(c) : names.get(c);
     }
 
     public static void write(BufferedImage grid, Path png) {

@@ -144,8 +144,13 @@ public final class Preflight {
         if (d.trainLimit() > 0) {
             train = train.sample(d.trainLimit(), plan.training().seed());
         }
-        return checked(plan, train, ImageFolderDataSource.open("data.test", d.test(), train.classNames(),
-                d.classes(), shape).with(bad(d)));
+        List<String> folders = train.classNames();
+        if (!d.classNames().isEmpty() && !d.classNames().equals(folders)) {
+            throw new ConfigException("data.class-names", d.classNames(), "differs from the class folders of "
+                    + d.train() + ", " + folders + "; leave it out for images");
+        }
+        return checked(plan.withData(d.withClassNames(folders)), train, ImageFolderDataSource.open("data.test",
+                d.test(), folders, d.classes(), shape).with(bad(d)));
     }
 
     private static TableDataSource table(String key, String path, DataConfig d, int limit) {
