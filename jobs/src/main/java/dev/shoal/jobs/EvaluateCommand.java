@@ -77,8 +77,14 @@ final class EvaluateCommand implements Callable<Integer> {
         }
     }
 
-    /** The files of the plan's test set, or the training file a held-out part of which is the test set. */
+    /**
+     * The files of the plan's test set (or its table in Spark's catalog), or the training file a held-out part of
+     * which is the test set.
+     */
     static String testSet(TrainingPlan plan) {
+        if (!plan.data().format().readsFiles()) {
+            return "table " + plan.data().test();
+        }
         List<String> test = plan.data().inputs().entrySet().stream().filter(e -> e.getKey().startsWith("data.test"))
                 .map(Map.Entry::getValue).toList();
         return test.isEmpty() ? "the held-out part of " + plan.data().train() : String.join(", ", test);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.Key;
 import java.lang.reflect.Constructor;
@@ -61,14 +62,13 @@ public final class PlanBinder {
         if (eq <= 0) {
             throw new ConfigException("--set", assignment, "must be key.path=value");
         }
-        String[] path = assignment.substring(0, eq).trim().split("\\.");
-        String text = assignment.substring(eq + 1);
-        JsonNode value;
-        try {
-            value = text.isEmpty() ? JsonNodeFactory.instance.textNode("") : YAML.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(assignment.substring(0, eq), text, "not a YAML value");
-        }
+        String key = assignment.substring(0, eq).trim();
+        set(root, key, value(key, assignment.substring(eq + 1)));
+    }
+
+    /** Sets the dotted {@code key} in {@code root} to {@code value}, making the sections on the way. */
+    public static void set(ObjectNode root, String key, JsonNode value) {
+        String[] path = key.split("\\.");
         ObjectNode node = root;
         for (int i = 0; i < path.length - 1; i++) {
             JsonNode child = node.get(path[i]);
@@ -89,6 +89,9 @@ public final class PlanBinder {
      * defaults) is read against the working directory when bound.
      */
     public static void resolvePaths(ObjectNode root, Class<? extends Record> type, Path base) {
+        if (namesTables(type, root)) {
+            return;
+        }
         for (RecordComponent c : type.getRecordComponents()) {
             JsonNode value = root.get(keyName(c));
             if (value == null) {
@@ -110,6 +113,11 @@ public final class PlanBinder {
             return path;
         }
         return base.toAbsolutePath().resolve(path).normalize().toString();
+    }
+
+    /** Whether {@code node} is a data section whose data.train and data.test name tables in Spark's catalog. */
+    private static boolean namesTables(Class<?> type, JsonNode node) {
+        return type == DataConfig.class && "spark-table".equals(node.path("format").asText());
     }
 
     private static boolean isPath(RecordComponent c) {
@@ -162,7 +170,17 @@ public final class PlanBinder {
     }
 
     /** The job-file name of a record component. */
-    static String keyName(RecordComponent c) {
+    /** {@code text} read as a YAML value (empty text: the empty string) for {@code key}. */
+    public static JsonNode value(String key, String text) {
+        try {
+            return text.isEmpty() ? JsonNodeFactory.instance.textNode("") : YAML.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(key, text, "not a YAML value");
+        }
+    }
+
+    /** The job-file key of a record component: its name in kebab case. */
+    public static String keyName(RecordComponent c) {
         return c.getName().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
     }
 
@@ -191,7 +209,7 @@ public final class PlanBinder {
                 value = defaultOf(c, key);
             }
             args[i] = bindValue(value, c.getGenericType(), key);
-            if (isPath(c)) {
+            if (isPath(c) && !namesTables(type, node)) {
                 args[i] = resolve(Path.of(""), (String) args[i]);
             }
         }

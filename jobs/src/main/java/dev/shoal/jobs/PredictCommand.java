@@ -2,6 +2,7 @@ package dev.shoal.jobs;
 
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.data.ImageFolderDataSource;
+import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.data.InputFiles;
 import dev.shoal.driver.data.Vocabulary;
 import dev.shoal.driver.plan.DataFormat;
@@ -170,11 +171,7 @@ final class PredictCommand implements Callable<Integer> {
 
     /** A table, read as the model's plan reads its data. */
     private Rows table(SparkSession spark, TrainingPlan plan) {
-        var reader = spark.read().format(plan.data().format().name().toLowerCase(Locale.ROOT));
-        if (plan.data().format() == DataFormat.CSV) {
-            reader = reader.option("header", "true").option("inferSchema", "true");
-        }
-        Dataset<Row> table = reader.load(input);
+        Dataset<Row> table = TableDataSource.read(spark, plan.data().format(), input);
         List<String> ignored = new ArrayList<>(keep);
         ignored.add(plan.data().label());
         List<String> features = BatchPrediction.featureColumns(table.schema(), plan.data().features(), ignored);

@@ -252,15 +252,23 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         return DataSource.compact(x, y, filled, featureSize, spec.classes());
     }
 
-    private Dataset<Row> read(JavaSparkContext sc) {
-        SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
-        var reader = spark.read().format(spec.format().name().toLowerCase(java.util.Locale.ROOT));
-        if (spec.format() == DataFormat.CSV) {
+    /** The table at {@code path} in {@code format}: files Spark SQL reads, or a table in the session's catalog. */
+    public static Dataset<Row> read(SparkSession spark, DataFormat format, String path) {
+        if (format == DataFormat.SPARK_TABLE) {
+            return spark.table(path);
+        }
+        var reader = spark.read().format(format.name().toLowerCase(java.util.Locale.ROOT));
+        if (format == DataFormat.CSV) {
             reader = reader.option("header", "true").option("inferSchema", "true");
         }
+        return reader.load(path);
+    }
+
+    private Dataset<Row> read(JavaSparkContext sc) {
+        SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         Dataset<Row> table;
         try {
-            table = reader.load(spec.path());
+            table = read(spark, spec.format(), spec.path());
         } catch (RuntimeException e) {
             throw error("cannot be read as " + spec.format().name().toLowerCase(java.util.Locale.ROOT) + ": "
                     + e.getMessage().lines().findFirst().orElse(""));

@@ -12,7 +12,9 @@ public record DataConfig(
         @Key(doc = "Input format: idx (image and label files); a table that Spark SQL reads: parquet, csv "
                 + "(with a header line) or json (JSON lines); text (labelled texts in a JSON file, an array of "
                 + "objects or JSON lines); cifar (CIFAR-10 binary files); chars (a plain UTF-8 text, for "
-                + "char-lstm); or images (image files in one sub-folder per class).", defaultValue = "idx")
+                + "char-lstm); images (image files in one sub-folder per class); or spark-table (tables or "
+                + "views in the Spark session's catalog: data.train and data.test are their names).",
+                defaultValue = "idx")
         DataFormat format,
         @Key(doc = "idx: training images (IDX, gzipped or not).", defaultValue = "''", path = true)
         String trainImages,
@@ -105,8 +107,10 @@ public record DataConfig(
         trainLabels = absolute(trainLabels);
         testImages = absolute(testImages);
         testLabels = absolute(testLabels);
-        train = absolute(train);
-        test = absolute(test);
+        if (format.readsFiles()) {
+            train = absolute(train);
+            test = absolute(test);
+        }
     }
 
     /** The IDX files, with their keys. */
@@ -126,6 +130,9 @@ public record DataConfig(
     /** The files the plan reads, by job-file key. */
     public java.util.Map<String, String> inputs() {
         java.util.Map<String, String> inputs = new java.util.LinkedHashMap<>();
+        if (!format.readsFiles()) {
+            return inputs;
+        }
         if (format == DataFormat.IDX) {
             inputs.put("data.train-images", trainImages);
             inputs.put("data.train-labels", trainLabels);

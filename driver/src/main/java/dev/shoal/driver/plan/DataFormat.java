@@ -20,15 +20,25 @@ public enum DataFormat {
     /** A plain UTF-8 text, cut into windows of characters for a character-level language model. */
     CHARS,
     /** Image files in one sub-folder per class (PNG, JPEG, GIF, BMP), scaled to data.shape. */
-    IMAGES;
+    IMAGES,
+    /**
+     * A table or view in the Spark session's catalog, by name (a metastore table, or a DataFrame that
+     * ShoalClassifier.fit registered as a temporary view); read as the other tables are.
+     */
+    SPARK_TABLE;
 
     /** Whether examples are rows of a table that Spark SQL reads. */
     public boolean isTable() {
-        return this == PARQUET || this == CSV || this == JSON;
+        return this == PARQUET || this == CSV || this == JSON || this == SPARK_TABLE;
+    }
+
+    /** Whether data.train and data.test name files (or folders of files), not tables in Spark's catalog. */
+    public boolean readsFiles() {
+        return this != SPARK_TABLE;
     }
 
     /** Whether data.train and data.test may be folders of files. */
     public boolean readsFolders() {
-        return isTable() || this == CIFAR || this == IMAGES;
+        return this == PARQUET || this == CSV || this == JSON || this == CIFAR || this == IMAGES;
     }
 }

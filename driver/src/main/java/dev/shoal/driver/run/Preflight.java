@@ -21,7 +21,6 @@ import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.ModelType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
@@ -68,7 +67,7 @@ public final class Preflight {
         }
         return switch (d.format()) {
             case IDX -> idx(plan);
-            case PARQUET, CSV, JSON -> new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
+            case PARQUET, CSV, JSON, SPARK_TABLE -> new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
                     table("data.test", d.test(), d, 0));
             case TEXT -> text(plan);
             case CHARS -> chars(plan);
@@ -87,8 +86,9 @@ public final class Preflight {
     public static DataSource testSet(TrainingPlan plan) {
         DataConfig d = plan.data();
         boolean ownTestSet = d.format() == DataFormat.IDX || !d.test().isEmpty();
-        if (!ownTestSet || !EnumSet.of(DataFormat.IDX, DataFormat.CIFAR, DataFormat.PARQUET, DataFormat.CSV,
-                DataFormat.JSON).contains(d.format())) {
+        boolean trainingGivesNothing = d.format().isTable() || d.format() == DataFormat.IDX
+                || d.format() == DataFormat.CIFAR;
+        if (!ownTestSet || !trainingGivesNothing) {
             return check(plan).test();
         }
         d.inputs().forEach((key, path) -> {
