@@ -42,8 +42,9 @@ public record DataConfig(
                 + "channel, each row by row; empty for a flat vector. images: the size images are scaled to, with "
                 + "1 (grey) or 3 (RGB) channels.", defaultValue = "[]") List<Integer> shape,
         @Key(doc = "text: the field of each record that holds the text.", defaultValue = "text") String text,
-        @Key(doc = "text and chars without data.test: the fraction of data.train's records (chars: windows) held "
-                + "out as the test set, drawn by the seed (so a file sorted by label is split fairly).",
+        @Key(doc = "text and chars without data.test, and ShoalClassifier.fit: the fraction of data.train's "
+                + "records (chars: windows) held out as the test set, drawn by the seed (so a file sorted by label "
+                + "is split fairly).",
                 defaultValue = "0") double holdout,
         @Key(doc = "text: token ids per example; a longer text keeps its last words, a shorter one is padded in "
                 + "front. chars: characters a window is read in, each followed by the next.", defaultValue = "200")
