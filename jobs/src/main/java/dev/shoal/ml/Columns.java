@@ -86,6 +86,15 @@ final class Columns implements Serializable {
         return out;
     }
 
+    /** Checks that {@code column} exists in {@code schema} and holds values of {@code expected}. */
+    static void requireType(StructType schema, String column, String param, DataType expected) {
+        DataType type = type(schema, column, param);
+        if (!type.equals(expected)) {
+            throw new IllegalArgumentException(param + " '" + column + "' is " + type.simpleString()
+                    + "; expected " + expected.simpleString());
+        }
+    }
+
     /** Checks that {@code column} exists in {@code schema} and holds numbers. */
     static void requireNumeric(StructType schema, String column, String param) {
         DataType type = type(schema, column, param);

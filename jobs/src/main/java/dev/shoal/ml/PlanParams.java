@@ -72,6 +72,19 @@ final class PlanParams implements Serializable {
         return defaults;
     }
 
+    /**
+     * Sets {@code owner}'s Params from the keys {@code job} (a job file's tree) has; the others are left as
+     * they are.
+     */
+    void setFrom(JsonNode job, java.util.function.BiConsumer<Param<?>, Object> set) {
+        byKey.forEach((key, p) -> {
+            JsonNode value = job.at("/" + key.replace('.', '/'));
+            if (!value.isMissingNode()) {
+                set.accept(p, value(p, value));
+            }
+        });
+    }
+
     /** A job-file tree of every Param {@code owner} has a value for (set or default). */
     ObjectNode tree(Params owner) {
         ObjectNode tree = JsonNodeFactory.instance.objectNode();
@@ -128,7 +141,7 @@ final class PlanParams implements Serializable {
     }
 
     /** A YAML value as the Java value of {@code p}. */
-    private static Object value(Param<?> p, JsonNode node) {
+    static Object value(Param<?> p, JsonNode node) {
         if (p instanceof IntParam) {
             return node.asInt();
         } else if (p instanceof LongParam) {

@@ -27,6 +27,8 @@ import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import scala.Option;
 
@@ -40,8 +42,9 @@ import scala.Option;
  * training, each a Param named by its key ({@code optimizer.learning-rate}), with the key's default, doc and
  * checks ({@link PlanParams}). {@code model.type} has no default, as in a job file.
  *
- * <p>fit registers the DataFrame (and its held-out part when {@code data.holdout} is above 0; otherwise the test
- * figures are on the training rows) as temporary views, trains the plan they make with format
+ * <p>fit registers the DataFrame's training rows and test rows as temporary views (the test rows are those
+ * {@code validationIndicatorCol} marks, or a held-out fraction when {@code data.holdout} is above 0, or else the
+ * training rows themselves), trains the plan they make with format
  * {@code spark-table} exactly as a job file with those keys would be trained, writes the run directory under
  * {@code output.dir}, and drops the views. The data is read by the executors; nothing is collected to the
  * driver.
@@ -56,6 +59,7 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
     private final PlanParams plan;
     private final Columns columns;
     private final Param<String> labelCol;
+    private final Param<String> validationIndicatorCol;
 
     public ShoalClassifier() {
         this(Identifiable$.MODULE$.randomUID("shoalClassifier"));
@@ -67,6 +71,9 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
         columns = new Columns(this);
         labelCol = new Param<>(this, "labelCol", "label column name: class indices 0, 1, ...");
         setDefault(labelCol, "label");
+        validationIndicatorCol = new Param<>(this, "validationIndicatorCol", "name of a boolean column that is "
+                + "true for the rows to test on after every epoch (the others train); unset: data.holdout, or the "
+                + "training rows");
         columns.defaults().forEach(this::setDefault);
         plan.defaults().forEach((p, v) -> setDefault(raw(p), v));
     }
@@ -80,6 +87,7 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
     public Param<?>[] params() {
         List<Param<?>> all = new ArrayList<>(columns.params());
         all.add(labelCol);
+        all.add(validationIndicatorCol);
         all.addAll(plan.params());
         return all.toArray(Param<?>[]::new);
     }
@@ -95,8 +103,31 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
         return this;
     }
 
+    /**
+     * Sets the Params from the keys of the job file at {@code path} (those that are Params: the data's location,
+     * format and columns are the DataFrame's), its relative paths read against its folder: fit then trains a
+     * DataFrame as the job file trains its files.
+     */
+    public ShoalClassifier setJobFile(String path) {
+        Path file = Path.of(path);
+        ObjectNode tree;
+        try {
+            tree = PlanBinder.parse(Files.readString(file), path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the job file " + path, e);
+        }
+        PlanBinder.resolvePaths(tree, TrainingPlan.class, file.toAbsolutePath().getParent());
+        plan.setFrom(tree, (p, v) -> set(raw(p), v));
+        return this;
+    }
+
     public ShoalClassifier setFeaturesCol(String value) {
         set(columns.features(), value);
+        return this;
+    }
+
+    public ShoalClassifier setValidationIndicatorCol(String value) {
+        set(validationIndicatorCol, value);
         return this;
     }
 
@@ -137,22 +168,12 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
     public ShoalClassificationModel fit(Dataset<?> dataset) {
         transformSchema(dataset.schema(), true);
         SparkSession spark = dataset.sparkSession();
-        Dataset<Row> rows = dataset.toDF().select(getOrDefault(columns.features()), getOrDefault(labelCol));
-        double holdout = (Double) getOrDefault(plan.param("data.holdout"));
-        long seed = (Long) getOrDefault(plan.param("training.seed"));
+        Dataset<Row>[] trainAndTest = split(dataset.toDF());
         String view = "shoal_" + UUID.randomUUID().toString().replace("-", "");
-        List<String> views = new ArrayList<>();
+        List<String> views = List.of(view + "_train", view + "_test");
         try {
-            if (holdout > 0) {
-                @SuppressWarnings("unchecked")
-                Dataset<Row>[] split = rows.randomSplit(new double[] {1 - holdout, holdout}, seed);
-                split[0].createOrReplaceTempView(view + "_train");
-                split[1].createOrReplaceTempView(view + "_test");
-                views.addAll(List.of(view + "_train", view + "_test"));
-            } else {
-                rows.createOrReplaceTempView(view);
-                views.addAll(List.of(view, view));
-            }
+            trainAndTest[0].createOrReplaceTempView(views.get(0));
+            trainAndTest[1].createOrReplaceTempView(views.get(1));
             TrainingPlan bound = PlanBinder.bind(jobTree(views.get(0), views.get(1)), TrainingPlan.class);
             Preflight.Sources sources = Preflight.check(bound);
             TrainingRun.Outcome outcome = TrainingRun.execute(sources.plan(), sources,
@@ -162,8 +183,37 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
             copyValues(model, ParamMap.empty());
             return model.setParent(this);
         } finally {
-            views.stream().distinct().forEach(v -> spark.catalog().dropTempView(v));
+            views.forEach(v -> spark.catalog().dropTempView(v));
         }
+    }
+
+    /**
+     * The training rows and the test rows (features and label): split by validationIndicatorCol when it is set,
+     * else the held-out fraction data.holdout drawn by the seed, else all rows both.
+     */
+    private Dataset<Row>[] split(Dataset<Row> data) {
+        String x = getOrDefault(columns.features());
+        String y = getOrDefault(labelCol);
+        double holdout = (Double) getOrDefault(plan.param("data.holdout"));
+        @SuppressWarnings("unchecked")
+        Dataset<Row>[] split = new Dataset[2];
+        if (isDefined(validationIndicatorCol)) {
+            String v = getOrDefault(validationIndicatorCol);
+            if (holdout > 0) {
+                throw new IllegalArgumentException("validationIndicatorCol '" + v + "' and data.holdout = "
+                        + holdout + " both choose the test rows; set one");
+            }
+            Columns.requireType(data.schema(), v, "validationIndicatorCol", DataTypes.BooleanType);
+            split[0] = data.where(functions.not(functions.col(v))).select(x, y);
+            split[1] = data.where(functions.col(v)).select(x, y);
+        } else if (holdout > 0) {
+            split = data.select(x, y).randomSplit(new double[] {1 - holdout, holdout},
+                    (Long) getOrDefault(plan.param("training.seed")));
+        } else {
+            split[0] = data.select(x, y);
+            split[1] = split[0];
+        }
+        return split;
     }
 
     /**

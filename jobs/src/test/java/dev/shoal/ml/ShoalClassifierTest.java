@@ -170,6 +170,27 @@ class ShoalClassifierTest {
                 loaded.transform(test).orderBy("id").select("probability").collectAsList());
     }
 
+    /** validationIndicatorCol picks the rows tested on after every epoch: the last epoch's figure is theirs. */
+    @Test
+    void theRowsMarkedForValidationAreTheOnesTestedOn() {
+        Dataset<Row> both = blobs(spark(), 300, 8).selectExpr("id", "array(a, b, c, d) as features", "label",
+                "id like '%7' as held");
+        ShoalClassificationModel model = classifier(dir).setKey("training.epochs", 2)
+                .setValidationIndicatorCol("held").fit(both);
+
+        Dataset<Row> held = both.where("held");
+        double accuracy = accuracy(model.transform(held));
+        assertEquals(accuracy, model.summary().get(1).testAccuracy(), 1e-12, "accuracy on the 30 held rows");
+
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> classifier(dir)
+                .setValidationIndicatorCol("held").setKey("data.holdout", 0.2).fit(both));
+        assertTrue(twice.getMessage().contains("both choose the test rows"), twice.getMessage());
+        IllegalArgumentException notBoolean = assertThrows(IllegalArgumentException.class, () -> classifier(dir)
+                .setValidationIndicatorCol("id").fit(both));
+        assertTrue(notBoolean.getMessage().contains("validationIndicatorCol 'id' is string; expected boolean"),
+                notBoolean.getMessage());
+    }
+
     /** Bad values and bad DataFrames fail at once, naming the param or column and the value. */
     @Test
     void badParamsAndBadDataFramesFailNamingWhatIsWrong() {
