@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.BatchPrediction;
+import dev.shoal.driver.run.ModelEvaluation;
 import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.jobs.PlanBinder;
+import dev.shoal.kernel.config.ConfigException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -166,6 +168,12 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
                 : functions.col(x).cast(DataTypes.createArrayType(DataTypes.FloatType));
         Dataset<Row> withValues = rows.withColumn(values, asArray);
         int featureSize = BatchPrediction.featureSize(withValues, List.of(values));
+        try {
+            ModelEvaluation.requireFits(network(), Path.of(RunDirectory.MODEL), featureSize);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("featuresCol '" + x + "' holds " + featureSize + " values a row, "
+                    + "and the model does not take them: " + e.getMessage(), e);
+        }
         var examples = BatchPrediction.examples(withValues, List.of(values), featureSize,
                 (float) plan.data().scale());
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());

@@ -215,6 +215,14 @@ class ShoalClassifierTest {
         Exception outOfRange = assertThrows(Exception.class,
                 () -> classifier(dir).fit(data.selectExpr("features", "label + 3 as label")));
         assertTrue(outOfRange.getMessage().contains("is not a class index in [0, 2]"), outOfRange.getMessage());
+        Exception ragged = assertThrows(Exception.class, () -> classifier(dir).fit(data.selectExpr(
+                "if(label = 1, slice(features, 1, 3), features) as features", "label")));
+        assertTrue(ragged.getMessage().contains("holds 3 values; the table's first row has 4"), ragged.getMessage());
+        ShoalClassificationModel model = classifier(dir).setKey("training.epochs", 1).fit(data);
+        IllegalArgumentException narrow = assertThrows(IllegalArgumentException.class, () -> model.transform(
+                data.selectExpr("slice(features, 1, 3) as features")));
+        assertTrue(narrow.getMessage().contains("featuresCol 'features' holds 3 values a row, and the model does "
+                + "not take them"), narrow.getMessage());
         Exception nan = assertThrows(Exception.class, () -> classifier(dir).fit(
                 data.selectExpr("array(features[0], double('NaN'), features[2], features[3]) as features", "label")));
         assertTrue(nan.getMessage().contains("is NaN"), nan.getMessage());
