@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench-ml", mixinStandardHelpOptions = true,
         description = {"Train the Fashion-MNIST MLP job three ways on the same data and cores, and report wall time, "
                 + "examples/s and test accuracy: shoal train on the IDX files; ShoalClassifier.fit on the same "
-                + "images loaded as a DataFrame (an array column; validationIndicatorCol marks the test images, "
+                + "images written as a Parquet table and read as a DataFrame (an array column; validationIndicatorCol marks the test images, "
                 + "tested on after every epoch as the command line does); and Spark MLlib's "
                 + "MultilayerPerceptronClassifier with the same layers (L-BFGS, --mllib-iterations). Then "
                 + "ShoalClassificationModel.transform's rows/s on the 10,000 test rows.",
@@ -82,8 +82,10 @@ final class BenchMlCommand implements Callable<Integer> {
             SparkSession spark = SparkSession.builder().master("local[" + plan.sync().workers() + "]")
                     .appName("shoal bench-ml").config("spark.ui.enabled", "false").getOrCreate();
             try {
-                Dataset<Row> train = frame(spark, plan.data().trainImages(), plan.data().trainLabels()).cache();
-                Dataset<Row> test = frame(spark, plan.data().testImages(), plan.data().testLabels()).cache();
+                Dataset<Row> train = table(spark, plan.data().trainImages(), plan.data().trainLabels(),
+                        work.resolve("train.parquet"));
+                Dataset<Row> test = table(spark, plan.data().testImages(), plan.data().testLabels(),
+                        work.resolve("test.parquet"));
                 long examples = train.count() + test.count();
                 ShoalClassifier classifier = new ShoalClassifier().setJobFile(jobFile.toString())
                         .setKey("training.epochs", epochs).setOutputDir(work.toString())
@@ -137,8 +139,11 @@ final class BenchMlCommand implements Callable<Integer> {
         }
     }
 
-    /** An IDX image file and its labels as a DataFrame: pixels scaled to [0, 1] as training reads them. */
-    private static Dataset<Row> frame(SparkSession spark, String images, String labels) {
+    /**
+     * An IDX image file and its labels as a Parquet table at {@code parquet}, read back as a DataFrame (a user's
+     * data lives in files, not in the driver's memory): pixels scaled to [0, 1] as training reads them.
+     */
+    private static Dataset<Row> table(SparkSession spark, String images, String labels, Path parquet) {
         IdxFile imageFile = IdxFile.open(images);
         int n = imageFile.records();
         int size = imageFile.recordSize();
@@ -153,7 +158,8 @@ final class BenchMlCommand implements Callable<Integer> {
         StructType schema = new StructType()
                 .add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false)
                 .add("label", DataTypes.IntegerType, false);
-        return spark.createDataFrame(rows, schema);
+        spark.createDataFrame(rows, schema).write().parquet(parquet.toString());
+        return spark.read().parquet(parquet.toString());
     }
 
     /** The features as ML Vectors, as MLlib's classifiers take them. */
