@@ -102,7 +102,7 @@ final class BenchCommand implements Callable<Integer> {
         sets.add("output.dir=" + dir.resolve("runs"));
         TrainingPlan plan = TrainCommand.plan(job != null ? job : suite.jobFile(), sets);
         DataFetcher.fetchIfMissing(plan.data());
-        Preflight.check(plan);
+        plan = Preflight.check(plan).plan();
         Path planFile = dir.resolve("plan.yaml");
         Files.writeString(planFile, PlanBinder.toYaml(plan));
 

@@ -98,12 +98,13 @@ final class BenchMlCommand implements Callable<Integer> {
                 double fitSeconds = seconds(start);
                 rows.add(row("ShoalClassifier.fit (DataFrame)", fitSeconds, model.summary()));
 
-                double transformRate = 0;
+                double transformSeconds = 0;
                 for (int pass = 0; pass < 3; pass++) {
                     start = System.nanoTime();
                     model.transform(test).select("prediction").foreach(r -> { });
-                    transformRate = test.count() / seconds(start);
+                    transformSeconds = seconds(start);
                 }
+                double transformRate = test.count() / transformSeconds;
                 double transformAccuracy = accuracy(model.transform(test));
 
                 if (mllibIterations > 0) {

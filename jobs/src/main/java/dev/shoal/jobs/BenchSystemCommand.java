@@ -45,7 +45,8 @@ final class BenchSystemCommand implements Callable<Integer> {
                 + system.batchPerWorker(bench.training().batchSize(), bench.sync().workers()));
         TrainingPlan p = TrainCommand.plan(plan, sets);
         Preflight.Sources sources = Preflight.check(p);
-        SystemRun run = BenchSystems.run(system, p, sources, PlanBinder.toYaml(p), work, System.out);
+        SystemRun run = BenchSystems.run(system, sources.plan(), sources, PlanBinder.toYaml(sources.plan()), work,
+                System.out);
         Path temp = result.resolveSibling(result.getFileName() + ".tmp");
         BenchCommand.JSON.writeValue(temp.toFile(), run);
         Files.move(temp, result, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -24,7 +24,7 @@ final class DataFetcher {
 
     /** Runs {@code home/scripts/fetch-data} when the data are missing; true if it ran. */
     static boolean fetchIfMissing(DataConfig data, Path home) {
-        boolean missing = data.inputs().values().stream()
+        boolean missing = data.format().readsFiles() && data.inputs().values().stream()
                 .anyMatch(p -> !p.contains("://") && !Files.exists(Path.of(p)));
         if (data.fetch().isEmpty() || !missing) {
             return false;

@@ -117,7 +117,27 @@ public final class PlanBinder {
 
     /** Whether {@code node} is a data section whose data.train and data.test name tables in Spark's catalog. */
     private static boolean namesTables(Class<?> type, JsonNode node) {
-        return type == DataConfig.class && "spark-table".equals(node.path("format").asText());
+        return type == DataConfig.class && node.path("format").isTextual()
+                && "spark-table".equals(node.path("format").asText().toLowerCase(Locale.ROOT).replace('_', '-'));
+    }
+
+    /**
+     * Checks that {@code value} is a value of the dotted {@code key} under the record {@code root} as a job file
+     * would give it: of the key's type, an enum's names for an enum. The checks that records make when they are
+     * built (ranges, and rules between keys) are not made: they need the whole plan.
+     */
+    public static void checkValue(Class<? extends Record> root, String key, JsonNode value) {
+        Class<?> record = root;
+        String[] path = key.split("\\.");
+        for (int i = 0; i < path.length; i++) {
+            String name = path[i];
+            RecordComponent c = Arrays.stream(record.getRecordComponents()).filter(r -> keyName(r).equals(name))
+                    .findFirst().orElseThrow(() -> new ConfigException(key, value, "no such key"));
+            if (i == path.length - 1) {
+                bindValue(value, c.getGenericType(), key);
+            }
+            record = c.getType();
+        }
     }
 
     private static boolean isPath(RecordComponent c) {
@@ -169,7 +189,6 @@ public final class PlanBinder {
         }
     }
 
-    /** The job-file name of a record component. */
     /** {@code text} read as a YAML value (empty text: the empty string) for {@code key}. */
     public static JsonNode value(String key, String text) {
         try {

@@ -33,8 +33,9 @@ import scala.runtime.AbstractFunction1;
  * The job-file keys a Spark ML stage takes as Params, derived from the plan records, so that Params and keys
  * cannot drift: a Param's name is the dotted key ({@code optimizer.learning-rate}), its type follows the record
  * component's (int, long, double, boolean, text and enum values as strings, lists of ints, doubles or strings as
- * arrays), its doc and default are the key's. A value is checked when it is set, by binding it as a job file
- * would; the binder's message, which names the key and the value, is the error.
+ * arrays), its doc and default are the key's. A value is checked when it is set as a job file's value is (type,
+ * enum names); the whole plan, ranges and rules between keys included, when the stage binds it. Either way the
+ * binder's message, which names the key and the value, is the error.
  *
  * <p>Keys are taken from the sections that describe training (model, optimizer, training, sync, checkpoint) and
  * a few of data and output; the data's location, format and columns come from the DataFrame and the stage's
@@ -188,9 +189,9 @@ final class PlanParams implements Serializable {
     }
 
     /**
-     * A Param's validator: binds a plan that differs from the smallest valid one in this key only, and rejects
-     * the value with the binder's message when the binder rejects this key. A value that fails only with other
-     * keys (model.type: fine-tune needs model.base) is taken: fit reports what is missing.
+     * A Param's validator: the value must be one a job file could give the key (its type; an enum's names). The
+     * checks between keys and of ranges need the whole plan: the stage makes them when it binds it, in
+     * transformSchema, before anything trains.
      */
     private static final class Check<T> extends AbstractFunction1<T, Object> implements Serializable {
         private final String owner;
@@ -203,18 +204,10 @@ final class PlanParams implements Serializable {
 
         @Override
         public Object apply(T value) {
-            ObjectNode tree = JsonNodeFactory.instance.objectNode();
-            PlanBinder.set(tree, "data.format", JsonNodeFactory.instance.textNode("spark-table"));
-            PlanBinder.set(tree, "data.train", JsonNodeFactory.instance.textNode("t"));
-            PlanBinder.set(tree, "data.test", JsonNodeFactory.instance.textNode("t"));
-            PlanBinder.set(tree, "model.type", JsonNodeFactory.instance.textNode("mlp"));
-            PlanBinder.set(tree, key, json(value));
             try {
-                PlanBinder.bind(tree, TrainingPlan.class);
+                PlanBinder.checkValue(TrainingPlan.class, key, json(value));
             } catch (ConfigException e) {
-                if (e.key().equals(key)) {
-                    throw new IllegalArgumentException(owner + ": Param " + e.getMessage(), e);
-                }
+                throw new IllegalArgumentException(owner + ": Param " + e.getMessage(), e);
             }
             return true;
         }

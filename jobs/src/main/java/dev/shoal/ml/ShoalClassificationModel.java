@@ -1,7 +1,6 @@
 package dev.shoal.ml;
 
 import static org.apache.spark.ml.functions.array_to_vector;
-import static org.apache.spark.ml.functions.vector_to_array;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,7 +21,6 @@ import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Model;
-import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -61,6 +59,9 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
     private final String planYaml;
     private final String metrics;
     private final Columns columns;
+    private final String version;
+    /** The network, restored once for the driver's checks. */
+    private transient MultiLayerNetwork restored;
 
     /** One epoch of the training run: its losses, test accuracy (NaN without classes) and speed. */
     public record Epoch(int epoch, double trainLoss, double testLoss, double testAccuracy,
@@ -72,6 +73,7 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
         this.modelZip = modelZip.clone();
         this.planYaml = planYaml;
         this.metrics = metrics;
+        version = "sha256:" + BatchPrediction.sha256(modelZip).substring(0, 12);
         columns = new Columns(this);
         columns.defaults().forEach(this::setDefault);
     }
@@ -105,6 +107,13 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
         } catch (IOException e) {
             throw new UncheckedIOException("cannot restore the model", e);
         }
+    }
+
+    private MultiLayerNetwork restored() {
+        if (restored == null) {
+            restored = network();
+        }
+        return restored;
     }
 
     /** The plan the model was trained with, as plan.yaml says it. */
@@ -160,16 +169,17 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
         transformSchema(dataset.schema(), true);
         TrainingPlan plan = PlanBinder.bind(PlanBinder.parse(planYaml, "the model's plan.yaml"), TrainingPlan.class);
         Dataset<Row> rows = dataset.toDF();
+        if (rows.isEmpty()) {
+            return rows.sparkSession().createDataFrame(List.of(), transformSchema(rows.schema()));
+        }
         List<String> inputs = List.of(rows.columns());
         String x = getOrDefault(columns.features());
+        // A copy of the features to score (predict's code keeps every column but those it scores).
         String values = "__shoal_features";
-        Column asArray = rows.schema().apply(x).dataType() instanceof VectorUDT
-                ? vector_to_array(functions.col(x), "float32")
-                : functions.col(x).cast(DataTypes.createArrayType(DataTypes.FloatType));
-        Dataset<Row> withValues = rows.withColumn(values, asArray);
+        Dataset<Row> withValues = rows.withColumn(values, functions.col(x));
         int featureSize = BatchPrediction.featureSize(withValues, List.of(values));
         try {
-            ModelEvaluation.requireFits(network(), Path.of(RunDirectory.MODEL), featureSize);
+            ModelEvaluation.requireFits(restored(), Path.of(RunDirectory.MODEL), featureSize);
         } catch (ConfigException e) {
             throw new IllegalArgumentException("featuresCol '" + x + "' holds " + featureSize + " values a row, "
                     + "and the model does not take them: " + e.getMessage(), e);
@@ -178,7 +188,7 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
                 (float) plan.data().scale());
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
         Dataset<Row> scored = BatchPrediction.score(sc, examples._1(), examples._2(), featureSize, modelZip,
-                "sha256:" + BatchPrediction.sha256(modelZip).substring(0, 12), 256, plan.sync().threadsPerWorker());
+                version, 256, plan.sync().threadsPerWorker());
         // The kept columns are the input's, in order; then BatchPrediction's three, renamed so that no input
         // column can clash with them.
         List<String> names = new ArrayList<>(inputs);

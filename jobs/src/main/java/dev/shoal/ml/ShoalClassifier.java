@@ -6,6 +6,7 @@ import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.run.TrainingRun;
 import dev.shoal.jobs.PlanBinder;
+import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -117,7 +118,8 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
             throw new UncheckedIOException("cannot read the job file " + path, e);
         }
         PlanBinder.resolvePaths(tree, TrainingPlan.class, file.toAbsolutePath().getParent());
-        plan.setFrom(tree, (p, v) -> set(raw(p), v));
+        // Bound first, strictly: an unknown key or a value of the wrong type fails here, naming the key.
+        plan.setFrom(PlanBinder.toTree(PlanBinder.bind(tree, TrainingPlan.class)), (p, v) -> set(raw(p), v));
         return this;
     }
 
@@ -171,10 +173,13 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
         Dataset<Row>[] trainAndTest = split(dataset.toDF());
         String view = "shoal_" + UUID.randomUUID().toString().replace("-", "");
         List<String> views = List.of(view + "_train", view + "_test");
+        // The views live in the DataFrame's session; the training reads them through the active one.
+        Option<SparkSession> active = SparkSession.getActiveSession();
+        SparkSession.setActiveSession(spark);
         try {
             trainAndTest[0].createOrReplaceTempView(views.get(0));
             trainAndTest[1].createOrReplaceTempView(views.get(1));
-            TrainingPlan bound = PlanBinder.bind(jobTree(views.get(0), views.get(1)), TrainingPlan.class);
+            TrainingPlan bound = bind(views.get(0), views.get(1));
             Preflight.Sources sources = Preflight.check(bound);
             TrainingRun.Outcome outcome = TrainingRun.execute(sources.plan(), sources,
                     PlanBinder.toYaml(sources.plan()), JavaSparkContext.fromSparkContext(spark.sparkContext()),
@@ -184,6 +189,20 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
             return model.setParent(this);
         } finally {
             views.forEach(v -> spark.catalog().dropTempView(v));
+            if (active.isDefined()) {
+                SparkSession.setActiveSession(active.get());
+            } else {
+                SparkSession.clearActiveSession();
+            }
+        }
+    }
+
+    /** The plan fit trains on these views; the binder's message (key and value) when a Param breaks a rule. */
+    private TrainingPlan bind(String trainView, String testView) {
+        try {
+            return PlanBinder.bind(jobTree(trainView, testView), TrainingPlan.class);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(uid + ": " + e.getMessage(), e);
         }
     }
 
@@ -213,6 +232,15 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
             split[0] = data.select(x, y);
             split[1] = split[0];
         }
+        for (int i = 0; i < 2; i++) {
+            if (split[i].isEmpty()) {
+                String chosenBy = isDefined(validationIndicatorCol) ? "validationIndicatorCol '"
+                        + getOrDefault(validationIndicatorCol) + "'" : "data.holdout = " + holdout;
+                throw new IllegalArgumentException(i == 0 && holdout == 0 && !isDefined(validationIndicatorCol)
+                        ? "the DataFrame has no rows" : chosenBy + " leaves no " + (i == 0 ? "training" : "test")
+                        + " rows");
+            }
+        }
         return split;
     }
 
@@ -236,6 +264,7 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
     @Override
     public StructType transformSchema(StructType schema) {
         Columns.requireNumeric(schema, getOrDefault(labelCol), "labelCol");
+        bind("train", "test"); // ranges and rules between keys, before anything trains
         return columns.outputSchema(this, schema);
     }
 

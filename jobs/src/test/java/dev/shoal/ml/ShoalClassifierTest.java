@@ -1,5 +1,6 @@
 package dev.shoal.ml;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,6 +34,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -195,9 +197,6 @@ class ShoalClassifierTest {
     @Test
     void badParamsAndBadDataFramesFailNamingWhatIsWrong() {
         ShoalClassifier classifier = classifier(dir);
-        IllegalArgumentException rate = assertThrows(IllegalArgumentException.class,
-                () -> classifier.setKey("optimizer.learning-rate", -0.1));
-        assertTrue(rate.getMessage().contains("optimizer.learning-rate = -0.1"), rate.getMessage());
         IllegalArgumentException updater = assertThrows(IllegalArgumentException.class,
                 () -> classifier.setKey("optimizer.updater", "adamw"));
         assertTrue(updater.getMessage().contains("optimizer.updater = \"adamw\": unknown value"), updater.getMessage());
@@ -205,7 +204,25 @@ class ShoalClassifierTest {
                 () -> classifier.param("optimizer.learning_rate"));
         assertTrue(key.getMessage().contains("no Param for key 'optimizer.learning_rate'"), key.getMessage());
 
+        IllegalArgumentException notANumber = assertThrows(IllegalArgumentException.class,
+                () -> classifier.setKey("model.hidden", new String[] {"wide"}));
+        assertTrue(notANumber.getMessage().contains("model.hidden"), notANumber.getMessage());
+
         Dataset<Row> data = blobs(spark(), 60, 7).selectExpr("array(a, b, c, d) as features", "label", "id");
+        // Ranges and rules between keys need the whole plan: checked when the stage binds it, before training.
+        IllegalArgumentException rate = assertThrows(IllegalArgumentException.class,
+                () -> classifier(dir).setKey("optimizer.learning-rate", -0.1).fit(data));
+        assertTrue(rate.getMessage().contains("optimizer.learning-rate = -0.1: must be a finite number > 0"),
+                rate.getMessage());
+        IllegalArgumentException names = assertThrows(IllegalArgumentException.class,
+                () -> classifier(dir).setKey("data.class-names", new String[] {"a", "b"}).fit(data));
+        assertTrue(names.getMessage().contains("data.class-names = [a, b]: names 2 classes, and classes is 3"),
+                names.getMessage());
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                () -> classifier(dir).setValidationIndicatorCol("held").fit(data.withColumn("held",
+                        functions.lit(false))));
+        assertTrue(none.getMessage().contains("validationIndicatorCol 'held' leaves no test rows"),
+                none.getMessage());
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> classifier.setFeaturesCol("x").fit(data));
         assertTrue(missing.getMessage().contains("featuresCol 'x' is not a column"), missing.getMessage());
@@ -226,6 +243,37 @@ class ShoalClassifierTest {
         Exception nan = assertThrows(Exception.class, () -> classifier(dir).fit(
                 data.selectExpr("array(features[0], double('NaN'), features[2], features[3]) as features", "label")));
         assertTrue(nan.getMessage().contains("is NaN"), nan.getMessage());
+    }
+
+    /**
+     * Keys that depend on each other are set in any order (each is checked alone when set, the plan as a whole
+     * when it is bound), and a job file's keys come in through setJobFile, bound strictly first.
+     */
+    @Test
+    void keysThatDependOnEachOtherSetInAnyOrderAndJobFilesBindStrictly() throws IOException {
+        ShoalClassifier classifier = new ShoalClassifier().setKey("data.class-names", new String[] {"x", "y", "z"})
+                .setKey("data.classes", 3).setKey("model.base", "base.zip").setKey("model.type", "fine-tune");
+        assertEquals("fine-tune", classifier.getOrDefault(classifier.param("model.type")));
+
+        Path job = Files.writeString(dir.resolve("job.yaml"), "data: {train-images: a, train-labels: b, "
+                + "test-images: c, test-labels: d}\nmodel: {type: mlp, hidden: [7]}\n"
+                + "optimizer: {learning-rate: 0.05}\n");
+        ShoalClassifier fromJob = new ShoalClassifier().setJobFile(job.toString());
+        assertArrayEquals(new int[] {7}, (int[]) fromJob.getOrDefault(fromJob.param("model.hidden")));
+        assertEquals(0.05, fromJob.getOrDefault(fromJob.param("optimizer.learning-rate")));
+        Path typo = Files.writeString(dir.resolve("typo.yaml"), Files.readString(job).replace("learning-rate",
+                "learning_rate"));
+        RuntimeException unknown = assertThrows(RuntimeException.class,
+                () -> new ShoalClassifier().setJobFile(typo.toString()));
+        assertTrue(unknown.getMessage().contains("optimizer.learning_rate"), unknown.getMessage());
+
+        Dataset<Row> empty = blobs(spark(), 30, 9).selectExpr("array(a, b, c, d) as features", "label").limit(0);
+        ShoalClassificationModel model = classifier(dir).setKey("training.epochs", 1)
+                .fit(blobs(spark(), 60, 9).selectExpr("array(a, b, c, d) as features", "label"));
+        Dataset<Row> scored = model.transform(empty);
+        assertEquals(0, scored.count());
+        assertEquals(List.of("features", "label", "rawPrediction", "probability", "prediction"),
+                List.of(scored.columns()));
     }
 
     /**

@@ -26,6 +26,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Not safe to share between threads (it reuses its buffers): one per thread, as DL4J networks are.
  */
 public final class Inference {
+    /** The type of the rows' buffer: floats, whatever the network's type. */
+    private static final INDArray FLOAT = Nd4j.scalar(DataType.FLOAT, 0);
     private final MultiLayerNetwork net;
     private final int inputs;
     /** The dense layers, or empty when DL4J computes the outputs. */
@@ -67,11 +69,11 @@ public final class Inference {
      * row-major, one row of outputs per input row.
      */
     public float[] output(float[] x, int rows) {
-        input = Buffers.reuse(input, net.params(), new long[] {rows, inputs});
+        input = Buffers.reuse(input, FLOAT, new long[] {rows, inputs});
         WorkerKernel.floats(input).put(x, 0, rows * inputs);
         INDArray out;
         if (layers.isEmpty()) {
-            out = net.output(input, false).castTo(DataType.FLOAT).dup('c');
+            out = net.output(input.castTo(net.params().dataType()), false).castTo(DataType.FLOAT).dup('c');
         } else {
             out = input;
             for (Dense d : layers) {

@@ -270,8 +270,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         try {
             table = read(spark, spec.format(), spec.path());
         } catch (RuntimeException e) {
-            throw error("cannot be read as " + spec.format().name().toLowerCase(java.util.Locale.ROOT) + ": "
-                    + e.getMessage().lines().findFirst().orElse(""));
+            String format = spec.format().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            throw error("cannot be read as " + format + ": " + e.getMessage().lines().findFirst().orElse(""));
         }
         return spec.limit() > 0 ? table.limit(spec.limit()) : table;
     }

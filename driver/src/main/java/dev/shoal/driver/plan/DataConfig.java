@@ -128,12 +128,9 @@ public record DataConfig(
                 fetch);
     }
 
-    /** The files the plan reads, by job-file key. */
+    /** The files (or, for spark-table, the tables) the plan reads, by job-file key. */
     public java.util.Map<String, String> inputs() {
         java.util.Map<String, String> inputs = new java.util.LinkedHashMap<>();
-        if (!format.readsFiles()) {
-            return inputs;
-        }
         if (format == DataFormat.IDX) {
             inputs.put("data.train-images", trainImages);
             inputs.put("data.train-labels", trainLabels);

@@ -89,9 +89,9 @@ public final class PredictionGrid {
         return grid;
     }
 
-    /** Class {@code c}'s name, or its number when there are no names. */
+    /** Class {@code c}'s name, or its number when it has none. */
     private static String name(List<String> names, int c) {
-        return names.isEmpty() ? String.valueOf(c) : names.get(c);
+        return c < names.size() ? names.get(c) : String.valueOf(c);
     }
 
     public static void write(BufferedImage grid, Path png) {

@@ -22,7 +22,7 @@ import dev.shoal.kernel.config.ModelType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
-import java.util.Map;
+import java.util.function.Predicate;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -46,9 +46,7 @@ public final class Preflight {
 
     public static Sources check(TrainingPlan plan) {
         DataConfig d = plan.data();
-        for (Map.Entry<String, String> input : d.inputs().entrySet()) {
-            requireInput(input.getKey(), input.getValue(), d.format().readsFolders());
-        }
+        requireFiles(d, key -> true);
         var stopping = plan.training().earlyStopping();
         if (stopping.enabled() && stopping.metric() == StopMetric.ACCURACY
                 && !plan.model().type().target().hasAccuracy()) {
@@ -85,17 +83,12 @@ public final class Preflight {
      */
     public static DataSource testSet(TrainingPlan plan) {
         DataConfig d = plan.data();
-        boolean ownTestSet = d.format() == DataFormat.IDX || !d.test().isEmpty();
         boolean trainingGivesNothing = d.format().isTable() || d.format() == DataFormat.IDX
                 || d.format() == DataFormat.CIFAR;
-        if (!ownTestSet || !trainingGivesNothing) {
+        if (!trainingGivesNothing) {
             return check(plan).test();
         }
-        d.inputs().forEach((key, path) -> {
-            if (key.startsWith("data.test")) {
-                requireInput(key, path, d.format().readsFolders());
-            }
-        });
+        requireFiles(d, key -> key.startsWith("data.test"));
         return switch (d.format()) {
             case IDX -> IdxDataSource.open(d.testImages(), d.testLabels(), d.classes()).with(bad(d));
             case CIFAR -> CifarDataSource.open(d.test(), d.classes()).with(bad(d));
@@ -181,6 +174,17 @@ public final class Preflight {
                     + " training examples)");
         }
         return new Sources(plan, train, test);
+    }
+
+    /** The input files of the keys {@code keys} accepts exist; tables in Spark's catalog are checked when read. */
+    private static void requireFiles(DataConfig d, Predicate<String> keys) {
+        if (d.format().readsFiles()) {
+            d.inputs().forEach((key, path) -> {
+                if (keys.test(key)) {
+                    requireInput(key, path, d.format().readsFolders());
+                }
+            });
+        }
     }
 
     /** An input file, or where folders are allowed also a folder of files or a glob that matches something. */

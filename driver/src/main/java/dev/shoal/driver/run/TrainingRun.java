@@ -216,7 +216,9 @@ public final class TrainingRun {
     }
 
     private static List<Provenance.DataFile> fingerprints(TrainingPlan plan) {
-        Map<String, String> inputs = new LinkedHashMap<>(plan.data().inputs());
+        // Tables in Spark's catalog have no files to fingerprint.
+        Map<String, String> inputs = plan.data().format().readsFiles() ? new LinkedHashMap<>(plan.data().inputs())
+                : new LinkedHashMap<>();
         if (plan.model().type().fromFile()) {
             inputs.put(plan.model().fileKey(), plan.model().file());
         }
