@@ -4,7 +4,6 @@ import static org.apache.spark.ml.functions.array_to_vector;
 
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.plan.TrainingPlan;
-import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.ml.ShoalClassificationModel;
 import dev.shoal.ml.ShoalClassifier;
@@ -72,11 +71,7 @@ final class BenchMlCommand implements Callable<Integer> {
                 return code;
             }
             double cliSeconds = seconds(start);
-            Path cliRun = work.resolve("cli");
-            ShoalClassificationModel cli = new ShoalClassificationModel("cli",
-                    Files.readAllBytes(cliRun.resolve(RunDirectory.MODEL)),
-                    Files.readString(cliRun.resolve(RunDirectory.PLAN)),
-                    Files.readString(cliRun.resolve(RunDirectory.METRICS)));
+            ShoalClassificationModel cli = ShoalClassificationModel.fromRunDirectory("cli", work.resolve("cli"));
             rows.add(row("shoal train (IDX files)", cliSeconds, cli.summary()));
 
             SparkSession spark = SparkSession.builder().master("local[" + plan.sync().workers() + "]")

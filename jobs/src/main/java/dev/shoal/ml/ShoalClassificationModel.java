@@ -14,6 +14,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,11 +79,21 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
         columns.defaults().forEach(this::setDefault);
     }
 
-    /** The model of the run in {@code runDir}. */
-    static ShoalClassificationModel of(String uid, Path runDir) {
-        return new ShoalClassificationModel(uid, ShoalClassifier.bytes(runDir, RunDirectory.MODEL),
-                new String(ShoalClassifier.bytes(runDir, RunDirectory.PLAN), StandardCharsets.UTF_8),
-                new String(ShoalClassifier.bytes(runDir, RunDirectory.METRICS), StandardCharsets.UTF_8));
+    /**
+     * The model of a finished run directory ({@code shoal train}'s or fit's: model.zip, plan.yaml,
+     * metrics.jsonl), named {@code uid}: a model trained on the command line becomes a Spark ML model.
+     */
+    public static ShoalClassificationModel fromRunDirectory(String uid, Path runDir) {
+        List<byte[]> contents = new ArrayList<>();
+        for (String file : FILES) {
+            try {
+                contents.add(Files.readAllBytes(runDir.resolve(file)));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + runDir.resolve(file) + ": " + e.getMessage(), e);
+            }
+        }
+        return new ShoalClassificationModel(uid, contents.get(0), new String(contents.get(1), StandardCharsets.UTF_8),
+                new String(contents.get(2), StandardCharsets.UTF_8));
     }
 
     @Override

@@ -184,7 +184,7 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
             TrainingRun.Outcome outcome = TrainingRun.execute(sources.plan(), sources,
                     PlanBinder.toYaml(sources.plan()), JavaSparkContext.fromSparkContext(spark.sparkContext()),
                     System.out);
-            ShoalClassificationModel model = ShoalClassificationModel.of(uid, outcome.directory());
+            ShoalClassificationModel model = ShoalClassificationModel.fromRunDirectory(uid, outcome.directory());
             copyValues(model, ParamMap.empty());
             return model.setParent(this);
         } finally {
@@ -304,14 +304,5 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
     @SuppressWarnings("unchecked")
     private static Param<Object> raw(Param<?> p) {
         return (Param<Object>) p;
-    }
-
-    /** A file of a run directory, read whole. */
-    static byte[] bytes(Path dir, String file) {
-        try {
-            return Files.readAllBytes(dir.resolve(file));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + dir.resolve(file), e);
-        }
     }
 }

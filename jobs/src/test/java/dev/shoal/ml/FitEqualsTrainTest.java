@@ -50,6 +50,12 @@ class FitEqualsTrainTest {
                     dir.resolve("runs/cli/model.zip").toFile());
             assertArrayEquals(cli.params().toFloatVector(), model.network().params().toFloatVector());
             assertEquals(2, model.summary().size());
+            // The command line's run as a Spark ML model: the same parameters score the same.
+            ShoalClassificationModel fromCli = ShoalClassificationModel.fromRunDirectory("cli",
+                    dir.resolve("runs/cli"));
+            var rows = spark.read().parquet(table.toString()).limit(50);
+            assertEquals(model.transform(rows).select("probability").collectAsList(),
+                    fromCli.transform(rows).select("probability").collectAsList());
         } finally {
             spark.stop();
         }
