@@ -90,7 +90,7 @@ public final class PredictionGrid {
     }
 
     /** Class {@code c}'s name, or its number when it has none. */
-    private static String name(List<String> names, int c) {
+    static String name(List<String> names, int c) {
         return c < names.size() ? names.get(c) : String.valueOf(c);
     }
 

@@ -194,6 +194,7 @@ public final class TrainingRun {
                     + dir.copyTo(plan.output().copyTo(), provenance));
         }
         dir.writeJson(RunDirectory.PROVENANCE, provenance);
+        writeReport(plan, dir, result, out);
         if (result.stoppedEarly()) {
             out.printf("early stopping: no better %s on the held-out set for %d epoch(s) after epoch %d%n",
                     plan.training().earlyStopping().metric().name().toLowerCase(java.util.Locale.ROOT),
@@ -204,6 +205,24 @@ public final class TrainingRun {
         out.printf("done: %s (model of epoch %d), %,.0f examples/s after the first epoch; model in %s%n", score,
                 result.modelEpoch(), examplesPerSecond, dir.path().resolve(RunDirectory.MODEL));
         return new Outcome(dir.path(), result);
+    }
+
+    /**
+     * evaluation.json (the last evaluation, when the saved model is the last epoch's) and report.html. The run is
+     * complete without them: a failure here is a warning, never a failed run.
+     */
+    private static void writeReport(TrainingPlan plan, RunDirectory dir, TrainingResult result, PrintStream out) {
+        try {
+            if (plan.model().type().target().hasAccuracy() && result.modelEpoch() == result.epochs().size()) {
+                dir.writeJson(RunReport.EVALUATION, ModelEvaluation.report(result.lastEvaluation(),
+                        dir.path().resolve(RunDirectory.MODEL).toString(), "the run's test set"));
+            }
+            Path page = dir.path().resolve(RunReport.FILE);
+            RunReport.write(List.of(dir.path()), List.of(plan), page);
+            out.println("report: " + page);
+        } catch (RuntimeException e) {
+            out.println("warning: report.html not written (the run is complete): " + e.getMessage());
+        }
     }
 
     /** Loads {@code source}; its blocks may hold fewer examples than it has records when bad ones were skipped. */
