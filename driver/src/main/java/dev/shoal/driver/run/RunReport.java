@@ -23,9 +23,11 @@ import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.StackedXYBarRenderer;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.DefaultTableXYDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -43,6 +45,7 @@ public final class RunReport {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int WIDTH = 760;
     private static final int HEIGHT = 300;
+    private static final Color GRID = new Color(0xdd, 0xdd, 0xdd);
 
     private RunReport() {
     }
@@ -272,6 +275,16 @@ public final class RunReport {
 
     private static String chart(String id, JFreeChart chart) {
         chart.setBackgroundPaint(Color.WHITE);
+        XYPlot plot = (XYPlot) chart.getPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(GRID);
+        plot.setRangeGridlinePaint(GRID);
+        // Epochs and rounds are whole numbers; curves show their points; a curve's axis fits its values.
+        ((NumberAxis) plot.getDomainAxis()).setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        if (plot.getRenderer() instanceof XYLineAndShapeRenderer lines) {
+            lines.setDefaultShapesVisible(true);
+            ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        }
         return image(id, chart.getTitle().getText(), png(chart.createBufferedImage(WIDTH, HEIGHT)));
     }
 
