@@ -150,8 +150,15 @@ public final class TrainingRun {
             observer.accept(m);
         });
         long t1 = System.nanoTime();
-        TrainingResult result = trainer.run(start, train, test,
-                state -> checkpoints.save(state, dir.metricsBytes()));
+        // The run's Spark jobs are grouped under its id; the trainer names each "shoal <id> epoch E round R".
+        String runId = dir.path().getFileName().toString();
+        sc.setJobGroup(runId, "shoal " + runId, false);
+        TrainingResult result;
+        try {
+            result = trainer.run(start, train, test, state -> checkpoints.save(state, dir.metricsBytes()));
+        } finally {
+            sc.clearJobGroup();
+        }
         double trainSeconds = (System.nanoTime() - t1) / 1e9;
         train.blocks().unpersist(false);
         test.blocks().unpersist(false);

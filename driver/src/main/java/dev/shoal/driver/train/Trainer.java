@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.function.Consumer;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.DoubleAccumulator;
+import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,9 @@ public final class Trainer {
     private final RoundTask task;
     private final Consumer<Metrics> sink;
     private final GradientSharing sharing;
+    /** Examples trained and their summed loss, added by the tasks: Spark UI's stage pages show them live. */
+    private final LongAccumulator examplesTrained;
+    private final DoubleAccumulator lossSum;
 
     /** @param input the shape of the training examples, which image augmentation needs */
     public Trainer(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
@@ -53,6 +58,8 @@ public final class Trainer {
         this.task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
                 plan.training().batchSize(), augmentation(plan, input), plan.training().seed());
         this.sink = sink;
+        examplesTrained = sc.sc().longAccumulator("shoal examples");
+        lossSum = sc.sc().doubleAccumulator("shoal loss sum");
         this.sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING
                 ? new GradientSharing(sc, plan, networkJson, input, sink, fault) : null;
     }
@@ -193,6 +200,7 @@ public final class Trainer {
     }
 
     private RoundOutcome round(TrainingData train, ModelSnapshot model, int epoch, int round, int rounds, int steps) {
+        describeJobs("epoch " + (epoch + 1) + " round " + (round + 1));
         long t0 = System.nanoTime();
         Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
         long t1 = System.nanoTime();
@@ -200,9 +208,15 @@ public final class Trainer {
         try {
             RoundTask t = task;
             int first = round * steps;
+            LongAccumulator examples = examplesTrained;
+            DoubleAccumulator losses = lossSum;
             result = train.blocks()
-                    .mapPartitionsWithIndex((p, blocks) -> t.train(p, snapshot.value(), epoch, first, steps, blocks),
-                            true)
+                    .mapPartitionsWithIndex((p, blocks) -> {
+                        WorkerResult worker = t.train(p, snapshot.value(), epoch, first, steps, blocks).next();
+                        examples.add(worker.examples());
+                        losses.add(worker.lossSum());
+                        return List.of(worker).iterator();
+                    }, true)
                     .treeAggregate(WorkerResult.empty(), WorkerResult::merge, WorkerResult::merge);
         } finally {
             snapshot.destroy();
@@ -221,6 +235,15 @@ public final class Trainer {
                 result.meanLoss(), (t1 - t0) / 1e6, computeMs, (t3 - t2) / 1e6,
                 Math.max(0, (t2 - t1) / 1e6 - computeMs), (t3 - t0) / 1e6));
         return new RoundOutcome(next, result);
+    }
+
+    /**
+     * Names the Spark jobs that follow "shoal [job group] {@code what}" (the job group is the run's id when a
+     * run set it), so Spark UI's Jobs page reads as the run's progress.
+     */
+    private void describeJobs(String what) {
+        String group = sc.getLocalProperty("spark.jobGroup.id");
+        sc.setJobDescription("shoal " + (group == null ? "" : group + " ") + what);
     }
 
     /** Stops the run when a model holds NaN or infinity, before anything is saved from it. */
