@@ -101,6 +101,9 @@ public final class Trainer {
             RoundCheckpoint roundCheckpoint = (round, m, examples, lossSum) -> checkpoints.accept(new TrainingState(
                     e, round, m, examples, lossSum, null, history, stopping.best(), stopping.bestEpoch()));
             long epochStart = System.nanoTime();
+            if (sharing != null) {
+                describeJobs("epoch " + (epoch + 1) + " gradient sharing");
+            }
             EpochWork work = sharing != null
                     ? sharing.epoch(train, model.atEpoch(epoch), epoch, batches)
                     : averagingEpoch(train, before, epoch, resumed ? start.round() : 0, batches, roundCheckpoint);
@@ -109,6 +112,7 @@ public final class Trainer {
             long trainedNow = work.examples() - before.examples();
             examplesDone += trainedNow;
             long evalStart = System.nanoTime();
+            describeJobs("epoch " + (epoch + 1) + " evaluation");
             evaluation = evaluate(model, test);
             double evalSeconds = seconds(System.nanoTime() - evalStart);
             double elapsed = seconds(System.nanoTime() - runStart);

@@ -67,7 +67,7 @@ class SparkUiTest {
 
         // 32 rows a worker, batches of 8, averaging every 2 steps: 2 rounds an epoch.
         assertTrue(descriptions.containsAll(List.of("shoal run-7 epoch 1 round 1", "shoal run-7 epoch 1 round 2",
-                "shoal run-7 epoch 2 round 2")), descriptions.toString());
+                "shoal run-7 epoch 2 round 2", "shoal run-7 epoch 2 evaluation")), descriptions.toString());
         assertEquals(2 * 64, accumulated.get("shoal examples"), 1e-9, "every example once an epoch");
         double lossSum = metrics.stream().filter(m -> m instanceof Metrics.Round r).mapToDouble(m ->
                 ((Metrics.Round) m).loss() * ((Metrics.Round) m).examples()).sum();
