@@ -151,13 +151,19 @@ public final class TrainingRun {
         });
         long t1 = System.nanoTime();
         // The run's Spark jobs are grouped under its id; the trainer names each "shoal <id> epoch E round R".
+        // An application's own job group (ShoalClassifier.fit) is given back afterwards.
         String runId = dir.path().getFileName().toString();
+        String group = sc.getLocalProperty("spark.jobGroup.id");
+        String description = sc.getLocalProperty("spark.job.description");
         sc.setJobGroup(runId, "shoal " + runId, false);
         TrainingResult result;
         try {
             result = trainer.run(start, train, test, state -> checkpoints.save(state, dir.metricsBytes()));
         } finally {
             sc.clearJobGroup();
+            if (group != null) {
+                sc.setJobGroup(group, description, false);
+            }
         }
         double trainSeconds = (System.nanoTime() - t1) / 1e9;
         train.blocks().unpersist(false);
