@@ -1,6 +1,7 @@
 package dev.shoal.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -356,6 +357,11 @@ class TrainEndToEndTest {
                 dir.resolve("runs/gan/model.zip").toFile(), false);
         assertEquals(1, model.getOutputLayer().getParam("W").size(1), "the discriminator's one output");
         assertEquals("NaN", provenance("gan").get("result").get("testAccuracy").asText(), "no accuracy for a gan");
+        org.jsoup.nodes.Document report = org.jsoup.Jsoup.parse(dir.resolve("runs/gan/report.html").toFile());
+        assertTrue(report.getElementById("samples") != null, "the report shows the generated images");
+        assertEquals(null, report.getElementById("accuracy"), "and no accuracy chart");
+        assertEquals(null, report.getElementById("predictions"), "nor a prediction grid");
+        assertFalse(Files.exists(dir.resolve("runs/gan/evaluation.json")), "no classes to evaluate");
     }
 
     @Test
