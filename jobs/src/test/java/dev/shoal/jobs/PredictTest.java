@@ -33,9 +33,7 @@ class PredictTest {
     Path dir;
 
     private int train(String runId, String... job) throws IOException {
-        Path file = Files.writeString(dir.resolve(runId + ".yaml"), String.join("\n", job) + "\n");
-        return Shoal.run("train", file.toString(), "--set", "output.dir=" + dir.resolve("runs"), "--set",
-                "output.run-id=" + runId);
+        return TestJobs.train(dir, runId, job);
     }
 
     @Test
