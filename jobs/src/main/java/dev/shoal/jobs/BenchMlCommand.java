@@ -31,8 +31,9 @@ import picocli.CommandLine.Option;
 @Command(name = "bench-ml", mixinStandardHelpOptions = true,
         description = {"Train the Fashion-MNIST MLP job three ways on the same data and cores, and report wall time, "
                 + "examples/s and test accuracy: shoal train on the IDX files; ShoalClassifier.fit on the same "
-                + "images written as a Parquet table and read as a DataFrame (an array column; validationIndicatorCol marks the test images, "
-                + "tested on after every epoch as the command line does); and Spark MLlib's "
+                + "images written as a Parquet table and read as a DataFrame (an array column; "
+                + "validationIndicatorCol marks the test images, tested on after every epoch as the command "
+                + "line does); and Spark MLlib's "
                 + "MultilayerPerceptronClassifier with the same layers (L-BFGS, --mllib-iterations). Then "
                 + "ShoalClassificationModel.transform's rows/s on the 10,000 test rows.",
                 "The command line runs first: it starts and stops a Spark context of its own, and a JVM holds one "

@@ -100,8 +100,8 @@ final class RetrainCommand implements Callable<Integer> {
             defender = championModel.map(zip -> evaluateChampion(zip, champion.get().version(), sources, sc));
             run = TrainingRun.execute(plan, sources, PlanBinder.toYaml(plan), sc, System.out);
             Path model = run.directory().resolve(RunDirectory.MODEL);
-            challenger = ModelEvaluation.report(ModelEvaluation.evaluate(model, plan, sources.test(), sc), model.toString(),
-                    EvaluateCommand.testSet(plan));
+            challenger = ModelEvaluation.report(ModelEvaluation.evaluate(model, plan, sources.test(), sc),
+                    model.toString(), EvaluateCommand.testSet(plan));
         } finally {
             sc.stop();
         }

@@ -293,7 +293,8 @@ class ShoalClassifierTest {
         }
 
         assertEquals(PlanBinder.bind(minimal, TrainingPlan.class), PlanBinder.bind(fromParams, TrainingPlan.class));
-        assertTrue(classifier.explainParams().contains("optimizer.learning-rate: Initial learning rate, > 0. (default: 0.001)"),
+        assertTrue(classifier.explainParams().contains(
+                "optimizer.learning-rate: Initial learning rate, > 0. (default: 0.001)"),
                 classifier.explainParams());
         assertEquals(List.of(), new PlanParams(classifier).keys().stream()
                 .filter(k -> !k.startsWith("model.") && !k.startsWith("optimizer.") && !k.startsWith("training.")

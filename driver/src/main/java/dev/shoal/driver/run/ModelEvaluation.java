@@ -102,7 +102,7 @@ public final class ModelEvaluation {
                 confusion);
     }
 
-    /** Evaluates the model in {@code modelZip} on {@code testSet} (not opened yet), as {@code plan} says, in {@code sc}. */
+    /** Evaluates the model in {@code modelZip} on {@code testSet} (not opened yet) as {@code plan} says, in sc. */
     public static EvalResult evaluate(Path modelZip, TrainingPlan plan, DataSource testSet, JavaSparkContext sc) {
         MultiLayerNetwork net = restore(modelZip);
         String json = net.getLayerWiseConfigurations().toJson();
