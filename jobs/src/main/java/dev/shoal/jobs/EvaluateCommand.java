@@ -69,7 +69,7 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             ModelEvaluation.Report report = ModelEvaluation.report(result, saved.label(), testSet);
             RunDirectory.writeJson(output.toAbsolutePath(), report);
-            System.out.print(report.table());
+            System.out.print(report.table(plan.data().classNames()));
             System.out.println("written: " + output.toAbsolutePath());
             return 0;
         } finally {

@@ -67,13 +67,20 @@ public final class ModelEvaluation {
 
         /** The report as a person reads it: the totals, then one line per class. */
         public String table() {
+            return table(List.of());
+        }
+
+        /** The figures as text, each class named by {@code names} (data.class-names) where it has a name. */
+        public String table(List<String> names) {
             StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
                     "%,d examples  accuracy %.2f%%  loss %.4f%n", examples, 100 * accuracy, loss));
             if (!classes.isEmpty()) {
-                out.append(String.format("%5s %9s %9s %9s %9s%n", "class", "support", "precision", "recall", "F1"));
+                int width = Math.max(5, names.stream().mapToInt(String::length).max().orElse(0));
+                String row = "%" + width + "s %9s %9s %9s %9s%n";
+                out.append(String.format(row, "class", "support", "precision", "recall", "F1"));
                 for (ClassFigures c : classes) {
-                    out.append(String.format(Locale.ROOT, "%5d %,9d %9.4f %9.4f %9.4f%n", c.label(), c.support(),
-                            c.precision(), c.recall(), c.f1()));
+                    out.append(String.format(Locale.ROOT, "%" + width + "s %,9d %9.4f %9.4f %9.4f%n",
+                            PredictionGrid.name(names, c.label()), c.support(), c.precision(), c.recall(), c.f1()));
                 }
             }
             return out.toString();

@@ -41,5 +41,8 @@ class ModelEvaluationTest {
         String table = r.table();
         assertTrue(table.contains("10 examples  accuracy 70.00%  loss 0.5000"), table);
         assertTrue(table.contains("    0         4    0.6000    0.7500    0.6667"), table);
+        String named = r.table(List.of("cat", "dog", "bird"));
+        assertTrue(named.contains("\n  cat         4    0.6000    0.7500    0.6667"), named);
+        assertTrue(named.contains("\n  dog         6    0.8000"), named);
     }
 }
