@@ -145,8 +145,7 @@ final class BenchMlCommand implements Callable<Integer> {
         int n = imageFile.records();
         int size = imageFile.recordSize();
         float[] pixels = imageFile.readScaled(0, n);
-        int[] y = new int[n];
-        IdxFile.open(labels).forEachRecord((i, values) -> y[i] = values[0] & 0xff);
+        int[] y = IdxFile.open(labels).readLabels(0, n);
         List<Row> rows = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             float[] x = java.util.Arrays.copyOfRange(pixels, i * size, (i + 1) * size);

@@ -89,6 +89,17 @@ public final class Inference {
         return values;
     }
 
+    /** The class with the highest output in row {@code row} of {@code outputs} (rows of {@code classes}). */
+    public static int classOf(float[] outputs, int row, int classes) {
+        int best = 0;
+        for (int k = 1; k < classes; k++) {
+            if (outputs[row * classes + k] > outputs[row * classes + best]) {
+                best = k;
+            }
+        }
+        return best;
+    }
+
     /** The layers of a network of dense layers and an output layer, each with a bias; empty for any other. */
     private static List<Dense> denseLayers(MultiLayerNetwork net) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations();

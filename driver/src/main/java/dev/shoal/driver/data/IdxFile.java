@@ -108,6 +108,17 @@ public record IdxFile(String path, int[] dimensions) implements Serializable {
         return x;
     }
 
+    /** The one-byte labels of records [{@code first}, {@code end}) of a label file. */
+    public int[] readLabels(int first, int end) {
+        int[] y = new int[end - first];
+        forEachRecord(end, (i, values) -> {
+            if (i >= first) {
+                y[i - first] = values[0] & 0xff;
+            }
+        });
+        return y;
+    }
+
     /** Receives one record. */
     @FunctionalInterface
     public interface RecordSink {

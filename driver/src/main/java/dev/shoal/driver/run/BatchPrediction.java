@@ -190,14 +190,7 @@ public final class BatchPrediction {
     private static List<Example> readRange(IdxFile images, IdxFile labels, int first, int end) {
         int size = images.recordSize();
         float[] pixels = images.readScaled(first, end);
-        int[] y = new int[end - first];
-        if (labels != null) {
-            labels.forEachRecord(end, (i, values) -> {
-                if (i >= first) {
-                    y[i - first] = values[0] & 0xff;
-                }
-            });
-        }
+        int[] y = labels == null ? null : labels.readLabels(first, end);
         List<Example> examples = new ArrayList<>(end - first);
         for (int i = first; i < end; i++) {
             Object[] kept = labels == null ? new Object[] {(long) i} : new Object[] {(long) i, y[i - first]};
@@ -332,13 +325,7 @@ public final class BatchPrediction {
                 Object[] kept = batch.get(r).kept();
                 Object[] values = Arrays.copyOf(kept, kept.length + 3);
                 float[] probability = Arrays.copyOfRange(p, r * classes, (r + 1) * classes);
-                int best = 0;
-                for (int k = 1; k < classes; k++) {
-                    if (probability[k] > probability[best]) {
-                        best = k;
-                    }
-                }
-                values[kept.length] = best;
+                values[kept.length] = Inference.classOf(p, r, classes);
                 values[kept.length + 1] = probability;
                 values[kept.length + 2] = version;
                 out.add(RowFactory.create(values));

@@ -258,15 +258,12 @@ public final class RunReport {
         int n = Math.min(25, images.records());
         int size = images.recordSize();
         float[] pixels = images.readScaled(0, n);
-        int[] labels = new int[n];
-        IdxFile.open(plan.data().testLabels()).forEachRecord(n, (i, values) -> labels[i] = values[0] & 0xff);
+        int[] labels = IdxFile.open(plan.data().testLabels()).readLabels(0, n);
         float[] p = Inference.of(ModelEvaluation.restore(model), size).output(pixels, n);
         int classes = p.length / n;
         int[] predicted = new int[n];
         for (int i = 0; i < n; i++) {
-            for (int k = 1; k < classes; k++) {
-                predicted[i] = p[i * classes + k] > p[i * classes + predicted[i]] ? k : predicted[i];
-            }
+            predicted[i] = Inference.classOf(p, i, classes);
         }
         int[] d = images.dimensions();
         InputShape shape = d.length == 3 ? new InputShape(d[1], d[2], 1) : InputShape.vector(size);
