@@ -8,5 +8,9 @@ public record OutputConfig(
         @Key(doc = "Name of this run's directory; empty for <name>-<timestamp>.", defaultValue = "''") String runId,
         @Key(doc = "Hadoop URI (hdfs://, s3a://, file://) of a folder that also receives the finished run's "
                 + "model.zip (with vocabulary.txt or alphabet.json), plan.yaml, metrics.jsonl and provenance.json, "
-                + "in <copy-to>/<run id>/; empty for none.", defaultValue = "''", path = true) String copyTo) {
+                + "in <copy-to>/<run id>/ (and the TensorBoard files after every epoch); empty for none.",
+                defaultValue = "''", path = true) String copyTo,
+        @Key(doc = "Write TensorBoard event files into <run>/tensorboard/ (train/, test/, and the plan and "
+                + "hyperparameters): 'tensorboard --logdir runs' shows every run.", defaultValue = "true")
+        boolean tensorboard) {
 }

@@ -246,10 +246,16 @@ public final class RunReport {
         return table.append("<td></td></tr></table>\n").toString();
     }
 
-    /** The first 25 test images with the model's predictions, for classifiers of IDX images. */
     private static Optional<byte[]> grid(Run run) {
-        TrainingPlan plan = run.plan();
-        Path model = run.dir().resolve(RunDirectory.MODEL);
+        return predictionGrid(run.dir(), run.plan()).map(RunReport::png);
+    }
+
+    /**
+     * The first 25 test images with the predictions of the run's model in {@code dir}, for classifiers of IDX
+     * images.
+     */
+    static Optional<BufferedImage> predictionGrid(Path dir, TrainingPlan plan) {
+        Path model = dir.resolve(RunDirectory.MODEL);
         if (plan.data().format() != DataFormat.IDX || !plan.model().type().target().hasAccuracy()
                 || !Files.exists(model)) {
             return Optional.empty();
@@ -267,7 +273,7 @@ public final class RunReport {
         }
         int[] d = images.dimensions();
         InputShape shape = d.length == 3 ? new InputShape(d[1], d[2], 1) : InputShape.vector(size);
-        return Optional.of(png(PredictionGrid.render(pixels, shape, predicted, labels, plan.data().classNames())));
+        return Optional.of(PredictionGrid.render(pixels, shape, predicted, labels, plan.data().classNames()));
     }
 
     private static String chart(String id, JFreeChart chart) {

@@ -12,8 +12,10 @@ import dev.shoal.driver.train.TrainingResult;
 import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.Gan;
+import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ModelType;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -33,6 +35,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -42,6 +45,7 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -144,11 +148,24 @@ public final class TrainingRun {
                     + " parameters but the plan's has " + driverKernel.numParams() + "; was plan.yaml changed?");
         }
         ProgressReporter progress = new ProgressReporter(out);
+        Optional<TensorBoardLog> tensorboard = plan.output().tensorboard()
+                ? Optional.of(TensorBoardLog.open(dir.path(), plan, readPlan(dir), Optional.ofNullable(resumeFrom),
+                driverKernel.network(start.model()), out))
+                : Optional.empty();
         Trainer trainer = new Trainer(sc, plan, networkJson, ready.train().inputShape(), m -> {
             dir.accept(m);
             progress.accept(m);
+            tensorboard.ifPresent(t -> t.accept(m));
             observer.accept(m);
         });
+        InputShape shape = ready.train().inputShape();
+        Consumer<TrainingState> epochs = state -> {
+            checkpoints.save(state, dir.metricsBytes());
+            if (state.round() == 0) {
+                MultiLayerNetwork net = driverKernel.network(state.model());
+                tensorboard.ifPresent(t -> t.epochEnd(state.epoch(), net, samples(plan, net, shape)));
+            }
+        };
         long t1 = System.nanoTime();
         // The run's Spark jobs are grouped under its id; the trainer names each "shoal <id> epoch E round R".
         // An application's own job group (ShoalClassifier.fit) is given back afterwards.
@@ -158,7 +175,10 @@ public final class TrainingRun {
         sc.setJobGroup(runId, "shoal " + runId, false);
         TrainingResult result;
         try {
-            result = trainer.run(start, train, test, state -> checkpoints.save(state, dir.metricsBytes()));
+            result = trainer.run(start, train, test, epochs);
+        } catch (RuntimeException e) {
+            tensorboard.ifPresent(TensorBoardLog::failed);
+            throw e;
         } finally {
             sc.clearJobGroup();
             if (group != null) {
@@ -182,6 +202,7 @@ public final class TrainingRun {
             dir.writeAtomically(RunDirectory.SAMPLES, p -> SampleGrid.write(samples, ready.train().inputShape(), p));
             out.println("64 generated images in " + dir.path().resolve(RunDirectory.SAMPLES));
         }
+        tensorboard.ifPresent(t -> finishTensorBoard(t, plan, dir, result, out));
         Metrics.Epoch last = result.epochs().get(result.epochs().size() - 1);
         Metrics.Epoch saved = result.epochs().get(result.modelEpoch() - 1);
         double examplesPerSecond = result.epochs().stream().skip(result.epochs().size() > 1 ? 1 : 0)
@@ -235,6 +256,36 @@ public final class TrainingRun {
             out.println("report: " + page);
         } catch (RuntimeException e) {
             out.println("warning: report.html not written (the run is complete): " + e.getMessage());
+        }
+    }
+
+    /** The confusion matrix and prediction grid; the run is complete without them, so a failure only warns. */
+    private static void finishTensorBoard(TensorBoardLog log, TrainingPlan plan, RunDirectory dir,
+                                          TrainingResult result, PrintStream out) {
+        boolean classifier = plan.model().type().target().hasAccuracy();
+        try {
+            log.finish(result.epochs().size(), classifier ? Optional.of(result.lastEvaluation()) : Optional.empty(),
+                    RunReport.predictionGrid(dir.path(), plan));
+            out.println("TensorBoard: tensorboard --logdir " + dir.path().resolve(TensorBoardLog.FOLDER));
+        } catch (RuntimeException e) {
+            log.failed();
+            out.println("warning: TensorBoard's confusion matrix and prediction grid not written (the run is "
+                    + "complete): " + e.getMessage());
+        }
+    }
+
+    /** A GAN's samples from {@code net}, drawn from the plan's seed: the same noise every epoch. */
+    private static Optional<BufferedImage> samples(TrainingPlan plan, MultiLayerNetwork net, InputShape shape) {
+        return plan.model().type() == ModelType.GAN
+                ? Optional.of(SampleGrid.render(Gan.samples(net, 64, plan.training().seed()), shape))
+                : Optional.empty();
+    }
+
+    private static String readPlan(RunDirectory dir) {
+        try {
+            return Files.readString(dir.path().resolve(RunDirectory.PLAN));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + dir.path().resolve(RunDirectory.PLAN), e);
         }
     }
 

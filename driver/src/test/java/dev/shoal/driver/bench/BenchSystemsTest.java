@@ -56,7 +56,7 @@ class BenchSystemsTest {
                 new SyncConfig(SyncStrategy.AVERAGING, 1, 1, 1,
                         new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false)),
                 new SparkConfig("local[1]", false),
-                new OutputConfig(dir.resolve("runs").toString(), "shoal", ""), CheckpointConfig.DEFAULTS,
+                new OutputConfig(dir.resolve("runs").toString(), "shoal", "", false), CheckpointConfig.DEFAULTS,
                 GateConfig.NONE);
         Preflight.Sources sources = Preflight.check(plan);
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());

@@ -140,7 +140,7 @@ class AveragingInvariantsTest {
                 new TrainingConfig(epochs, batch, SEED, EarlyStoppingConfig.OFF, AugmentConfig.OFF),
                 new SyncConfig(SyncStrategy.AVERAGING, workers, averageEvery, 1, SHARING),
                 new SparkConfig("auto", false),
-                new OutputConfig("runs", "", ""), CheckpointConfig.DEFAULTS, GateConfig.NONE);
+                new OutputConfig("runs", "", "", false), CheckpointConfig.DEFAULTS, GateConfig.NONE);
     }
 
     static String networkJson(TrainingPlan plan) {
