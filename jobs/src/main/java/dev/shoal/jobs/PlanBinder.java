@@ -192,7 +192,10 @@ public final class PlanBinder {
     /** {@code text} read as a YAML value (empty text: the empty string) for {@code key}. */
     public static JsonNode value(String key, String text) {
         try {
-            return text.isEmpty() ? JsonNodeFactory.instance.textNode("") : YAML.readTree(text);
+            JsonNode value = text.isEmpty() ? JsonNodeFactory.instance.textNode("") : YAML.readTree(text);
+            // YAML 1.1 reads on/off/yes/no as booleans: "--set output.run-id=off" means the word.
+            boolean word = value.isBoolean() && !text.trim().equalsIgnoreCase(String.valueOf(value.asBoolean()));
+            return word ? JsonNodeFactory.instance.textNode(text.trim()) : value;
         } catch (JsonProcessingException e) {
             throw new ConfigException(key, text, "not a YAML value");
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.testing.IdxFixtures;
+import dev.shoal.driver.testing.TensorBoardFiles;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -80,6 +81,11 @@ class KillAndResumeTest {
         // metrics.jsonl was cut back to the checkpoint and continued: the same records, none twice.
         assertEquals(records(whole, "\"type\":\"round\""), records(killed, "\"type\":\"round\""));
         assertEquals(lossesOfEpochs(whole), lossesOfEpochs(killed));
+        // TensorBoard shows the same curves: the resumed run's files restart its view at the checkpoint's round.
+        assertEquals(TensorBoardFiles.scalars(whole.resolve("tensorboard/train"), "loss"),
+                TensorBoardFiles.scalars(killed.resolve("tensorboard/train"), "loss"));
+        assertEquals(TensorBoardFiles.scalars(whole.resolve("tensorboard/test"), "accuracy"),
+                TensorBoardFiles.scalars(killed.resolve("tensorboard/test"), "accuracy"));
 
         String err = CapturedOutput.stderr(() -> assertEquals(1, Shoal.run("train", "--resume", killed.toString())));
         assertTrue(err.contains("has already completed"), err);

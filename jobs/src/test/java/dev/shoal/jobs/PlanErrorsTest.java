@@ -51,7 +51,9 @@ class PlanErrorsTest {
     @Test
     void aValidJobBindsWithDefaultsAndOverrides() {
         TrainingPlan plan = TrainCommand.plan(job, List.of("training.epochs=3", "model.hidden=[64, 32]",
-                "optimizer.updater=sgd"));
+                "optimizer.updater=sgd", "output.run-id=off", "training.augment.flip=true"));
+        assertEquals("off", plan.output().runId(), "a word, not YAML 1.1's boolean");
+        assertTrue(plan.training().augment().flip());
         assertEquals(3, plan.training().epochs());
         assertEquals(List.of(64, 32), plan.model().hidden());
         assertEquals(2, plan.sync().workers());

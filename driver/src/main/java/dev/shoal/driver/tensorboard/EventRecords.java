@@ -55,6 +55,14 @@ public final class EventRecords {
      * with its number and byte offset.
      */
     public static List<byte[]> read(Path file) throws IOException {
+        return read(file, false);
+    }
+
+    /**
+     * Like {@link #read(Path)}, but with {@code whileWritten} a last record cut short is left out, as TensorBoard
+     * does: a file being written (or whose writer was killed) ends that way.
+     */
+    public static List<byte[]> read(Path file, boolean whileWritten) throws IOException {
         List<byte[]> records = new ArrayList<>();
         try (InputStream in = Files.newInputStream(file)) {
             long offset = 0;
@@ -65,7 +73,9 @@ public final class EventRecords {
                     return records;
                 }
                 header[0] = (byte) first;
-                readFully(in, header, 1, 11, file, records.size(), offset);
+                if (in.readNBytes(header, 1, 11) < 11) {
+                    return cutShort(file, records, offset, whileWritten);
+                }
                 ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
                 long length = h.getLong();
                 if (h.getInt() != maskedCrc32c(header, 0, 8)) {
@@ -75,7 +85,9 @@ public final class EventRecords {
                     throw corrupt(file, records.size(), offset, "length " + length);
                 }
                 byte[] payload = new byte[(int) length + 4];
-                readFully(in, payload, 0, payload.length, file, records.size(), offset);
+                if (in.readNBytes(payload, 0, payload.length) < payload.length) {
+                    return cutShort(file, records, offset, whileWritten);
+                }
                 int crc = ByteBuffer.wrap(payload, (int) length, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
                 if (crc != maskedCrc32c(payload, 0, (int) length)) {
                     throw corrupt(file, records.size(), offset, "its payload's CRC does not match");
@@ -86,11 +98,12 @@ public final class EventRecords {
         }
     }
 
-    private static void readFully(InputStream in, byte[] into, int from, int length, Path file, int record,
-                                  long offset) throws IOException {
-        if (in.readNBytes(into, from, length) < length) {
-            throw new EOFException(file + ": record " + record + " at byte " + offset + " is cut short");
+    private static List<byte[]> cutShort(Path file, List<byte[]> records, long offset, boolean whileWritten)
+            throws EOFException {
+        if (whileWritten) {
+            return records;
         }
+        throw new EOFException(file + ": record " + records.size() + " at byte " + offset + " is cut short");
     }
 
     private static IOException corrupt(Path file, int record, long offset, String what) {
