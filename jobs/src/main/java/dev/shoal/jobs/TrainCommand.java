@@ -20,7 +20,7 @@ import picocli.CommandLine.Parameters;
 /** {@code shoal train job.yaml}: bind and check the plan, then train and write the run directory. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train the model a job file describes and write runs/<run-id>/ "
-                + "(plan.yaml, model.zip, metrics.jsonl, provenance.json, checkpoints/).",
+                + "(plan.yaml, model.zip, metrics.jsonl, provenance.json, report.html, tensorboard/, checkpoints/).",
                 "The whole plan is checked before Spark starts; 'shoal keys' lists every key.",
                 "A run that stopped (killed, crashed, machine gone) goes on with --resume runs/<run-id>."})
 final class TrainCommand implements Callable<Integer> {

@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.hdfs.DistributedFileSystem;
@@ -106,10 +107,15 @@ class HdfsTest {
 
         assertEquals(List.of("checkpoint-e0002-r00000.shoal", "checkpoint-e0003-r00000.shoal"),
                 list("/shoal/checkpoints/to-hdfs"), "the newest two checkpoints, no temporary files");
-        assertEquals(List.of("metrics.jsonl", "model.zip", "plan.yaml", "provenance.json"),
+        assertEquals(List.of("metrics.jsonl", "model.zip", "plan.yaml", "provenance.json", "tensorboard"),
                 list("/shoal/models/to-hdfs"));
         Path local = outcome.directory();
-        for (String name : List.of("model.zip", "metrics.jsonl", "plan.yaml")) {
+        List<String> copied = new ArrayList<>(List.of("model.zip", "metrics.jsonl", "plan.yaml"));
+        try (Stream<Path> events = Files.walk(local.resolve("tensorboard"))) {
+            events.filter(Files::isRegularFile).forEach(f -> copied.add(local.relativize(f).toString()));
+        }
+        assertEquals(3 + 3, copied.size(), "the TensorBoard files of the run, train/ and test/ too");
+        for (String name : copied) {
             assertArrayEquals(Files.readAllBytes(local.resolve(name)), read("/shoal/models/to-hdfs/" + name), name);
         }
         assertEquals(Files.readString(local.resolve("provenance.json")),

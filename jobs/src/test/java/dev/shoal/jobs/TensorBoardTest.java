@@ -99,8 +99,9 @@ class TensorBoardTest {
     @Test
     void canBeSwitchedOff() throws IOException {
         IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 200, 50, 5);
-        assertEquals(0, TestJobs.train(dir, "quiet", "name: quiet", files.dataSection(), "model: {type: mlp, hidden: [8]}",
-                "training: {epochs: 1, batch-size: 32}", "output: {tensorboard: false}"));
+        assertEquals(0, TestJobs.train(dir, "quiet", "name: quiet", files.dataSection(),
+                "model: {type: mlp, hidden: [8]}", "training: {epochs: 1, batch-size: 32}",
+                "output: {tensorboard: false}"));
         assertTrue(Files.exists(dir.resolve("runs/quiet/model.zip")));
         assertFalse(Files.exists(dir.resolve("runs/quiet/tensorboard")));
     }

@@ -266,7 +266,8 @@ public final class TrainingRun {
         try {
             log.finish(result.epochs().size(), classifier ? Optional.of(result.lastEvaluation()) : Optional.empty(),
                     RunReport.predictionGrid(dir.path(), plan));
-            out.println("TensorBoard: tensorboard --logdir " + dir.path().resolve(TensorBoardLog.FOLDER));
+            out.println("TensorBoard files in " + dir.path().resolve(TensorBoardLog.FOLDER)
+                    + " ('tensorboard --logdir " + dir.path().getParent() + "' shows every run)");
         } catch (RuntimeException e) {
             log.failed();
             out.println("warning: TensorBoard's confusion matrix and prediction grid not written (the run is "
