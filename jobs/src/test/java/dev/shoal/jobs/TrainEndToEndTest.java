@@ -51,7 +51,7 @@ class TrainEndToEndTest {
 
         Path run = dir.resolve("runs/r1");
         assertEquals(List.of("checkpoints", "evaluation.json", "metrics.jsonl", "model.zip", "plan.yaml",
-                "provenance.json", "report.html"),
+                "provenance.json", "report.html", "tensorboard"),
                 Files.list(run).map(p -> p.getFileName().toString()).sorted().toList());
         assertEquals(List.of("checkpoint-e0001-r00000.shoal", "checkpoint-e0002-r00000.shoal",
                         "checkpoint-e0003-r00000.shoal"),
