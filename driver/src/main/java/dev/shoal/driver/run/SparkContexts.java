@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import org.apache.spark.SparkConf;
@@ -20,6 +21,11 @@ public final class SparkContexts {
      * else {@code local[workers]}, so each worker gets a core of its own.
      */
     public static JavaSparkContext start(TrainingPlan plan) {
+        return start(plan, Map.of());
+    }
+
+    /** Like {@link #start(TrainingPlan)}, with more Spark {@code settings} (e.g. the scheduler mode). */
+    public static JavaSparkContext start(TrainingPlan plan, Map<String, String> settings) {
         SparkConf conf = new SparkConf()
                 .setAppName("shoal " + plan.name())
                 .set("spark.ui.enabled", Boolean.toString(plan.spark().ui()))
@@ -32,6 +38,7 @@ public final class SparkContexts {
         // growable one their resident memory climbed 645 -> 1,519 MB over 12 epochs on the local cluster.
         executorJvmFlags().ifPresent(flags -> conf.setIfMissing("spark.executor.extraJavaOptions", flags
                 + " -XX:+AlwaysPreTouch -Xms" + conf.getSizeAsMb("spark.executor.memory", "1g") + "m"));
+        settings.forEach(conf::set);
         String master = plan.spark().master();
         if (!"auto".equals(master)) {
             conf.setMaster(master);

@@ -184,10 +184,11 @@ public final class TrainingRun {
             if (group != null) {
                 sc.setJobGroup(group, description, false);
             }
+            // Also when training stopped: a Spark context that goes on (shoal tune, an application) keeps no data.
+            train.blocks().unpersist(false);
+            test.blocks().unpersist(false);
         }
         double trainSeconds = (System.nanoTime() - t1) / 1e9;
-        train.blocks().unpersist(false);
-        test.blocks().unpersist(false);
 
         dir.writeAtomically(RunDirectory.MODEL,
                 p -> ModelSerializer.writeModel(driverKernel.network(result.model()), p.toFile(), true));
