@@ -163,7 +163,7 @@ final class RegistryCommand implements Runnable {
             if (!registry.promote(name, version, expected, "promoted by hand")) {
                 System.err.println("error: the champion of " + name + " moved meanwhile; look again with "
                         + "'shoal registry show " + name + "'");
-                return RetrainCommand.LOST_RACE;
+                return Challenge.LOST_RACE;
             }
             System.out.printf("version %d is now the champion of %s%n", version, name);
             return 0;
@@ -184,7 +184,7 @@ final class RegistryCommand implements Runnable {
             if (now.isEmpty()) {
                 System.err.println("error: the champion of " + name + " moved during the rollback; look again with "
                         + "'shoal registry show " + name + "'");
-                return RetrainCommand.LOST_RACE;
+                return Challenge.LOST_RACE;
             }
             System.out.printf("version %d is the champion of %s again (was version %d)%n", now.get().version(), name,
                     now.get().previous());

@@ -78,8 +78,8 @@ final class Search {
                 ? System.nanoTime() + (long) (config.budgetMinutes() * 60e9) : Long.MAX_VALUE;
     }
 
-    /** Runs the trials not ended yet; 0 when at least one trial completed, else 1. */
-    int run() {
+    /** Runs the trials not ended yet; returns the best completed trial's run directory, if a trial completed. */
+    Optional<Path> run() {
         TrainingPlan base = PlanBinder.bind(job, TrainingPlan.class);
         DataFetcher.fetchIfMissing(base.data());
         int parallel = config.parallel();
@@ -232,8 +232,8 @@ final class Search {
         };
     }
 
-    /** The leaderboard, and the best trial's plan; 0 when a trial completed. */
-    private int finish() {
+    /** The leaderboard, and the best trial's plan and run directory. */
+    private Optional<Path> finish() {
         List<ObjectNode> ranked = new ArrayList<>(log.ended());
         ranked.sort(Comparator.comparing((ObjectNode r) -> rank(r.get("status").asText()))
                 .thenComparing(r -> -score(r.path("value").asDouble())));
@@ -248,7 +248,7 @@ final class Search {
         Optional<ObjectNode> best = best();
         if (best.isEmpty()) {
             out.println("no trial completed; see the trials' logs in " + dir.resolve("trials"));
-            return 1;
+            return Optional.empty();
         }
         ObjectNode tree = job.deepCopy();
         TrialLog.params(best.get()).forEach((key, value) -> PlanBinder.set(tree, key, value));
@@ -259,7 +259,7 @@ final class Search {
         out.printf("best: trial %d (%s); its plan is %s ('shoal train %s' trains it)%n",
                 best.get().get("trial").asInt() + 1, describe(TrialLog.params(best.get())), dir.resolve("best.yaml"),
                 dir.resolve("best.yaml"));
-        return 0;
+        return Optional.of(dir.resolve(best.get().get("run").asText()));
     }
 
     private Optional<ObjectNode> best() {

@@ -3,6 +3,10 @@ package dev.shoal.jobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.ModelEvaluation;
+import dev.shoal.driver.run.Preflight;
+import dev.shoal.driver.run.RunDirectory;
+import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.jobs.tune.Distribution;
 import dev.shoal.jobs.tune.SearchConfig;
 import dev.shoal.jobs.tune.SearchSpace;
@@ -14,10 +18,13 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -49,6 +56,15 @@ final class TuneCommand implements Callable<Integer> {
     @Mixin
     MasterOption master;
 
+    @Option(names = "--register", paramLabel = "NAME", description = "Hand the best trial's model to the registry "
+            + "(--registry, or $SHOAL_REGISTRY) as NAME through retrain's gate (the job's gate section, against "
+            + "the champion on the job's test set): registered either way, champion only if it passes. Exit code "
+            + "then as retrain's: 0 promoted, 3 not promoted, 4 lost the race.")
+    String register;
+
+    @Mixin
+    RegistryCommand.Location location;
+
     @Override
     public Integer call() throws IOException {
         ObjectNode tree = read(searchFile);
@@ -70,6 +86,9 @@ final class TuneCommand implements Callable<Integer> {
             }
             trials = searchSpace.gridSize();
         }
+        // The champion is fetched first: one that cannot be read stops the search before it starts.
+        Optional<Challenge> challenge = register == null ? Optional.empty() : Optional.of(new Challenge(
+                location.open(), register, Path.of(config.dir(), "champions"), System.out));
         Path dir;
         if (resume != null) {
             if (!Files.isRegularFile(resume.resolve(TrialLog.FILE))) {
@@ -83,7 +102,29 @@ final class TuneCommand implements Callable<Integer> {
             Files.createDirectories(dir);
             Files.copy(searchFile, dir.resolve("search.yaml"));
         }
-        return new Search(config, searchSpace, job, dir, trials, System.out).run();
+        Optional<Path> best = new Search(config, searchSpace, job, dir, trials, System.out).run();
+        if (best.isEmpty()) {
+            return 1;
+        }
+        return challenge.isPresent() ? register(challenge.get(), best.get(), dir) : 0;
+    }
+
+    /** The best trial against the champion, on the job's test set, through the job's gate. */
+    private static int register(Challenge challenge, Path run, Path search) {
+        Preflight.Sources sources = Preflight.check(TrainCommand.plan(run.resolve(RunDirectory.PLAN), List.of()));
+        Optional<ModelEvaluation.Report> defender;
+        ModelEvaluation.Report challenger;
+        JavaSparkContext sc = SparkContexts.start(sources.plan());
+        try {
+            defender = challenge.evaluateChampion(sources, sc);
+            challenger = Challenge.evaluate(run, sources, sc);
+        } finally {
+            sc.stop();
+        }
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("search", search.toAbsolutePath().toString());
+        extra.put("trial", run.getFileName().toString());
+        return challenge.decide(sources.plan(), run, challenger, defender, "tune", extra);
     }
 
     private static ObjectNode read(Path file) {

@@ -87,7 +87,7 @@ class RetrainTest {
                 .asDouble());
 
         // A gate no model can pass: registered with its verdict, champion unchanged.
-        assertEquals(RetrainCommand.NOT_PROMOTED, retrain(registry, "day2", "--set",
+        assertEquals(Challenge.NOT_PROMOTED, retrain(registry, "day2", "--set",
                 "gate.rules=[{metric: accuracy, kind: gain, value: 0.5}]"));
         Path v2 = registry.resolve("fashion/versions/2");
         JsonNode failed = json(v2.resolve("verdict.json"));
@@ -100,7 +100,7 @@ class RetrainTest {
         assertEquals(1, new Registry(registry.toString()).champion("fashion").orElseThrow().version());
 
         // Warm start: the first epoch begins where the champion ended, far below a start from the seed.
-        assertEquals(RetrainCommand.NOT_PROMOTED, retrain(registry, "day3", "--warm-start", "--set",
+        assertEquals(Challenge.NOT_PROMOTED, retrain(registry, "day3", "--warm-start", "--set",
                 "gate.rules=[{metric: accuracy, kind: gain, value: 0.5}]"));
         double scratch = firstEpochLoss("day2");
         double warm = firstEpochLoss("day3");
@@ -162,7 +162,7 @@ class RetrainTest {
         int other = reg.register("fashion", Map.of("model.zip", v1.resolve("model.zip")), Map.of("by", "the test"));
         assertTrue(reg.promote("fashion", other, 1, "the other writer"));
 
-        assertEquals(RetrainCommand.LOST_RACE, racer.get(10, TimeUnit.MINUTES));
+        assertEquals(Challenge.LOST_RACE, racer.get(10, TimeUnit.MINUTES));
         assertEquals(other, reg.champion("fashion").orElseThrow().version(), "the first promotion stands");
         assertEquals(List.of(1, 2, 3), reg.versions("fashion"), "the loser's version is registered whole");
         assertTrue(json(registry.resolve("fashion/versions/3/verdict.json")).get("promote").asBoolean());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.registry.Registry;
 import dev.shoal.driver.testing.IdxFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -89,17 +90,29 @@ class TuneTest {
         assertTrue(Files.isDirectory(search.resolve("trials/trial-003.interrupted-1")), "the old one kept aside");
     }
 
-    /** Two trials at once, each in a FAIR pool of the same Spark context, both trained to the end. */
+    /**
+     * Two trials at once, each in a FAIR pool of the same Spark context, both trained to the end; the best is
+     * handed to a registry with no champion yet, and becomes it.
+     */
     @Test
-    void runsTrialsInParallel() throws IOException {
+    void runsTrialsInParallelAndRegistersTheBest() throws IOException {
         job();
         Path file = search("job: job.yaml", "trials: 2", "parallel: 2", "seed: 3", "dir: searches",
                 "pruning: {enabled: false}", "space:", "  optimizer.learning-rate: {log-uniform: [0.001, 0.003]}");
-        assertEquals(0, Shoal.run("tune", file.toString()));
+        Path registry = dir.resolve("registry");
+        assertEquals(0, Shoal.run("tune", file.toString(), "--register", "tuned", "--registry", registry.toString()));
         Path search;
-        try (Stream<Path> found = Files.list(dir.resolve("searches"))) {
+        try (Stream<Path> found = Files.list(dir.resolve("searches")).filter(p -> p.getFileName().toString()
+                .contains("-tune-"))) {
             search = found.findFirst().orElseThrow();
         }
+        Registry.Promotion champion = new Registry(registry.toString()).champion("tuned").orElseThrow();
+        assertEquals(1, champion.version());
+        JsonNode verdict = JSON.readTree(bestRun(search).resolve("verdict.json").toFile());
+        assertTrue(verdict.get("promote").asBoolean(), verdict.toString());
+        Path copy = dir.resolve("champion.zip");
+        new Registry(registry.toString()).copyToLocal("tuned", 1, "model.zip", copy);
+        assertArrayEquals(params(bestRun(search).resolve("model.zip")), params(copy), 0f, "the best trial's model");
         for (JsonNode trial : ended(search)) {
             assertEquals("completed", trial.get("status").asText(), trial.toString());
             assertTrue(trial.get("value").asDouble() > 0.5, trial.toString());
@@ -122,6 +135,13 @@ class TuneTest {
         assertTrue(err.contains("space.optimizer.learnin-rate = ") && err.contains("did you mean "
                 + "optimizer.learning-rate?"), err);
         assertFalse(Files.exists(dir.resolve("searches")));
+    }
+
+    /** The run directory of the search's best completed trial. */
+    private static Path bestRun(Path search) throws IOException {
+        JsonNode best = ended(search).stream().filter(t -> t.get("status").asText().equals("completed"))
+                .max(java.util.Comparator.comparingDouble(t -> t.get("value").asDouble())).orElseThrow();
+        return search.resolve(best.get("run").asText());
     }
 
     private static float[] params(Path model) throws IOException {
