@@ -19,7 +19,6 @@ import dev.shoal.jobs.tune.SearchSpace;
 import dev.shoal.jobs.tune.TpeSampler;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,6 +135,7 @@ final class Search {
         record.set("params", JSON.valueToTree(params));
         record.put("metric", name(config.metric())).put("run", "trials/" + runId);
         List<Double> values = new ArrayList<>();
+        record.put("startedAt", System.currentTimeMillis());
         long start = System.nanoTime();
         try {
             Files.createDirectories(trialsDir);
@@ -165,6 +165,7 @@ final class Search {
         }
         record.set("epochs", JSON.valueToTree(values));
         record.put("seconds", Math.round((System.nanoTime() - start) / 1e8) / 10.0);
+        record.put("endedAt", System.currentTimeMillis());
         log.ended(record);
         if (Files.isDirectory(trialsDir.resolve(runId))) {
             RunDirectory.writeJson(trialsDir.resolve(runId).resolve("trial.json"), record);

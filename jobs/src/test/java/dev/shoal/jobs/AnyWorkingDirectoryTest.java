@@ -129,7 +129,9 @@ class AnyWorkingDirectoryTest {
         Path conf = Files.createDirectories(dir.resolve("clone/conf"));
         List<String> expected = new ArrayList<>();
         try (Stream<Path> jobs = Files.list(HOME.resolve("conf"))) {
-            for (Path shipped : jobs.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
+            // Search files (shoal tune) name a job rather than being one.
+            for (Path shipped : jobs.filter(p -> p.toString().endsWith(".yaml")
+                    && !p.toString().endsWith("-tune.yaml")).sorted().toList()) {
                 Path copy = Files.copy(shipped, conf.resolve(shipped.getFileName()));
                 TrainingPlan plan = TrainCommand.plan(copy, List.of());
                 boolean fetched = DataFetcher.fetchIfMissing(plan.data(), dir.resolve("home"));

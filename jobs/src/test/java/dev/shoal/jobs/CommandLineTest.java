@@ -11,8 +11,8 @@ import picocli.CommandLine;
 class CommandLineTest {
     @Test
     void anUnknownCommandExitsWithTwoWhateverFollowsIt() {
-        for (List<String> args : List.of(List.of("tune"), List.of("tune", "--help"), List.of("tune", "-h"),
-                List.of("tune", "--version"), List.of("trian", "conf/x.yaml"))) {
+        for (List<String> args : List.of(List.of("serve"), List.of("serve", "--help"), List.of("serve", "-h"),
+                List.of("serve", "--version"), List.of("trian", "conf/x.yaml"))) {
             int[] code = new int[1];
             String err = CapturedOutput.stderr(() -> code[0] = Shoal.run(args.toArray(String[]::new)));
             assertEquals(2, code[0], String.join(" ", args) + ": " + err);

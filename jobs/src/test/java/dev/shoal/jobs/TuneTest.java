@@ -47,7 +47,8 @@ class TuneTest {
         job();
         Path file = search("job: job.yaml", "trials: 0", "sampler: random", "dir: searches",
                 "pruning: {min-epochs: 1, reduction: 2}",
-                "space:", "  optimizer.learning-rate: {grid: [0.002, 0.0000001]}", "  model.hidden: {grid: [[32], [48]]}");
+                "space:", "  optimizer.learning-rate: {grid: [0.002, 0.0000001]}",
+                "  model.hidden: {grid: [[32], [48]]}");
         String output = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("tune", file.toString())));
         System.out.print(output);
         Path search;
@@ -78,6 +79,7 @@ class TuneTest {
         assertTrue(output.contains("pruned in") && output.contains("best: trial"), output);
 
         // Killed during trial 4: its end never reached trials.jsonl, its run directory is half written.
+        String uninterrupted = Files.readString(search.resolve("leaderboard.md"));
         List<String> lines = new ArrayList<>(Files.readAllLines(search.resolve(TrialLog.FILE)));
         lines.remove(lines.size() - 1);
         Files.write(search.resolve(TrialLog.FILE), lines);
@@ -87,6 +89,7 @@ class TuneTest {
                 || again.contains("trial 3/4 started"), again);
         assertTrue(again.contains("trial 4/4 started: optimizer.learning-rate=1.000e-07, model.hidden=[48]"), again);
         assertEquals(4, ended(search).size());
+        assertEquals(uninterrupted, Files.readString(search.resolve("leaderboard.md")), "the same leaderboard");
         assertTrue(Files.isDirectory(search.resolve("trials/trial-003.interrupted-1")), "the old one kept aside");
     }
 
@@ -113,7 +116,11 @@ class TuneTest {
         Path copy = dir.resolve("champion.zip");
         new Registry(registry.toString()).copyToLocal("tuned", 1, "model.zip", copy);
         assertArrayEquals(params(bestRun(search).resolve("model.zip")), params(copy), 0f, "the best trial's model");
-        for (JsonNode trial : ended(search)) {
+        List<JsonNode> both = ended(search);
+        assertTrue(both.get(0).get("startedAt").asLong() < both.get(1).get("endedAt").asLong()
+                && both.get(1).get("startedAt").asLong() < both.get(0).get("endedAt").asLong(),
+                "the two trials trained at the same time: " + both);
+        for (JsonNode trial : both) {
             assertEquals("completed", trial.get("status").asText(), trial.toString());
             assertTrue(trial.get("value").asDouble() > 0.5, trial.toString());
             // Sharing the Spark context and the executors changed nothing: alone, its plan trains the same model.
@@ -134,6 +141,11 @@ class TuneTest {
         String err = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("tune", file.toString())));
         assertTrue(err.contains("space.optimizer.learnin-rate = ") && err.contains("did you mean "
                 + "optimizer.learning-rate?"), err);
+        assertFalse(Files.exists(dir.resolve("searches")));
+
+        Path wrongType = search("job: job.yaml", "dir: searches", "space:", "  model.hidden: {uniform: [8, 64]}");
+        String type = CapturedOutput.stderr(() -> assertEquals(2, Shoal.run("tune", wrongType.toString())));
+        assertTrue(type.contains("space.model.hidden = ") && !type.contains("	at "), type);
         assertFalse(Files.exists(dir.resolve("searches")));
     }
 

@@ -3,7 +3,6 @@ package dev.shoal.driver.run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.google.protobuf.ByteString;
 import com.google.protobuf.Value;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.tensorboard.EventWriter;
@@ -39,7 +38,6 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.apache.hadoop.fs.FileSystem;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A run's TensorBoard event files, in {@code runs/<id>/tensorboard/}:
