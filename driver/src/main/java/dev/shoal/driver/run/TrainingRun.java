@@ -162,8 +162,10 @@ public final class TrainingRun {
         Consumer<TrainingState> epochs = state -> {
             checkpoints.save(state, dir.metricsBytes());
             if (state.round() == 0) {
-                MultiLayerNetwork net = driverKernel.network(state.model());
-                tensorboard.ifPresent(t -> t.epochEnd(state.epoch(), net, samples(plan, net, shape)));
+                tensorboard.ifPresent(t -> {
+                    MultiLayerNetwork net = driverKernel.network(state.model());
+                    t.epochEnd(state.epoch(), net, samples(plan, net, shape));
+                });
             }
         };
         long t1 = System.nanoTime();
