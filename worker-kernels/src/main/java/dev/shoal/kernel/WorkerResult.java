@@ -12,9 +12,11 @@ import java.io.Serializable;
  * <p>A single worker's sums are its own float values, so on the wire (Java serialization, as Spark sends task
  * results) they travel as floats: half the bytes of the doubles, exactly. Merged results travel as doubles.
  *
- * @param paramSum        sum over workers of their parameter vectors (empty when no worker contributed)
- * @param updaterSum      sum over workers of their updater-state vectors
+ * @param paramSum        sum over workers of their parameter vectors, each times its weight (empty when no
+ *                        worker contributed)
+ * @param updaterSum      the same for their updater-state vectors
  * @param workers         number of workers that ran at least one step
+ * @param weight          the workers' summed weights: 1 each, unless {@link #weighted} gave one another weight
  * @param examples        examples trained on
  * @param maxSteps        the most steps any worker took, which advances the iteration counter
  * @param lossSum         sum over examples of the minibatch loss
@@ -22,11 +24,12 @@ import java.io.Serializable;
  * @param maxComputeNanos compute time of the slowest worker: the round cannot end before it
  * @param memory          the largest memory use any worker's JVM reported at the end of its steps
  */
-public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, long examples, int maxSteps,
+public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, double weight, long examples,
+                           int maxSteps,
                            double lossSum, long computeNanos, long maxComputeNanos, MemoryUse memory)
         implements Serializable {
 
-    private static final WorkerResult EMPTY = new WorkerResult(new double[0], new double[0], 0, 0, 0, 0, 0, 0,
+    private static final WorkerResult EMPTY = new WorkerResult(new double[0], new double[0], 0, 0, 0, 0, 0, 0, 0,
             MemoryUse.none());
 
     public static WorkerResult empty() {
@@ -36,8 +39,20 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
     /** One worker's result. */
     public static WorkerResult of(float[] params, float[] updaterState, long examples, int steps, double lossSum,
                                   long computeNanos, MemoryUse memory) {
-        return new WorkerResult(widen(params), widen(updaterState), 1, examples, steps, lossSum,
+        return new WorkerResult(widen(params), widen(updaterState), 1, 1, examples, steps, lossSum,
                 computeNanos, computeNanos, memory);
+    }
+
+    /**
+     * This one worker's result counted {@code w} times in {@link #average} (federated averaging weighs a client
+     * by its examples). The weighted sums are exact: a float times an integer below 2^29 fits a double.
+     */
+    public WorkerResult weighted(double w) {
+        if (workers != 1 || weight != 1) {
+            throw new IllegalStateException("only a single worker's result can be weighted");
+        }
+        return new WorkerResult(scale(paramSum, w), scale(updaterSum, w), 1, w, examples, maxSteps, lossSum,
+                computeNanos, maxComputeNanos, memory);
     }
 
     public WorkerResult merge(WorkerResult other) {
@@ -48,12 +63,12 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
             return other;
         }
         return new WorkerResult(add(paramSum, other.paramSum), add(updaterSum, other.updaterSum),
-                workers + other.workers, examples + other.examples, Math.max(maxSteps, other.maxSteps),
+                workers + other.workers, weight + other.weight, examples + other.examples, Math.max(maxSteps, other.maxSteps),
                 lossSum + other.lossSum, computeNanos + other.computeNanos,
                 Math.max(maxComputeNanos, other.maxComputeNanos), memory.max(other.memory));
     }
 
-    /** The average model: the mean of the workers' parameters and updater states, as a snapshot. */
+    /** The average model: the (weighted) mean of the workers' parameters and updater states, as a snapshot. */
     public ModelSnapshot average(int iteration, int epoch) {
         if (workers == 0) {
             throw new IllegalStateException("no worker contributed to this round");
@@ -67,7 +82,7 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
 
     @Serial
     private Object writeReplace() {
-        return workers == 1 ? new SingleWorker(this) : this;
+        return workers == 1 && weight == 1 ? new SingleWorker(this) : this;
     }
 
     /** The serialized form of one worker's result: the same values, sent as the floats they were. */
@@ -109,7 +124,7 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
     private float[] mean(double[] sum) {
         float[] out = new float[sum.length];
         for (int i = 0; i < sum.length; i++) {
-            out[i] = (float) (sum[i] / workers);
+            out[i] = (float) (sum[i] / weight);
         }
         return out;
     }
@@ -122,6 +137,14 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
         double[] out = new double[a.length];
         for (int i = 0; i < a.length; i++) {
             out[i] = a[i] + b[i];
+        }
+        return out;
+    }
+
+    private static double[] scale(double[] v, double w) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i] * w;
         }
         return out;
     }

@@ -5,18 +5,25 @@ import dev.shoal.kernel.config.Key;
 
 /** The {@code sync} section: workers and how they are merged. */
 public record SyncConfig(
-        @Key(doc = "Sync strategy: averaging or gradient-sharing.", defaultValue = "averaging")
+        @Key(doc = "Sync strategy: averaging, gradient-sharing or federated.", defaultValue = "averaging")
         SyncStrategy strategy,
         @Key(doc = "Number of workers (data partitions trained in parallel).", defaultValue = "2") int workers,
         @Key(doc = "Averaging: local minibatch steps per worker between two averagings (one round).",
                 defaultValue = "20") int averageEvery,
         @Key(doc = "ND4J threads per worker; workers x threads should not exceed the cores.",
                 defaultValue = "1") int threadsPerWorker,
-        @Key(doc = "Gradient sharing settings.", defaultValue = "{}") SharingConfig sharing) {
+        @Key(doc = "Gradient sharing settings.", defaultValue = "{}") SharingConfig sharing,
+        @Key(doc = "Federated averaging settings.", defaultValue = "{}") FederatedConfig federated) {
 
     public SyncConfig {
         Checks.atLeast("workers", workers, 1);
         Checks.atLeast("average-every", averageEvery, 1);
         Checks.atLeast("threads-per-worker", threadsPerWorker, 1);
+    }
+
+    /** Sync settings without federated ones (the defaults), as plans before federated averaging had them. */
+    public SyncConfig(SyncStrategy strategy, int workers, int averageEvery, int threadsPerWorker,
+                      SharingConfig sharing) {
+        this(strategy, workers, averageEvery, threadsPerWorker, sharing, FederatedConfig.DEFAULT);
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.train.Metrics;
+import dev.shoal.driver.train.SyncState;
 import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
@@ -38,18 +39,21 @@ import org.apache.hadoop.fs.Path;
  * <pre>
  * size  field
  *    8  magic "SHOALCKP"
- *    4  format version (currently 1)
- *    4  length H of the header, then H bytes of JSON: position, epoch sums, early-stopping epoch, the length of
- *       metrics.jsonl when the checkpoint was taken, and the finished epochs' metrics
+ *    4  format version (currently 2)
+ *    4  length H of the header, then H bytes of JSON: position, the sync strategy and its epoch sums,
+ *       early-stopping epoch, the length of metrics.jsonl when the checkpoint was taken, and the finished
+ *       epochs' metrics
  *  4+n  the model ({@link SnapshotCodec} bytes, themselves checksummed)
  *  4+n  the best model kept by early stopping (n = 0: none)
- *    4  number R of gradient-sharing residuals (-1: none), then R times: 4-byte length L (-1: none) and L floats
+ *    4  number R of the strategy's vectors (gradient sharing: residuals by rank; federated: the server's
+ *       velocity), then R times: 4-byte length L (-1 or 0: none) and L floats
  *    4  CRC-32C of every byte before it
  * </pre>
- * Integers are big-endian. A file that fails any check is reported and the one before it is used.
+ * Integers are big-endian. A file that fails any check is reported and the one before it is used. Version 1
+ * files (no strategy in the header; R = -1 meant averaging) are still read.
  */
 public final class CheckpointStore {
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final byte[] MAGIC = "SHOALCKP".getBytes(StandardCharsets.US_ASCII);
     private static final Pattern NAME = Pattern.compile("checkpoint-e(\\d+)-r(\\d+)\\.shoal");
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -180,9 +184,12 @@ public final class CheckpointStore {
     static byte[] encode(TrainingState state, long metricsBytes) {
         ObjectNode header = JSON.createObjectNode();
         header.put("epoch", state.epoch());
-        header.put("round", state.round());
-        header.put("epochExamples", state.epochExamples());
-        header.put("epochLossSum", state.epochLossSum());
+        header.put("strategy", strategyName(state.sync()));
+        if (state.sync() instanceof SyncState.Averaging a) {
+            header.put("round", a.round());
+            header.put("epochExamples", a.epochExamples());
+            header.put("epochLossSum", a.epochLossSum());
+        }
         header.put("bestEpoch", state.bestEpoch());
         header.put("metricsBytes", metricsBytes);
         header.set("history", JSON.valueToTree(state.history()));
@@ -193,14 +200,10 @@ public final class CheckpointStore {
             out.writeInt(VERSION);
             writeBlock(out, JSON.writeValueAsBytes(header));
             writeBlock(out, SnapshotCodec.encode(state.model()));
-            writeBlock(out, state.best() == null ? new byte[0] : SnapshotCodec.encode(state.best()));
-            float[][] residuals = state.residuals();
-            out.writeInt(residuals == null ? -1 : residuals.length);
-            for (float[] r : residuals == null ? new float[0][] : residuals) {
-                if (r == null) {
-                    out.writeInt(-1);
-                    continue;
-                }
+            writeBlock(out, state.best().map(SnapshotCodec::encode).orElse(new byte[0]));
+            List<float[]> vectors = vectors(state.sync());
+            out.writeInt(vectors.size());
+            for (float[] r : vectors) {
                 out.writeInt(r.length);
                 ByteBuffer floats = ByteBuffer.allocate(Float.BYTES * r.length);
                 floats.asFloatBuffer().put(r);
@@ -225,8 +228,8 @@ public final class CheckpointStore {
                     + new String(magic, StandardCharsets.ISO_8859_1) + "'");
         }
         int version = in.getInt();
-        if (version != VERSION) {
-            throw new CorruptCheckpointException("format version " + version + "; this build reads " + VERSION);
+        if (version != VERSION && version != 1) {
+            throw new CorruptCheckpointException("format version " + version + "; this build reads 1 to " + VERSION);
         }
         int stored = ByteBuffer.wrap(bytes, bytes.length - Integer.BYTES, Integer.BYTES).getInt();
         int actual = checksum(bytes, bytes.length - Integer.BYTES);
@@ -238,30 +241,54 @@ public final class CheckpointStore {
             JsonNode header = JSON.readTree(block(in));
             ModelSnapshot model = SnapshotCodec.decode(block(in));
             byte[] bestBytes = block(in);
-            ModelSnapshot best = bestBytes.length == 0 ? null : SnapshotCodec.decode(bestBytes);
+            Optional<ModelSnapshot> best = bestBytes.length == 0 ? Optional.empty()
+                    : Optional.of(SnapshotCodec.decode(bestBytes));
             int count = in.getInt();
-            float[][] residuals = count < 0 ? null : new float[count][];
+            List<float[]> vectors = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                int length = in.getInt();
-                if (length < 0) {
-                    continue; // a worker without a residual (dense encoding)
-                }
-                residuals[i] = new float[length];
-                in.asFloatBuffer().get(residuals[i]);
-                in.position(in.position() + Float.BYTES * residuals[i].length);
+                float[] v = new float[Math.max(0, in.getInt())]; // -1 in version 1: a worker without a residual
+                in.asFloatBuffer().get(v);
+                in.position(in.position() + Float.BYTES * v.length);
+                vectors.add(v);
             }
+            String strategy = header.has("strategy") ? header.get("strategy").asText()
+                    : count < 0 ? "averaging" : "gradient-sharing";
             List<Metrics.Epoch> history = new ArrayList<>();
             for (JsonNode e : header.get("history")) {
                 history.add(JSON.treeToValue(e, Metrics.Epoch.class));
             }
-            TrainingState state = new TrainingState(header.get("epoch").asInt(), header.get("round").asInt(), model,
-                    header.get("epochExamples").asLong(), header.get("epochLossSum").asDouble(), residuals,
-                    history, best, header.get("bestEpoch").asInt());
+            SyncState sync = switch (strategy) {
+                case "averaging" -> new SyncState.Averaging(header.get("round").asInt(),
+                        header.get("epochExamples").asLong(), header.get("epochLossSum").asDouble());
+                case "gradient-sharing" -> new SyncState.Sharing(vectors);
+                case "federated" -> vectors.isEmpty() ? SyncState.Federated.NONE
+                        : new SyncState.Federated(vectors.get(0));
+                default -> throw new CorruptCheckpointException("unknown sync strategy '" + strategy + "'");
+            };
+            TrainingState state = new TrainingState(header.get("epoch").asInt(), model, sync, history, best,
+                    header.get("bestEpoch").asInt());
             return new Saved(state, header.get("metricsBytes").asLong(), file);
         } catch (IOException | RuntimeException e) {
             // The checksum matched, so this is a writer's bug or a foreign file that happens to match: say so.
             throw new CorruptCheckpointException("unreadable contents: " + e.getMessage());
         }
+    }
+
+    /** The name of a state's strategy, as {@code sync.strategy} spells it. */
+    private static String strategyName(SyncState sync) {
+        return sync instanceof SyncState.Averaging ? "averaging"
+                : sync instanceof SyncState.Sharing ? "gradient-sharing" : "federated";
+    }
+
+    /** The float vectors a state holds beyond its header fields. */
+    private static List<float[]> vectors(SyncState sync) {
+        if (sync instanceof SyncState.Sharing sharing) {
+            return sharing.residuals();
+        }
+        if (sync instanceof SyncState.Federated federated && federated.velocity().length > 0) {
+            return List.of(federated.velocity());
+        }
+        return List.of();
     }
 
     private static void writeBlock(DataOutputStream out, byte[] block) throws IOException {

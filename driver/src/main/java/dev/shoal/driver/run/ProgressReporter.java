@@ -12,13 +12,20 @@ public final class ProgressReporter implements Consumer<Metrics> {
     private static final long MIN_INTERVAL_NANOS = 2_000_000_000L;
 
     private final PrintStream out;
+    private final String unit;
     private long lastLine = System.nanoTime();
     private long epochStart = System.nanoTime();
     private long epochExamples;
     private double epochLoss;
 
     public ProgressReporter(PrintStream out) {
+        this(out, "epoch");
+    }
+
+    /** @param unit what an evaluated period is called: "epoch", or "round" for federated averaging */
+    public ProgressReporter(PrintStream out, String unit) {
         this.out = out;
+        this.unit = unit;
     }
 
     @Override
@@ -52,8 +59,8 @@ public final class ProgressReporter implements Consumer<Metrics> {
     }
 
     private void epoch(Metrics.Epoch e) {
-        out.printf("epoch %d/%d done in %.1fs  %,.0f ex/s  train loss %.4f  test loss %.4f  %sexecutor RSS %,d MB  "
-                        + "ETA %s%n", e.epoch(), e.epochs(), e.trainSeconds() + e.evalSeconds(), e.examplesPerSecond(),
+        out.printf("%s %d/%d done in %.1fs  %,.0f ex/s  train loss %.4f  test loss %.4f  %sexecutor RSS %,d MB  "
+                        + "ETA %s%n", unit, e.epoch(), e.epochs(), e.trainSeconds() + e.evalSeconds(), e.examplesPerSecond(),
                 e.trainLoss(), e.testLoss(), Double.isNaN(e.testAccuracy()) ? ""
                         : String.format("test accuracy %.2f%%  ", 100 * e.testAccuracy()),
                 e.executorMemory().rssMb(), duration(e.etaSeconds()));

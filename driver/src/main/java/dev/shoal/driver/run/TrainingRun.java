@@ -4,6 +4,9 @@ import dev.shoal.driver.data.CharDataSource;
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.InputFiles;
 import dev.shoal.driver.data.TextDataSource;
+import dev.shoal.driver.plan.ClientSplit;
+import dev.shoal.driver.plan.FederatedConfig;
+import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.train.Metrics;
 import dev.shoal.driver.train.Trainer;
@@ -13,6 +16,7 @@ import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.Gan;
 import dev.shoal.kernel.InputShape;
+import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ModelType;
 import java.awt.image.BufferedImage;
@@ -85,7 +89,7 @@ public final class TrainingRun {
             out.println("run directory " + dir.path());
             CheckpointStore checkpoints = CheckpointStore.forRun(plan.checkpoint(), dir.path());
             return withSpark(plan, sc, spark ->
-                    train(plan, sources, spark, dir, checkpoints, null, out, started, observer));
+                    train(plan, sources, spark, dir, checkpoints, Optional.empty(), out, started, observer));
         }
     }
 
@@ -105,7 +109,8 @@ public final class TrainingRun {
             out.printf("resuming %s from %s (%d epoch(s) and %d round(s) done)%n", runDir, saved.file(),
                     saved.state().epoch(), saved.state().round());
             return withSpark(plan, sc, spark ->
-                    train(plan, sources, spark, dir, checkpoints, saved.state(), out, started, m -> { }));
+                    train(plan, sources, spark, dir, checkpoints, Optional.of(saved.state()), out, started,
+                            m -> { }));
         }
     }
 
@@ -121,14 +126,14 @@ public final class TrainingRun {
         }
     }
 
-    /** Trains from {@code resumeFrom}, or from a fresh model when it is null. */
+    /** Trains from {@code resumeFrom}, or from a fresh model when it is empty. */
     private static Outcome train(TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc,
-                                 RunDirectory dir, CheckpointStore checkpoints, TrainingState resumeFrom,
+                                 RunDirectory dir, CheckpointStore checkpoints, Optional<TrainingState> resumeFrom,
                                  PrintStream out, Instant started, Consumer<Metrics> observer) {
         long t0 = System.nanoTime();
         int workers = plan.sync().workers();
         Preflight.Sources ready = sources.open(sc);
-        TrainingData train = load(sc, ready.train(), workers, plan.training().seed());
+        TrainingData train = load(sc, ready.train(), trainingPartitions(plan), plan.training().seed());
         TrainingData test = load(sc, ready.test(), workers, plan.training().seed());
         double loadSeconds = (System.nanoTime() - t0) / 1e9;
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
@@ -142,15 +147,16 @@ public final class TrainingRun {
         StartingModel model = StartingModel.of(plan, ready.train().inputShape(), ready.train().classes());
         String networkJson = model.networkJson();
         WorkerKernel driverKernel = model.kernel();
-        TrainingState start = resumeFrom != null ? resumeFrom : TrainingState.start(model.fresh());
-        if (start.model().params().length != driverKernel.numParams()) {
-            throw new IllegalStateException("the checkpoint's model has " + start.model().params().length
+        ModelSnapshot first = resumeFrom.map(TrainingState::model).orElseGet(model::fresh);
+        if (first.params().length != driverKernel.numParams()) {
+            throw new IllegalStateException("the checkpoint's model has " + first.params().length
                     + " parameters but the plan's has " + driverKernel.numParams() + "; was plan.yaml changed?");
         }
-        ProgressReporter progress = new ProgressReporter(out);
+        ProgressReporter progress = new ProgressReporter(out, plan.sync().strategy() == SyncStrategy.FEDERATED
+                ? "round" : "epoch");
         Optional<TensorBoardLog> tensorboard = plan.output().tensorboard()
-                ? Optional.of(TensorBoardLog.open(dir.path(), plan, readPlan(dir), Optional.ofNullable(resumeFrom),
-                driverKernel.network(start.model()), out))
+                ? Optional.of(TensorBoardLog.open(dir.path(), plan, readPlan(dir), resumeFrom,
+                driverKernel.network(first), out))
                 : Optional.empty();
         Trainer trainer = new Trainer(sc, plan, networkJson, ready.train().inputShape(), m -> {
             dir.accept(m);
@@ -177,7 +183,7 @@ public final class TrainingRun {
         sc.setJobGroup(runId, "shoal " + runId, false);
         TrainingResult result;
         try {
-            result = trainer.run(start, train, test, epochs);
+            result = trainer.run(resumeFrom.orElseGet(() -> trainer.fresh(first)), train, test, epochs);
         } catch (RuntimeException e) {
             tensorboard.ifPresent(TensorBoardLog::failed);
             throw e;
@@ -224,7 +230,7 @@ public final class TrainingRun {
         outcome.put("steadyExamplesPerSecond", examplesPerSecond);
         Provenance provenance = new Provenance(dir.path().getFileName().toString(), "completed",
                 started.toString(), Instant.now().toString(), hostName(), sc.master(), versions(),
-                fingerprints(plan), resumeFrom != null, seconds, outcome);
+                fingerprints(plan), resumeFrom.isPresent(), seconds, outcome);
         if (!plan.output().copyTo().isEmpty()) {
             // Before provenance.json: a run whose copy failed does not claim success, and can be resumed to retry.
             out.println("copied the model, plan, metrics and provenance to "
@@ -291,6 +297,16 @@ public final class TrainingRun {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + dir.path().resolve(RunDirectory.PLAN), e);
         }
+    }
+
+    /**
+     * Partitions of the training data: one per worker, or for federated averaging's IID split one per client (the
+     * data source's seeded placement is that split).
+     */
+    private static int trainingPartitions(TrainingPlan plan) {
+        FederatedConfig federated = plan.sync().federated();
+        return plan.sync().strategy() == SyncStrategy.FEDERATED && federated.split() == ClientSplit.IID
+                ? federated.clients() : plan.sync().workers();
     }
 
     /** Loads {@code source}; its blocks may hold fewer examples than it has records when bad ones were skipped. */

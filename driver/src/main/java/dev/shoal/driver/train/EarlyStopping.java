@@ -3,6 +3,7 @@ package dev.shoal.driver.train;
 import dev.shoal.driver.plan.EarlyStoppingConfig;
 import dev.shoal.driver.plan.StopMetric;
 import dev.shoal.kernel.ModelSnapshot;
+import java.util.Optional;
 
 /**
  * Watches the held-out metric epoch by epoch: which epoch was best, its model (when it is to be restored), and
@@ -11,7 +12,7 @@ import dev.shoal.kernel.ModelSnapshot;
  */
 final class EarlyStopping {
     private final EarlyStoppingConfig config;
-    private ModelSnapshot best;
+    private Optional<ModelSnapshot> best;
     private int bestEpoch;
     private double bestScore;
 
@@ -28,7 +29,7 @@ final class EarlyStopping {
         if (bestEpoch == 0 || score > bestScore + config.minDelta()) {
             bestScore = score;
             bestEpoch = epoch.epoch();
-            best = config.enabled() && config.restoreBest() ? model : null;
+            best = config.enabled() && config.restoreBest() ? Optional.of(model) : Optional.empty();
         }
     }
 
@@ -37,8 +38,8 @@ final class EarlyStopping {
         return config.enabled() && bestEpoch > 0 && epochsDone - bestEpoch >= config.patience();
     }
 
-    /** The best epoch's model when it is to be restored; null otherwise. */
-    ModelSnapshot best() {
+    /** The best epoch's model when it is to be restored. */
+    Optional<ModelSnapshot> best() {
         return best;
     }
 

@@ -35,7 +35,7 @@ import scala.runtime.AbstractFunction1;
  * same parameters, and keeps each worker's encoder residual (what it has not sent yet) to hand it to the next
  * stage: error feedback spans the whole run, not one epoch.
  */
-final class GradientSharing {
+final class GradientSharing implements Strategy {
     private static final Logger LOG = LoggerFactory.getLogger(GradientSharing.class);
     private static final ClassTag<StageResult> RESULT = ClassTag$.MODULE$.apply(StageResult.class);
 
@@ -43,14 +43,14 @@ final class GradientSharing {
     private final SharingTask task;
     private final SharingConfig sharing;
     private final Consumer<Metrics> sink;
+    private final TrainingPlan plan;
     private final String driverHost;
-    /** By rank, the threshold encoders' residuals at the end of the last successful stage; null before. */
-    private float[][] residuals;
 
     GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
                     Consumer<Metrics> sink, WorkerFault fault) {
         requireStaticAllocation(sc.getConf());
         this.sc = sc;
+        this.plan = plan;
         this.sharing = plan.sync().sharing();
         this.task = new SharingTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
                 plan.training().batchSize(), Trainer.augmentation(plan, input), plan.training().seed(), sharing,
@@ -67,12 +67,27 @@ final class GradientSharing {
         }
     }
 
-    /** Trains one epoch of {@code steps} steps from {@code model}; returns the new model and the epoch's work. */
-    Trainer.EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, int steps) {
+    @Override
+    public SyncState start() {
+        return SyncState.Sharing.NONE;
+    }
+
+    @Override
+    public int epochs() {
+        return plan.training().epochs();
+    }
+
+    /** Trains one epoch from {@code model} as one stage (run again if it fails); no checkpoint inside it. */
+    @Override
+    public EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, SyncState state,
+                           Consumer<EpochWork> midEpoch) {
+        Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " gradient sharing");
+        int steps = (train.largestBlock() + plan.training().batchSize() - 1) / plan.training().batchSize();
+        float[][] residuals = ((SyncState.Sharing) state).residuals().toArray(float[][]::new);
         try (Rendezvous rendezvous = new Rendezvous(driverHost)) {
             for (int attempt = 1; ; attempt++) {
                 try {
-                    return stage(rendezvous, train, model, epoch, steps, attempt);
+                    return stage(rendezvous, train, model.atEpoch(epoch), residuals, epoch, steps, attempt);
                 } catch (TrainingDivergedException | ReplicaMismatchException e) {
                     throw e;
                 } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
@@ -88,18 +103,8 @@ final class GradientSharing {
         }
     }
 
-    /** By rank, what each worker's encoder had not sent when the last successful stage ended; null before. */
-    float[][] residuals() {
-        return residuals;
-    }
-
-    /** Continues from residuals a checkpoint kept (null for none), as if the stages before had just run. */
-    void resumeFrom(float[][] saved) {
-        this.residuals = saved;
-    }
-
-    private Trainer.EpochWork stage(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, int epoch,
-                                    int steps, int attempt) {
+    private EpochWork stage(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, float[][] residuals,
+                            int epoch, int steps, int attempt) {
         long t0 = System.nanoTime();
         Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
         Broadcast<float[][]> residualsAtStart = sc.broadcast(residuals);
@@ -121,10 +126,7 @@ final class GradientSharing {
         checkReplicasAgree(results, epoch);
         long examples = results.stream().mapToLong(StageResult::examples).sum();
         double lossSum = results.stream().mapToDouble(StageResult::lossSum).sum();
-        if (!Double.isFinite(lossSum)) {
-            throw new TrainingDivergedException("training loss became " + lossSum / examples + " in epoch "
-                    + (epoch + 1) + "; no model was saved from this state");
-        }
+        Trainer.requireFiniteLoss(lossSum / examples, "epoch " + (epoch + 1), plan);
         int workers = results.size();
         StepLog[] logs = results.stream().map(StageResult::log).toArray(StepLog[]::new);
         for (int s = 0; s < steps; s++) {
@@ -139,10 +141,10 @@ final class GradientSharing {
                 maxMs(logs, StepLog::exchangeNanos), maxMs(logs, StepLog::applyNanos), totalMs,
                 bytes, (double) bytes / steps / workers, (double) entries / paramsPerStep,
                 Stream.of(logs).mapToDouble(StepLog::thresholdSum).sum() / steps / workers));
-        residuals = results.stream().map(StageResult::residual).toArray(float[][]::new);
+        List<float[]> unsent = results.stream().map(StageResult::residual).toList();
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
         Trainer.requireFinite(next, "epoch " + (epoch + 1));
-        return new Trainer.EpochWork(next, examples, lossSum, memory);
+        return new EpochWork(next, examples, lossSum, memory, new SyncState.Sharing(unsent));
     }
 
     private static void checkReplicasAgree(List<StageResult> results, int epoch) {

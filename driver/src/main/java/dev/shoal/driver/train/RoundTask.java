@@ -10,8 +10,12 @@ import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.Target;
 import dev.shoal.kernel.WorkerResult;
 import java.io.Serializable;
+import dev.shoal.kernel.MiniBatch;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 
 /**
  * The immutable part of a round that executors need, copied out of the plan before the closure is built so no
@@ -34,6 +38,48 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
             }
         }
         return List.of(result).iterator();
+    }
+
+    /**
+     * Federated averaging: client {@code client}'s {@code localEpochs} passes over its block in round
+     * {@code round}, from {@code start}. The first pass draws its order and augmentation as averaging's
+     * {@link #train} does for partition {@code client} in epoch {@code round}; later passes draw fresh ones.
+     */
+    WorkerResult trainClient(int client, ModelSnapshot start, int round, int batch, int localEpochs,
+                             ExampleBlock block) {
+        long order = Shuffle.orderSeed(seed, round, client);
+        List<Iterator<MiniBatch>> passes = new ArrayList<>();
+        for (int pass = 0; pass < localEpochs; pass++) {
+            long passOrder = pass == 0 ? order : Shuffle.orderSeed(order, pass, client);
+            passes.add(augmentation.apply(block.batches(passOrder, batch, 0, block.batchCount(batch)), passOrder));
+        }
+        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads)) {
+            lease.kernel().seedRandom(order);
+            return lease.kernel().train(start, concat(passes.iterator()));
+        }
+    }
+
+    /** The batches of {@code passes}, one pass after the other, drawn as they are needed. */
+    private static Iterator<MiniBatch> concat(Iterator<Iterator<MiniBatch>> passes) {
+        return new Iterator<>() {
+            private Iterator<MiniBatch> current = Collections.emptyIterator();
+
+            @Override
+            public boolean hasNext() {
+                while (!current.hasNext() && passes.hasNext()) {
+                    current = passes.next();
+                }
+                return current.hasNext();
+            }
+
+            @Override
+            public MiniBatch next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return current.next();
+            }
+        };
     }
 
     Iterator<EvalResult> evaluate(byte[] snapshot, Iterator<ExampleBlock> blocks) {

@@ -45,7 +45,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
 
     /**
      * Runs this worker's part of a stage. {@code residuals} holds, by rank, what each worker's threshold encoder
-     * had not sent when the previous stage ended (null entries, or a null array, for none).
+     * had not sent when the previous stage ended (an empty array, or no entry, for none).
      */
     Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, float[][] residuals,
                               int epoch, int steps, Iterator<ExampleBlock> blocks) {
@@ -72,7 +72,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads);
              PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout)) {
-            float[] residual = residuals == null || rank >= residuals.length ? null : residuals[rank];
+            float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
             return List.of(steps(lease.kernel(), peers, start, residual, block, epoch, steps)).iterator();
         }
     }
@@ -84,7 +84,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         int n = kernel.numParams();
         boolean dense = sharing.encoding() == GradientEncoding.DENSE;
         ThresholdEncoder encoder = dense ? null
-                : new ThresholdEncoder(residual != null ? residual : new float[n], sharing.fraction());
+                : new ThresholdEncoder(residual.length == n ? residual : new float[n], sharing.fraction());
         long order = Shuffle.orderSeed(seed, epoch, rank);
         kernel.seedRandom(order);
         Iterator<MiniBatch> batches = augmentation.apply(block.batches(order, batchSize, 0, steps), order);
@@ -150,7 +150,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         }
         ModelSnapshot end = kernel.snapshot();
         return new StageResult(rank, rank == 0 ? SnapshotCodec.encode(end) : null, Arrays.hashCode(end.params()),
-                hashes, dense ? null : encoder.residual(), examples, lossSum, log, MemoryUse.now());
+                hashes, dense ? new float[0] : encoder.residual(), examples, lossSum, log, MemoryUse.now());
     }
 
     private static void closeQuietly(ServerSocket server) {

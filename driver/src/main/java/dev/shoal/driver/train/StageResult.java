@@ -13,7 +13,7 @@ import java.util.List;
  * @param model      encoded final snapshot from rank 0; null from the others
  * @param finalHash  hash of this replica's final parameters
  * @param stepHashes hash after every step when verifying replicas; empty otherwise
- * @param residual   what this worker's threshold encoder has not sent yet, for the next stage; null when dense
+ * @param residual   what this worker's threshold encoder has not sent yet, for the next stage; empty when dense
  * @param examples   examples this worker trained on
  * @param lossSum    sum over its examples of the minibatch loss
  * @param log        times, bytes, entries and thresholds of every step

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.train.Metrics;
+import dev.shoal.driver.train.SyncState;
 import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,36 +45,56 @@ class CheckpointStoreTest {
                 800.0 / 3, Double.NaN, new MemoryUse(900, 512, 300), MemoryUse.none());
     }
 
-    /** A state after {@code epochs} epochs and {@code round} rounds, with every optional part present. */
+    /** An averaging state after {@code epochs} epochs and {@code round} rounds, with a best model when epochs > 0. */
     static TrainingState state(int epochs, int round, long seed) {
+        return state(epochs, new SyncState.Averaging(round, 321, 123.456789), seed);
+    }
+
+    private static TrainingState state(int epochs, SyncState sync, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<Metrics.Epoch> history = new ArrayList<>();
         for (int e = 1; e <= epochs; e++) {
             history.add(epochMetrics(e));
         }
-        float[][] residuals = {new float[300], new float[300], null};
+        return new TrainingState(epochs, snapshot(random, 40 * epochs + sync.round(), epochs), sync, history,
+                epochs > 0 ? Optional.of(snapshot(random, 40, 1)) : Optional.empty(), epochs > 0 ? 1 : 0);
+    }
+
+    /** Residuals of three workers, the last without one (dense encoding). */
+    private static SyncState.Sharing residuals() {
+        float[][] residuals = {new float[300], new float[300], new float[0]};
         residuals[1][7] = 1e-30f;
         residuals[0][299] = -0.125f;
-        return new TrainingState(epochs, round, snapshot(random, 40 * epochs + round, epochs), 321, 123.456789,
-                residuals, history, epochs > 0 ? snapshot(random, 40, 1) : null, epochs > 0 ? 1 : 0);
+        return new SyncState.Sharing(List.of(residuals));
     }
 
     private static void assertSameState(TrainingState expected, TrainingState actual) {
         assertEquals(expected.epoch(), actual.epoch());
-        assertEquals(expected.round(), actual.round());
         assertEquals(expected.model(), actual.model());
-        assertEquals(expected.epochExamples(), actual.epochExamples());
-        assertEquals(expected.epochLossSum(), actual.epochLossSum());
         assertEquals(expected.history(), actual.history());
         assertEquals(expected.best(), actual.best());
         assertEquals(expected.bestEpoch(), actual.bestEpoch());
-        if (expected.residuals() == null) {
-            assertNull(actual.residuals());
-        } else {
-            assertEquals(expected.residuals().length, actual.residuals().length);
-            for (int r = 0; r < expected.residuals().length; r++) {
-                assertArrayEquals(expected.residuals()[r], actual.residuals()[r]); // null for null
+        assertEquals(expected.sync().getClass(), actual.sync().getClass());
+        if (expected.sync() instanceof SyncState.Sharing e) {
+            List<float[]> a = ((SyncState.Sharing) actual.sync()).residuals();
+            assertEquals(e.residuals().size(), a.size());
+            for (int r = 0; r < a.size(); r++) {
+                assertArrayEquals(e.residuals().get(r), a.get(r));
             }
+        } else if (expected.sync() instanceof SyncState.Federated e) {
+            assertArrayEquals(e.velocity(), ((SyncState.Federated) actual.sync()).velocity());
+        } else {
+            assertEquals(expected.sync(), actual.sync());
+        }
+    }
+
+    @Test
+    void eachStrategysStateSurvivesTheFile() {
+        float[] velocity = {0.5f, -0f, Float.MIN_VALUE, -3e7f};
+        for (SyncState sync : List.of(residuals(), SyncState.Sharing.NONE, new SyncState.Federated(velocity),
+                SyncState.Federated.NONE, SyncState.Averaging.EPOCH_START, new SyncState.Averaging(3, 7, 0.1))) {
+            TrainingState written = state(2, sync, 5);
+            assertSameState(written, CheckpointStore.decode(CheckpointStore.encode(written, 9), "x").state());
         }
     }
 
@@ -87,7 +109,8 @@ class CheckpointStoreTest {
         assertEquals(4242, saved.metricsBytes());
         assertEquals("checkpoint-e0002-r00007.shoal", saved.file());
 
-        TrainingState bare = TrainingState.start(snapshot(new SplittableRandom(2), 0, 0));
+        TrainingState bare = TrainingState.start(snapshot(new SplittableRandom(2), 0, 0),
+                SyncState.Averaging.EPOCH_START);
         store.save(bare, 0);
         // An older position written later (a resume from further back) is not "newest".
         assertEquals("checkpoint-e0002-r00007.shoal", store.newest(w -> { }).orElseThrow().file());

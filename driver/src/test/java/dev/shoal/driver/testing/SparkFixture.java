@@ -11,7 +11,17 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * SparkFixture();}. Shared with other modules through the driver's test-jar.
  */
 public final class SparkFixture implements BeforeAllCallback, AfterAllCallback {
+    private final String master;
     private JavaSparkContext sc;
+
+    public SparkFixture() {
+        this("local[2]");
+    }
+
+    /** A context on {@code master}: {@code local[2,3]} runs a failed task up to 3 times, as a cluster does. */
+    public SparkFixture(String master) {
+        this.master = master;
+    }
 
     public JavaSparkContext sc() {
         return sc;
@@ -20,7 +30,7 @@ public final class SparkFixture implements BeforeAllCallback, AfterAllCallback {
     @Override
     public void beforeAll(ExtensionContext context) {
         sc = new JavaSparkContext(new SparkConf()
-                .setMaster("local[2]")
+                .setMaster(master)
                 .setAppName(context.getDisplayName())
                 .set("spark.ui.enabled", "false")
                 .set("spark.ui.showConsoleProgress", "false"));

@@ -26,6 +26,7 @@ import dev.shoal.kernel.config.ScheduleType;
 import dev.shoal.kernel.config.UpdaterType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,7 +85,9 @@ class ResumeTest {
     }
 
     private Run train(TrainingPlan plan) {
-        return train(plan, TrainingState.start(new WorkerKernel(AveragingInvariantsTest.networkJson(plan)).snapshot()));
+        String json = AveragingInvariantsTest.networkJson(plan);
+        return train(plan, new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, m -> { })
+                .fresh(new WorkerKernel(json).snapshot()));
     }
 
     private static TrainingState viaFile(TrainingState s) {
@@ -130,16 +133,15 @@ class ResumeTest {
         Run whole = train(plan);
         assertEquals(3, whole.checkpoints().size(), "one per epoch");
         TrainingState afterOne = at(whole.checkpoints(), 1, 0);
-        assertNotNull(afterOne.residuals());
-        assertEquals(2, afterOne.residuals().length);
+        assertEquals(2, ((SyncState.Sharing) afterOne.sync()).residuals().size());
 
         Run resumed = train(plan, afterOne);
         assertEquals(whole.result().model(), resumed.result().model());
         assertSameEpochs(whole.result().epochs(), resumed.result().epochs());
 
         // The residuals matter: dropping them gives another model, so the equality above is not by accident.
-        TrainingState withoutResiduals = new TrainingState(1, 0, afterOne.model(), 0, 0, null, afterOne.history(),
-                null, afterOne.bestEpoch());
+        TrainingState withoutResiduals = new TrainingState(1, afterOne.model(), SyncState.Sharing.NONE,
+                afterOne.history(), Optional.empty(), afterOne.bestEpoch());
         assertNotEquals(whole.result().model(), train(plan, withoutResiduals).result().model());
     }
 
@@ -154,7 +156,7 @@ class ResumeTest {
         assertEquals(3, run.result().epochs().size());
         assertEquals(1, run.result().modelEpoch());
         assertEquals(at(run.checkpoints(), 1, 0).model().atEpoch(1), run.result().model(), "the first epoch's model");
-        assertEquals(at(run.checkpoints(), 1, 0).model(), at(run.checkpoints(), 3, 0).best());
+        assertEquals(at(run.checkpoints(), 1, 0).model(), at(run.checkpoints(), 3, 0).best().orElseThrow());
 
         Run resumed = train(plan, at(run.checkpoints(), 2, 0));
         assertEquals(run.result().model(), resumed.result().model());
@@ -182,7 +184,8 @@ class ResumeTest {
         List<TrainingState> checkpoints = new ArrayList<>();
         TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
                 () -> new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, m -> { }).run(
-                        TrainingState.start(new WorkerKernel(json).snapshot()), data, data, checkpoints::add));
+                        TrainingState.start(new WorkerKernel(json).snapshot(), SyncState.Averaging.EPOCH_START),
+                        data, data, checkpoints::add));
 
         assertTrue(e.getMessage().matches("(?s).*(became (NaN|Infinity|-Infinity)).*no model.*"), e.getMessage());
         assertTrue(e.getMessage().contains("epoch 1"), e.getMessage());

@@ -1,0 +1,39 @@
+package dev.shoal.driver.train;
+
+import dev.shoal.kernel.MemoryUse;
+import dev.shoal.kernel.ModelSnapshot;
+import java.util.function.Consumer;
+
+/**
+ * How workers' progress becomes one model, epoch by epoch: each strategy owns its loop inside an epoch (or, for
+ * federated averaging, a round) and its own {@link SyncState}. The {@link Trainer} around it evaluates, stops
+ * early and checkpoints, the same for all three.
+ */
+sealed interface Strategy permits Averaging, GradientSharing, FederatedAveraging {
+
+    /** The state a fresh run starts from. */
+    SyncState start();
+
+    /** Epochs (federated averaging: rounds) the run trains, each followed by an evaluation. */
+    int epochs();
+
+    /**
+     * Trains epoch {@code epoch} (0-based) from {@code model} and {@code state}, which a checkpoint may have
+     * taken in the middle of the epoch. States inside the epoch that are worth a checkpoint go to
+     * {@code midEpoch}.
+     */
+    EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, SyncState state,
+                    Consumer<EpochWork> midEpoch);
+
+    /** Lets go of what the strategy keeps between epochs (cached data); the strategy is not used again. */
+    default void close() {
+    }
+
+    /**
+     * What training did in one epoch so far, whatever the strategy: the model, the epoch's examples and summed
+     * loss (a resumed epoch's earlier rounds included), the executors' peak memory, and the strategy's state.
+     */
+    record EpochWork(ModelSnapshot model, long examples, double lossSum, MemoryUse executorMemory,
+                     SyncState state) {
+    }
+}
