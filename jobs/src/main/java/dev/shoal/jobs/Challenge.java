@@ -8,6 +8,7 @@ import dev.shoal.driver.run.ModelEvaluation;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -64,7 +65,7 @@ final class Challenge {
                 return ModelEvaluation.report(ModelEvaluation.evaluate(zip, sources.plan(), sources.test(), sc),
                         name + " version " + version, EvaluateCommand.testSet(sources.plan()));
             } catch (ConfigException e) {
-                throw new IllegalStateException("the champion, " + name + " version " + version + ", cannot be "
+                throw new UserFacingException("the champion, " + name + " version " + version + ", cannot be "
                         + "evaluated on this data: " + e.getMessage() + "; nothing was trained or promoted", e);
             }
         });
@@ -136,7 +137,7 @@ final class Challenge {
             ModelSerializer.restoreMultiLayerNetwork(new File(zip.toString()), false);
             return zip.toAbsolutePath();
         } catch (IOException | RuntimeException e) {
-            throw new IllegalStateException("the champion's model " + where + " cannot be read: " + e.getMessage()
+            throw new UserFacingException("the champion's model " + where + " cannot be read: " + e.getMessage()
                     + "; nothing was trained or promoted", e);
         }
     }

@@ -1,6 +1,7 @@
 package dev.shoal.jobs;
 
 import dev.shoal.driver.plan.DataConfig;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,13 +36,13 @@ final class DataFetcher {
             Process p = new ProcessBuilder(List.of(script.toString(), data.fetch())).inheritIO().start();
             int code = p.waitFor();
             if (code != 0) {
-                throw new IllegalStateException(script + " " + data.fetch() + " failed with exit code " + code);
+                throw new UserFacingException(script + " " + data.fetch() + " failed with exit code " + code);
             }
         } catch (IOException e) {
-            throw new IllegalStateException("cannot run " + script + ": " + e.getMessage(), e);
+            throw new UserFacingException("cannot run " + script + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while fetching " + data.fetch(), e);
+            throw new UserFacingException("interrupted while fetching " + data.fetch(), e);
         }
         return true;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.registry.Registry;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -115,7 +116,7 @@ final class RegistryCommand implements Runnable {
             Registry registry = model.location.open();
             Optional<Registry.Promotion> champion = registry.champion(name);
             int v = version != null ? version : champion.map(Registry.Promotion::version).orElseThrow(() ->
-                    new IllegalStateException(name + " has no champion in " + registry.root()
+                    new UserFacingException(name + " has no champion in " + registry.root()
                             + "; name a version"));
             registry.requireVersion(name, v, "VERSION");
             System.out.println(name + " version " + v + ": " + registry.versionUri(name, v));

@@ -3,6 +3,7 @@ package dev.shoal.jobs;
 import dev.shoal.driver.data.DataFormatException;
 import dev.shoal.driver.train.TrainingDivergedException;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,7 +82,7 @@ public final class Shoal {
     static Throwable userFacingCause(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ConfigException || t instanceof DataFormatException
-                    || t instanceof TrainingDivergedException || t instanceof IllegalStateException
+                    || t instanceof TrainingDivergedException || t instanceof UserFacingException
                     || t instanceof java.io.UncheckedIOException) {
                 return t;
             }

@@ -1,8 +1,12 @@
 package dev.shoal.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -33,5 +37,20 @@ class CommandLineTest {
             assertTrue(out.contains("Usage: shoal " + command), command + ": " + out);
         }
         assertEquals(0, Shoal.run("--help"));
+    }
+
+    @Test
+    void whatAUserCanActOnIsOneLineAndAnInternalErrorKeepsItsStackTrace() {
+        UserFacingException user = new UserFacingException("run directory runs/x already exists");
+        // Spark wraps a task's exception in its own; the user's cause is found inside.
+        RuntimeException wrapped = new RuntimeException("Job aborted due to stage failure", user);
+        assertSame(user, Shoal.userFacingCause(wrapped));
+        assertSame(user, Shoal.userFacingCause(user));
+        ConfigException config = new ConfigException("sync.workers", 0, "must be an integer >= 1");
+        assertSame(config, Shoal.userFacingCause(config));
+
+        assertNull(Shoal.userFacingCause(new IllegalStateException("a bug: replicas out of step")),
+                "an internal IllegalStateException is not mistaken for a user's error");
+        assertNull(Shoal.userFacingCause(new NullPointerException()));
     }
 }

@@ -94,6 +94,47 @@ class TrainEndToEndTest {
         assertEquals(3 * 47, model.getIterationCount(), "one iteration per local step");
     }
 
+    @Test
+    void federatedAveragingOnNonIidClientsLearnsAndReportsRoundsToAccuracy() throws IOException {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 3000, 500, 12);
+        Path job = jobFile("fed",
+                files.dataSection(),
+                "model: {type: mlp, hidden: [64]}",
+                "optimizer: {updater: sgd, learning-rate: 0.05}",
+                "sync: {strategy: federated, workers: 2, federated: {clients: 20, split: shards, fraction: 0.25, "
+                        + "local-epochs: 2, batch-size: 16, rounds: 8}}");
+        String out = CapturedOutput.stdout(() -> assertEquals(0, Shoal.run("train", job.toString())));
+
+        Path run = dir.resolve("runs/fed");
+        assertTrue(out.contains("round 1/8 done"), out);
+        assertTrue(out.matches("(?s).*rounds to test accuracy: 90%: (\\d+|not in 8), 95%: .*99%: .*"), out);
+        List<JsonNode> lines = Files.readAllLines(run.resolve("metrics.jsonl")).stream().map(l -> {
+            try {
+                return JSON.readTree(l);
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }).toList();
+        List<JsonNode> rounds = lines.stream().filter(l -> l.get("type").asText().equals("round")).toList();
+        assertEquals(8, rounds.size());
+        for (JsonNode r : rounds) {
+            assertEquals(5, r.get("workers").asInt(), "C = 0.25 of 20 clients");
+            // 5 clients of 150 examples (shards of 75), two local epochs each.
+            assertEquals(5 * 150 * 2, r.get("examples").asLong());
+        }
+        List<JsonNode> epochs = lines.stream().filter(l -> l.get("type").asText().equals("epoch")).toList();
+        assertEquals(8, epochs.size());
+        double accuracy = accuracy("fed");
+        // Clients of two labels each drag the average around; three times chance is a wide margin (0.4-0.6 seen).
+        assertTrue(accuracy > 0.3, "accuracy " + accuracy + " after 8 rounds on clients of two labels each");
+        assertEquals(List.of("checkpoint-e0006-r00000.shoal", "checkpoint-e0007-r00000.shoal",
+                        "checkpoint-e0008-r00000.shoal"),
+                Files.list(run.resolve("checkpoints")).map(p -> p.getFileName().toString()).sorted().toList(),
+                "one per round, the newest 3 kept");
+        String report = Files.readString(run.resolve("report.html"));
+        assertTrue(report.contains("Rounds to test accuracy"), "report.html has the rounds-to-accuracy table");
+    }
+
     /** A CSV of synthetic images: 784 pixel columns (0-255) and the label, with a header line. */
     @Test
     void trainsAnLstmOnLabelledTextsAndSavesTheVocabularyThatReadsNewTexts() throws IOException {

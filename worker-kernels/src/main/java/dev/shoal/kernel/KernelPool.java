@@ -1,9 +1,10 @@
 package dev.shoal.kernel;
 
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,11 +12,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Per-JVM cache of {@link WorkerKernel}s, so an executor builds each network once for the whole run instead of
  * once per round. Concurrent tasks in one executor each borrow their own kernel; a returned kernel goes back to
- * the pool for the next round.
+ * the pool for the next round. Idle kernels are kept for the {@link #NETWORKS_KEPT} networks used last: an
+ * executor that lives through many runs (shoal tune's trials, an application fitting several models) lets go
+ * of the others' networks and their native memory.
  */
 public final class KernelPool {
     private static final Logger LOG = LoggerFactory.getLogger(KernelPool.class);
-    private static final Map<String, Queue<WorkerKernel>> IDLE = new ConcurrentHashMap<>();
+    /** Distinct networks whose idle kernels are kept. */
+    static final int NETWORKS_KEPT = 4;
+    /** Idle kernels by network, the network used longest ago first; guarded by the class lock. */
+    private static final Map<String, Deque<WorkerKernel>> IDLE = new LinkedHashMap<>(16, 0.75f, true);
     private static final AtomicInteger BUILT = new AtomicInteger();
     private static volatile int appliedThreads = -1;
 
@@ -29,12 +35,26 @@ public final class KernelPool {
     public static Lease borrow(String networkJson, Target target, int threads) {
         applyThreads(threads);
         String key = target + " " + networkJson;
-        WorkerKernel kernel = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).poll();
+        WorkerKernel kernel = idle(key);
         if (kernel == null) {
             kernel = new WorkerKernel(networkJson, target);
             LOG.info("built network #{} in this JVM", BUILT.incrementAndGet());
         }
         return new Lease(key, kernel);
+    }
+
+    private static synchronized WorkerKernel idle(String key) {
+        Deque<WorkerKernel> kernels = IDLE.get(key);
+        return kernels == null ? null : kernels.poll();
+    }
+
+    private static synchronized void giveBack(String key, WorkerKernel kernel) {
+        IDLE.computeIfAbsent(key, k -> new ArrayDeque<>()).push(kernel);
+        Iterator<String> oldest = IDLE.keySet().iterator();
+        while (IDLE.size() > NETWORKS_KEPT) {
+            oldest.next();
+            oldest.remove();
+        }
     }
 
     /** Number of networks this JVM has built so far. */
@@ -66,7 +86,7 @@ public final class KernelPool {
 
         @Override
         public void close() {
-            IDLE.get(key).add(kernel);
+            giveBack(key, kernel);
         }
     }
 }

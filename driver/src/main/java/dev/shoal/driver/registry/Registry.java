@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.shoal.driver.run.HadoopFolder;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -145,9 +146,9 @@ public final class Registry {
      */
     public Optional<Promotion> rollback(String name) {
         Promotion current = champion(name).orElseThrow(() ->
-                new IllegalStateException(name + " has no champion in " + root + "; nothing to roll back"));
+                new UserFacingException(name + " has no champion in " + root + "; nothing to roll back"));
         if (current.previous() == 0) {
-            throw new IllegalStateException("version " + current.version() + " is " + name + "'s first champion; "
+            throw new UserFacingException("version " + current.version() + " is " + name + "'s first champion; "
                     + "there is none before it to roll back to");
         }
         if (!promote(name, current.previous(), current.sequence(), "rollback from version " + current.version())) {
@@ -322,7 +323,7 @@ public final class Registry {
             }
             return p;
         } catch (IOException e) {
-            throw new IllegalStateException("the registry's champion record " + file + " cannot be read: "
+            throw new UserFacingException("the registry's champion record " + file + " cannot be read: "
                     + HadoopFolder.reason(e) + "; restore or remove it by hand", e);
         }
     }
@@ -333,7 +334,7 @@ public final class Registry {
         try (FileSystem fs = folder.open()) {
             Path path = new Path(root);
             if (fs.exists(path) && !fs.getFileStatus(path).isDirectory()) {
-                throw new IllegalStateException("registry " + root + " is a file, not a folder");
+                throw new UserFacingException("registry " + root + " is a file, not a folder");
             }
             return action.apply(fs);
         } catch (IOException e) {

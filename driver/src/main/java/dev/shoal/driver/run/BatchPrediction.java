@@ -1,5 +1,6 @@
 package dev.shoal.driver.run;
 
+import dev.shoal.kernel.config.UserFacingException;
 import static org.apache.spark.ml.functions.vector_to_array;
 
 import dev.shoal.driver.data.DataSource;
@@ -142,7 +143,7 @@ public final class BatchPrediction {
                 values[c] = row.get(c);
             }
             if (row.isNullAt(keptCount)) {
-                throw new IllegalStateException("a record to score has no text in '" + textColumn + "': " + row);
+                throw new UserFacingException("a record to score has no text in '" + textColumn + "': " + row);
             }
             float[] x = new float[maxLength];
             vocabulary.sequence(row.getString(keptCount), maxLength, x, 0);
@@ -345,7 +346,7 @@ public final class BatchPrediction {
             if (array) {
                 List<Object> values = row.isNullAt(kept) ? null : row.getList(kept);
                 if (values == null || values.size() != featureSize) {
-                    throw new IllegalStateException("a row to score has " + (values == null ? "no features"
+                    throw new UserFacingException("a row to score has " + (values == null ? "no features"
                             : values.size() + " feature values") + " where the model takes " + featureSize
                             + ": " + row);
                 }
@@ -362,7 +363,7 @@ public final class BatchPrediction {
 
         private static float value(Object v, Row row) {
             if (v == null) {
-                throw new IllegalStateException("a row to score has a missing feature value: " + row);
+                throw new UserFacingException("a row to score has a missing feature value: " + row);
             }
             return ((Number) v).floatValue();
         }

@@ -270,7 +270,7 @@ public final class CheckpointStore {
             return new Saved(state, header.get("metricsBytes").asLong(), file);
         } catch (IOException | RuntimeException e) {
             // The checksum matched, so this is a writer's bug or a foreign file that happens to match: say so.
-            throw new CorruptCheckpointException("unreadable contents: " + e.getMessage());
+            throw new CorruptCheckpointException("unreadable contents: " + e.getMessage(), e);
         }
     }
 
@@ -312,6 +312,10 @@ public final class CheckpointStore {
     static final class CorruptCheckpointException extends RuntimeException {
         CorruptCheckpointException(String message) {
             super(message);
+        }
+
+        CorruptCheckpointException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 }

@@ -166,6 +166,14 @@ public final class Preflight {
             throw new ConfigException(testKey, plan.data().inputs().get(testKey), "has " + test.featureSize()
                     + " values per example but the training data has " + train.featureSize());
         }
+        if (plan.sync().strategy() == SyncStrategy.FEDERATED) {
+            int clients = plan.sync().federated().clients();
+            if (clients > train.examples()) {
+                throw new ConfigException("sync.federated.clients", clients, "more clients than the "
+                        + train.examples() + " training examples");
+            }
+            return new Sources(plan, train, test);
+        }
         int workers = plan.sync().workers();
         int perWorker = train.examples() / workers;
         if (plan.training().batchSize() > perWorker) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shoal.driver.train.Metrics;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -52,16 +53,16 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
         Path dir = parent.resolve(runId);
         try {
             if (Files.exists(parent) && !Files.isDirectory(parent)) {
-                throw new IllegalStateException("cannot create run directory " + dir + ": " + parent
+                throw new UserFacingException("cannot create run directory " + dir + ": " + parent
                         + " is a file, not a folder (output.dir)");
             }
             Files.createDirectories(parent);
             Files.createDirectory(dir);
             return new RunDirectory(dir, StandardOpenOption.CREATE_NEW);
         } catch (java.nio.file.FileAlreadyExistsException e) {
-            throw new IllegalStateException("run directory " + dir + " already exists; choose another output.run-id");
+            throw new UserFacingException("run directory " + dir + " already exists; choose another output.run-id");
         } catch (AccessDeniedException e) {
-            throw new IllegalStateException("cannot create run directory " + dir + ": permission denied on "
+            throw new UserFacingException("cannot create run directory " + dir + ": permission denied on "
                     + e.getFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create run directory " + dir + ": " + e.getMessage(), e);
@@ -75,19 +76,19 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
      */
     public static RunDirectory reopen(Path dir, long metricsBytes) {
         if (Files.exists(dir.resolve(PROVENANCE))) {
-            throw new IllegalStateException("run " + dir + " has already completed (it has " + PROVENANCE
+            throw new UserFacingException("run " + dir + " has already completed (it has " + PROVENANCE
                     + "); there is nothing to resume");
         }
         Path metrics = dir.resolve(METRICS);
         try (FileChannel channel = FileChannel.open(metrics, StandardOpenOption.WRITE)) {
             if (channel.size() < metricsBytes) {
-                throw new IllegalStateException(metrics + " is " + channel.size() + " bytes, shorter than the "
+                throw new UserFacingException(metrics + " is " + channel.size() + " bytes, shorter than the "
                         + metricsBytes + " it had at the checkpoint; it was changed since");
             }
             channel.truncate(metricsBytes);
             return new RunDirectory(dir, StandardOpenOption.APPEND);
         } catch (NoSuchFileException e) {
-            throw new IllegalStateException("cannot resume " + dir + ": it has no " + METRICS);
+            throw new UserFacingException("cannot resume " + dir + ": it has no " + METRICS);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot reopen " + metrics + ": " + e.getMessage(), e);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.plan.DataFormat;
+import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.Inference;
 import dev.shoal.kernel.InputShape;
@@ -108,7 +109,9 @@ public final class RunReport {
         page.append(chart("memory", memory(runs)));
         for (Run run : runs) {
             page.append("<h2>").append(escape(run.name())).append("</h2>\n");
-            if (!run.ofType("round").isEmpty()) {
+            if (run.plan().sync().strategy() == SyncStrategy.FEDERATED) {
+                page.append(roundsToAccuracy(run));
+            } else if (!run.ofType("round").isEmpty()) {
                 page.append(chart("rounds", rounds(run)));
             }
             run.evaluation().ifPresent(e -> page.append(confusion(e, run.plan().data().classNames())));
@@ -140,6 +143,40 @@ public final class RunReport {
                     Double.isFinite(accuracy) ? String.format(Locale.ROOT, "%.2f%%", 100 * accuracy) : "–", rate));
         }
         return table.append("</table>\n").toString();
+    }
+
+    /** Accuracies a federated run's table reports the first round reaching. */
+    static final double[] TARGETS = {0.90, 0.95, 0.97, 0.98, 0.99};
+
+    /**
+     * A federated run's rounds to each test accuracy of {@link #TARGETS} (the yardstick of the FedAvg paper),
+     * and its mean wall time per round.
+     */
+    private static String roundsToAccuracy(Run run) {
+        List<JsonNode> rounds = run.ofType("epoch");
+        StringBuilder table = new StringBuilder("<h3>Rounds to test accuracy</h3><table class=\"targets\"><tr>");
+        for (double target : TARGETS) {
+            table.append(String.format(Locale.ROOT, "<th>%.0f%%</th>", 100 * target));
+        }
+        table.append("<th>seconds per round</th></tr>\n<tr>");
+        for (double target : TARGETS) {
+            table.append("<td>").append(firstReaching(rounds.stream()
+                    .mapToDouble(e -> e.path("testAccuracy").asDouble(Double.NaN)).toArray(), target)
+                    .map(String::valueOf).orElse("not in " + rounds.size())).append("</td>");
+        }
+        double seconds = rounds.stream().mapToDouble(e -> e.path("trainSeconds").asDouble()
+                + e.path("evalSeconds").asDouble()).average().orElse(Double.NaN);
+        return table.append(String.format(Locale.ROOT, "<td>%.1f</td></tr></table>%n", seconds)).toString();
+    }
+
+    /** The 1-based first round whose accuracy reaches {@code target}. */
+    public static Optional<Integer> firstReaching(double[] accuracies, double target) {
+        for (int i = 0; i < accuracies.length; i++) {
+            if (accuracies[i] >= target) {
+                return Optional.of(i + 1);
+            }
+        }
+        return Optional.empty();
     }
 
     private static JFreeChart epochChart(String title, String axis, List<Run> runs, boolean trainToo) {

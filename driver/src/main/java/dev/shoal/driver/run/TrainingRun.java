@@ -19,6 +19,7 @@ import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ModelType;
+import dev.shoal.kernel.config.UserFacingException;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -103,7 +104,7 @@ public final class TrainingRun {
         Instant started = Instant.now();
         CheckpointStore checkpoints = CheckpointStore.forRun(plan.checkpoint(), runDir);
         CheckpointStore.Saved saved = checkpoints.newest(w -> out.println("warning: " + w)).orElseThrow(() ->
-                new IllegalStateException("cannot resume " + runDir + ": no usable checkpoint in "
+                new UserFacingException("cannot resume " + runDir + ": no usable checkpoint in "
                         + checkpoints.location() + "; start it again with 'shoal train <job.yaml>'"));
         try (RunDirectory dir = RunDirectory.reopen(runDir, saved.metricsBytes())) {
             out.printf("resuming %s from %s (%d epoch(s) and %d round(s) done)%n", runDir, saved.file(),
@@ -149,11 +150,10 @@ public final class TrainingRun {
         WorkerKernel driverKernel = model.kernel();
         ModelSnapshot first = resumeFrom.map(TrainingState::model).orElseGet(model::fresh);
         if (first.params().length != driverKernel.numParams()) {
-            throw new IllegalStateException("the checkpoint's model has " + first.params().length
+            throw new UserFacingException("the checkpoint's model has " + first.params().length
                     + " parameters but the plan's has " + driverKernel.numParams() + "; was plan.yaml changed?");
         }
-        ProgressReporter progress = new ProgressReporter(out, plan.sync().strategy() == SyncStrategy.FEDERATED
-                ? "round" : "epoch");
+        ProgressReporter progress = new ProgressReporter(out, unit(plan));
         Optional<TensorBoardLog> tensorboard = plan.output().tensorboard()
                 ? Optional.of(TensorBoardLog.open(dir.path(), plan, readPlan(dir), resumeFrom,
                 driverKernel.network(first), out))
@@ -245,8 +245,11 @@ public final class TrainingRun {
         }
         String score = Double.isNaN(saved.testAccuracy()) ? String.format("test loss %.4f", saved.testLoss())
                 : String.format("test accuracy %.2f%%", 100 * saved.testAccuracy());
-        out.printf("done: %s (model of epoch %d), %,.0f examples/s after the first epoch; model in %s%n", score,
-                result.modelEpoch(), examplesPerSecond, dir.path().resolve(RunDirectory.MODEL));
+        if (plan.sync().strategy() == SyncStrategy.FEDERATED && !Double.isNaN(saved.testAccuracy())) {
+            out.println("rounds to test accuracy: " + roundsToAccuracy(result.epochs()));
+        }
+        out.printf("done: %s (model of %s %d), %,.0f examples/s after the first %s; model in %s%n", score,
+                unit(plan), result.modelEpoch(), examplesPerSecond, unit(plan), dir.path().resolve(RunDirectory.MODEL));
         return new Outcome(dir.path(), result);
     }
 
@@ -297,6 +300,19 @@ public final class TrainingRun {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + dir.path().resolve(RunDirectory.PLAN), e);
         }
+    }
+
+    /** "90%: 2, 95%: 4, ..., 99%: not in 20": the first round reaching each of the report's targets. */
+    private static String roundsToAccuracy(List<Metrics.Epoch> rounds) {
+        double[] accuracies = rounds.stream().mapToDouble(Metrics.Epoch::testAccuracy).toArray();
+        return java.util.Arrays.stream(RunReport.TARGETS).mapToObj(t -> String.format("%.0f%%: %s", 100 * t,
+                RunReport.firstReaching(accuracies, t).map(String::valueOf).orElse("not in " + rounds.size())))
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /** What the run's evaluated periods are called: epochs, or rounds for federated averaging. */
+    static String unit(TrainingPlan plan) {
+        return plan.sync().strategy() == SyncStrategy.FEDERATED ? "round" : "epoch";
     }
 
     /**

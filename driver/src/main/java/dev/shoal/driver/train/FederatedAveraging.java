@@ -9,6 +9,7 @@ import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
+import dev.shoal.kernel.config.ConfigException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -79,6 +80,12 @@ final class FederatedAveraging implements Strategy {
     @Override
     public int epochs() {
         return config.rounds();
+    }
+
+    /** The sampled clients' passes over their data, for clients of average size. */
+    @Override
+    public long examplesPerEpoch(TrainingData train) {
+        return train.examples() * config.clientsPerRound() * config.localEpochs() / config.clients();
     }
 
     @Override
@@ -171,8 +178,8 @@ final class FederatedAveraging implements Strategy {
         int k = config.clients();
         int partitions = train.blocks().getNumPartitions();
         if (train.examples() < k) {
-            throw new IllegalArgumentException("sync.federated.clients = " + k + ": more clients than the "
-                    + train.examples() + " training examples");
+            throw new ConfigException("sync.federated.clients", k, "more clients than the " + train.examples()
+                    + " training examples");
         }
         if (config.split() == ClientSplit.IID && partitions == k) {
             ownClients = false;

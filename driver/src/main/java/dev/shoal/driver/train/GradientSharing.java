@@ -8,6 +8,7 @@ import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.Serializable;
 import java.util.Comparator;
 import java.util.List;
@@ -92,7 +93,7 @@ final class GradientSharing implements Strategy {
                     throw e;
                 } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
                     if (attempt >= sharing.stageAttempts()) {
-                        throw new IllegalStateException("gradient-sharing stage of epoch " + (epoch + 1) + " failed "
+                        throw new UserFacingException("gradient-sharing stage of epoch " + (epoch + 1) + " failed "
                                 + attempt + " time(s); last error: " + rootMessage(e), e);
                     }
                     LOG.warn("gradient-sharing stage of epoch {} failed (attempt {} of {}): {}; running it again "

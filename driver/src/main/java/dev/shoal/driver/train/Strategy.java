@@ -17,6 +17,11 @@ sealed interface Strategy permits Averaging, GradientSharing, FederatedAveraging
     /** Epochs (federated averaging: rounds) the run trains, each followed by an evaluation. */
     int epochs();
 
+    /** Examples one epoch (round) trains, about: what the ETA counts in. */
+    default long examplesPerEpoch(TrainingData train) {
+        return train.examples();
+    }
+
     /**
      * Trains epoch {@code epoch} (0-based) from {@code model} and {@code state}, which a checkpoint may have
      * taken in the middle of the epoch. States inside the epoch that are worth a checkpoint go to

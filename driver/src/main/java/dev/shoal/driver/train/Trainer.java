@@ -90,7 +90,8 @@ public final class Trainer {
                                 Consumer<TrainingState> checkpoints) {
         int epochs = strategy.epochs();
         long runStart = System.nanoTime();
-        long totalExamples = train.examples() * (long) (epochs - start.epoch()) - start.sync().epochExamples();
+        long totalExamples = strategy.examplesPerEpoch(train) * (epochs - start.epoch())
+                - start.sync().epochExamples();
         long examplesDone = 0;
         List<Metrics.Epoch> history = new ArrayList<>(start.history());
         EarlyStopping stopping = new EarlyStopping(plan.training().earlyStopping(), start);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.testing.RegistryRace;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,7 +80,7 @@ class RegistryTest {
         register(registry, "m", "one");
         assertTrue(registry.promote("m", 1, 0, "first"));
         assertEquals("version 1 is m's first champion; there is none before it to roll back to",
-                assertThrows(IllegalStateException.class, () -> registry.rollback("m")).getMessage());
+                assertThrows(UserFacingException.class, () -> registry.rollback("m")).getMessage());
         register(registry, "m", "two");
         assertTrue(registry.promote("m", 2, 1, "better"));
 
@@ -117,7 +118,7 @@ class RegistryTest {
     void aRegistryThatIsAFileAndADamagedChampionRecordAreNamed() throws IOException {
         Path file = Files.writeString(dir.resolve("file"), "x");
         assertEquals("registry " + file + " is a file, not a folder",
-                assertThrows(IllegalStateException.class, () -> new Registry(file.toString()).versions("m"))
+                assertThrows(UserFacingException.class, () -> new Registry(file.toString()).versions("m"))
                         .getMessage());
 
         Registry registry = new Registry(dir.resolve("r").toString());
@@ -125,7 +126,7 @@ class RegistryTest {
         assertTrue(registry.promote("m", 1, 0, "first"));
         Path record = dir.resolve("r/m/aliases/champion/00000001.json");
         Files.writeString(record, "{\"sequence\": 1, \"vers");
-        String message = assertThrows(IllegalStateException.class, () -> registry.champion("m")).getMessage();
+        String message = assertThrows(UserFacingException.class, () -> registry.champion("m")).getMessage();
         assertTrue(message.startsWith("the registry's champion record file:" + record + " cannot be read: "),
                 message);
         assertEquals("name = 'a/b': must be letters, digits, '.', '_' or '-' (it names the model's folder in the "
