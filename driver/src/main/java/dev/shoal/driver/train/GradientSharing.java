@@ -7,6 +7,7 @@ import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
+import dev.shoal.kernel.sharing.Handshake;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.UserFacingException;
 import java.io.Serializable;
@@ -46,6 +47,8 @@ final class GradientSharing implements Strategy {
     private final Consumer<Metrics> sink;
     private final TrainingPlan plan;
     private final String driverHost;
+    /** This run's secret, which every gradient-sharing connection must prove it holds. */
+    private final byte[] secret = Handshake.newSecret();
 
     GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
                     Consumer<Metrics> sink, WorkerFault fault) {
@@ -55,7 +58,7 @@ final class GradientSharing implements Strategy {
         this.sharing = plan.sync().sharing();
         this.task = new SharingTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
                 plan.training().batchSize(), Trainer.augmentation(plan, input), plan.training().seed(), sharing,
-                fault);
+                fault, secret);
         this.sink = sink;
         this.driverHost = sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());
     }
@@ -85,7 +88,7 @@ final class GradientSharing implements Strategy {
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " gradient sharing");
         int steps = (train.largestBlock() + plan.training().batchSize() - 1) / plan.training().batchSize();
         float[][] residuals = ((SyncState.Sharing) state).residuals().toArray(float[][]::new);
-        try (Rendezvous rendezvous = new Rendezvous(driverHost)) {
+        try (Rendezvous rendezvous = new Rendezvous(driverHost, secret)) {
             for (int attempt = 1; ; attempt++) {
                 try {
                     return stage(rendezvous, train, model.atEpoch(epoch), residuals, epoch, steps, attempt);

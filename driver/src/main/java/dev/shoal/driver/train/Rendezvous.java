@@ -1,5 +1,7 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.sharing.Handshake;
+import dev.shoal.kernel.sharing.PeerAddress;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -9,12 +11,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,17 +26,30 @@ import org.slf4j.LoggerFactory;
  * executor reaches already) that collects one address per rank for a stage and, once all have arrived, sends
  * the whole list to each. It does the job of {@code BarrierTaskContext.allGather}, which in Spark 3.5 waits in
  * one-second sleeps and so cost a full second per stage (a quarter of a Fashion-MNIST epoch here).
+ *
+ * <p>Every connection first passes a {@link Handshake} on the run's secret, in its own thread: a stranger (or a
+ * worker of another run) is refused with a log line and never holds up the real workers.
  */
 final class Rendezvous implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Rendezvous.class);
 
     private final ServerSocket server;
+    private final byte[] secret;
     private final Map<String, List<Socket>> waiting = new HashMap<>();
-    private final Map<String, String[]> addresses = new HashMap<>();
+    private final Map<String, PeerAddress[]> addresses = new HashMap<>();
     private final Thread acceptor;
+    private final ExecutorService registrations = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "shoal-rendezvous-registration");
+        t.setDaemon(true);
+        return t;
+    });
 
-    /** Listens on an ephemeral port of {@code host}, the driver's address as executors know it. */
-    Rendezvous(String host) {
+    /**
+     * Listens on an ephemeral port of {@code host}, the driver's address as executors know it, for workers that
+     * hold {@code secret}.
+     */
+    Rendezvous(String host, byte[] secret) {
+        this.secret = secret.clone();
         try {
             server = new ServerSocket();
             server.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
@@ -48,64 +64,78 @@ final class Rendezvous implements AutoCloseable {
 
     /** What a worker needs to find the rendezvous. */
     Address address() {
-        return new Address(server.getInetAddress().getHostAddress(), server.getLocalPort());
+        return new Address(new PeerAddress(server.getInetAddress().getHostAddress(), server.getLocalPort()));
     }
 
-    /** Host and port of the rendezvous, shipped to the workers with the stage. */
-    record Address(String host, int port) implements Serializable {
+    /** Where the rendezvous listens, shipped to the workers with the stage. */
+    record Address(PeerAddress at) implements Serializable {
 
         /**
-         * Runs on a worker: registers {@code mine} as rank {@code rank} of {@code size} for {@code stage} and
-         * returns every rank's address once all have registered.
+         * Runs on a worker: proves it holds the run's {@code secret}, registers {@code mine} as rank {@code rank}
+         * of {@code size} for {@code stage} and returns every rank's address once all have registered.
          */
-        List<String> join(String stage, int rank, int size, String mine, Duration timeout) {
+        List<PeerAddress> join(String stage, int rank, int size, PeerAddress mine, Duration timeout,
+                               byte[] secret) {
             try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(host, port), (int) timeout.toMillis());
+                s.connect(new InetSocketAddress(at.host(), at.port()), (int) timeout.toMillis());
                 s.setSoTimeout((int) timeout.toMillis());
                 DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                DataInputStream in = new DataInputStream(s.getInputStream());
+                Handshake.asClient(in, out, secret);
                 out.writeUTF(stage);
                 out.writeInt(rank);
                 out.writeInt(size);
-                out.writeUTF(mine);
+                out.writeUTF(mine.host());
+                out.writeInt(mine.port());
                 out.flush();
-                DataInputStream in = new DataInputStream(s.getInputStream());
                 int n = in.readInt();
-                List<String> all = new ArrayList<>(n);
+                List<PeerAddress> all = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    all.add(in.readUTF());
+                    all.add(new PeerAddress(in.readUTF(), in.readInt()));
                 }
                 return all;
             } catch (IOException e) {
                 throw new UncheckedIOException("worker " + rank + " could not learn its peers' addresses from the"
-                        + " driver at " + host + ":" + port + " within " + timeout.toSeconds() + " s: " + e, e);
+                        + " driver at " + at + " within " + timeout.toSeconds() + " s: " + e, e);
             }
         }
     }
 
     private void acceptAll() {
         while (!server.isClosed()) {
+            Socket s;
             try {
-                Socket s = server.accept();
-                s.setSoTimeout(10_000);
-                register(s);
-            } catch (SocketException e) {
-                return; // closed
+                s = server.accept();
             } catch (IOException e) {
-                LOG.warn("gradient-sharing rendezvous: a worker's registration failed: {}", e.toString());
+                return; // closed
             }
+            registrations.execute(() -> {
+                try {
+                    s.setSoTimeout(10_000);
+                    register(s);
+                } catch (Handshake.RefusedException e) {
+                    LOG.warn("gradient-sharing rendezvous: refused a connection from {}: {}",
+                            s.getRemoteSocketAddress(), e.getMessage());
+                    closeQuietly(s);
+                } catch (IOException e) {
+                    LOG.warn("gradient-sharing rendezvous: a worker's registration failed: {}", e.toString());
+                    closeQuietly(s);
+                }
+            });
         }
     }
 
     private void register(Socket s) throws IOException {
         DataInputStream in = new DataInputStream(s.getInputStream());
+        Handshake.asServer(in, new DataOutputStream(s.getOutputStream()), secret);
         String stage = in.readUTF();
         int rank = in.readInt();
         int size = in.readInt();
-        String address = in.readUTF();
+        PeerAddress address = new PeerAddress(in.readUTF(), in.readInt());
         List<Socket> sockets;
-        String[] all;
+        PeerAddress[] all;
         synchronized (this) {
-            all = addresses.computeIfAbsent(stage, k -> new String[size]);
+            all = addresses.computeIfAbsent(stage, k -> new PeerAddress[size]);
             if (rank < 0 || rank >= all.length) {
                 s.close();
                 throw new IOException("rank " + rank + " out of range for " + all.length + " workers");
@@ -123,8 +153,9 @@ final class Rendezvous implements AutoCloseable {
             try (peer) {
                 DataOutputStream out = new DataOutputStream(peer.getOutputStream());
                 out.writeInt(all.length);
-                for (String a : all) {
-                    out.writeUTF(a);
+                for (PeerAddress a : all) {
+                    out.writeUTF(a.host());
+                    out.writeInt(a.port());
                 }
                 out.flush();
             } catch (IOException e) {
@@ -138,23 +169,22 @@ final class Rendezvous implements AutoCloseable {
         addresses.remove(stage);
         List<Socket> sockets = waiting.remove(stage);
         if (sockets != null) {
-            for (Socket s : sockets) {
-                try {
-                    s.close();
-                } catch (IOException e) {
-                    // Closing anyway.
-                }
-            }
+            sockets.forEach(Rendezvous::closeQuietly);
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // Closing anyway.
         }
     }
 
     @Override
     public void close() {
-        try {
-            server.close();
-        } catch (IOException e) {
-            // Closing anyway.
-        }
+        closeQuietly(server);
+        registrations.shutdownNow();
         synchronized (this) {
             for (String stage : List.copyOf(waiting.keySet())) {
                 forget(stage);

@@ -13,6 +13,7 @@ import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.Target;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.sharing.GradientMessage;
+import dev.shoal.kernel.sharing.PeerAddress;
 import dev.shoal.kernel.sharing.PeerGroup;
 import dev.shoal.kernel.sharing.ThresholdEncoder;
 import java.io.IOException;
@@ -35,10 +36,11 @@ import org.apache.spark.SparkEnv;
  * updater, which divides it by the examples behind it (DL4J's gradients are minibatch sums): one step on the
  * workers' combined minibatch.
  * Reduction is by rank (threshold) or by the ring's fixed chunk owners (dense), so every replica computes the
- * same bits.
+ * same bits. Every connection, to the rendezvous and between peers, first proves it holds the run's
+ * {@code secret}.
  */
 record SharingTask(String networkJson, Target target, int threads, int batchSize, Augmentation augmentation,
-                   long seed, SharingConfig sharing, WorkerFault fault) implements Serializable {
+                   long seed, SharingConfig sharing, WorkerFault fault, byte[] secret) implements Serializable {
 
     /** Whether this JVM has already carried out the injected {@link WorkerFault}. */
     private static final AtomicBoolean KILLED = new AtomicBoolean();
@@ -57,21 +59,21 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         // Listen on the host name Spark knows this executor by, so peers on other hosts can reach it.
         String host = SparkEnv.get().blockManager().blockManagerId().host();
         ServerSocket server;
-        List<String> addresses;
+        List<PeerAddress> addresses;
         try {
             server = PeerGroup.listen(host);
         } catch (IOException e) {
             throw new UncheckedIOException("worker " + rank + " cannot listen on " + host + ": " + e.getMessage(), e);
         }
         try {
-            addresses = rendezvous.join(stage, rank, size, PeerGroup.address(server), timeout);
+            addresses = rendezvous.join(stage, rank, size, PeerGroup.address(server), timeout, secret);
         } catch (RuntimeException e) {
             closeQuietly(server);
             throw e;
         }
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads);
-             PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout)) {
+             PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout, secret)) {
             float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
             return List.of(steps(lease.kernel(), peers, start, residual, block, epoch, steps)).iterator();
         }

@@ -17,11 +17,14 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The workers of one gradient-sharing stage, connected to each other over plain TCP: every pair by one socket,
- * opened by the higher rank. No fixed port (each worker listens on an ephemeral one and the addresses are
- * exchanged beforehand), no UDP, no daemon. Every connect and read has a timeout; a peer that fails or stalls
+ * opened by the higher rank after a {@link Handshake} on the run's secret; a connection that fails it is closed
+ * and logged, and the worker goes on waiting for its real peers. No fixed port (each worker listens on an
+ * ephemeral one and the addresses are exchanged beforehand), no UDP, no daemon. Every connect and read has a timeout; a peer that fails or stalls
  * raises a {@link PeerException} naming it.
  *
  * <p>Sends run on a helper thread while this thread receives, so two peers sending large messages to each other
@@ -29,7 +32,10 @@ import java.util.concurrent.Future;
  */
 public final class PeerGroup implements AutoCloseable {
     private final int rank;
-    private final List<String> addresses;
+    private static final Logger LOG = LoggerFactory.getLogger(PeerGroup.class);
+    /** How long a connection may take to prove itself before it is dropped. */
+    private static final int HANDSHAKE_MILLIS = 2_000;
+    private final List<PeerAddress> addresses;
     private final Socket[] sockets;
     private final DataInputStream[] in;
     private final DataOutputStream[] out;
@@ -37,7 +43,7 @@ public final class PeerGroup implements AutoCloseable {
     private long bytesSent;
     private final byte[][] buffers = {new byte[0], new byte[0]};
 
-    private PeerGroup(int rank, List<String> addresses) {
+    private PeerGroup(int rank, List<PeerAddress> addresses) {
         this.rank = rank;
         this.addresses = List.copyOf(addresses);
         int n = addresses.size();
@@ -58,25 +64,28 @@ public final class PeerGroup implements AutoCloseable {
         return server;
     }
 
-    /** host:port of a listening socket. */
-    public static String address(ServerSocket server) {
-        return server.getInetAddress().getHostAddress() + ":" + server.getLocalPort();
+    /** The address of a listening socket. */
+    public static PeerAddress address(ServerSocket server) {
+        return new PeerAddress(server.getInetAddress().getHostAddress(), server.getLocalPort());
     }
 
     /**
      * Connects worker {@code rank} to every other worker. {@code addresses} lists every worker's listening
-     * address by rank; {@code server} is this worker's own (closed when done).
+     * address by rank; {@code server} is this worker's own (closed when done); {@code secret} is the run's, which
+     * every connection proves before it counts.
      */
-    public static PeerGroup connect(int rank, List<String> addresses, ServerSocket server, Duration timeout) {
+    public static PeerGroup connect(int rank, List<PeerAddress> addresses, ServerSocket server, Duration timeout,
+                                    byte[] secret) {
         PeerGroup group = new PeerGroup(rank, addresses);
         int millis = (int) timeout.toMillis();
         try (server) {
             for (int peer = 0; peer < rank; peer++) {
-                String[] hostPort = addresses.get(peer).split(":");
+                PeerAddress address = addresses.get(peer);
                 Socket s = new Socket();
                 try {
-                    s.connect(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), millis);
+                    s.connect(new InetSocketAddress(address.host(), address.port()), millis);
                     group.attach(peer, s, millis);
+                    Handshake.asClient(group.in[peer], group.out[peer], secret);
                     group.out[peer].writeInt(rank);
                     group.out[peer].flush();
                 } catch (IOException e) {
@@ -84,8 +93,10 @@ public final class PeerGroup implements AutoCloseable {
                     throw group.failure(peer, "cannot connect", e);
                 }
             }
-            server.setSoTimeout(millis);
-            for (int accepted = rank + 1; accepted < addresses.size(); accepted++) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            for (int accepted = rank + 1; accepted < addresses.size(); ) {
+                int left = (int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+                server.setSoTimeout(left);
                 Socket s;
                 try {
                     s = server.accept();
@@ -93,13 +104,9 @@ public final class PeerGroup implements AutoCloseable {
                     throw new PeerException("worker " + rank + ": a higher-ranked peer did not connect within "
                             + timeout.toSeconds() + " s: " + e.getMessage(), e);
                 }
-                s.setSoTimeout(millis);
-                int peer = new DataInputStream(s.getInputStream()).readInt();
-                if (peer <= rank || peer >= addresses.size() || group.sockets[peer] != null) {
-                    s.close();
-                    throw new PeerException("worker " + rank + ": unexpected peer rank " + peer, null);
+                if (group.admit(s, secret, millis)) {
+                    accepted++;
                 }
-                group.attach(peer, s, millis);
             }
             return group;
         } catch (IOException e) {
@@ -109,6 +116,31 @@ public final class PeerGroup implements AutoCloseable {
             group.close();
             throw e;
         }
+    }
+
+    /**
+     * Takes a connection into the group if it proves it is a higher-ranked peer of this run; closes and logs it
+     * otherwise. Returns whether it was taken.
+     */
+    private boolean admit(Socket s, byte[] secret, int millis) throws IOException {
+        int peer;
+        try {
+            s.setSoTimeout(Math.min(millis, HANDSHAKE_MILLIS));
+            // Unbuffered: nothing past the peer's rank may be read here, its messages follow.
+            DataInputStream din = new DataInputStream(s.getInputStream());
+            Handshake.asServer(din, new DataOutputStream(s.getOutputStream()), secret);
+            peer = din.readInt();
+            if (peer <= rank || peer >= addresses.size() || sockets[peer] != null) {
+                throw new IOException("it claims to be worker " + peer + ", which is not a peer still expected");
+            }
+        } catch (IOException e) {
+            LOG.warn("worker {}: refused a connection from {}: {}", rank, s.getRemoteSocketAddress(),
+                    e.getMessage());
+            s.close();
+            return false;
+        }
+        attach(peer, s, millis);
+        return true;
     }
 
     private void attach(int peer, Socket s, int millis) throws IOException {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.kernel.testing.Rounding;
+import java.io.DataOutputStream;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +23,7 @@ import org.junit.jupiter.api.Test;
 
 /** Workers as threads on loopback, each with its own group, as executors would be. */
 class PeerGroupTest {
+    private static final byte[] SECRET = Handshake.newSecret();
     private final ExecutorService pool = Executors.newCachedThreadPool();
 
     @AfterEach
@@ -31,7 +34,7 @@ class PeerGroupTest {
     /** Runs {@code body} on {@code n} connected workers and returns their results by rank. */
     private <T> List<T> onWorkers(int n, Duration timeout, Function<PeerGroup, T> body) throws Exception {
         List<ServerSocket> servers = new ArrayList<>();
-        List<String> addresses = new ArrayList<>();
+        List<PeerAddress> addresses = new ArrayList<>();
         for (int r = 0; r < n; r++) {
             ServerSocket s = PeerGroup.listen("127.0.0.1");
             servers.add(s);
@@ -41,7 +44,7 @@ class PeerGroupTest {
         for (int r = 0; r < n; r++) {
             int rank = r;
             futures.add(pool.submit(() -> {
-                try (PeerGroup g = PeerGroup.connect(rank, addresses, servers.get(rank), timeout)) {
+                try (PeerGroup g = PeerGroup.connect(rank, addresses, servers.get(rank), timeout, SECRET)) {
                     return body.apply(g);
                 }
             }));
@@ -124,5 +127,51 @@ class PeerGroupTest {
         assertTrue(failure.getCause().getMessage().contains("peer worker 1"), failure.getCause().getMessage());
         assertTrue(failure.getCause().getMessage().contains("timed out"), failure.getCause().getMessage());
         assertTrue(System.nanoTime() - start < 2_900_000_000L, "failed at the timeout, not when the peer woke");
+    }
+
+    @Test
+    void strangersAtAWorkersPortAreRefusedAndTheGroupStillForms() throws Exception {
+        ServerSocket s0 = PeerGroup.listen("127.0.0.1");
+        ServerSocket s1 = PeerGroup.listen("127.0.0.1");
+        List<PeerAddress> addresses = List.of(PeerGroup.address(s0), PeerGroup.address(s1));
+        // Queued at worker 0's port before its real peer: one says nothing, one answers with made-up bytes.
+        try (Socket silent = new Socket("127.0.0.1", s0.getLocalPort());
+             Socket liar = new Socket("127.0.0.1", s0.getLocalPort())) {
+            DataOutputStream out = new DataOutputStream(liar.getOutputStream());
+            out.write(new byte[16 + 32]); // a nonce and a "proof"
+            out.flush();
+            List<Future<GradientMessage[]>> workers = new ArrayList<>();
+            for (int rank = 0; rank < 2; rank++) {
+                int r = rank;
+                ServerSocket server = rank == 0 ? s0 : s1;
+                workers.add(pool.submit(() -> {
+                    try (PeerGroup g = PeerGroup.connect(r, addresses, server, Duration.ofSeconds(20), SECRET)) {
+                        return g.allGather(GradientMessage.dense(r + 1, new float[] {r}));
+                    }
+                }));
+            }
+            for (Future<GradientMessage[]> w : workers) {
+                GradientMessage[] all = w.get();
+                assertArrayEquals(new float[] {1}, all[1].dense(), "worker 1's message, not a stranger's");
+                assertEquals(2, all[1].examples());
+            }
+            assertEquals(16, liar.getInputStream().readAllBytes().length,
+                    "the liar got a nonce, no proof, and a closed connection");
+        }
+    }
+
+    @Test
+    void aWorkerOfAnotherRunIsRefusedOnBothSides() throws Exception {
+        ServerSocket s0 = PeerGroup.listen("127.0.0.1");
+        ServerSocket s1 = PeerGroup.listen("127.0.0.1");
+        List<PeerAddress> addresses = List.of(PeerGroup.address(s0), PeerGroup.address(s1));
+        Future<PeerGroup> lower = pool.submit(() -> PeerGroup.connect(0, addresses, s0, Duration.ofSeconds(3),
+                SECRET));
+        var stranger = assertThrows(PeerException.class,
+                () -> PeerGroup.connect(1, addresses, s1, Duration.ofSeconds(3), Handshake.newSecret()));
+        assertTrue(stranger.getMessage().contains("refused this worker's proof"), stranger.getMessage());
+        var waiting = assertThrows(ExecutionException.class, lower::get);
+        assertTrue(waiting.getCause().getMessage().contains("a higher-ranked peer did not connect"),
+                waiting.getCause().getMessage());
     }
 }
