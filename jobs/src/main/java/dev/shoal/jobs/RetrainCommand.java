@@ -79,7 +79,8 @@ final class RetrainCommand implements Callable<Integer> {
         try {
             // The champion first: one that cannot be evaluated on this data stops the retrain before it trains.
             defender = challenge.evaluateChampion(sources, sc);
-            run = TrainingRun.execute(sources.plan(), sources, PlanBinder.toYaml(sources.plan()), sc, System.out);
+            run = TrainingRun.execute(sources.plan(), sources, PlanBinder.toYaml(sources.plan()), Optional.of(sc),
+                    System.out);
             challenger = Challenge.evaluate(run.directory(), sources, sc);
         } finally {
             sc.stop();

@@ -150,8 +150,8 @@ final class Search {
                 Preflight.Sources sources = Preflight.check(plan);
                 plan = sources.plan();
                 sc.setLocalProperty("spark.scheduler.pool", runId);
-                TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, PlanBinder.toYaml(plan), sc,
-                        trialOut, m -> judge(m, values));
+                TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, PlanBinder.toYaml(plan),
+                        Optional.of(sc), trialOut, m -> judge(m, values));
                 Metrics.Epoch saved = outcome.result().epochs().get(outcome.result().modelEpoch() - 1);
                 record.put("status", "completed").put("value", metric(saved));
             }

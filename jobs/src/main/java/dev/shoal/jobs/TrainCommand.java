@@ -11,6 +11,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -80,9 +81,9 @@ final class TrainCommand implements Callable<Integer> {
             return 0;
         }
         if (resume != null) {
-            TrainingRun.resume(resume, plan, sources, null, System.out);
+            TrainingRun.resume(resume, plan, sources, Optional.empty(), System.out);
         } else {
-            TrainingRun.execute(plan, sources, yaml, null, System.out);
+            TrainingRun.execute(plan, sources, yaml, Optional.empty(), System.out);
         }
         return 0;
     }

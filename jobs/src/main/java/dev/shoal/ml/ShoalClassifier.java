@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Estimator;
@@ -181,9 +182,9 @@ public final class ShoalClassifier extends Estimator<ShoalClassificationModel> i
             trainAndTest[1].createOrReplaceTempView(views.get(1));
             TrainingPlan bound = bind(views.get(0), views.get(1));
             Preflight.Sources sources = Preflight.check(bound);
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             TrainingRun.Outcome outcome = TrainingRun.execute(sources.plan(), sources,
-                    PlanBinder.toYaml(sources.plan()), JavaSparkContext.fromSparkContext(spark.sparkContext()),
-                    System.out);
+                    PlanBinder.toYaml(sources.plan()), Optional.of(sc), System.out);
             ShoalClassificationModel model = ShoalClassificationModel.fromRunDirectory(uid, outcome.directory());
             copyValues(model, ParamMap.empty());
             return model.setParent(this);

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
@@ -73,8 +74,8 @@ class ExecutorKillClusterIT {
         List<Long> killed = new CopyOnWriteArrayList<>();
         AtomicBoolean fired = new AtomicBoolean();
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-        TrainingRun.Outcome outcome = TrainingRun.execute(plan, Preflight.check(plan), PlanBinder.toYaml(plan), null,
-                quiet, m -> {
+        TrainingRun.Outcome outcome = TrainingRun.execute(plan, Preflight.check(plan), PlanBinder.toYaml(plan),
+                Optional.empty(), quiet, m -> {
                     metrics.add(m);
                     if (trigger.test(m) && fired.compareAndSet(false, true)) {
                         Thread killer = new Thread(() -> {

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -83,7 +84,7 @@ class HdfsTest {
     }
 
     private static TrainingRun.Outcome execute(TrainingPlan plan, Consumer<Metrics> observer) {
-        return TrainingRun.execute(plan, Preflight.check(plan), PlanBinder.toYaml(plan), SPARK.sc(),
+        return TrainingRun.execute(plan, Preflight.check(plan), PlanBinder.toYaml(plan), Optional.of(SPARK.sc()),
                 new PrintStream(new ByteArrayOutputStream()), observer);
     }
 
@@ -160,7 +161,7 @@ class HdfsTest {
         fs.setQuota(new org.apache.hadoop.fs.Path(checkpoints), HdfsConstants.QUOTA_DONT_SET,
                 HdfsConstants.QUOTA_RESET);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        TrainingRun.Outcome resumed = TrainingRun.resume(run, plan, Preflight.check(plan), SPARK.sc(),
+        TrainingRun.Outcome resumed = TrainingRun.resume(run, plan, Preflight.check(plan), Optional.of(SPARK.sc()),
                 new PrintStream(console, true, StandardCharsets.UTF_8));
         assertTrue(console.toString(StandardCharsets.UTF_8).contains("checkpoint-e0001-r00000.shoal (1 epoch(s)"),
                 console.toString(StandardCharsets.UTF_8));

@@ -64,13 +64,7 @@ class TrainEndToEndTest {
         assertTrue(accuracy > 0.7, "accuracy " + accuracy + " should be far above the 0.1 of chance");
         assertEquals(4, provenance.get("data").size());
 
-        List<JsonNode> lines = Files.readAllLines(run.resolve("metrics.jsonl")).stream().map(l -> {
-            try {
-                return JSON.readTree(l);
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        }).toList();
+        List<JsonNode> lines = metrics(run);
         // 1500 examples per worker, batch 32: 47 batches, 4 per round: 12 rounds per epoch.
         assertEquals(3 * 12, lines.stream().filter(l -> l.get("type").asText().equals("round")).count());
         List<JsonNode> epochs = lines.stream().filter(l -> l.get("type").asText().equals("epoch")).toList();
@@ -108,13 +102,7 @@ class TrainEndToEndTest {
         Path run = dir.resolve("runs/fed");
         assertTrue(out.contains("round 1/8 done"), out);
         assertTrue(out.matches("(?s).*rounds to test accuracy: 90%: (\\d+|not in 8), 95%: .*99%: .*"), out);
-        List<JsonNode> lines = Files.readAllLines(run.resolve("metrics.jsonl")).stream().map(l -> {
-            try {
-                return JSON.readTree(l);
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        }).toList();
+        List<JsonNode> lines = metrics(run);
         List<JsonNode> rounds = lines.stream().filter(l -> l.get("type").asText().equals("round")).toList();
         assertEquals(8, rounds.size());
         for (JsonNode r : rounds) {
@@ -463,6 +451,15 @@ class TrainEndToEndTest {
     private static String quick(int epochs) {
         return "optimizer: {learning-rate: 0.01}\ntraining: {epochs: " + epochs
                 + ", batch-size: 16}\nsync: {workers: 2, average-every: 3}";
+    }
+
+    /** The records of a run's metrics.jsonl. */
+    private static List<JsonNode> metrics(Path run) throws IOException {
+        List<JsonNode> records = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            records.add(JSON.readTree(line));
+        }
+        return records;
     }
 
     private JsonNode provenance(String runId) throws IOException {

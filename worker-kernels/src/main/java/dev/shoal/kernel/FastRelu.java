@@ -30,20 +30,24 @@ final class FastRelu extends ActivationReLU {
 
     /**
      * Gives each layer of {@code net} whose activation is DL4J's plain ReLU a copy of its configuration with a
-     * {@code FastRelu} instead; the network's configuration is left as it is.
+     * {@code FastRelu} instead; the network's configuration is left as it is. Returns how many layers it took.
      */
-    static void install(MultiLayerNetwork net) {
+    static int install(MultiLayerNetwork net) {
+        int installed = 0;
         for (Layer layer : net.getLayers()) {
-            install(layer);
+            installed += install(layer) ? 1 : 0;
         }
+        return installed;
     }
 
-    private static void install(Layer layer) {
+    private static boolean install(Layer layer) {
         if (layer.conf().getLayer() instanceof BaseLayer base && replaces(base.getActivationFn())) {
             NeuralNetConfiguration own = layer.conf().clone();
             ((BaseLayer) own.getLayer()).setActivationFn(new FastRelu());
             layer.setConf(own);
+            return true;
         }
+        return false;
     }
 
     /** In place, in {@code in}, as DL4J's other activations (tanh, sigmoid) make their gradients. */

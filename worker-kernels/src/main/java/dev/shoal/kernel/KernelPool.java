@@ -1,5 +1,6 @@
 package dev.shoal.kernel;
 
+import dev.shoal.kernel.config.KernelOptions;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
@@ -33,11 +34,16 @@ public final class KernelPool {
      * threads per worker.
      */
     public static Lease borrow(String networkJson, Target target, int threads) {
+        return borrow(networkJson, target, threads, KernelOptions.ALL);
+    }
+
+    /** A kernel as {@link #borrow(String, Target, int)} gives, with only the speed-ups {@code options} allows. */
+    public static Lease borrow(String networkJson, Target target, int threads, KernelOptions options) {
         applyThreads(threads);
-        String key = target + " " + networkJson;
+        String key = target + " " + options + " " + networkJson;
         WorkerKernel kernel = idle(key);
         if (kernel == null) {
-            kernel = new WorkerKernel(networkJson, target);
+            kernel = new WorkerKernel(networkJson, target, options);
             LOG.info("built network #{} in this JVM", BUILT.incrementAndGet());
         }
         return new Lease(key, kernel);

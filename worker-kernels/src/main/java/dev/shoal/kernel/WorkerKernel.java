@@ -1,9 +1,11 @@
 package dev.shoal.kernel;
 
+import dev.shoal.kernel.config.KernelOptions;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -43,6 +45,7 @@ public final class WorkerKernel {
     private final Target target;
     /** The adversarial steps of a GAN; null for every other network. */
     private final Gan gan;
+    private final List<String> speedUps;
 
     /** A kernel of a classifier. */
     public WorkerKernel(String networkJson) {
@@ -50,20 +53,41 @@ public final class WorkerKernel {
     }
 
     public WorkerKernel(String networkJson, Target target) {
+        this(networkJson, target, KernelOptions.ALL);
+    }
+
+    /** A kernel with the speed-ups {@code options} allows, where they apply to the network. */
+    public WorkerKernel(String networkJson, Target target, KernelOptions options) {
         this.target = target;
         net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(networkJson));
         net.init();
         net.initGradientsView(); // DL4J would create it at the first fit; the views below need it now
-        FastRelu.install(net);
-        dense = DenseBackprop.of(net);
-        FastConvolution.install(net);
-        FastLstm.install(net);
-        gan = target == Target.IMAGES ? Gan.of(net) : null;
-        adamStep = gan == null ? AdamStep.of(net) : null;
-        if (adamStep == null) {
-            FastAdam.install(net);
+        Map<String, Integer> engaged = new LinkedHashMap<>();
+        if (options.fastRelu()) {
+            engaged.put("FastRelu", FastRelu.install(net));
         }
+        dense = options.denseBackprop() ? DenseBackprop.of(net) : null;
+        engaged.put("DenseBackprop", dense == null ? 0 : 1);
+        if (options.fastConvolution()) {
+            engaged.put("FastConvolution", FastConvolution.install(net));
+        }
+        if (options.fastLstm()) {
+            engaged.put("FastLstm", FastLstm.install(net));
+        }
+        gan = target == Target.IMAGES ? Gan.of(net) : null;
+        adamStep = gan == null && options.fastAdam() ? AdamStep.of(net) : null;
+        engaged.put("AdamStep", adamStep == null ? 0 : 1);
+        if (adamStep == null && options.fastAdam()) {
+            engaged.put("FastAdam", FastAdam.install(net));
+        }
+        engaged.values().removeIf(n -> n == 0);
+        speedUps = List.copyOf(engaged.keySet());
         flatGradient = new DefaultGradient(net.getFlattenedGradients());
+    }
+
+    /** The speed-ups engaged in this kernel's network (each where it applies), by class name. */
+    public List<String> speedUps() {
+        return speedUps;
     }
 
     /**

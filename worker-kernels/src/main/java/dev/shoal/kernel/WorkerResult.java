@@ -5,12 +5,12 @@ import java.io.Serializable;
 
 /**
  * What workers send back after a round, summed: parameters and updater state as sums (so the driver divides
- * once by {@link #workers}), and totals for examples, steps, loss and compute time. Immutable; {@link #merge} is
+ * once by their {@link #weight}), and totals for examples, steps, loss and compute time. Immutable; {@link #merge} is
  * associative and commutative and {@link #empty()} is its identity, so Spark may combine results in any tree.
  * Sums are kept in doubles so that the order Spark merges in does not change the averaged floats.
  *
- * <p>A single worker's sums are its own float values, so on the wire (Java serialization, as Spark sends task
- * results) they travel as floats: half the bytes of the doubles, exactly. Merged results travel as doubles.
+ * <p>On the wire it travels as {@link WorkerResultCodec}'s bytes: a single unweighted worker's sums are its own
+ * float values, so they go as floats (half the bytes of the doubles, exactly); merged results as doubles.
  *
  * @param paramSum        sum over workers of their parameter vectors, each times its weight (empty when no
  *                        worker contributed)
@@ -63,7 +63,8 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
             return other;
         }
         return new WorkerResult(add(paramSum, other.paramSum), add(updaterSum, other.updaterSum),
-                workers + other.workers, weight + other.weight, examples + other.examples, Math.max(maxSteps, other.maxSteps),
+                workers + other.workers, weight + other.weight, examples + other.examples,
+                Math.max(maxSteps, other.maxSteps),
                 lossSum + other.lossSum, computeNanos + other.computeNanos,
                 Math.max(maxComputeNanos, other.maxComputeNanos), memory.max(other.memory));
     }
@@ -80,45 +81,18 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
         return examples == 0 ? Double.NaN : lossSum / examples;
     }
 
+    /** On the wire (Java serialization, as Spark sends task results): the bytes of {@link WorkerResultCodec}. */
     @Serial
     private Object writeReplace() {
-        return workers == 1 && weight == 1 ? new SingleWorker(this) : this;
+        return new Encoded(WorkerResultCodec.encode(this));
     }
 
-    /** The serialized form of one worker's result: the same values, sent as the floats they were. */
-    private static final class SingleWorker implements Serializable {
-        @Serial
-        private static final long serialVersionUID = 1L;
-        private final float[] params;
-        private final float[] updaterState;
-        private final long examples;
-        private final int steps;
-        private final double lossSum;
-        private final long computeNanos;
-        private final MemoryUse memory;
-
-        SingleWorker(WorkerResult r) {
-            params = narrow(r.paramSum);
-            updaterState = narrow(r.updaterSum);
-            examples = r.examples;
-            steps = r.maxSteps;
-            lossSum = r.lossSum;
-            computeNanos = r.computeNanos;
-            memory = r.memory;
-        }
-
+    /** The serialized form: Shoal's versioned, checksummed codec, not Java's field-by-field one. */
+    private record Encoded(byte[] bytes) implements Serializable {
         @Serial
         private Object readResolve() {
-            return WorkerResult.of(params, updaterState, examples, steps, lossSum, computeNanos, memory);
+            return WorkerResultCodec.decode(bytes);
         }
-    }
-
-    private static float[] narrow(double[] v) {
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = (float) v[i];
-        }
-        return out;
     }
 
     private float[] mean(double[] sum) {

@@ -4,9 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.kernel.config.Activation;
+import dev.shoal.kernel.config.KernelOptions;
+import dev.shoal.kernel.config.Loss;
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.UpdaterType;
+import dev.shoal.kernel.config.WeightInit;
 import dev.shoal.kernel.testing.Rounding;
 import java.util.Iterator;
+import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -35,11 +42,45 @@ class WorkerKernelTest {
         assertTrainsAsDl4jFit(KernelFixtures.networkJson(UpdaterType.ADAM, 1e-3));
     }
 
-    /** Shoal's kernel computes in another order than DL4J's layers: equal up to rounding ({@link Rounding}). */
+    /** A ReLU network trained with Adam: every speed-up of a dense network applies to it. */
+    private static String reluAdam() {
+        ModelConfig model = new ModelConfig(ModelType.MLP, List.of(8), Activation.RELU, WeightInit.RELU, 0, 0, 1e-4,
+                Loss.MCXENT);
+        return NetworkFactory.build(model, KernelFixtures.optimizer(UpdaterType.ADAM),
+                InputShape.vector(KernelFixtures.FEATURES), KernelFixtures.CLASSES, 7).toJson();
+    }
+
+    @Test
+    void eachSpeedUpCanBeSwitchedOffAndTheKernelSaysWhichAreEngaged() {
+        String json = reluAdam();
+        assertEquals(List.of("FastRelu", "DenseBackprop", "AdamStep"),
+                new WorkerKernel(json, Target.CLASS, KernelOptions.ALL).speedUps());
+        assertEquals(List.of(), new WorkerKernel(json, Target.CLASS, KernelOptions.NONE).speedUps());
+        assertEquals(List.of("FastRelu", "DenseBackprop"),
+                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, true, true, true, false)).speedUps());
+        assertEquals(List.of("DenseBackprop", "AdamStep"),
+                new WorkerKernel(json, Target.CLASS, new KernelOptions(false, true, true, true, true)).speedUps());
+        // The convolution and LSTM speed-ups have nothing to take in a dense network.
+        assertEquals(List.of("FastRelu", "AdamStep"),
+                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, false, true, true, true)).speedUps(),
+                "without DenseBackprop, DL4J's layers run and Adam's one-pass update still applies");
+    }
+
+    @Test
+    void plainDl4jInsideTheKernelTrainsAsTheSpeedUpsDo() {
+        assertTrainsAsDl4jFit(reluAdam(), KernelOptions.NONE);
+        assertTrainsAsDl4jFit(reluAdam(), KernelOptions.ALL);
+    }
+
     private static void assertTrainsAsDl4jFit(String json) {
+        assertTrainsAsDl4jFit(json, KernelOptions.ALL);
+    }
+
+    /** Shoal's kernel computes in another order than DL4J's layers: equal up to rounding ({@link Rounding}). */
+    private static void assertTrainsAsDl4jFit(String json, KernelOptions options) {
         ExampleBlock data = KernelFixtures.block(100, 1);
         MultiLayerNetwork plain = plainNetwork(json);
-        WorkerKernel kernel = new WorkerKernel(json);
+        WorkerKernel kernel = new WorkerKernel(json, Target.CLASS, options);
         ModelSnapshot start = kernel.snapshot();
 
         WorkerResult result = kernel.train(start, data.batches(11, BATCH, 0, 7));

@@ -3,6 +3,7 @@ package dev.shoal.kernel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -76,6 +77,32 @@ class WorkerResultTest {
         assertSameResult(a.merge(b), roundTrip(a.merge(b)));
     }
 
+    @Property
+    void aWeightedResultTravelsWhole(@ForAll("results") WorkerResult a, @ForAll("results") WorkerResult b)
+            throws Exception {
+        if (a.workers() == 1) {
+            WorkerResult weighted = a.weighted(600);
+            assertSameResult(weighted, roundTrip(weighted));
+            assertSameResult(weighted.merge(b), roundTrip(weighted.merge(b)));
+        }
+    }
+
+    @Test
+    void damagedOrForeignBytesAreRefusedNamingTheCheck() {
+        byte[] bytes = WorkerResultCodec.encode(WorkerResult.of(new float[] {1, 2}, new float[] {3}, 4, 1, 0.5, 7,
+                MemoryUse.none()));
+        byte[] flipped = bytes.clone();
+        flipped[40] ^= 1;
+        assertTrue(assertThrows(CorruptSnapshotException.class, () -> WorkerResultCodec.decode(flipped))
+                .getMessage().contains("checksum mismatch"));
+        byte[] newer = bytes.clone();
+        newer[8] = 2;
+        assertTrue(assertThrows(CorruptSnapshotException.class, () -> WorkerResultCodec.decode(newer))
+                .getMessage().contains("version 2 is not supported"));
+        assertTrue(assertThrows(CorruptSnapshotException.class,
+                () -> WorkerResultCodec.decode(java.util.Arrays.copyOf(bytes, 20))).getMessage().contains("shorter"));
+    }
+
     @Test
     void oneWorkersResultTravelsAsFloats() throws Exception {
         int n = 50_000;
@@ -102,6 +129,7 @@ class WorkerResultTest {
         assertArrayEquals(x.paramSum(), y.paramSum());
         assertArrayEquals(x.updaterSum(), y.updaterSum());
         assertEquals(x.workers(), y.workers());
+        assertEquals(x.weight(), y.weight());
         assertEquals(x.examples(), y.examples());
         assertEquals(x.maxSteps(), y.maxSteps());
         assertEquals(x.lossSum(), y.lossSum());

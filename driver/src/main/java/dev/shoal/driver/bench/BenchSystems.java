@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
@@ -68,7 +69,7 @@ public final class BenchSystems {
     /** A Shoal run with the plan's sync strategy; gradient sharing reports the bytes it sent per step. */
     private static SystemRun shoal(TrainingPlan plan, Preflight.Sources sources, String planYaml, PrintStream out) {
         List<Metrics.Stage> stages = new ArrayList<>();
-        TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, planYaml, null, out, m -> {
+        TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, planYaml, Optional.empty(), out, m -> {
             if (m instanceof Metrics.Stage s) {
                 stages.add(s);
             }

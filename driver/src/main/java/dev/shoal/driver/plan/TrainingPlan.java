@@ -1,6 +1,7 @@
 package dev.shoal.driver.plan;
 
 import dev.shoal.driver.registry.GateConfig;
+import dev.shoal.kernel.config.KernelOptions;
 import dev.shoal.kernel.config.Key;
 import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.OptimizerConfig;
@@ -17,7 +18,9 @@ public record TrainingPlan(
         @Key(doc = "Where the run directory is written.", defaultValue = "{}") OutputConfig output,
         @Key(doc = "Checkpoints a run can be resumed from.", defaultValue = "{}") CheckpointConfig checkpoint,
         @Key(doc = "shoal retrain: what a challenger must reach to become the registry's champion.",
-                defaultValue = "{}") GateConfig gate) {
+                defaultValue = "{}") GateConfig gate,
+        @Key(doc = "Shoal's speed-ups of DL4J, each of which can be switched off.", defaultValue = "{}")
+        KernelOptions kernel) {
 
     public TrainingPlan {
         if (name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {
@@ -26,8 +29,15 @@ public record TrainingPlan(
         }
     }
 
+    /** A plan with every speed-up on. */
+    public TrainingPlan(String name, DataConfig data, ModelConfig model, OptimizerConfig optimizer,
+                        TrainingConfig training, SyncConfig sync, SparkConfig spark, OutputConfig output,
+                        CheckpointConfig checkpoint, GateConfig gate) {
+        this(name, data, model, optimizer, training, sync, spark, output, checkpoint, gate, KernelOptions.ALL);
+    }
+
     /** This plan with the data section {@code d}. */
     public TrainingPlan withData(DataConfig d) {
-        return new TrainingPlan(name, d, model, optimizer, training, sync, spark, output, checkpoint, gate);
+        return new TrainingPlan(name, d, model, optimizer, training, sync, spark, output, checkpoint, gate, kernel);
     }
 }

@@ -113,7 +113,7 @@ public final class ModelEvaluation {
     public static EvalResult evaluate(Path modelZip, TrainingPlan plan, DataSource testSet, JavaSparkContext sc) {
         MultiLayerNetwork net = restore(modelZip);
         String json = net.getLayerWiseConfigurations().toJson();
-        WorkerKernel kernel = new WorkerKernel(json, plan.model().type().target());
+        WorkerKernel kernel = new WorkerKernel(json, plan.model().type().target(), plan.kernel());
         ModelSnapshot model = new ModelSnapshot(net.params().toFloatVector(), kernel.snapshot().updaterState(), 0, 0);
         DataSource source = withModelTokens(testSet.open(sc), modelZip);
         requireFits(net, modelZip, source.featureSize());

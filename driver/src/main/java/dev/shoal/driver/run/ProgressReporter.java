@@ -60,8 +60,8 @@ public final class ProgressReporter implements Consumer<Metrics> {
 
     private void epoch(Metrics.Epoch e) {
         out.printf("%s %d/%d done in %.1fs  %,.0f ex/s  train loss %.4f  test loss %.4f  %sexecutor RSS %,d MB  "
-                        + "ETA %s%n", unit, e.epoch(), e.epochs(), e.trainSeconds() + e.evalSeconds(), e.examplesPerSecond(),
-                e.trainLoss(), e.testLoss(), Double.isNaN(e.testAccuracy()) ? ""
+                        + "ETA %s%n", unit, e.epoch(), e.epochs(), e.trainSeconds() + e.evalSeconds(),
+                e.examplesPerSecond(), e.trainLoss(), e.testLoss(), Double.isNaN(e.testAccuracy()) ? ""
                         : String.format("test accuracy %.2f%%  ", 100 * e.testAccuracy()),
                 e.executorMemory().rssMb(), duration(e.etaSeconds()));
         epochStart = System.nanoTime();

@@ -97,16 +97,20 @@ public final class RunReport {
                         + "padding:3px 7px;text-align:right}pre{background:#f6f6f6;padding:10px;font-size:12px;"
                         + "overflow:auto}img{display:block;margin:8px 0}</style></head><body>\n");
         page.append("<h1>").append(escape(title)).append("</h1>\n");
-        page.append(summary(runs));
-        page.append("<h2>Per epoch</h2>\n");
-        page.append(chart("loss", epochChart("Loss per epoch", "loss", runs, true)));
+        // Federated runs evaluate after rounds, not epochs: the page says so when all its runs are federated.
+        String unit = runs.stream().allMatch(r -> r.plan().sync().strategy() == SyncStrategy.FEDERATED)
+                ? "round" : "epoch";
+        page.append(summary(runs, unit));
+        page.append("<h2>Per ").append(unit).append("</h2>\n");
+        page.append(chart("loss", epochChart("Loss per " + unit, unit, "loss", runs, true)));
         if (runs.stream().anyMatch(r -> r.ofType("epoch").stream()
                 .anyMatch(e -> Double.isFinite(e.path("testAccuracy").asDouble(Double.NaN))))) {
-            page.append(chart("accuracy", line("Test accuracy per epoch", "accuracy", runs, "testAccuracy")));
+            page.append(chart("accuracy", line("Test accuracy per " + unit, unit, "accuracy", runs,
+                    "testAccuracy")));
         }
-        page.append(chart("throughput", line("Training examples/s per epoch", "examples/s", runs,
+        page.append(chart("throughput", line("Training examples/s per " + unit, unit, "examples/s", runs,
                 "examplesPerSecond")));
-        page.append(chart("memory", memory(runs)));
+        page.append(chart("memory", memory(runs, unit)));
         for (Run run : runs) {
             page.append("<h2>").append(escape(run.name())).append("</h2>\n");
             if (run.plan().sync().strategy() == SyncStrategy.FEDERATED) {
@@ -127,10 +131,10 @@ public final class RunReport {
         return page.append("</body></html>\n").toString();
     }
 
-    private static String summary(List<Run> runs) {
-        StringBuilder table = new StringBuilder("<table class=\"summary\"><tr><th>run</th><th>epochs</th>"
+    private static String summary(List<Run> runs, String unit) {
+        StringBuilder table = new StringBuilder("<table class=\"summary\"><tr><th>run</th><th>" + unit + "s</th>"
                 + "<th>last train loss</th><th>last test loss</th><th>last test accuracy</th><th>examples/s "
-                + "after epoch 1</th></tr>\n");
+                + "after " + unit + " 1</th></tr>\n");
         for (Run run : runs) {
             List<JsonNode> epochs = run.ofType("epoch");
             JsonNode last = epochs.isEmpty() ? JSON.createObjectNode() : epochs.get(epochs.size() - 1);
@@ -179,7 +183,8 @@ public final class RunReport {
         return Optional.empty();
     }
 
-    private static JFreeChart epochChart(String title, String axis, List<Run> runs, boolean trainToo) {
+    private static JFreeChart epochChart(String title, String unit, String axis, List<Run> runs,
+                                         boolean trainToo) {
         XYSeriesCollection data = new XYSeriesCollection();
         for (Run run : runs) {
             String prefix = runs.size() > 1 ? run.name() + " " : "";
@@ -188,20 +193,20 @@ public final class RunReport {
             }
             data.addSeries(series(prefix + "test", run, e -> e.path("testLoss").asDouble()));
         }
-        return ChartFactory.createXYLineChart(title, "epoch", axis, data, PlotOrientation.VERTICAL, true, false,
+        return ChartFactory.createXYLineChart(title, unit, axis, data, PlotOrientation.VERTICAL, true, false,
                 false);
     }
 
-    private static JFreeChart line(String title, String axis, List<Run> runs, String field) {
+    private static JFreeChart line(String title, String unit, String axis, List<Run> runs, String field) {
         XYSeriesCollection data = new XYSeriesCollection();
         for (Run run : runs) {
             data.addSeries(series(run.name(), run, e -> e.path(field).asDouble(Double.NaN)));
         }
-        return ChartFactory.createXYLineChart(title, "epoch", axis, data, PlotOrientation.VERTICAL, true, false,
+        return ChartFactory.createXYLineChart(title, unit, axis, data, PlotOrientation.VERTICAL, true, false,
                 false);
     }
 
-    private static JFreeChart memory(List<Run> runs) {
+    private static JFreeChart memory(List<Run> runs, String unit) {
         XYSeriesCollection data = new XYSeriesCollection();
         for (Run run : runs) {
             String prefix = runs.size() > 1 ? run.name() + " " : "";
@@ -210,7 +215,7 @@ public final class RunReport {
             data.addSeries(series(prefix + "driver RSS", run, e -> e.path("driverMemory").path("rssMb")
                     .asDouble(Double.NaN)));
         }
-        return ChartFactory.createXYLineChart("Resident memory per epoch", "epoch", "MB", data,
+        return ChartFactory.createXYLineChart("Resident memory per " + unit, unit, "MB", data,
                 PlotOrientation.VERTICAL, true, false, false);
     }
 

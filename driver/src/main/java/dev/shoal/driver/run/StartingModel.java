@@ -4,7 +4,6 @@ import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.NetworkFiles;
-import dev.shoal.kernel.Target;
 import dev.shoal.kernel.NetworkFactory;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ConfigException;
@@ -46,27 +45,24 @@ record StartingModel(String networkJson, WorkerKernel kernel, ModelSnapshot fres
         long seed = plan.training().seed();
         return switch (m.type()) {
             case FINE_TUNE -> trained(NetworkFiles.fineTune(m, load(m.base()), plan.optimizer(), input, classes,
-                    seed), m.type().target());
-            case KERAS -> trained(NetworkFiles.keras(m.keras(), plan.optimizer(), input, classes, seed),
-                    m.type().target());
-            case DL4J_JSON -> fresh(NetworkFiles.fromJson(read(m.json()), m.json(), input, classes).toJson(),
-                    m.type().target());
-            default -> fresh(NetworkFactory.build(m, plan.optimizer(), input, classes, seed).toJson(),
-                    m.type().target());
+                    seed), plan);
+            case KERAS -> trained(NetworkFiles.keras(m.keras(), plan.optimizer(), input, classes, seed), plan);
+            case DL4J_JSON -> fresh(NetworkFiles.fromJson(read(m.json()), m.json(), input, classes).toJson(), plan);
+            default -> fresh(NetworkFactory.build(m, plan.optimizer(), input, classes, seed).toJson(), plan);
         };
     }
 
     /** The network of {@code json} as its own initialisation leaves it. */
-    private static StartingModel fresh(String json, Target target) {
-        WorkerKernel kernel = new WorkerKernel(json, target);
+    private static StartingModel fresh(String json, TrainingPlan plan) {
+        WorkerKernel kernel = new WorkerKernel(json, plan.model().type().target(), plan.kernel());
         return new StartingModel(json, kernel, kernel.snapshot());
     }
 
     /** {@code net} with the parameters it has (trained before, in a file), and a fresh optimizer state. */
-    private static StartingModel trained(MultiLayerNetwork net, Target target) {
+    private static StartingModel trained(MultiLayerNetwork net, TrainingPlan plan) {
         // The kernel initialises the network as its configuration says; the run starts from the file's trained
         // parameters instead, with the kernel's fresh updater state.
-        StartingModel built = fresh(net.getLayerWiseConfigurations().toJson(), target);
+        StartingModel built = fresh(net.getLayerWiseConfigurations().toJson(), plan);
         return new StartingModel(built.networkJson(), built.kernel(),
                 new ModelSnapshot(net.params().toFloatVector(), built.fresh().updaterState(), 0, 0));
     }

@@ -70,17 +70,17 @@ public final class TrainingRun {
     /**
      * @param sources  the plan's data, already checked by {@link Preflight}
      * @param planYaml the resolved plan, written as plan.yaml
-     * @param sc       a Spark context, or null to start (and stop) one for this run
+     * @param sc       the Spark context to run in; empty to start (and stop) one for this run
      */
     public static Outcome execute(TrainingPlan plan, Preflight.Sources sources, String planYaml,
-                                  JavaSparkContext sc, PrintStream out) {
+                                  Optional<JavaSparkContext> sc, PrintStream out) {
         return execute(plan, sources, planYaml, sc, out, m -> { });
     }
 
-    /** Like {@link #execute(TrainingPlan, Preflight.Sources, String, JavaSparkContext, PrintStream)}, also
+    /** Like {@link #execute(TrainingPlan, Preflight.Sources, String, Optional, PrintStream)}, also
      * handing every metrics record to {@code observer}. */
     public static Outcome execute(TrainingPlan plan, Preflight.Sources sources, String planYaml,
-                                  JavaSparkContext sc, PrintStream out, Consumer<Metrics> observer) {
+                                  Optional<JavaSparkContext> sc, PrintStream out, Consumer<Metrics> observer) {
         Instant started = Instant.now();
         String runId = plan.output().runId().isEmpty()
                 ? plan.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
@@ -99,8 +99,8 @@ public final class TrainingRun {
      * checkpoint; a damaged newer one is reported on {@code out} and skipped. The finished run is the one an
      * uninterrupted run would have left.
      */
-    public static Outcome resume(Path runDir, TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc,
-                                 PrintStream out) {
+    public static Outcome resume(Path runDir, TrainingPlan plan, Preflight.Sources sources,
+                                 Optional<JavaSparkContext> sc, PrintStream out) {
         Instant started = Instant.now();
         CheckpointStore checkpoints = CheckpointStore.forRun(plan.checkpoint(), runDir);
         CheckpointStore.Saved saved = checkpoints.newest(w -> out.println("warning: " + w)).orElseThrow(() ->
@@ -115,22 +115,40 @@ public final class TrainingRun {
         }
     }
 
-    private static Outcome withSpark(TrainingPlan plan, JavaSparkContext sc, Function<JavaSparkContext, Outcome> run) {
-        boolean ownContext = sc == null;
-        JavaSparkContext spark = ownContext ? SparkContexts.start(plan) : sc;
+    private static Outcome withSpark(TrainingPlan plan, Optional<JavaSparkContext> sc,
+                                     Function<JavaSparkContext, Outcome> run) {
+        if (sc.isPresent()) {
+            return run.apply(sc.get());
+        }
+        JavaSparkContext own = SparkContexts.start(plan);
         try {
-            return run.apply(spark);
+            return run.apply(own);
         } finally {
-            if (ownContext) {
-                spark.stop();
-            }
+            own.stop();
         }
     }
 
-    /** Trains from {@code resumeFrom}, or from a fresh model when it is empty. */
+    /** Trains from {@code resumeFrom}, or from a fresh model when it is empty: load, fit, write. */
     private static Outcome train(TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc,
                                  RunDirectory dir, CheckpointStore checkpoints, Optional<TrainingState> resumeFrom,
                                  PrintStream out, Instant started, Consumer<Metrics> observer) {
+        long t0 = System.nanoTime();
+        Loaded data = load(plan, sources, sc, dir, out);
+        Fitted fitted = fit(plan, data, sc, dir, checkpoints, resumeFrom, out, observer);
+        return write(plan, data, fitted, sc, dir, resumeFrom.isPresent(), out, started, t0);
+    }
+
+    /** The run's data in executor memory, and how long loading took. */
+    private record Loaded(Preflight.Sources sources, TrainingData train, TrainingData test, double seconds) {
+    }
+
+    /** What fitting left: the result, the driver's copy of the network, the TensorBoard log, and its seconds. */
+    private record Fitted(TrainingResult result, WorkerKernel driverKernel, Optional<TensorBoardLog> tensorboard,
+                          double seconds) {
+    }
+
+    private static Loaded load(TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc, RunDirectory dir,
+                               PrintStream out) {
         long t0 = System.nanoTime();
         int workers = plan.sync().workers();
         Preflight.Sources ready = sources.open(sc);
@@ -144,9 +162,18 @@ public final class TrainingRun {
                     + "executors' log names each)%n", train.skipped(), test.skipped());
         }
         dir.accept(new Metrics.Data(train.examples(), train.skipped(), test.examples(), test.skipped()));
+        return new Loaded(ready, train, test, loadSeconds);
+    }
 
+    /**
+     * Trains the plan's network on the loaded data, checkpointing every epoch; the data leaves executor memory
+     * when training ends, however it ends.
+     */
+    private static Fitted fit(TrainingPlan plan, Loaded data, JavaSparkContext sc, RunDirectory dir,
+                              CheckpointStore checkpoints, Optional<TrainingState> resumeFrom, PrintStream out,
+                              Consumer<Metrics> observer) {
+        Preflight.Sources ready = data.sources();
         StartingModel model = StartingModel.of(plan, ready.train().inputShape(), ready.train().classes());
-        String networkJson = model.networkJson();
         WorkerKernel driverKernel = model.kernel();
         ModelSnapshot first = resumeFrom.map(TrainingState::model).orElseGet(model::fresh);
         if (first.params().length != driverKernel.numParams()) {
@@ -158,7 +185,7 @@ public final class TrainingRun {
                 ? Optional.of(TensorBoardLog.open(dir.path(), plan, readPlan(dir), resumeFrom,
                 driverKernel.network(first), out))
                 : Optional.empty();
-        Trainer trainer = new Trainer(sc, plan, networkJson, ready.train().inputShape(), m -> {
+        Trainer trainer = new Trainer(sc, plan, model.networkJson(), ready.train().inputShape(), m -> {
             dir.accept(m);
             progress.accept(m);
             tensorboard.ifPresent(t -> t.accept(m));
@@ -181,9 +208,10 @@ public final class TrainingRun {
         String group = sc.getLocalProperty("spark.jobGroup.id");
         String description = sc.getLocalProperty("spark.job.description");
         sc.setJobGroup(runId, "shoal " + runId, false);
-        TrainingResult result;
         try {
-            result = trainer.run(resumeFrom.orElseGet(() -> trainer.fresh(first)), train, test, epochs);
+            TrainingResult result = trainer.run(resumeFrom.orElseGet(() -> trainer.fresh(first)), data.train(),
+                    data.test(), epochs);
+            return new Fitted(result, driverKernel, tensorboard, (System.nanoTime() - t1) / 1e9);
         } catch (RuntimeException e) {
             tensorboard.ifPresent(TensorBoardLog::failed);
             throw e;
@@ -193,11 +221,20 @@ public final class TrainingRun {
                 sc.setJobGroup(group, description, false);
             }
             // Also when training stopped: a Spark context that goes on (shoal tune, an application) keeps no data.
-            train.blocks().unpersist(false);
-            test.blocks().unpersist(false);
+            data.train().blocks().unpersist(false);
+            data.test().blocks().unpersist(false);
         }
-        double trainSeconds = (System.nanoTime() - t1) / 1e9;
+    }
 
+    /**
+     * Writes what a finished run leaves (model.zip, vocabulary or alphabet, a GAN's samples, TensorBoard's last
+     * images, the copy, provenance.json, evaluation.json and report.html) and prints the summary.
+     */
+    private static Outcome write(TrainingPlan plan, Loaded data, Fitted fitted, JavaSparkContext sc,
+                                 RunDirectory dir, boolean resumed, PrintStream out, Instant started, long t0) {
+        TrainingResult result = fitted.result();
+        WorkerKernel driverKernel = fitted.driverKernel();
+        Preflight.Sources ready = data.sources();
         dir.writeAtomically(RunDirectory.MODEL,
                 p -> ModelSerializer.writeModel(driverKernel.network(result.model()), p.toFile(), true));
         if (ready.train() instanceof TextDataSource text) {
@@ -211,26 +248,19 @@ public final class TrainingRun {
             dir.writeAtomically(RunDirectory.SAMPLES, p -> SampleGrid.write(samples, ready.train().inputShape(), p));
             out.println("64 generated images in " + dir.path().resolve(RunDirectory.SAMPLES));
         }
-        tensorboard.ifPresent(t -> finishTensorBoard(t, plan, dir, result, out));
+        fitted.tensorboard().ifPresent(t -> finishTensorBoard(t, plan, dir, result, out));
         Metrics.Epoch last = result.epochs().get(result.epochs().size() - 1);
         Metrics.Epoch saved = result.epochs().get(result.modelEpoch() - 1);
         double examplesPerSecond = result.epochs().stream().skip(result.epochs().size() > 1 ? 1 : 0)
                 .mapToDouble(Metrics.Epoch::examplesPerSecond).average().orElse(Double.NaN);
-        Map<String, Double> seconds = new LinkedHashMap<>();
-        seconds.put("load", loadSeconds);
-        seconds.put("train", trainSeconds);
-        seconds.put("total", (System.nanoTime() - t0) / 1e9);
-        Map<String, Object> outcome = new LinkedHashMap<>();
-        outcome.put("testAccuracy", saved.testAccuracy());
-        outcome.put("testLoss", saved.testLoss());
-        outcome.put("modelEpoch", result.modelEpoch());
-        outcome.put("epochsTrained", result.epochs().size());
-        outcome.put("stoppedEarly", result.stoppedEarly());
-        outcome.put("skippedRecords", Map.of("train", train.skipped(), "test", test.skipped()));
-        outcome.put("steadyExamplesPerSecond", examplesPerSecond);
         Provenance provenance = new Provenance(dir.path().getFileName().toString(), "completed",
                 started.toString(), Instant.now().toString(), hostName(), sc.master(), versions(),
-                fingerprints(plan), resumeFrom.isPresent(), seconds, outcome);
+                fingerprints(plan), resumed,
+                new Provenance.Seconds(data.seconds(), fitted.seconds(), (System.nanoTime() - t0) / 1e9),
+                new Provenance.Result(saved.testAccuracy(), saved.testLoss(), result.modelEpoch(),
+                        result.epochs().size(), result.stoppedEarly(),
+                        new Provenance.Skipped(data.train().skipped(), data.test().skipped()), examplesPerSecond),
+                driverKernel.speedUps());
         if (!plan.output().copyTo().isEmpty()) {
             // Before provenance.json: a run whose copy failed does not claim success, and can be resumed to retry.
             out.println("copied the model, plan, metrics and provenance to "

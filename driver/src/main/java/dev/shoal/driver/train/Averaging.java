@@ -51,7 +51,7 @@ final class Averaging implements Strategy {
     public EpochWork epoch(TrainingData train, ModelSnapshot start, int epoch, SyncState state,
                            Consumer<EpochWork> midEpoch) {
         SyncState.Averaging position = (SyncState.Averaging) state;
-        int batches = (train.largestBlock() + plan.training().batchSize() - 1) / plan.training().batchSize();
+        int batches = train.batchesPerEpoch(plan.training().batchSize());
         int steps = plan.sync().averageEvery();
         int rounds = (batches + steps - 1) / steps;
         int every = plan.checkpoint().everyRounds();

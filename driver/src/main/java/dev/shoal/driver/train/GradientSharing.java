@@ -58,7 +58,7 @@ final class GradientSharing implements Strategy {
         this.sharing = plan.sync().sharing();
         this.task = new SharingTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
                 plan.training().batchSize(), Trainer.augmentation(plan, input), plan.training().seed(), sharing,
-                fault, secret);
+                fault, secret, plan.kernel());
         this.sink = sink;
         this.driverHost = sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());
     }
@@ -86,7 +86,7 @@ final class GradientSharing implements Strategy {
     public EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, SyncState state,
                            Consumer<EpochWork> midEpoch) {
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " gradient sharing");
-        int steps = (train.largestBlock() + plan.training().batchSize() - 1) / plan.training().batchSize();
+        int steps = train.batchesPerEpoch(plan.training().batchSize());
         float[][] residuals = ((SyncState.Sharing) state).residuals().toArray(float[][]::new);
         try (Rendezvous rendezvous = new Rendezvous(driverHost, secret)) {
             for (int attempt = 1; ; attempt++) {

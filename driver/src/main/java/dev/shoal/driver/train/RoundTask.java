@@ -9,6 +9,7 @@ import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.Target;
 import dev.shoal.kernel.WorkerResult;
+import dev.shoal.kernel.config.KernelOptions;
 import java.io.Serializable;
 import dev.shoal.kernel.MiniBatch;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import java.util.NoSuchElementException;
  * driver object travels. {@link #train} and {@link #evaluate} run on executors, once per partition.
  */
 record RoundTask(String networkJson, Target target, int threads, int batchSize, Augmentation augmentation,
-                 long seed) implements Serializable {
+                 long seed, KernelOptions kernel) implements Serializable {
 
     Iterator<WorkerResult> train(int partition, byte[] snapshot, int epoch, int firstBatch, int steps,
                                  Iterator<ExampleBlock> blocks) {
@@ -31,7 +32,7 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
         long order = Shuffle.orderSeed(seed, epoch, partition);
         while (blocks.hasNext()) {
             ExampleBlock block = blocks.next();
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads)) {
+            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
                 lease.kernel().seedRandom(order + firstBatch);
                 var batches = block.batches(order, batchSize, firstBatch, steps);
                 result = result.merge(lease.kernel().train(start, augmentation.apply(batches, order + firstBatch)));
@@ -53,7 +54,7 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
             long passOrder = pass == 0 ? order : Shuffle.orderSeed(order, pass, client);
             passes.add(augmentation.apply(block.batches(passOrder, batch, 0, block.batchCount(batch)), passOrder));
         }
-        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads)) {
+        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
             lease.kernel().seedRandom(order);
             return lease.kernel().train(start, concat(passes.iterator()));
         }
@@ -86,7 +87,7 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
         ModelSnapshot model = SnapshotCodec.decode(snapshot);
         EvalResult result = EvalResult.empty();
         while (blocks.hasNext()) {
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads)) {
+            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
                 result = result.merge(lease.kernel().evaluate(model, blocks.next().inOrder(EVAL_BATCH)));
             }
         }

@@ -1,6 +1,5 @@
 package dev.shoal.driver.train;
 
-import dev.shoal.driver.plan.GradientEncoding;
 import dev.shoal.driver.plan.SharingConfig;
 import dev.shoal.kernel.Augmentation;
 import dev.shoal.kernel.ExampleBlock;
@@ -12,10 +11,9 @@ import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.Target;
 import dev.shoal.kernel.WorkerKernel;
-import dev.shoal.kernel.sharing.GradientMessage;
+import dev.shoal.kernel.config.KernelOptions;
 import dev.shoal.kernel.sharing.PeerAddress;
 import dev.shoal.kernel.sharing.PeerGroup;
-import dev.shoal.kernel.sharing.ThresholdEncoder;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -40,7 +38,8 @@ import org.apache.spark.SparkEnv;
  * {@code secret}.
  */
 record SharingTask(String networkJson, Target target, int threads, int batchSize, Augmentation augmentation,
-                   long seed, SharingConfig sharing, WorkerFault fault, byte[] secret) implements Serializable {
+                   long seed, SharingConfig sharing, WorkerFault fault, byte[] secret, KernelOptions kernel)
+        implements Serializable {
 
     /** Whether this JVM has already carried out the injected {@link WorkerFault}. */
     private static final AtomicBoolean KILLED = new AtomicBoolean();
@@ -72,7 +71,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
             throw e;
         }
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
-        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads);
+        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel);
              PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout, secret)) {
             float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
             return List.of(steps(lease.kernel(), peers, start, residual, block, epoch, steps)).iterator();
@@ -83,15 +82,11 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
                               ExampleBlock block, int epoch, int steps) {
         int rank = peers.rank();
         kernel.start(start);
-        int n = kernel.numParams();
-        boolean dense = sharing.encoding() == GradientEncoding.DENSE;
-        ThresholdEncoder encoder = dense ? null
-                : new ThresholdEncoder(residual.length == n ? residual : new float[n], sharing.fraction());
+        GradientExchange exchange = GradientExchange.of(sharing, kernel.numParams(), residual);
         long order = Shuffle.orderSeed(seed, epoch, rank);
         kernel.seedRandom(order);
         Iterator<MiniBatch> batches = augmentation.apply(block.batches(order, batchSize, 0, steps), order);
-        float[] gradient = new float[n];
-        float[] exchange = new float[dense ? n + 1 : n];
+        float[] gradient = new float[kernel.numParams()];
         List<Integer> hashes = new ArrayList<>();
         StepLog log = new StepLog(steps);
         long examples = 0;
@@ -105,7 +100,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
             int rows = 0;
             double loss = 0;
             long bytesBefore = peers.bytesSent();
-            if (batches.hasNext()) {
+            if (batches.hasNext()) { // a worker out of batches still takes part, with an empty gradient
                 MiniBatch batch = batches.next();
                 rows = batch.rows();
                 loss = kernel.gradient(batch, gradient);
@@ -115,44 +110,22 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
             }
             examples += rows;
             long t1 = System.nanoTime();
-            int total;
-            int sent;
-            float threshold = 0;
-            long t2;
-            if (dense) {
-                System.arraycopy(gradient, 0, exchange, 0, n);
-                exchange[n] = rows;
-                t2 = System.nanoTime();
-                peers.ringAllReduce(exchange);
-                total = (int) exchange[n];
-                sent = n;
-            } else {
-                GradientMessage mine = encoder.encode(gradient, rows);
-                sent = mine.entries().length;
-                threshold = mine.threshold();
-                t2 = System.nanoTime();
-                GradientMessage[] all = peers.allGather(mine);
-                Arrays.fill(exchange, 0);
-                total = 0;
-                for (GradientMessage m : all) {
-                    m.addTo(exchange);
-                    total += m.examples();
-                }
+            GradientExchange.Step exchanged = exchange.exchange(gradient, rows, peers);
+            long t2 = System.nanoTime();
+            if (exchanged.examples() > 0) {
+                kernel.step(exchange.sum(), exchanged.examples());
             }
             long t3 = System.nanoTime();
-            if (total > 0) {
-                kernel.step(exchange, total);
-            }
-            long t4 = System.nanoTime();
             if (sharing.verifyReplicas()) {
                 hashes.add(Arrays.hashCode(kernel.snapshot().params()));
             }
-            log.record(step, t1 - t0, t2 - t1, t3 - t2, t4 - t3, peers.bytesSent() - bytesBefore, sent, threshold,
-                    loss, rows);
+            log.record(step, t1 - t0, exchanged.encodeNanos(), exchanged.exchangeNanos(), t3 - t2,
+                    peers.bytesSent() - bytesBefore, exchanged.sent(), exchanged.threshold(), loss, rows);
         }
         ModelSnapshot end = kernel.snapshot();
-        return new StageResult(rank, rank == 0 ? SnapshotCodec.encode(end) : null, Arrays.hashCode(end.params()),
-                hashes, dense ? new float[0] : encoder.residual(), examples, lossSum, log, MemoryUse.now());
+        byte[] model = rank == 0 ? SnapshotCodec.encode(end) : new byte[0];
+        return new StageResult(rank, model, Arrays.hashCode(end.params()), hashes, exchange.residual(), examples,
+                lossSum, log, MemoryUse.now());
     }
 
     private static void closeQuietly(ServerSocket server) {

@@ -10,7 +10,7 @@ import java.util.List;
  * driver can check that they agree.
  *
  * @param rank       the worker
- * @param model      encoded final snapshot from rank 0; null from the others
+ * @param model      encoded final snapshot from rank 0; empty from the others
  * @param finalHash  hash of this replica's final parameters
  * @param stepHashes hash after every step when verifying replicas; empty otherwise
  * @param residual   what this worker's threshold encoder has not sent yet, for the next stage; empty when dense

@@ -47,14 +47,19 @@ public final class Trainer {
             WorkerFault fault) {
         this.sc = sc;
         this.plan = plan;
-        this.task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
-                plan.training().batchSize(), augmentation(plan, input), plan.training().seed());
+        this.task = roundTask(plan, networkJson, input);
         this.sink = sink;
         this.strategy = switch (plan.sync().strategy()) {
             case AVERAGING -> new Averaging(sc, plan, task, sink);
             case GRADIENT_SHARING -> new GradientSharing(sc, plan, networkJson, input, sink, fault);
             case FEDERATED -> new FederatedAveraging(sc, plan, task, sink, fault);
         };
+    }
+
+    /** What the executors need of the plan to train and evaluate the network {@code networkJson}. */
+    private static RoundTask roundTask(TrainingPlan plan, String networkJson, InputShape input) {
+        return new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
+                plan.training().batchSize(), augmentation(plan, input), plan.training().seed(), plan.kernel());
     }
 
     /** The plan's augmentation of examples of {@code input}. */
@@ -147,9 +152,7 @@ public final class Trainer {
      */
     public static EvalResult evaluate(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
                                       ModelSnapshot model, TrainingData data) {
-        RoundTask task = new RoundTask(networkJson, plan.model().type().target(), plan.sync().threadsPerWorker(),
-                plan.training().batchSize(), augmentation(plan, input), plan.training().seed());
-        return evaluate(sc, task, model, data);
+        return evaluate(sc, roundTask(plan, networkJson, input), model, data);
     }
 
     private static EvalResult evaluate(JavaSparkContext sc, RoundTask t, ModelSnapshot model, TrainingData data) {

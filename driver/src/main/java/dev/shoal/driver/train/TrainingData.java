@@ -11,6 +11,11 @@ import org.apache.spark.api.java.JavaRDD;
  */
 public record TrainingData(JavaRDD<ExampleBlock> blocks, long examples, int largestBlock, long skipped) {
 
+    /** Minibatches of {@code batchSize} in an epoch: the largest partition's. */
+    public int batchesPerEpoch(int batchSize) {
+        return (largestBlock + batchSize - 1) / batchSize;
+    }
+
     /** Data without skipped records. */
     public TrainingData(JavaRDD<ExampleBlock> blocks, long examples, int largestBlock) {
         this(blocks, examples, largestBlock, 0);

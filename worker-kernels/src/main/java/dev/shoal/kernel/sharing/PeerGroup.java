@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * The workers of one gradient-sharing stage, connected to each other over plain TCP: every pair by one socket,
  * opened by the higher rank after a {@link Handshake} on the run's secret; a connection that fails it is closed
  * and logged, and the worker goes on waiting for its real peers. No fixed port (each worker listens on an
- * ephemeral one and the addresses are exchanged beforehand), no UDP, no daemon. Every connect and read has a timeout; a peer that fails or stalls
+ * ephemeral one and the addresses are exchanged beforehand), no UDP, no daemon. Every connect and read has a
+ * timeout; a peer that fails or stalls
  * raises a {@link PeerException} naming it.
  *
  * <p>Sends run on a helper thread while this thread receives, so two peers sending large messages to each other

@@ -1,0 +1,23 @@
+package dev.shoal.kernel.config;
+
+import java.io.Serializable;
+
+/**
+ * The {@code kernel} section: Shoal's speed-ups of DL4J's layers and updaters, each of which can be switched off
+ * (to diagnose a difference, or as an escape hatch when a DL4J upgrade breaks one); DL4J's own code runs instead.
+ */
+public record KernelOptions(
+        @Key(doc = "ReLU's gradient in one pass (FastRelu).", defaultValue = "true") boolean fastRelu,
+        @Key(doc = "Networks of dense layers: forward and backward passes by Shoal (DenseBackprop).",
+                defaultValue = "true") boolean denseBackprop,
+        @Key(doc = "Convolutions and pooling by Shoal's batched kernels (FastConvolution).", defaultValue = "true")
+        boolean fastConvolution,
+        @Key(doc = "LSTM layers by Shoal's batched kernel (FastLstm).", defaultValue = "true") boolean fastLstm,
+        @Key(doc = "Adam's update and L2 in one pass (AdamStep, or FastAdam where AdamStep does not apply).",
+                defaultValue = "true") boolean fastAdam) implements Serializable {
+
+    /** Every speed-up on: the default. */
+    public static final KernelOptions ALL = new KernelOptions(true, true, true, true, true);
+    /** Plain DL4J. */
+    public static final KernelOptions NONE = new KernelOptions(false, false, false, false, false);
+}
