@@ -93,6 +93,7 @@ final class FederatedAveraging implements Strategy {
         if (ownClients) {
             clients.ifPresent(c -> c.unpersist(false));
         }
+        clients = Optional.empty();
     }
 
     /** Round {@code round}: the sampled clients' local training from {@code model}, averaged. */
@@ -122,11 +123,14 @@ final class FederatedAveraging implements Strategy {
         String where = "round " + (round + 1);
         Trainer.requireFiniteLoss(result.meanLoss(), where, plan);
         ModelSnapshot average = result.average(global.iteration() + result.maxSteps(), round);
-        SyncState.Federated server = (SyncState.Federated) state;
-        ModelSnapshot next = config.plainAverage() ? average : serverStep(global, average, server);
+        ModelSnapshot next = average;
+        SyncState after = SyncState.Federated.NONE;
+        if (!config.plainAverage()) {
+            float[] velocity = velocity(global, average, (SyncState.Federated) state);
+            next = serverStep(global, average, velocity);
+            after = config.serverMomentum() > 0 ? new SyncState.Federated(velocity) : after;
+        }
         Trainer.requireFinite(next, where);
-        SyncState after = config.serverMomentum() > 0 ? new SyncState.Federated(velocity(global, average, server))
-                : SyncState.Federated.NONE;
         long t3 = System.nanoTime();
         double computeMs = result.maxComputeNanos() / 1e6;
         sink.accept(new Metrics.Round(round + 1, 1, 1, result.workers(), result.examples(), result.meanLoss(),
@@ -150,8 +154,7 @@ final class FederatedAveraging implements Strategy {
     }
 
     /** The server optimizer's step: global + rate × velocity; the updater state is the clients' average. */
-    private ModelSnapshot serverStep(ModelSnapshot global, ModelSnapshot average, SyncState.Federated server) {
-        float[] v = velocity(global, average, server);
+    private ModelSnapshot serverStep(ModelSnapshot global, ModelSnapshot average, float[] v) {
         float[] w = global.params();
         float[] next = new float[w.length];
         float rate = (float) config.serverLearningRate();
