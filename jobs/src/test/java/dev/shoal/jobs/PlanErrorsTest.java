@@ -83,12 +83,25 @@ class PlanErrorsTest {
         "table without train  | data.format=csv               | data.train = (missing): required with format csv",
         "image shape of 2     | data.shape=[28, 28]           | data.shape = [28, 28]: must be [height, width, channels] or empty",
         "scale of zero        | data.scale=0                  | data.scale = 0.0: must be a finite number > 0",
+        "column split unnamed | sync.federated.split=column   | sync.federated.column = '': split: column needs the name",
+        "no clients sampled   | sync.federated.fraction=0     | sync.federated.fraction = 0.0: must be in (0, 1]",
     })
     void badValuesFailInOneLineNamingKeyAndValue(String name, String override, String expected) {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> Preflight.check(TrainCommand.plan(job, List.of(override))));
         assertTrue(e.getMessage().startsWith(expected), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+    }
+
+    @Test
+    void federatedSettingsThatCannotWorkWithTheDataAreNamed() {
+        ConfigException idx = assertThrows(ConfigException.class, () -> Preflight.check(TrainCommand.plan(job,
+                List.of("sync.strategy=federated", "sync.federated.split=column", "sync.federated.column=user"))));
+        assertTrue(idx.getMessage().startsWith("sync.federated.split = column: needs a table"), idx.getMessage());
+        assertTrue(idx.getMessage().endsWith("data.format is idx"), idx.getMessage());
+        ConfigException many = assertThrows(ConfigException.class, () -> Preflight.check(TrainCommand.plan(job,
+                List.of("sync.strategy=federated", "sync.federated.clients=301"))));
+        assertEquals("sync.federated.clients = 301: more clients than the 300 training examples", many.getMessage());
     }
 
     @Test

@@ -8,8 +8,17 @@ import java.util.NoSuchElementException;
  * One partition's examples in the canonical dense form: {@code size} rows of {@code featureSize} floats,
  * row-major, and one class index per row. The driver builds one block per partition and keeps it in executor
  * memory for the whole run; the kernel draws a fresh, seeded order of minibatches from it each epoch.
+ *
+ * @param clients for federated averaging's {@code column} split, the client of each row (an index into the
+ *                table's sorted client names); empty when the data names no clients
  */
-public record ExampleBlock(float[] features, int[] labels, int featureSize, int numClasses) implements Serializable {
+public record ExampleBlock(float[] features, int[] labels, int featureSize, int numClasses, int[] clients)
+        implements Serializable {
+
+    /** A block whose rows name no clients. */
+    public ExampleBlock(float[] features, int[] labels, int featureSize, int numClasses) {
+        this(features, labels, featureSize, numClasses, new int[0]);
+    }
 
     public ExampleBlock {
         if (featureSize < 1 || numClasses < 1) {
@@ -18,6 +27,10 @@ public record ExampleBlock(float[] features, int[] labels, int featureSize, int 
         if (features.length != (long) labels.length * featureSize) {
             throw new IllegalArgumentException("block has " + labels.length + " labels but " + features.length
                     + " feature values; expected " + (long) labels.length * featureSize);
+        }
+        if (clients.length != 0 && clients.length != labels.length) {
+            throw new IllegalArgumentException("block has " + labels.length + " labels but " + clients.length
+                    + " client keys");
         }
     }
 

@@ -49,18 +49,26 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      * @param features feature columns as configured; empty to find them ({@link #open})
      * @param shape    [height, width, channels] of an image, or empty for a flat vector
      * @param limit    use the first {@code limit} rows only; 0 for all
+     * @param clientColumn the column naming each row's client (federated averaging's column split); empty for none
      */
     public record Spec(String key, String path, DataFormat format, String label, List<String> features,
-                       int classes, float scale, List<Integer> shape, int limit, BadRecords bad)
+                       int classes, float scale, List<Integer> shape, int limit, BadRecords bad, String clientColumn)
             implements Serializable {
+
+        /** A table whose rows name no clients. */
+        public Spec(String key, String path, DataFormat format, String label, List<String> features, int classes,
+                    float scale, List<Integer> shape, int limit, BadRecords bad) {
+            this(key, path, format, label, features, classes, scale, shape, limit, bad, "");
+        }
     }
 
     /**
      * The feature columns found, whether they are one array column (or one Spark ML vector column, read as an
-     * array), the values per example and the rows.
+     * array), the values per example and the rows; with a client column, its distinct values, sorted (a row's
+     * client is the index of its value there).
      */
-    public record Layout(List<String> columns, boolean array, boolean vector, int featureSize, int examples)
-            implements Serializable {
+    public record Layout(List<String> columns, boolean array, boolean vector, int featureSize, int examples,
+                         List<String> clients) implements Serializable {
 
         /** The feature columns as the rows are read: a vector column becomes an array of floats. */
         List<Column> select() {
@@ -95,7 +103,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             }
             array = true;
             vector = firstType instanceof VectorUDT;
-            Column values = new Layout(columns, true, vector, 0, 0).select().get(0);
+            Column values = new Layout(columns, true, vector, 0, 0, List.of()).select().get(0);
             featureSize = table.select(functions.size(values)).head().getInt(0);
         } else {
             for (String c : columns) {
@@ -117,7 +125,19 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
                     + Integer.MAX_VALUE + " are supported");
         }
-        return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows));
+        return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows,
+                clientNames(table, schema)));
+    }
+
+    /** The distinct values of the client column, sorted; empty without one. */
+    private List<String> clientNames(Dataset<Row> table, StructType schema) {
+        String c = spec.clientColumn();
+        if (c.isEmpty()) {
+            return List.of();
+        }
+        type(schema, c, "client");
+        return table.select(functions.col(c).cast("string")).where(functions.col(c).isNotNull()).distinct()
+                .collectAsList().stream().map(r -> r.getString(0)).sorted().toList();
     }
 
     private Layout opened() {
@@ -153,6 +173,9 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         Layout l = opened();
         List<Column> select = new ArrayList<>();
         select.addAll(l.select());
+        if (!l.clients().isEmpty()) {
+            select.add(functions.col(spec.clientColumn()).cast("string"));
+        }
         select.add(functions.col(spec.label()));
         select.add(functions.input_file_name());
         int n = l.examples();
@@ -182,7 +205,10 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         return blocks;
     }
 
-    /** One row's example; the row holds the feature columns, the label and the file name, in that order. */
+    /**
+     * One row's example; the row holds the feature columns, the client (with a client column), the label and the
+     * file name, in that order.
+     */
     Example example(Row row, int index) {
         Layout l = layout;
         String file = row.getString(row.length() - 1);
@@ -213,7 +239,19 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             throw rowError(file, index, "label " + label + " is not a class index in [0, " + (spec.classes() - 1)
                     + "] (data.classes is " + spec.classes() + ")");
         }
-        return new Example(x, (int) y);
+        return new Example(x, (int) y, l.clients().isEmpty() ? -1 : client(row.get(row.length() - 3), file, index));
+    }
+
+    /** The index of a row's client among the sorted client names. */
+    private int client(Object value, String file, int index) {
+        if (value == null) {
+            throw rowError(file, index, "client column '" + spec.clientColumn() + "' is null");
+        }
+        int client = java.util.Collections.binarySearch(layout.clients(), (String) value);
+        if (client < 0) {
+            throw rowError(file, index, "client '" + value + "' was not in the table when it was opened");
+        }
+        return client;
     }
 
     private float feature(Object value, String file, int index, String column) {
@@ -235,6 +273,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         int featureSize = layout.featureSize();
         float[] x = new float[size * featureSize];
         int[] y = new int[size];
+        int[] clients = new int[layout.clients().isEmpty() ? 0 : size];
         boolean[] filled = new boolean[size];
         int count = 0;
         while (placed.hasNext()) {
@@ -242,6 +281,9 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             int row = e._1() - first;
             System.arraycopy(e._2().x(), 0, x, row * featureSize, featureSize);
             y[row] = e._2().y();
+            if (clients.length > 0) {
+                clients[row] = e._2().client();
+            }
             filled[row] = true;
             count++;
         }
@@ -249,7 +291,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             throw new DataFormatException(spec.path() + " changed while it was read: block " + partition + " got "
                     + count + " rows, expected " + size);
         }
-        return DataSource.compact(x, y, filled, featureSize, spec.classes());
+        return DataSource.compact(x, y, clients, filled, featureSize, spec.classes());
     }
 
     /** The table at {@code path} in {@code format}: files Spark SQL reads, or a table in the session's catalog. */
@@ -314,8 +356,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 + message);
     }
 
-    /** One row, converted. */
-    record Example(float[] x, int y) implements Serializable {
+    /** One row, converted; {@code client} is -1 without a client column. */
+    record Example(float[] x, int y, int client) implements Serializable {
     }
 
     /** Sends slot s to the block that owns it: the p with start(p) <= s < start(p + 1). */

@@ -7,5 +7,7 @@ public enum ClientSplit {
     /** McMahan et al.'s pathological non-IID split: sorted by label, cut into equal shards, a few per client. */
     SHARDS,
     /** Label skew: each class spread over the clients in proportions drawn from Dirichlet(alpha). */
-    DIRICHLET
+    DIRICHLET,
+    /** A table column names each row's client (a user, a device): one client per distinct value. */
+    COLUMN
 }

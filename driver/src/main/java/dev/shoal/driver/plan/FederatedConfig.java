@@ -9,7 +9,8 @@ public record FederatedConfig(
         @Key(doc = "Clients K: the training data is dealt into this many parts, each one client's own data.",
                 defaultValue = "100") int clients,
         @Key(doc = "How examples are dealt to clients: iid, shards (sorted by label, cut into equal shards, "
-                + "shards-per-client each) or dirichlet (each class spread with proportions from Dirichlet(alpha)).",
+                + "shards-per-client each), dirichlet (each class spread with proportions from Dirichlet(alpha)) "
+                + "or column (a table column names each row's client; clients is then its number of values).",
                 defaultValue = "iid") ClientSplit split,
         @Key(doc = "shards: shards each client gets.", defaultValue = "2") int shardsPerClient,
         @Key(doc = "dirichlet: concentration; small values give each client few labels, large ones approach iid.",
@@ -29,11 +30,13 @@ public record FederatedConfig(
         @Key(doc = "Server momentum beta (FedAvgM): velocity = beta x velocity + (average - old); 0 for none.",
                 defaultValue = "0") double serverMomentum,
         @Key(doc = "Chance that a sampled client drops out of its round (simulated failure); at least one stays.",
-                defaultValue = "0") double dropout) implements java.io.Serializable {
+                defaultValue = "0") double dropout,
+        @Key(doc = "column: the training table's column whose value names each row's client (e.g. a user id).",
+                defaultValue = "''") String column) implements java.io.Serializable {
 
     /** The keys' defaults. */
     public static final FederatedConfig DEFAULT = new FederatedConfig(100, ClientSplit.IID, 2, 0.5, 0.1, 5, 10,
-            100, ClientWeighting.EXAMPLES, 1.0, 0, 0);
+            100, ClientWeighting.EXAMPLES, 1.0, 0, 0, "");
 
     public FederatedConfig {
         Checks.atLeast("clients", clients, 1);
@@ -48,11 +51,23 @@ public record FederatedConfig(
         Checks.positive("server-learning-rate", serverLearningRate);
         Checks.fraction("server-momentum", serverMomentum);
         Checks.fraction("dropout", dropout);
+        if (split == ClientSplit.COLUMN && column.isBlank()) {
+            throw new ConfigException("column", "''", "split: column needs the name of the column that names "
+                    + "each row's client");
+        }
     }
 
-    /** Clients sampled each round: ⌈C·K⌉, at least one. */
-    public int clientsPerRound() {
-        return Math.max(1, (int) Math.ceil(fraction * clients - 1e-9));
+    /** Settings without a client column. */
+    public FederatedConfig(int clients, ClientSplit split, int shardsPerClient, double alpha, double fraction,
+                           int localEpochs, int batchSize, int rounds, ClientWeighting weighting,
+                           double serverLearningRate, double serverMomentum, double dropout) {
+        this(clients, split, shardsPerClient, alpha, fraction, localEpochs, batchSize, rounds, weighting,
+                serverLearningRate, serverMomentum, dropout, "");
+    }
+
+    /** Clients sampled each round of {@code k} clients: ⌈C·K⌉, at least one. */
+    public int clientsPerRound(int k) {
+        return Math.max(1, (int) Math.ceil(fraction * k - 1e-9));
     }
 
     /** The new model is the clients' average as it is: no server optimizer in the way. */

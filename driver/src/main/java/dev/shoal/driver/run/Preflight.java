@@ -10,6 +10,7 @@ import dev.shoal.driver.data.InputFiles;
 import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.data.TextFile;
+import dev.shoal.driver.plan.ClientSplit;
 import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.StopMetric;
@@ -63,10 +64,17 @@ public final class Preflight {
         if (plan.model().type() == ModelType.KERAS) {
             NetworkFiles.requireHdf5(plan.model().keras(), plan.model().fileKey());
         }
+        boolean clientColumn = plan.sync().strategy() == SyncStrategy.FEDERATED
+                && plan.sync().federated().split() == ClientSplit.COLUMN;
+        if (clientColumn && !d.format().isTable()) {
+            throw new ConfigException("sync.federated.split", "column", "needs a table (data.format parquet, csv, "
+                    + "json or spark-table) whose sync.federated.column names each row's client; data.format is "
+                    + d.format().name().toLowerCase(java.util.Locale.ROOT));
+        }
         return switch (d.format()) {
             case IDX -> idx(plan);
-            case PARQUET, CSV, JSON, SPARK_TABLE -> new Sources(plan, table("data.train", d.train(), d, d.trainLimit()),
-                    table("data.test", d.test(), d, 0));
+            case PARQUET, CSV, JSON, SPARK_TABLE -> new Sources(plan, table("data.train", d.train(), d, d.trainLimit(),
+                    clientColumn ? plan.sync().federated().column() : ""), table("data.test", d.test(), d, 0, ""));
             case TEXT -> text(plan);
             case CHARS -> chars(plan);
             case CIFAR -> cifar(plan);
@@ -92,7 +100,7 @@ public final class Preflight {
         return switch (d.format()) {
             case IDX -> IdxDataSource.open(d.testImages(), d.testLabels(), d.classes()).with(bad(d));
             case CIFAR -> CifarDataSource.open(d.test(), d.classes()).with(bad(d));
-            default -> table("data.test", d.test(), d, 0);
+            default -> table("data.test", d.test(), d, 0, "");
         };
     }
 
@@ -146,9 +154,10 @@ public final class Preflight {
                 d.test(), folders, d.classes(), shape).with(bad(d)));
     }
 
-    private static TableDataSource table(String key, String path, DataConfig d, int limit) {
+    /** A table source; {@code clientColumn} names each row's client (federated column split), or is empty. */
+    private static TableDataSource table(String key, String path, DataConfig d, int limit, String clientColumn) {
         return TableDataSource.of(new TableDataSource.Spec(key, path, d.format(), d.label(), d.features(),
-                d.classes(), (float) d.scale(), d.shape(), limit, bad(d)));
+                d.classes(), (float) d.scale(), d.shape(), limit, bad(d), clientColumn));
     }
 
     private static BadRecords bad(DataConfig d) {
@@ -168,7 +177,7 @@ public final class Preflight {
         }
         if (plan.sync().strategy() == SyncStrategy.FEDERATED) {
             int clients = plan.sync().federated().clients();
-            if (clients > train.examples()) {
+            if (plan.sync().federated().split() != ClientSplit.COLUMN && clients > train.examples()) {
                 throw new ConfigException("sync.federated.clients", clients, "more clients than the "
                         + train.examples() + " training examples");
             }

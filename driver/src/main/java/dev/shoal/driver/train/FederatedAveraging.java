@@ -61,6 +61,8 @@ final class FederatedAveraging implements Strategy {
     private Optional<JavaPairRDD<Integer, ExampleBlock>> clients = Optional.empty();
     /** Whether the clients' data is a copy this strategy made (and lets go of when done). */
     private boolean ownClients;
+    /** Clients K: sync.federated.clients, or for the column split the column's number of values. */
+    private int clientCount;
 
     FederatedAveraging(JavaSparkContext sc, TrainingPlan plan, RoundTask task, Consumer<Metrics> sink,
                        WorkerFault fault) {
@@ -85,7 +87,8 @@ final class FederatedAveraging implements Strategy {
     /** The sampled clients' passes over their data, for clients of average size. */
     @Override
     public long examplesPerEpoch(TrainingData train) {
-        return train.examples() * config.clientsPerRound() * config.localEpochs() / config.clients();
+        clients(train);
+        return train.examples() * config.clientsPerRound(clientCount) * config.localEpochs() / clientCount;
     }
 
     @Override
@@ -101,7 +104,7 @@ final class FederatedAveraging implements Strategy {
     public EpochWork epoch(TrainingData train, ModelSnapshot model, int round, SyncState state,
                            Consumer<EpochWork> midEpoch) {
         JavaPairRDD<Integer, ExampleBlock> dealt = clients(train);
-        int[] sampled = Clients.sample(config.clients(), config.clientsPerRound(), config.dropout(),
+        int[] sampled = Clients.sample(clientCount, config.clientsPerRound(clientCount), config.dropout(),
                 plan.training().seed(), round);
         Trainer.describeJobs(sc, "round " + (round + 1) + " on " + sampled.length + " clients");
         long t0 = System.nanoTime();
@@ -178,8 +181,11 @@ final class FederatedAveraging implements Strategy {
      * the examples dealt by {@link Clients} and moved with one shuffle, each client's rows in data order.
      */
     private JavaPairRDD<Integer, ExampleBlock> deal(TrainingData train) {
-        int k = config.clients();
         int partitions = train.blocks().getNumPartitions();
+        List<int[]> keysByBlock = config.split() == ClientSplit.COLUMN
+                ? train.blocks().map(ExampleBlock::clients).collect() : List.of();
+        int k = config.split() == ClientSplit.COLUMN ? columnClients(keysByBlock) : config.clients();
+        clientCount = k;
         if (train.examples() < k) {
             throw new ConfigException("sync.federated.clients", k, "more clients than the " + train.examples()
                     + " training examples");
@@ -200,6 +206,7 @@ final class FederatedAveraging implements Strategy {
         }
         long seed = plan.training().seed();
         int[] clientOf = switch (config.split()) {
+            case COLUMN -> concat(keysByBlock, labels.length);
             case IID -> iid(labels.length, k, seed);
             case SHARDS -> Clients.shards(labels, k, config.shardsPerClient(), seed);
             case DIRICHLET -> Clients.dirichlet(labels, train.blocks().first().numClasses(), k, config.alpha(), seed);
@@ -216,6 +223,25 @@ final class FederatedAveraging implements Strategy {
         assignment.destroy();
         ownClients = true;
         return dealt;
+    }
+
+    /** The column split's clients: one per value of the column (the keys index the sorted values). */
+    private int columnClients(List<int[]> keysByBlock) {
+        if (keysByBlock.stream().anyMatch(keys -> keys.length == 0)) {
+            throw new ConfigException("sync.federated.split", "column", "the training data names no clients: "
+                    + "it needs a table (data.format parquet, csv, json or spark-table) with sync.federated.column");
+        }
+        return keysByBlock.stream().flatMapToInt(Arrays::stream).max().orElse(0) + 1;
+    }
+
+    private static int[] concat(List<int[]> arrays, int length) {
+        int[] all = new int[length];
+        int at = 0;
+        for (int[] a : arrays) {
+            System.arraycopy(a, 0, all, at, a.length);
+            at += a.length;
+        }
+        return all;
     }
 
     /** IID without a matching placement: a seeded permutation cut into {@code k} equal parts. */

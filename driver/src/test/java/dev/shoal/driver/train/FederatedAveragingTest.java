@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.data.BadRecords;
+import dev.shoal.driver.data.TableDataSource;
 import dev.shoal.driver.plan.ClientSplit;
 import dev.shoal.driver.plan.ClientWeighting;
+import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.FederatedConfig;
 import dev.shoal.driver.plan.SyncConfig;
 import dev.shoal.driver.plan.SyncStrategy;
@@ -20,6 +23,9 @@ import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ScheduleType;
 import dev.shoal.kernel.config.UpdaterType;
 import dev.shoal.kernel.testing.Rounding;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -30,6 +36,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.factory.Nd4j;
 import scala.Tuple2;
 
@@ -280,6 +287,60 @@ class FederatedAveragingTest {
             assertEquals(clean.result().epochs().get(1).trainLoss(), faulty.result().epochs().get(1).trainLoss());
         } finally {
             data.blocks().unpersist();
+        }
+    }
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aTableColumnNamesTheClientsAndEachClientHoldsExactlyItsRows() throws IOException {
+        // 150 rows of 10 features (f0 = the row number) whose user is one of 7 names, u0 to u6, by row mod 7.
+        StringBuilder csv = new StringBuilder("f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,label,user\n");
+        for (int i = 0; i < 150; i++) {
+            csv.append(i);
+            for (int f = 1; f < 10; f++) {
+                csv.append(',').append((i * f) % 13 - 6);
+            }
+            csv.append(',').append(i % 4).append(",u").append(i % 7).append('\n');
+        }
+        Path table = Files.writeString(dir.resolve("clients.csv"), csv);
+        List<String> features = List.of("f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9");
+        TableDataSource source = TableDataSource.of(new TableDataSource.Spec("data.train", table.toString(),
+                DataFormat.CSV, "label", features, 4, 1, List.of(), 0, BadRecords.FAIL, "user")).open(SPARK.sc());
+        assertEquals(List.of("u0", "u1", "u2", "u3", "u4", "u5", "u6"), source.layout().clients());
+        JavaRDD<ExampleBlock> blocks = source.load(SPARK.sc(), 2, 42);
+        TrainingData data = new TrainingData(blocks, 150, blocks.map(ExampleBlock::size).reduce(Math::max));
+        try {
+            for (ExampleBlock b : blocks.collect()) {
+                for (int r = 0; r < b.size(); r++) {
+                    assertEquals((int) b.features()[r * 10] % 7, b.clients()[r], "row " + b.features()[r * 10]);
+                }
+            }
+            TrainingPlan base = federated(UpdaterType.SGD, 100, ClientSplit.IID, 0.5, 1, 8, 2,
+                    ClientWeighting.EXAMPLES, 1, 0);
+            TrainingPlan plan = with(base, new SyncConfig(SyncStrategy.FEDERATED, 2, 1, 1, base.sync().sharing(),
+                    new FederatedConfig(100, ClientSplit.COLUMN, 2, 0.3, 0.5, 1, 8, 2, ClientWeighting.EXAMPLES, 1, 0,
+                            0, "user")), base.training());
+            FederatedAveraging strategy = new FederatedAveraging(SPARK.sc(), plan, null, m -> { }, WorkerFault.NONE);
+            List<Tuple2<Integer, ExampleBlock>> clients = strategy.clients(data).collect();
+            strategy.close();
+            assertEquals(7, clients.size(), "one client per user, whatever sync.federated.clients says");
+            int rows = 0;
+            for (Tuple2<Integer, ExampleBlock> client : clients) {
+                ExampleBlock b = client._2();
+                for (int r = 0; r < b.size(); r++) {
+                    assertEquals(client._1(), (int) b.features()[r * 10] % 7, "user u" + client._1() + "'s rows only");
+                }
+                rows += b.size();
+            }
+            assertEquals(150, rows, "every row once");
+
+            Run run = train(plan, data);
+            assertEquals(List.of(4, 4), run.rounds().stream().map(Metrics.Round::workers).toList(),
+                    "C = 0.5 of the table's 7 clients");
+        } finally {
+            blocks.unpersist();
         }
     }
 }
