@@ -149,4 +149,26 @@ class ExecutorKillClusterIT {
         System.out.println("gradient sharing after the kill: stage attempts " + stages.stream()
                 .map(Metrics.Stage::attempt).toList());
     }
+
+    @Test
+    void federatedAveragingRunsTheClientsOfAKilledExecutorAgainAndCountsThemOnce() {
+        String[] settings = {"sync.strategy=federated", "sync.federated.clients=12", "sync.federated.fraction=0.5",
+            "sync.federated.local-epochs=2", "sync.federated.batch-size=32", "sync.federated.rounds=3"};
+        Run clean = train(plan("federated-clean", settings), m -> false, 0);
+        Run faulted = train(plan("federated-killed", settings), m -> m instanceof Metrics.Epoch e && e.epoch() == 1,
+                100);
+
+        assertEquals(1, faulted.killed().size(), "an executor was killed");
+        assertTrue(Files.exists(faulted.outcome().directory().resolve("provenance.json")), "the run completed");
+        // Each round: 6 of the 12 clients of 500 examples, two local epochs each.
+        List<Long> examples = faulted.metrics().stream().filter(m -> m instanceof Metrics.Round)
+                .map(m -> ((Metrics.Round) m).examples()).toList();
+        assertEquals(List.of(6000L, 6000L, 6000L), examples, "every sampled client's examples once per round");
+        assertEquals(clean.metrics().stream().filter(m -> m instanceof Metrics.Round)
+                .map(m -> ((Metrics.Round) m).workers()).toList(), faulted.metrics().stream()
+                .filter(m -> m instanceof Metrics.Round).map(m -> ((Metrics.Round) m).workers()).toList());
+        double a = epochs(clean).get(2).testAccuracy();
+        double b = epochs(faulted).get(2).testAccuracy();
+        assertTrue(Math.abs(a - b) <= 0.005, "accuracy " + b + " with the kill, " + a + " without");
+    }
 }

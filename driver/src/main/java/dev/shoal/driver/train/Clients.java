@@ -1,6 +1,7 @@
 package dev.shoal.driver.train;
 
 import dev.shoal.kernel.Shuffle;
+import dev.shoal.kernel.config.ConfigException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -28,7 +29,9 @@ final class Clients {
     static int[] shards(int[] labels, int clients, int shardsPerClient, long seed) {
         int shards = clients * shardsPerClient;
         if (labels.length < shards) {
-            throw new IllegalArgumentException(labels.length + " examples cannot be cut into " + shards + " shards");
+            throw new ConfigException("sync.federated.shards-per-client", shardsPerClient, clients + " clients x "
+                    + shardsPerClient + " = " + shards + " shards, more than the " + labels.length
+                    + " training examples");
         }
         Integer[] byLabel = new Integer[labels.length];
         Arrays.setAll(byLabel, i -> i);
