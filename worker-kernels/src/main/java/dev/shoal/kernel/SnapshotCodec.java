@@ -3,7 +3,6 @@ package dev.shoal.kernel;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.zip.CRC32C;
 
 /**
  * The explicit, versioned byte form of a {@link ModelSnapshot}, used for broadcasts and checkpoints.
@@ -37,7 +36,7 @@ public final class SnapshotCodec {
                 .putInt(s.params().length).putInt(s.updaterState().length);
         buf.asFloatBuffer().put(s.params()).put(s.updaterState());
         buf.position(size - TRAILER);
-        buf.putInt(checksum(buf.array(), size - TRAILER));
+        buf.putInt(Checksum.crc32c(buf.array(), size - TRAILER));
         return buf.array();
     }
 
@@ -69,7 +68,7 @@ public final class SnapshotCodec {
                     + " updater values (" + expected + " bytes) but is " + bytes.length + " bytes long");
         }
         int stored = ByteBuffer.wrap(bytes, bytes.length - TRAILER, TRAILER).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        int actual = checksum(bytes, bytes.length - TRAILER);
+        int actual = Checksum.crc32c(bytes, bytes.length - TRAILER);
         if (stored != actual) {
             throw new CorruptSnapshotException(String.format(
                     "snapshot checksum mismatch: stored %08x, computed %08x", stored, actual));
@@ -78,11 +77,5 @@ public final class SnapshotCodec {
         float[] updater = new float[u];
         buf.asFloatBuffer().get(params).get(updater);
         return new ModelSnapshot(params, updater, iteration, epoch);
-    }
-
-    private static int checksum(byte[] bytes, int length) {
-        CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, length);
-        return (int) crc.getValue();
     }
 }

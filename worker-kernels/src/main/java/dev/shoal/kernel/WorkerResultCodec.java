@@ -4,7 +4,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.zip.CRC32C;
 
 /**
  * The explicit, versioned byte form of a {@link WorkerResult}: what a task sends back to the driver (Spark
@@ -52,7 +51,7 @@ public final class WorkerResultCodec {
                 }
             }
         }
-        buf.putInt(checksum(buf.array(), size - TRAILER));
+        buf.putInt(Checksum.crc32c(buf.array(), size - TRAILER));
         return buf.array();
     }
 
@@ -75,7 +74,7 @@ public final class WorkerResultCodec {
                     + " is not supported; this build reads version " + VERSION);
         }
         int stored = ByteBuffer.wrap(bytes, bytes.length - TRAILER, TRAILER).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        int actual = checksum(bytes, bytes.length - TRAILER);
+        int actual = Checksum.crc32c(bytes, bytes.length - TRAILER);
         if (stored != actual) {
             throw new CorruptSnapshotException(String.format(
                     "worker result checksum mismatch: stored %08x, computed %08x", stored, actual));
@@ -105,11 +104,5 @@ public final class WorkerResultCodec {
         }
         return new WorkerResult(params, updater, workers, weight, examples, steps, lossSum, computeNanos,
                 maxComputeNanos, memory);
-    }
-
-    private static int checksum(byte[] bytes, int length) {
-        CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, length);
-        return (int) crc.getValue();
     }
 }

@@ -9,6 +9,7 @@ import dev.shoal.driver.plan.CheckpointConfig;
 import dev.shoal.driver.train.Metrics;
 import dev.shoal.driver.train.SyncState;
 import dev.shoal.driver.train.TrainingState;
+import dev.shoal.kernel.Checksum;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
 import java.io.ByteArrayOutputStream;
@@ -25,7 +26,6 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.zip.CRC32C;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -209,7 +209,7 @@ public final class CheckpointStore {
                 floats.asFloatBuffer().put(r);
                 out.write(floats.array());
             }
-            out.writeInt(checksum(bytes.toByteArray(), bytes.size()));
+            out.writeInt(Checksum.crc32c(bytes.toByteArray(), bytes.size()));
             return bytes.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e); // writing to memory
@@ -232,7 +232,7 @@ public final class CheckpointStore {
             throw new CorruptCheckpointException("format version " + version + "; this build reads 1 to " + VERSION);
         }
         int stored = ByteBuffer.wrap(bytes, bytes.length - Integer.BYTES, Integer.BYTES).getInt();
-        int actual = checksum(bytes, bytes.length - Integer.BYTES);
+        int actual = Checksum.crc32c(bytes, bytes.length - Integer.BYTES);
         if (stored != actual) {
             throw new CorruptCheckpointException(String.format(
                     "checksum mismatch: stored %08x, computed %08x (truncated or damaged)", stored, actual));
@@ -300,12 +300,6 @@ public final class CheckpointStore {
         byte[] b = new byte[in.getInt()];
         in.get(b);
         return b;
-    }
-
-    private static int checksum(byte[] bytes, int length) {
-        CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, length);
-        return (int) crc.getValue();
     }
 
     /** A checkpoint file failed a check. */
