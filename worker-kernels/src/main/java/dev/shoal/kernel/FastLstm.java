@@ -80,6 +80,8 @@ public final class FastLstm implements LSTMHelper {
     private double[] carried;
     private double[] cellGradient;
     private double[] zeros;
+    /** [4 x units, batch]: the gates' gradients summed over the steps so far, for the bias gradient. */
+    private double[] gradientSums;
     /** The outputs shifted one step later, [units, time, batch]. */
     private double[] shifted;
     private final HeapCopy copy = new HeapCopy();
@@ -111,7 +113,8 @@ public final class FastLstm implements LSTMHelper {
     @Override
     public Map<String, Long> helperMemoryUse() {
         long heap = 0;
-        for (double[] a : new double[][] {products, step, outputGradient, carried, cellGradient, zeros, shifted}) {
+        for (double[] a : new double[][] {products, step, outputGradient, carried, cellGradient, zeros,
+                gradientSums, shifted}) {
             heap += a == null ? 0 : (long) a.length * Double.BYTES;
         }
         for (double[][] perStep : List.of(gates, cells, cellTanh, outputs)) {
@@ -262,6 +265,8 @@ public final class FastLstm implements LSTMHelper {
         cellGradient = HeapCopy.reuse(cellGradient, state);
         Arrays.fill(carried, 0, state, 0);
         Arrays.fill(cellGradient, 0, state, 0);
+        gradientSums = HeapCopy.reuse(gradientSums, 4L * state);
+        Arrays.fill(gradientSums, 0, 4 * state, 0);
         recurrentGradient = Buffers.reuse(recurrentGradient, epsilon, new long[] {units, batch});
         for (int t = steps - 1; t >= 0; t--) {
             copy.read(above, (long) t * state, outputGradient, 0, state);
@@ -274,7 +279,7 @@ public final class FastLstm implements LSTMHelper {
         }
         copy.write(products, 0, 4 * steps * state, work, 0);
         INDArray biasGradient = gradientViews.get(biasWeightKey);
-        biasGradient.assign(Nd4j.create(rowSums(4 * units, steps * batch)).reshape(biasGradient.shape()));
+        biasGradient.assign(Nd4j.create(rowSums(4 * units, batch)).reshape(biasGradient.shape()));
         Nd4j.gemm(matrix(inputs), work, gradientViews.get(inputWeightKey), false, true, 1.0, 0.0);
         shiftOutputs(units, steps, batch, epsilon);
         Nd4j.gemm(matrix(previousOutputs), work, gradientViews.get(recurrentWeightKey), false, true, 1.0, 0.0);
@@ -313,6 +318,9 @@ public final class FastLstm implements LSTMHelper {
             step[3 * state + k] = dc * blockInput * modulation * (1 - modulation);
             cellGradient[k] = dc * forget;
         }
+        for (int k = 0; k < 4 * state; k++) {
+            gradientSums[k] += step[k];
+        }
         for (int r = 0; r < 4 * units; r++) {
             int from = r * batch;
             int to = (r * steps + t) * batch;
@@ -322,15 +330,13 @@ public final class FastLstm implements LSTMHelper {
         }
     }
 
-    /** The sums of {@link #products}' rows, each {@code length} long: the bias gradient. */
-    private double[] rowSums(int rows, int length) {
+    /** The bias gradient: {@link #gradientSums}' rows, each {@code batch} long, summed. */
+    private double[] rowSums(int rows, int batch) {
         double[] sums = new double[rows];
         for (int r = 0; r < rows; r++) {
-            double sum = 0;
-            for (int k = r * length, end = k + length; k < end; k++) {
-                sum += products[k];
+            for (int k = r * batch; k < (r + 1) * batch; k++) {
+                sums[r] += gradientSums[k];
             }
-            sums[r] = sum;
         }
         return sums;
     }
