@@ -20,8 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# The kernel bench's LSTM (KernelBench.LSTM_*): 128 tokens of a 2,000-word vocabulary, embedding 64, 128 units.
-LSTM_STEPS, LSTM_VOCABULARY, LSTM_EMBEDDING, LSTM_UNITS = 128, 2000, 64, 128
+# The kernel bench's LSTM classifiers (KernelBench.SEQUENCES): tokens, vocabulary, embedding, units, classes.
+SEQUENCES = {"lstm": (128, 2000, 64, 128, 10), "lstm-imdb": (200, 20000, 64, 64, 2)}
 CLASSES = 10
 
 
@@ -34,11 +34,11 @@ def bench_pytorch():
 
 
 class LstmClassifier(nn.Module):
-    def __init__(self):
+    def __init__(self, vocabulary, embedding, units, classes):
         super().__init__()
-        self.embedding = nn.Embedding(LSTM_VOCABULARY, LSTM_EMBEDDING)
-        self.lstm = nn.LSTM(LSTM_EMBEDDING, LSTM_UNITS, batch_first=True)
-        self.out = nn.Linear(LSTM_UNITS, CLASSES)
+        self.embedding = nn.Embedding(vocabulary, embedding)
+        self.lstm = nn.LSTM(embedding, units, batch_first=True)
+        self.out = nn.Linear(units, classes)
 
     def forward(self, tokens):
         steps, _ = self.lstm(self.embedding(tokens))
@@ -46,9 +46,10 @@ class LstmClassifier(nn.Module):
 
 
 def model_and_batch(name, batch, generator):
-    if name == "lstm":
-        x = torch.randint(0, LSTM_VOCABULARY, (batch, LSTM_STEPS), generator=generator)
-        return LstmClassifier(), x
+    if name in SEQUENCES:
+        steps, vocabulary, embedding, units, classes = SEQUENCES[name]
+        x = torch.randint(0, vocabulary, (batch, steps), generator=generator)
+        return LstmClassifier(vocabulary, embedding, units, classes), x
     hidden = [500] if name == "lenet" else [256, 128]
     args = argparse.Namespace(model=name, hidden=hidden, seed=1)
     x = torch.rand(batch, 784, generator=generator)
@@ -61,7 +62,8 @@ class Step:
     def __init__(self, name, batch):
         generator = torch.Generator().manual_seed(7)
         self.model, self.x = model_and_batch(name, batch, generator)
-        self.y = torch.randint(0, CLASSES, (batch,), generator=generator)
+        classes = SEQUENCES[name][4] if name in SEQUENCES else CLASSES
+        self.y = torch.randint(0, classes, (batch,), generator=generator)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=0.001, weight_decay=1e-4)
 
     def ms_per_step(self, threads, steps):

@@ -19,15 +19,15 @@ import picocli.CommandLine.Option;
 
 /** {@code shoal bench-kernel}: the worker kernel alone, against DL4J's own training step and the SGEMM ceiling. */
 @Command(name = "bench-kernel", mixinStandardHelpOptions = true,
-        description = {"Time one training step (forward, backward, Adam) of the MLP, LeNet and an LSTM classifier "
-                + "(128 tokens) through Shoal's worker kernel and through DL4J's MultiLayerNetwork.fit, on 1 and 2 "
-                + "threads, without Spark, and through PyTorch where a python3 with torch is installed "
-                + "(scripts/install-pytorch); report ms/step, examples/s, GFLOP/s and the fraction of a 1024^3 "
-                + "SGEMM measured in the same run.",
+        description = {"Time one training step (forward, backward, Adam) of the MLP, LeNet and LSTM classifiers "
+                + "(lstm: 128 tokens, 128 units; lstm-imdb: imdb-lstm.yaml's 200 tokens, 64 units) through Shoal's "
+                + "worker kernel and through DL4J's MultiLayerNetwork.fit, on 1 and 2 threads, without Spark, and "
+                + "through PyTorch where a python3 with torch is installed (scripts/install-pytorch); report ms/step, "
+                + "examples/s, GFLOP/s and the fraction of a 1024^3 SGEMM measured in the same run.",
                 "Prints a Markdown table; --out also writes kernel-bench.json."})
 final class BenchKernelCommand implements Callable<Integer> {
     @Option(names = "--models", split = ",", defaultValue = "mlp,lenet,lstm", paramLabel = "MODEL",
-            description = "Models, comma separated: mlp, lenet, lstm (default: ${DEFAULT-VALUE}).")
+            description = "Models, comma separated: mlp, lenet, lstm, lstm-imdb (default: ${DEFAULT-VALUE}).")
     List<String> models;
 
     @Option(names = "--threads", split = ",", defaultValue = "1,2", paramLabel = "N",

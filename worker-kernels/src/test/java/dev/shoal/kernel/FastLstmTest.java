@@ -15,6 +15,8 @@ import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -60,12 +62,54 @@ class FastLstmTest {
         assertEquals(lstmLayers, FastLstm.install(fast));
 
         Dl4jEquality.assertSameAs(dl4j, fast, x, y);
+        for (org.deeplearning4j.nn.api.Layer layer : fast.getLayers()) {
+            if (layer.getHelper() instanceof FastLstm helper) {
+                assertTrue(helper.helperMemoryUse().get("heap") > 0, "the helper ran, not DL4J's own path");
+            }
+        }
     }
 
     @Test
     void stackedLstmsMatchDl4jsBuiltInPath() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 6, 5, 9).subi(0.5);
         assertSameAsDl4j(stacked(DataType.FLOAT), x, stepLabels(DataType.FLOAT, 6, 4, 9), 2);
+    }
+
+    /** Sequences of one step, minibatches of one example, and both: the loops' and copies' edge cases. */
+    @ParameterizedTest(name = "batch {0}, {1} steps")
+    @CsvSource({"1, 1", "1, 7", "5, 1", "3, 2", "2, 33"})
+    void oddShapesMatchDl4jsBuiltInPath(int batch, int steps) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, 5, steps).subi(0.5);
+        assertSameAsDl4j(stacked(DataType.FLOAT), x, stepLabels(DataType.FLOAT, batch, 4, steps), 2);
+    }
+
+    /**
+     * Large inputs saturate the gates (sigmoids near 0 and 1, tanh near +-1), where FastTanh's clamp is reached and
+     * the slopes are tiny: still DL4J's results.
+     */
+    @Test
+    void saturatedGatesMatchDl4jsBuiltInPath() {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 5, 6).subi(0.5).muli(40);
+        assertSameAsDl4j(stacked(DataType.FLOAT), x, stepLabels(DataType.FLOAT, 4, 4, 6), 2);
+    }
+
+    /** Buffers grow to the largest minibatch once and are reused: training adds no memory from step to step. */
+    @Test
+    void keepsItsBuffersFromStepToStep() {
+        MultiLayerNetwork net = new MultiLayerNetwork(stacked(DataType.FLOAT).clone());
+        net.init();
+        FastLstm.install(net);
+        org.deeplearning4j.nn.api.Layer lstm = net.getLayer(0);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 6, 5, 9);
+        INDArray y = stepLabels(DataType.FLOAT, 6, 4, 9);
+        net.fit(x, y);
+        java.util.Map<String, Long> first = lstm.getHelper().helperMemoryUse();
+        for (int i = 0; i < 3; i++) {
+            net.fit(x, y);
+        }
+        net.fit(x.get(NDArrayIndex.interval(0, 2)).dup(), y.get(NDArrayIndex.interval(0, 2)).dup()); // smaller
+        assertEquals(first, lstm.getHelper().helperMemoryUse());
+        assertTrue(first.get("buffers") > 0 && first.get("heap") > 0, first.toString());
     }
 
     @Test

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -67,10 +68,19 @@ public final class KernelBench {
 
     private static final int IMAGE = 784;
     private static final int CLASSES = 10;
-    static final int LSTM_STEPS = 128;
-    static final int LSTM_EMBEDDING = 64;
-    static final int LSTM_UNITS = 128;
-    static final int LSTM_VOCABULARY = 2000;
+
+    /** An LSTM classifier's shape: tokens per example, vocabulary, embedding, LSTM units, classes. */
+    record Sequence(int steps, int vocabulary, int embedding, int units, int classes) {
+    }
+
+    /**
+     * The LSTM classifiers: {@code lstm} (128 tokens of a 2,000-word vocabulary, embedding 64, 128 units, 10
+     * classes) and {@code lstm-imdb}, conf/imdb-lstm.yaml's shape (200 tokens of 20,000 words, embedding 64, 64
+     * units, 2 classes). scripts/bench-pytorch-kernel.py has the same table.
+     */
+    static final Map<String, Sequence> SEQUENCES = Map.of(
+            "lstm", new Sequence(128, 2000, 64, 128, 10),
+            "lstm-imdb", new Sequence(200, 20000, 64, 64, 2));
 
     private KernelBench() {
     }
@@ -101,8 +111,7 @@ public final class KernelBench {
 
     /**
      * The models: the suites' 784-256-128-10 MLP and LeNet on 28x28 grey images as shoal bench trains them, and
-     * an LSTM classifier over {@link #LSTM_STEPS} tokens (embedding {@link #LSTM_EMBEDDING}, {@link #LSTM_UNITS}
-     * units, the last step's output classified); Adam, 10 classes.
+     * the LSTM classifiers of {@link #SEQUENCES} (the last step's output classified); Adam.
      */
     static MultiLayerConfiguration network(String model) {
         OptimizerConfig adam = new OptimizerConfig(UpdaterType.ADAM, 0.001, 0.9, 0.9, 0.999, 0.95, 1e-8,
@@ -112,30 +121,36 @@ public final class KernelBench {
                     WeightInit.RELU, 0, 0, 1e-4, Loss.MCXENT), adam, InputShape.vector(IMAGE), CLASSES, 1);
             case "lenet" -> NetworkFactory.build(new ModelConfig(ModelType.LENET, List.of(500), Activation.RELU,
                     WeightInit.RELU, 0, 0, 1e-4, Loss.MCXENT), adam, new InputShape(28, 28, 1), CLASSES, 1);
-            case "lstm" -> NetworkFactory.build(new ModelConfig(ModelType.LSTM_CLASSIFIER, List.of(),
-                    Activation.RELU, WeightInit.XAVIER, 0, 0, 1e-4, Loss.MCXENT, List.of(1), LSTM_EMBEDDING,
-                    LSTM_UNITS, 1, "", 0, 0, "", ""), adam, InputShape.sequence(LSTM_STEPS, LSTM_VOCABULARY),
-                    CLASSES, 1);
-            default -> throw new IllegalArgumentException("unknown model '" + model + "'; use mlp, lenet or lstm");
+            default -> {
+                Sequence q = SEQUENCES.get(model);
+                if (q == null) {
+                    throw new IllegalArgumentException("unknown model '" + model + "'; use mlp, lenet, "
+                            + String.join(", ", new java.util.TreeSet<>(SEQUENCES.keySet())));
+                }
+                yield NetworkFactory.build(new ModelConfig(ModelType.LSTM_CLASSIFIER, List.of(), Activation.RELU,
+                        WeightInit.XAVIER, 0, 0, 1e-4, Loss.MCXENT, List.of(1), q.embedding(), q.units(), 1, "", 0,
+                        0, "", ""), adam, InputShape.sequence(q.steps(), q.vocabulary()), q.classes(), 1);
+            }
         };
     }
 
     /** Random minibatches for {@code model}: pixels in [0, 1), or token ids. */
     private static List<MiniBatch> batches(String model, int batch, int count) {
-        boolean tokens = model.equals("lstm");
-        int features = tokens ? LSTM_STEPS : IMAGE;
+        Sequence tokens = SEQUENCES.get(model);
+        int features = tokens != null ? tokens.steps() : IMAGE;
+        int classes = tokens != null ? tokens.classes() : CLASSES;
         SplittableRandom random = new SplittableRandom(7);
         List<MiniBatch> out = new ArrayList<>();
         for (int b = 0; b < count; b++) {
             float[] x = new float[batch * features];
             int[] y = new int[batch];
             for (int i = 0; i < x.length; i++) {
-                x[i] = tokens ? random.nextInt(LSTM_VOCABULARY) : (float) random.nextDouble();
+                x[i] = tokens != null ? random.nextInt(tokens.vocabulary()) : (float) random.nextDouble();
             }
             for (int i = 0; i < batch; i++) {
-                y[i] = random.nextInt(CLASSES);
+                y[i] = random.nextInt(classes);
             }
-            out.add(new MiniBatch(x, y, features, CLASSES));
+            out.add(new MiniBatch(x, y, features, classes));
         }
         return out;
     }

@@ -20,5 +20,8 @@ class KernelBenchTest {
         // the embedding is a lookup, not a product.
         double lstm = 2.0 * batch * (128 * 4 * (64 + 128) * 128 + 128 * 10);
         assertEquals(3 * lstm, KernelBench.stepFlops("lstm", batch), 1e-6);
+        // conf/imdb-lstm.yaml's shape: 200 steps, embedding 64, 64 units, 2 classes.
+        double imdb = 2.0 * batch * (200 * 4 * (64 + 64) * 64 + 64 * 2);
+        assertEquals(3 * imdb, KernelBench.stepFlops("lstm-imdb", batch), 1e-6);
     }
 }
