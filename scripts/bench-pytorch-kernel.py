@@ -20,8 +20,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# The kernel bench's LSTM classifiers (KernelBench.SEQUENCES): tokens, vocabulary, embedding, units, classes.
-SEQUENCES = {"lstm": (128, 2000, 64, 128, 10), "lstm-imdb": (200, 20000, 64, 64, 2)}
+# The kernel bench's token classifiers (KernelBench.SEQUENCES): tokens, vocabulary, embedding, units (LSTM units or
+# attention size), heads, hidden dense layers, classes.
+SEQUENCES = {"lstm": (128, 2000, 64, 128, 1, [], 10), "lstm-imdb": (200, 20000, 64, 64, 1, [], 2),
+             "attention-imdb": (200, 20000, 64, 64, 4, [64], 2)}
 CLASSES = 10
 
 
@@ -45,10 +47,32 @@ class LstmClassifier(nn.Module):
         return self.out(steps[:, -1])
 
 
+class AttentionClassifier(nn.Module):
+    """Shoal's attention-classifier: embedding, multi-head self-attention (projections without biases, as DL4J's
+    SelfAttentionLayer), max over time, dense ReLU layers, output layer."""
+
+    def __init__(self, vocabulary, embedding, units, heads, hidden, classes):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, embedding)
+        self.attention = nn.MultiheadAttention(units, heads, bias=False, batch_first=True)
+        layers, width = [], units
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        self.head = nn.Sequential(*layers, nn.Linear(width, classes))
+
+    def forward(self, tokens):
+        x = self.embedding(tokens)
+        attended, _ = self.attention(x, x, x, need_weights=False)
+        return self.head(attended.max(dim=1).values)
+
+
 def model_and_batch(name, batch, generator):
     if name in SEQUENCES:
-        steps, vocabulary, embedding, units, classes = SEQUENCES[name]
+        steps, vocabulary, embedding, units, heads, hidden, classes = SEQUENCES[name]
         x = torch.randint(0, vocabulary, (batch, steps), generator=generator)
+        if name.startswith("attention"):
+            return AttentionClassifier(vocabulary, embedding, units, heads, hidden, classes), x
         return LstmClassifier(vocabulary, embedding, units, classes), x
     hidden = [500] if name == "lenet" else [256, 128]
     args = argparse.Namespace(model=name, hidden=hidden, seed=1)
@@ -62,7 +86,7 @@ class Step:
     def __init__(self, name, batch):
         generator = torch.Generator().manual_seed(7)
         self.model, self.x = model_and_batch(name, batch, generator)
-        classes = SEQUENCES[name][4] if name in SEQUENCES else CLASSES
+        classes = SEQUENCES[name][-1] if name in SEQUENCES else CLASSES
         self.y = torch.randint(0, classes, (batch,), generator=generator)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=0.001, weight_decay=1e-4)
 

@@ -16,13 +16,14 @@ final class HeapCopy {
 
     /** {@code length} elements of {@code from}'s memory, from its element {@code start}, into {@code to[at...]}. */
     void read(INDArray from, long start, double[] to, int at, int length) {
-        int index = index(from, start, length);
         if (from.dataType() == DataType.DOUBLE) {
-            from.data().asNioDouble().get(index, to, at, length);
+            DoubleBuffer buffer = from.data().asNioDouble();
+            buffer.get(index(from, start, length, buffer.limit()), to, at, length);
             return;
         }
         float[] scratch = scratch(length);
-        floatsOf(from).get(index, scratch, 0, length);
+        FloatBuffer buffer = floatsOf(from);
+        buffer.get(index(from, start, length, buffer.limit()), scratch, 0, length);
         for (int i = 0; i < length; i++) {
             to[at + i] = scratch[i];
         }
@@ -30,17 +31,17 @@ final class HeapCopy {
 
     /** {@code from[at...]}, {@code length} elements, into {@code to}'s memory from its element {@code start}. */
     void write(double[] from, int at, int length, INDArray to, long start) {
-        int index = index(to, start, length);
         if (to.dataType() == DataType.DOUBLE) {
             DoubleBuffer buffer = to.data().asNioDouble();
-            buffer.put(index, from, at, length);
+            buffer.put(index(to, start, length, buffer.limit()), from, at, length);
             return;
         }
         float[] scratch = scratch(length);
         for (int i = 0; i < length; i++) {
             scratch[i] = (float) from[at + i];
         }
-        floatsOf(to).put(index, scratch, 0, length);
+        FloatBuffer buffer = floatsOf(to);
+        buffer.put(index(to, start, length, buffer.limit()), scratch, 0, length);
     }
 
     private static FloatBuffer floatsOf(INDArray a) {
@@ -50,12 +51,16 @@ final class HeapCopy {
         return a.data().asNioFloat();
     }
 
-    /** The buffer index of element {@code start} of {@code a}'s memory, checked to leave room for the copy. */
-    private static int index(INDArray a, long start, int length) {
+    /**
+     * The index of element {@code start} of {@code a}'s memory in its buffer's NIO view (which covers the whole
+     * buffer a view was cut from, {@code limit} elements; a view starts at its offset), checked to leave room for
+     * the copy.
+     */
+    private static int index(INDArray a, long start, int length, int limit) {
         long index = a.offset() + start;
-        if (start < 0 || index + length > a.data().length()) {
-            throw new IndexOutOfBoundsException("elements " + start + " to " + (start + length) + " of an array of "
-                    + a.data().length() + " from offset " + a.offset());
+        if (start < 0 || index + length > limit) {
+            throw new IndexOutOfBoundsException("elements " + start + " to " + (start + length) + " of an array at "
+                    + "offset " + a.offset() + " in a buffer of " + limit);
         }
         return Math.toIntExact(index);
     }

@@ -74,6 +74,9 @@ public final class WorkerKernel {
         if (options.fastLstm()) {
             engaged.put("FastLstm", FastLstm.install(net));
         }
+        if (options.fastAttention()) {
+            engaged.put("FastAttention", FastAttention.install(net));
+        }
         gan = target == Target.IMAGES ? Gan.of(net) : null;
         adamStep = gan == null && options.fastAdam() ? AdamStep.of(net) : null;
         engaged.put("AdamStep", adamStep == null ? 0 : 1);

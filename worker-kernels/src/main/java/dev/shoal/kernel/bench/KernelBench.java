@@ -69,18 +69,24 @@ public final class KernelBench {
     private static final int IMAGE = 784;
     private static final int CLASSES = 10;
 
-    /** An LSTM classifier's shape: tokens per example, vocabulary, embedding, LSTM units, classes. */
-    record Sequence(int steps, int vocabulary, int embedding, int units, int classes) {
+    /**
+     * A token classifier's shape: its family, tokens per example, vocabulary, embedding, LSTM units or attention
+     * size, attention heads, hidden dense layers, classes.
+     */
+    record Sequence(ModelType type, int steps, int vocabulary, int embedding, int units, int heads,
+                    List<Integer> hidden, int classes) {
     }
 
     /**
-     * The LSTM classifiers: {@code lstm} (128 tokens of a 2,000-word vocabulary, embedding 64, 128 units, 10
-     * classes) and {@code lstm-imdb}, conf/imdb-lstm.yaml's shape (200 tokens of 20,000 words, embedding 64, 64
-     * units, 2 classes). scripts/bench-pytorch-kernel.py has the same table.
+     * The token classifiers: {@code lstm} (128 tokens of a 2,000-word vocabulary, embedding 64, 128 units, 10
+     * classes), and conf/imdb-lstm.yaml's and conf/imdb-attention.yaml's shapes, {@code lstm-imdb} (200 tokens of
+     * 20,000 words, embedding 64, 64 units, 2 classes) and {@code attention-imdb} (the same tokens, 4-head
+     * self-attention of 64, max over time, dense 64). scripts/bench-pytorch-kernel.py has the same table.
      */
     static final Map<String, Sequence> SEQUENCES = Map.of(
-            "lstm", new Sequence(128, 2000, 64, 128, 10),
-            "lstm-imdb", new Sequence(200, 20000, 64, 64, 2));
+            "lstm", new Sequence(ModelType.LSTM_CLASSIFIER, 128, 2000, 64, 128, 1, List.of(), 10),
+            "lstm-imdb", new Sequence(ModelType.LSTM_CLASSIFIER, 200, 20000, 64, 64, 1, List.of(), 2),
+            "attention-imdb", new Sequence(ModelType.ATTENTION_CLASSIFIER, 200, 20000, 64, 64, 4, List.of(64), 2));
 
     private KernelBench() {
     }
@@ -127,9 +133,9 @@ public final class KernelBench {
                     throw new IllegalArgumentException("unknown model '" + model + "'; use mlp, lenet, "
                             + String.join(", ", new java.util.TreeSet<>(SEQUENCES.keySet())));
                 }
-                yield NetworkFactory.build(new ModelConfig(ModelType.LSTM_CLASSIFIER, List.of(), Activation.RELU,
-                        WeightInit.XAVIER, 0, 0, 1e-4, Loss.MCXENT, List.of(1), q.embedding(), q.units(), 1, "", 0,
-                        0, "", ""), adam, InputShape.sequence(q.steps(), q.vocabulary()), q.classes(), 1);
+                yield NetworkFactory.build(new ModelConfig(q.type(), q.hidden(), Activation.RELU, WeightInit.XAVIER,
+                        0, 0, 1e-4, Loss.MCXENT, List.of(1), q.embedding(), q.units(), q.heads(), "", 0, 0, "", ""),
+                        adam, InputShape.sequence(q.steps(), q.vocabulary()), q.classes(), 1);
             }
         };
     }
