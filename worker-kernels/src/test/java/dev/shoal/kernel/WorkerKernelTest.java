@@ -170,6 +170,50 @@ class WorkerKernelTest {
         assertTrue(after.accuracy() > 0.8, "accuracy " + after.accuracy());
     }
 
+    /**
+     * Evaluation makes one forward pass per minibatch for both the predictions and the loss: the same loss as
+     * DL4J's {@code score(data, false)} (regularisation included) and the same predicted classes as its
+     * {@code output}, on a dense network with L1 and L2, the lstm-classifier and the attention-classifier.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ModelType.class, names = {"MLP", "LSTM_CLASSIFIER", "ATTENTION_CLASSIFIER"})
+    void evaluationGivesDl4jsLossAndPredictions(ModelType type) {
+        boolean tokens = type != ModelType.MLP;
+        ModelConfig model = new ModelConfig(type, List.of(7), Activation.RELU, WeightInit.XAVIER, 0, 1e-3, 1e-2,
+                Loss.MCXENT, List.of(1), 8, 12, 4, "", 0, 0, "", "");
+        InputShape input = tokens ? InputShape.sequence(9, 40) : InputShape.vector(KernelFixtures.FEATURES);
+        MultiLayerConfiguration conf = NetworkFactory.build(model, KernelFixtures.optimizer(UpdaterType.ADAM), input,
+                KernelFixtures.CLASSES, 3);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(4);
+        int rows = 21;
+        float[] x = new float[rows * input.size()];
+        int[] y = new int[rows];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = tokens ? random.nextInt(40) : (float) random.nextDouble();
+        }
+        for (int i = 0; i < rows; i++) {
+            y[i] = random.nextInt(KernelFixtures.CLASSES);
+        }
+        MiniBatch batch = new MiniBatch(x, y, input.size(), KernelFixtures.CLASSES);
+        WorkerKernel kernel = new WorkerKernel(conf.toJson());
+        EvalResult result = kernel.evaluate(kernel.snapshot(), List.of(batch).iterator());
+
+        MultiLayerNetwork dl4j = new MultiLayerNetwork(conf);
+        dl4j.init(org.nd4j.linalg.factory.Nd4j.createFromArray(kernel.snapshot().params()).reshape(1, -1), true);
+        if (tokens) {
+            FastAttention.install(dl4j); // DL4J's own attention computes the same forward pass, only slower
+        }
+        var data = batch.toDataSet();
+        Rounding.assertClose("mean loss", dl4j.score(data, false), result.meanLoss());
+        long[] predicted = dl4j.output(data.getFeatures(), false).argMax(1).toLongVector();
+        long right = 0;
+        for (int i = 0; i < rows; i++) {
+            right += predicted[i] == y[i] ? 1 : 0;
+        }
+        assertEquals(rows, result.examples());
+        assertEquals((double) right / rows, result.accuracy(), 1e-12);
+    }
+
     private static String networkJson(UpdaterType updater) {
         return KernelFixtures.networkJson(updater);
     }
