@@ -35,8 +35,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * softmax's gradient s (g - s . g) per query. Every product is one BLAS call ({@code cblas_dgemm} on Java arrays,
  * no copies to native memory): per example the three input projections as one product and the output projection
  * as one; per example and head the scores, the weighted sum and, going back, four products. The softmax (with its
- * max subtracted) is a loop over each query's row of scores, contiguous. Arithmetic in double on the heap, as
- * {@link FastLstm}'s, for float and double networks alike (DL4J's gradient check runs on this code).
+ * max subtracted) is a loop over each query's row of scores, contiguous, with {@link FastMath}'s exp in float
+ * networks. Arithmetic in double on the heap, as {@link FastLstm}'s, for float and double networks alike (DL4J's
+ * gradient check runs on this code).
  *
  * <p>Masks (padded sequences) and layers without input projections fall back to DL4J's own path. Not thread-safe:
  * one per layer of a network that one thread trains.
@@ -49,6 +50,8 @@ public final class FastAttention extends SameDiffLayer {
     private final HeapCopy copy = new HeapCopy();
     /** Whether the last forward pass was this class's (else DL4J's, whose backward pass then runs too). */
     private boolean ownForward;
+    /** Whether it kept every example's arrays for a backward pass (training), or reused one example's (inference). */
+    private boolean kept;
     private int batch;
     private int steps;
     /** The input projections stacked [3 x heads x P, nIn] and the output projection [heads x P, nOut]. */
@@ -142,35 +145,41 @@ public final class FastAttention extends SameDiffLayer {
         }
         output = HeapCopy.reuse(output, (long) hp * nOut);
         copy.read(denseC(paramTable.get(OUTPUT_WEIGHTS)), 0, output, 0, hp * nOut);
-        inputs = reuse(inputs, batch, nIn * t);
-        queriesKeysValues = reuse(queriesKeysValues, batch, 3 * hp * t);
-        heads = reuse(heads, batch, hp * t);
-        queries = reuse(queries, batch * nHeads, p * t);
-        keys = reuse(keys, batch * nHeads, p * t);
-        values = reuse(values, batch * nHeads, p * t);
-        attention = reuse(attention, batch * nHeads, t * t);
+        // Training keeps every example's arrays for the backward pass; inference (evaluation at large minibatches)
+        // reuses the first example's, so that it adds no memory.
+        kept = training;
+        int examples = training ? batch : 1;
+        inputs = reuse(inputs, examples, nIn * t);
+        queriesKeysValues = reuse(queriesKeysValues, examples, 3 * hp * t);
+        heads = reuse(heads, examples, hp * t);
+        queries = reuse(queries, examples * nHeads, p * t);
+        keys = reuse(keys, examples * nHeads, p * t);
+        values = reuse(values, examples * nHeads, p * t);
+        attention = reuse(attention, examples * nHeads, t * t);
         example = HeapCopy.reuse(example, (long) Math.max(nOut, nIn) * t);
         head = HeapCopy.reuse(head, (long) p * t);
         double scale = 1 / Math.sqrt(p);
+        boolean exact = input.dataType() == DataType.DOUBLE;
         INDArray x = denseC(input);
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
                 new long[] {batch, nOut, t}, 'c');
         for (int b = 0; b < batch; b++) {
-            copy.read(x, (long) b * nIn * t, inputs[b], 0, nIn * t);
-            double[] qkv = queriesKeysValues[b];
-            gemm(false, false, 3 * hp, t, nIn, 1, projections, inputs[b], 0, qkv);
+            int e = training ? b : 0;
+            copy.read(x, (long) b * nIn * t, inputs[e], 0, nIn * t);
+            double[] qkv = queriesKeysValues[e];
+            gemm(false, false, 3 * hp, t, nIn, 1, projections, inputs[e], 0, qkv);
             for (int h = 0; h < nHeads; h++) {
-                int bh = b * nHeads + h;
+                int bh = e * nHeads + h;
                 System.arraycopy(qkv, h * p * t, queries[bh], 0, p * t);
                 System.arraycopy(qkv, (hp + h * p) * t, keys[bh], 0, p * t);
                 System.arraycopy(qkv, (2 * hp + h * p) * t, values[bh], 0, p * t);
                 double[] a = attention[bh];
                 gemm(true, false, t, t, p, scale, queries[bh], keys[bh], 0, a); // [query][key] scores
-                softmaxRows(a, t);
+                softmaxRows(a, t, exact);
                 gemm(false, true, p, t, t, 1, values[bh], a, 0, head);
-                System.arraycopy(head, 0, heads[b], h * p * t, p * t);
+                System.arraycopy(head, 0, heads[e], h * p * t, p * t);
             }
-            gemm(true, false, nOut, t, hp, 1, output, heads[b], 0, example);
+            gemm(true, false, nOut, t, hp, 1, output, heads[e], 0, example);
             copy.write(example, 0, nOut * t, out, (long) b * nOut * t);
         }
         return out;
@@ -180,6 +189,9 @@ public final class FastAttention extends SameDiffLayer {
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         if (!ownForward) {
             return super.backpropGradient(epsilon, workspaceMgr);
+        }
+        if (!kept) {
+            throw new IllegalStateException("FastAttention: a backward pass after an inference forward pass");
         }
         ownForward = false; // the forward arrays stay valid, but one backward pass per forward pass, as DL4J does
         SelfAttentionLayer conf = attention();
@@ -236,16 +248,27 @@ public final class FastAttention extends SameDiffLayer {
         return new Pair<>(gradient, inputEpsilon);
     }
 
-    /** Each of the {@code n} rows of {@code a} ([n, n]) replaced by its softmax, the row's max subtracted first. */
-    private static void softmaxRows(double[] a, int n) {
+    /**
+     * Each of the {@code n} rows of {@code a} ([n, n]) replaced by its softmax, the row's max subtracted first; exp
+     * by {@link FastMath} in float networks ({@code exact} false), a vectorised loop of its own.
+     */
+    private static void softmaxRows(double[] a, int n, boolean exact) {
         for (int row = 0; row < n * n; row += n) {
             double max = Double.NEGATIVE_INFINITY;
             for (int k = row; k < row + n; k++) {
                 max = Math.max(max, a[k]);
             }
+            if (exact) {
+                for (int k = row; k < row + n; k++) {
+                    a[k] = Math.exp(a[k] - max);
+                }
+            } else {
+                for (int k = row; k < row + n; k++) {
+                    a[k] = FastMath.expNonPositive(a[k] - max);
+                }
+            }
             double sum = 0;
             for (int k = row; k < row + n; k++) {
-                a[k] = Math.exp(a[k] - max);
                 sum += a[k];
             }
             double inverse = 1 / sum;

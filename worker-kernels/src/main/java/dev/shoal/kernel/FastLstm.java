@@ -34,7 +34,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * gradient after it); only the recurrent product stays per step, on buffers made once. Everything element-wise
  * of a step (the four gates' activations, the cell update, its tanh and the output; going back, all the gates'
  * gradients and the cell gradient carried to the step before) is one fused loop in Java over {@code double[]}
- * arrays on the heap, which the JIT vectorises, with tanh and the sigmoid by {@link FastTanh} in float networks
+ * arrays on the heap, which the JIT vectorises, with tanh and the sigmoid by {@link FastMath} in float networks
  * ({@code Math.tanh}/{@code Math.exp} in double ones, for the gradient check). Native memory and the heap meet
  * only in bulk copies ({@link HeapCopy}): per step, the recurrent product's result in and the new output out
  * (forward), the gates' gradients out and the recurrent gradient in (backward). Same arithmetic as DL4J's (gate
@@ -219,7 +219,7 @@ public final class FastLstm implements LSTMHelper {
             }
         } else {
             for (int k = start; k < end; k++) {
-                to[k] = FastTanh.tanh(from[k]);
+                to[k] = FastMath.tanh(from[k]);
             }
         }
     }
@@ -232,7 +232,7 @@ public final class FastLstm implements LSTMHelper {
             }
         } else {
             for (int k = start; k < end; k++) {
-                a[k] = FastTanh.sigmoid(a[k]);
+                a[k] = FastMath.sigmoid(a[k]);
             }
         }
     }

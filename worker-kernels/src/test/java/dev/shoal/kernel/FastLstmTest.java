@@ -84,7 +84,7 @@ class FastLstmTest {
     }
 
     /**
-     * Large inputs saturate the gates (sigmoids near 0 and 1, tanh near +-1), where FastTanh's clamp is reached and
+     * Large inputs saturate the gates (sigmoids near 0 and 1, tanh near +-1), where FastMath's clamp is reached and
      * the slopes are tiny: still DL4J's results.
      */
     @Test

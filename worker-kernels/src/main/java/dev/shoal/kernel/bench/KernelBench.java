@@ -27,6 +27,7 @@ import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -234,7 +235,8 @@ public final class KernelBench {
 
     /**
      * Products of one forward pass over {@code x}: 2 x in x out per example for dense layers, the same per output
-     * position for convolutions, and per time step for each of an LSTM's four gates (input and recurrent weights).
+     * position for convolutions, per time step for each of an LSTM's four gates (input and recurrent weights), and
+     * for self-attention its projections, scores and weighted sums.
      */
     static double forwardFlops(MultiLayerConfiguration conf, INDArray x) {
         MultiLayerNetwork net = new MultiLayerNetwork(conf.clone());
@@ -251,6 +253,13 @@ public final class KernelBench {
                 long[] out = activations.get(i + 1).shape(); // [batch, channels, height, width]
                 flops += 2.0 * batch * out[1] * out[2] * out[3] * conv.getNIn() * conv.getKernelSize()[0]
                         * conv.getKernelSize()[1];
+            } else if (layer instanceof SelfAttentionLayer attention) {
+                long steps = activations.get(i).size(2);
+                long heads = attention.getNHeads();
+                long size = attention.getHeadSize() > 0 ? attention.getHeadSize() : attention.getNOut() / heads;
+                // three input projections, the scores and the weighted sums of every head, the output projection
+                flops += 2.0 * batch * steps * (3 * heads * size * attention.getNIn() + 2 * heads * steps * size
+                        + heads * size * attention.getNOut());
             } else if (layer instanceof LSTM lstm) {
                 long steps = activations.get(i).size(2); // [batch, features, time]
                 flops += 2.0 * batch * steps * 4 * (lstm.getNIn() + lstm.getNOut()) * lstm.getNOut();

@@ -23,5 +23,8 @@ class KernelBenchTest {
         // conf/imdb-lstm.yaml's shape: 200 steps, embedding 64, 64 units, 2 classes.
         double imdb = 2.0 * batch * (200 * 4 * (64 + 64) * 64 + 64 * 2);
         assertEquals(3 * imdb, KernelBench.stepFlops("lstm-imdb", batch), 1e-6);
+        // imdb-attention.yaml's: 4 heads of 16 over 200 steps, 64 in and out, then dense 64 -> 64 -> 2.
+        double attention = 2.0 * batch * (200 * (3 * 64 * 64 + 2 * 4 * 200 * 16 + 64 * 64) + 64 * 64 + 64 * 2);
+        assertEquals(3 * attention, KernelBench.stepFlops("attention-imdb", batch), 1e-6);
     }
 }
