@@ -83,8 +83,19 @@ public final class FastAttention extends SameDiffLayer {
     private double[] keyGradient;
     private double[] valueGradient;
 
+    /** The layer's shape: heads, values per head (P), input and output sizes. */
+    private final int nHeads;
+    private final int p;
+    private final int nIn;
+    private final int nOut;
+
     private FastAttention(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
+        SelfAttentionLayer attention = (SelfAttentionLayer) conf.getLayer();
+        nHeads = attention.getNHeads();
+        p = (int) (attention.getHeadSize() > 0 ? attention.getHeadSize() : attention.getNOut() / nHeads);
+        nIn = (int) attention.getNIn();
+        nOut = (int) attention.getNOut();
     }
 
     /**
@@ -113,15 +124,6 @@ public final class FastAttention extends SameDiffLayer {
         return installed;
     }
 
-    private SelfAttentionLayer attention() {
-        return (SelfAttentionLayer) conf().getLayer();
-    }
-
-    /** Values per head: the configured head size, or nOut split evenly over the heads. */
-    private int headSize() {
-        SelfAttentionLayer conf = attention();
-        return (int) (conf.getHeadSize() > 0 ? conf.getHeadSize() : conf.getNOut() / conf.getNHeads());
-    }
 
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
@@ -130,11 +132,6 @@ public final class FastAttention extends SameDiffLayer {
         if (!ownForward) {
             return super.activate(training, workspaceMgr);
         }
-        SelfAttentionLayer conf = attention();
-        int nHeads = conf.getNHeads();
-        int p = headSize();
-        int nIn = (int) conf.getNIn();
-        int nOut = (int) conf.getNOut();
         int hp = nHeads * p;
         batch = (int) input.size(0);
         steps = (int) input.size(2);
@@ -149,13 +146,13 @@ public final class FastAttention extends SameDiffLayer {
         // reuses the first example's, so that it adds no memory.
         kept = training;
         int examples = training ? batch : 1;
-        inputs = reuse(inputs, examples, nIn * t);
-        queriesKeysValues = reuse(queriesKeysValues, examples, 3 * hp * t);
-        heads = reuse(heads, examples, hp * t);
-        queries = reuse(queries, examples * nHeads, p * t);
-        keys = reuse(keys, examples * nHeads, p * t);
-        values = reuse(values, examples * nHeads, p * t);
-        attention = reuse(attention, examples * nHeads, t * t);
+        inputs = HeapCopy.reuse(inputs, examples, nIn * t);
+        queriesKeysValues = HeapCopy.reuse(queriesKeysValues, examples, 3 * hp * t);
+        heads = HeapCopy.reuse(heads, examples, hp * t);
+        queries = HeapCopy.reuse(queries, examples * nHeads, p * t);
+        keys = HeapCopy.reuse(keys, examples * nHeads, p * t);
+        values = HeapCopy.reuse(values, examples * nHeads, p * t);
+        attention = HeapCopy.reuse(attention, examples * nHeads, t * t);
         example = HeapCopy.reuse(example, (long) Math.max(nOut, nIn) * t);
         head = HeapCopy.reuse(head, (long) p * t);
         double scale = 1 / Math.sqrt(p);
@@ -194,11 +191,6 @@ public final class FastAttention extends SameDiffLayer {
             throw new IllegalStateException("FastAttention: a backward pass after an inference forward pass");
         }
         ownForward = false; // the forward arrays stay valid, but one backward pass per forward pass, as DL4J does
-        SelfAttentionLayer conf = attention();
-        int nHeads = conf.getNHeads();
-        int p = headSize();
-        int nIn = (int) conf.getNIn();
-        int nOut = (int) conf.getNOut();
         int hp = nHeads * p;
         int t = steps;
         double scale = 1 / Math.sqrt(p);
@@ -316,8 +308,4 @@ public final class FastAttention extends SameDiffLayer {
         return z;
     }
 
-    /** {@code a} if it has at least {@code rows} arrays of at least {@code length}, else such new ones. */
-    private static double[][] reuse(double[][] a, int rows, int length) {
-        return a != null && a.length >= rows && a[0].length >= length ? a : new double[rows][length];
-    }
 }

@@ -147,10 +147,10 @@ public final class FastLstm implements LSTMHelper {
         work.addiColumnVector(biases.reshape(4L * units, 1));
         products = HeapCopy.reuse(products, 4L * steps * state);
         copy.read(work, 0, products, 0, 4 * steps * state);
-        gates = reuse(gates, steps, 4 * state);
-        cells = reuse(cells, steps, state);
-        cellTanh = reuse(cellTanh, steps, state);
-        outputs = reuse(outputs, steps, state);
+        gates = HeapCopy.reuse(gates, steps, 4 * state);
+        cells = HeapCopy.reuse(cells, steps, state);
+        cellTanh = HeapCopy.reuse(cellTanh, steps, state);
+        outputs = HeapCopy.reuse(outputs, steps, state);
         step = HeapCopy.reuse(step, 4L * state);
         zeros = HeapCopy.reuse(zeros, state);
         previousOutput = Buffers.reuse(previousOutput, input, new long[] {units, batch});
@@ -358,11 +358,6 @@ public final class FastLstm implements LSTMHelper {
     /** {@code a} if its elements lie in memory in 'f' order without gaps, else such a copy. */
     private static INDArray denseF(INDArray a) {
         return a.ordering() == 'f' && Arrays.equals(a.stride(), Nd4j.getStrides(a.shape(), 'f')) ? a : a.dup('f');
-    }
-
-    /** {@code a} if it has at least {@code rows} arrays of {@code length}, else such new ones. */
-    private static double[][] reuse(double[][] a, int rows, int length) {
-        return a != null && a.length >= rows && a[0].length >= length ? a : new double[rows][length];
     }
 
     /** A c-order [a, b, c] array as the matrix [a, b x c]. */

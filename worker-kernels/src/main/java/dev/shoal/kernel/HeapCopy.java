@@ -76,4 +76,10 @@ final class HeapCopy {
     static double[] reuse(double[] array, long length) {
         return array != null && array.length >= length ? array : new double[Math.toIntExact(length)];
     }
+
+    /** {@code arrays} if it has at least {@code rows} arrays of at least {@code length}, else such new ones. */
+    static double[][] reuse(double[][] arrays, int rows, int length) {
+        return arrays != null && arrays.length >= rows && arrays[0].length >= length ? arrays
+                : new double[rows][length];
+    }
 }

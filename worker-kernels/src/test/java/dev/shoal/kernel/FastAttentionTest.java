@@ -55,11 +55,7 @@ class FastAttentionTest {
     }
 
     private static INDArray labels(DataType type, int batch) {
-        INDArray y = Nd4j.zeros(type, batch, 3);
-        for (int i = 0; i < batch; i++) {
-            y.putScalar(i, i % 3, 1);
-        }
-        return y;
+        return KernelFixtures.oneHot(type, batch, 3);
     }
 
     private static MultiLayerNetwork[] dl4jAndFast(MultiLayerConfiguration conf) {
@@ -100,9 +96,7 @@ class FastAttentionTest {
                 dev.shoal.kernel.config.Loss.MCXENT, List.of(1), 8, 12, 4, "", 0, 0, "", "");
         MultiLayerConfiguration conf = NetworkFactory.build(model, KernelFixtures.optimizer(UpdaterType.ADAM),
                 InputShape.sequence(10, 30), 3, 5);
-        INDArray tokens = Nd4j.rand(DataType.FLOAT, 7, 10).muli(30);
-        Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.transforms.same.Floor(tokens, tokens));
-        assertSameAsDl4j(conf, tokens, labels(DataType.FLOAT, 7));
+        assertSameAsDl4j(conf, KernelFixtures.tokens(7, 10, 30), labels(DataType.FLOAT, 7));
     }
 
     /** One step, one example, one value per head, one head. */

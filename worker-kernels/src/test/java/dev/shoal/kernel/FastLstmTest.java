@@ -119,13 +119,7 @@ class FastLstmTest {
                 dev.shoal.kernel.config.Loss.MCXENT, List.of(1), 8, 12, 1, "", 0, 0, "", "");
         MultiLayerConfiguration conf = NetworkFactory.build(model, KernelFixtures.optimizer(UpdaterType.ADAM),
                 InputShape.sequence(10, 30), 3, 5);
-        INDArray tokens = Nd4j.rand(DataType.FLOAT, 7, 10).muli(30);
-        Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.transforms.same.Floor(tokens, tokens));
-        INDArray y = Nd4j.zeros(DataType.FLOAT, 7, 3);
-        for (int i = 0; i < 7; i++) {
-            y.putScalar(i, i % 3, 1);
-        }
-        assertSameAsDl4j(conf, tokens, y, 1);
+        assertSameAsDl4j(conf, KernelFixtures.tokens(7, 10, 30), KernelFixtures.oneHot(DataType.FLOAT, 7, 3), 1);
     }
 
     @Test

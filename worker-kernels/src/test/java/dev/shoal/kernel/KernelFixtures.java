@@ -50,4 +50,23 @@ final class KernelFixtures {
         }
         return new ExampleBlock(x, y, FEATURES, CLASSES);
     }
+
+    /** {@code rows} sequences of {@code steps} token ids below {@code vocabulary}, [rows, steps], as floats. */
+    static org.nd4j.linalg.api.ndarray.INDArray tokens(int rows, int steps, int vocabulary) {
+        org.nd4j.linalg.api.ndarray.INDArray tokens = org.nd4j.linalg.factory.Nd4j.rand(
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, rows, steps).muli(vocabulary);
+        org.nd4j.linalg.factory.Nd4j.getExecutioner().exec(
+                new org.nd4j.linalg.api.ops.impl.transforms.same.Floor(tokens, tokens));
+        return tokens;
+    }
+
+    /** One-hot labels, [rows, classes]: row i is class i mod classes. */
+    static org.nd4j.linalg.api.ndarray.INDArray oneHot(org.nd4j.linalg.api.buffer.DataType type, int rows,
+                                                      int classes) {
+        org.nd4j.linalg.api.ndarray.INDArray y = org.nd4j.linalg.factory.Nd4j.zeros(type, rows, classes);
+        for (int i = 0; i < rows; i++) {
+            y.putScalar(i, i % classes, 1);
+        }
+        return y;
+    }
 }
