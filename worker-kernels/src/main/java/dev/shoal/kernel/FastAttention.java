@@ -124,7 +124,6 @@ public final class FastAttention extends SameDiffLayer {
         return installed;
     }
 
-
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(false);
