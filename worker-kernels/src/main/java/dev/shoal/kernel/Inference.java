@@ -54,9 +54,19 @@ public final class Inference {
         this.layers = layers;
     }
 
-    /** Inference with {@code net} (which it reads, never changes) on rows of {@code inputs} values. */
+    /**
+     * Inference with {@code net} on rows of {@code inputs} values. It never changes the parameters, but takes the
+     * network over: where DL4J computes the outputs, Shoal's LSTM and self-attention kernels are plugged into it
+     * (their forward passes are DL4J's, several times faster). Callers pass a network of their own (one clone per
+     * thread).
+     */
     public static Inference of(MultiLayerNetwork net, int inputs) {
-        return new Inference(net, inputs, denseLayers(net));
+        List<Dense> dense = denseLayers(net);
+        if (dense.isEmpty()) {
+            FastLstm.install(net);
+            FastAttention.install(net);
+        }
+        return new Inference(net, inputs, dense);
     }
 
     /** Whether the dense path computes the outputs (else DL4J's output()). */

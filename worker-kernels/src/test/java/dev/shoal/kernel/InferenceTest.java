@@ -1,6 +1,7 @@
 package dev.shoal.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.kernel.config.Activation;
 import dev.shoal.kernel.config.Loss;
@@ -60,5 +61,33 @@ class InferenceTest {
 
         assertEquals(Arrays.toString(Inference.of(net, shape.size()).output(twoRows, 2)),
                 Arrays.toString(Inference.of(net, shape.size()).output(x, 2)));
+    }
+
+    /**
+     * Token classifiers score through Shoal's LSTM and attention kernels, with DL4J's outputs (computed here by an
+     * untouched copy of the network) up to rounding.
+     */
+    @ParameterizedTest
+    @CsvSource({"LSTM_CLASSIFIER", "ATTENTION_CLASSIFIER"})
+    void tokenClassifiersScoreThroughShoalsKernels(ModelType type) {
+        InputShape shape = InputShape.sequence(10, 30);
+        MultiLayerConfiguration conf = NetworkFactory.build(new ModelConfig(type, List.of(6), Activation.RELU,
+                WeightInit.XAVIER, 0, 0, 0, Loss.MCXENT, List.of(1), 8, 12, 4, "", 0, 0, "", ""),
+                KernelFixtures.optimizer(UpdaterType.ADAM), shape, 3, 5);
+        MultiLayerNetwork dl4j = new MultiLayerNetwork(conf);
+        dl4j.init();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf.clone());
+        net.init(dl4j.params().dup(), true);
+        Inference inference = Inference.of(net, shape.size());
+
+        var layer = net.getLayer(1) instanceof org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer wrapper
+                ? wrapper.getUnderlying() : net.getLayer(1);
+        assertTrue(layer instanceof FastAttention || layer.getHelper() instanceof FastLstm, layer.toString());
+        for (int rows : new int[] {9, 3, 9}) {
+            float[] x = KernelFixtures.tokens(rows, shape.size(), 30).data().asFloat();
+            float[] expected = dl4j.output(Nd4j.create(x, new long[] {rows, shape.size()}, 'c'), false)
+                    .data().asFloat();
+            Rounding.assertClose(type + " outputs of " + rows + " rows", expected, inference.output(x, rows));
+        }
     }
 }
