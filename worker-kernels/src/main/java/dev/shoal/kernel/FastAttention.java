@@ -137,10 +137,10 @@ public final class FastAttention extends SameDiffLayer {
         int t = steps;
         projections = HeapCopy.reuse(projections, 3L * hp * nIn);
         for (int m = 0; m < 3; m++) {
-            copy.read(denseC(paramTable.get(WEIGHTS.get(m))), 0, projections, m * hp * nIn, hp * nIn);
+            copy.read(HeapCopy.dense(paramTable.get(WEIGHTS.get(m)), 'c'), 0, projections, m * hp * nIn, hp * nIn);
         }
         output = HeapCopy.reuse(output, (long) hp * nOut);
-        copy.read(denseC(paramTable.get(OUTPUT_WEIGHTS)), 0, output, 0, hp * nOut);
+        copy.read(HeapCopy.dense(paramTable.get(OUTPUT_WEIGHTS), 'c'), 0, output, 0, hp * nOut);
         // Training keeps every example's arrays for the backward pass; inference (evaluation at large minibatches)
         // reuses the first example's, so that it adds no memory.
         kept = training;
@@ -156,7 +156,7 @@ public final class FastAttention extends SameDiffLayer {
         head = HeapCopy.reuse(head, (long) p * t);
         double scale = 1 / Math.sqrt(p);
         boolean exact = input.dataType() == DataType.DOUBLE;
-        INDArray x = denseC(input);
+        INDArray x = HeapCopy.dense(input, 'c');
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
                 new long[] {batch, nOut, t}, 'c');
         for (int b = 0; b < batch; b++) {
@@ -202,7 +202,7 @@ public final class FastAttention extends SameDiffLayer {
         keyGradient = HeapCopy.reuse(keyGradient, (long) p * t);
         valueGradient = HeapCopy.reuse(valueGradient, (long) p * t);
         scores = HeapCopy.reuse(scores, (long) t * t);
-        INDArray above = denseC(epsilon);
+        INDArray above = HeapCopy.dense(epsilon, 'c');
         INDArray inputEpsilon = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(),
                 new long[] {batch, nIn, t}, 'c');
         for (int b = 0; b < batch; b++) {
@@ -293,11 +293,6 @@ public final class FastAttention extends SameDiffLayer {
                              double[] b, double beta, double[] c) {
         cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 m, n, k, alpha, a, transposeA ? m : k, b, transposeB ? k : n, beta, c, n);
-    }
-
-    /** {@code a} if its elements lie in memory in 'c' order without gaps, else such a copy. */
-    private static INDArray denseC(INDArray a) {
-        return a.ordering() == 'c' && Arrays.equals(a.stride(), Nd4j.getStrides(a.shape(), 'c')) ? a : a.dup('c');
     }
 
     /** {@code a}, or a new array if it is shorter than {@code length}, with its first {@code length} zero. */

@@ -196,7 +196,7 @@ public final class FastLstm implements LSTMHelper {
                 z[to + b] = products[from + b] + step[to + b];
             }
         }
-        tanh(z, 0, state, z, exact); // the block input
+        tanh(z, z, state, exact); // the block input
         sigmoid(z, state, 4 * state, exact); // the forget, output and input modulation gates
         double[] c = cells[t];
         double[] previous = t > 0 ? cells[t - 1] : zeros;
@@ -204,21 +204,21 @@ public final class FastLstm implements LSTMHelper {
             c[k] = z[k] * z[3 * state + k] + z[state + k] * previous[k];
         }
         double[] tc = cellTanh[t];
-        tanh(c, 0, state, tc, exact);
+        tanh(c, tc, state, exact);
         double[] h = outputs[t];
         for (int k = 0; k < state; k++) {
             h[k] = z[2 * state + k] * tc[k];
         }
     }
 
-    /** {@code to[k] = tanh(from[k])} for k in [start, end). */
-    private static void tanh(double[] from, int start, int end, double[] to, boolean exact) {
+    /** {@code to[k] = tanh(from[k])} for k below {@code length}. */
+    private static void tanh(double[] from, double[] to, int length, boolean exact) {
         if (exact) {
-            for (int k = start; k < end; k++) {
+            for (int k = 0; k < length; k++) {
                 to[k] = Math.tanh(from[k]);
             }
         } else {
-            for (int k = start; k < end; k++) {
+            for (int k = 0; k < length; k++) {
                 to[k] = FastMath.tanh(from[k]);
             }
         }
@@ -259,7 +259,7 @@ public final class FastLstm implements LSTMHelper {
         int units = (int) recurrentWeights.size(0);
         long nIn = input.size(1);
         int state = units * batch;
-        INDArray above = denseF(epsilon);
+        INDArray above = HeapCopy.dense(epsilon, 'f');
         outputGradient = HeapCopy.reuse(outputGradient, state);
         carried = HeapCopy.reuse(carried, state);
         cellGradient = HeapCopy.reuse(cellGradient, state);
@@ -353,11 +353,6 @@ public final class FastLstm implements LSTMHelper {
         }
         previousOutputs = Buffers.reuse(previousOutputs, like, new long[] {units, steps, batch});
         copy.write(shifted, 0, units * row, previousOutputs, 0);
-    }
-
-    /** {@code a} if its elements lie in memory in 'f' order without gaps, else such a copy. */
-    private static INDArray denseF(INDArray a) {
-        return a.ordering() == 'f' && Arrays.equals(a.stride(), Nd4j.getStrides(a.shape(), 'f')) ? a : a.dup('f');
     }
 
     /** A c-order [a, b, c] array as the matrix [a, b x c]. */

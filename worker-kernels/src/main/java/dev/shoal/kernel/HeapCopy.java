@@ -2,8 +2,10 @@ package dev.shoal.kernel;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Bulk copies between the memory of an ND4J array (float or double; the elements in memory order from the
@@ -42,6 +44,15 @@ final class HeapCopy {
         }
         FloatBuffer buffer = floatsOf(to);
         buffer.put(index(to, start, length, buffer.limit()), scratch, 0, length);
+    }
+
+    /**
+     * {@code a} if its elements lie in memory in {@code order} ('c' or 'f') without gaps, else such a copy: what
+     * the bulk copies here need to see an array's elements in a known order.
+     */
+    static INDArray dense(INDArray a, char order) {
+        return a.ordering() == order && Arrays.equals(a.stride(), Nd4j.getStrides(a.shape(), order)) ? a
+                : a.dup(order);
     }
 
     private static FloatBuffer floatsOf(INDArray a) {
