@@ -4,8 +4,7 @@ on random minibatches, without data loading, timed like the Java kernel bench (a
 --repeats runs of --steps steps). Prints one JSON line per model and thread count: {"model", "threads",
 "msPerStep"}. With --serve it times on request instead, so that `shoal bench-kernel` can take turns between its
 own paths and this one: each line read, {"model", "threads", "steps"}, is answered by {"msPerStep"} for that many
-steps of that model (built once, its state kept between requests). The MLP and LeNet are bench-pytorch.py's; the
-LSTM classifier is an embedding, an LSTM and a dense layer on its last step, as Shoal's lstm-classifier. Needs
+steps of that model (built once, its state kept between requests). The models are bench-pytorch.py's. Needs
 torch (scripts/install-pytorch).
 """
 import argparse
@@ -35,45 +34,14 @@ def bench_pytorch():
     return module
 
 
-class LstmClassifier(nn.Module):
-    def __init__(self, vocabulary, embedding, units, classes):
-        super().__init__()
-        self.embedding = nn.Embedding(vocabulary, embedding)
-        self.lstm = nn.LSTM(embedding, units, batch_first=True)
-        self.out = nn.Linear(units, classes)
-
-    def forward(self, tokens):
-        steps, _ = self.lstm(self.embedding(tokens))
-        return self.out(steps[:, -1])
-
-
-class AttentionClassifier(nn.Module):
-    """Shoal's attention-classifier: embedding, multi-head self-attention (projections without biases, as DL4J's
-    SelfAttentionLayer), max over time, dense ReLU layers, output layer."""
-
-    def __init__(self, vocabulary, embedding, units, heads, hidden, classes):
-        super().__init__()
-        self.embedding = nn.Embedding(vocabulary, embedding)
-        self.attention = nn.MultiheadAttention(units, heads, bias=False, batch_first=True)
-        layers, width = [], units
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        self.head = nn.Sequential(*layers, nn.Linear(width, classes))
-
-    def forward(self, tokens):
-        x = self.embedding(tokens)
-        attended, _ = self.attention(x, x, x, need_weights=False)
-        return self.head(attended.max(dim=1).values)
-
-
 def model_and_batch(name, batch, generator):
     if name in SEQUENCES:
         steps, vocabulary, embedding, units, heads, hidden, classes = SEQUENCES[name]
         x = torch.randint(0, vocabulary, (batch, steps), generator=generator)
+        module = bench_pytorch()
         if name.startswith("attention"):
-            return AttentionClassifier(vocabulary, embedding, units, heads, hidden, classes), x
-        return LstmClassifier(vocabulary, embedding, units, classes), x
+            return module.AttentionClassifier(vocabulary, embedding, units, heads, hidden, classes), x
+        return module.LstmClassifier(vocabulary, embedding, units, classes), x
     hidden = [500] if name == "lenet" else [256, 128]
     args = argparse.Namespace(model=name, hidden=hidden, seed=1)
     x = torch.rand(batch, 784, generator=generator)

@@ -1,18 +1,16 @@
 #!/usr/bin/env python3
 """PyTorch CPU baseline for `shoal bench`: the same model, data, batch and optimizer as the bench's plan.
 
-Single process (--workers 1, --threads T) or DistributedDataParallel over gloo (--workers W, one thread each,
+It trains on the examples the bench wrote as NumPy files (--data), exactly those the Java systems read. Single
+process (--workers 1, --threads T) or DistributedDataParallel over gloo (--workers W, one thread each,
 the data split W ways, the batch per worker as in Shoal). Measures every epoch like the Java systems do
 (training wall time without evaluation, test accuracy after the epoch, resident memory) and writes the
 bench's SystemRun JSON to --result. Needs torch (Debian: python3-torch; scripts/install-pytorch).
 """
 import argparse
-import gzip
 import json
 import os
 import socket
-import struct
-import sys
 import time
 
 import numpy as np
@@ -23,31 +21,64 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def read_idx(path, limit=None):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        zero, dtype, rank = struct.unpack(">HBB", f.read(4))
-        if zero != 0 or dtype != 0x08:
-            sys.exit(f"{path}: not an unsigned-byte IDX file (magic {zero:#x} {dtype:#x})")
-        dims = struct.unpack(">" + "I" * rank, f.read(4 * rank))
-        data = np.frombuffer(f.read(), dtype=np.uint8).reshape(dims)
-    return data if limit is None else data[:limit]
-
-
 def load(args):
-    limit = args.train_limit if args.train_limit > 0 else None
-    x = read_idx(args.train_images, limit).astype(np.float32) / 255.0
-    y = read_idx(args.train_labels, limit).astype(np.int64)
-    tx = read_idx(args.test_images).astype(np.float32) / 255.0
-    ty = read_idx(args.test_labels).astype(np.int64)
-    shape = (1, 28, 28) if args.model == "lenet" else (-1,)
-    x = torch.from_numpy(x).reshape(len(x), *shape)
-    tx = torch.from_numpy(tx).reshape(len(tx), *shape)
-    return x, torch.from_numpy(y), tx, torch.from_numpy(ty)
+    """The examples `shoal bench` wrote (PyTorchBaseline.writeData): those the JVM systems train on, as Shoal
+    read them."""
+    def tensor(name):
+        return torch.from_numpy(np.load(os.path.join(args.data, name)))
+    x, y, tx, ty = (tensor(n) for n in ("train-x.npy", "train-y.npy", "test-x.npy", "test-y.npy"))
+    if args.model in SEQUENCE_MODELS:  # token ids, held as floats by Shoal
+        x, tx = x.long(), tx.long()
+    elif args.model == "lenet":
+        x, tx = x.reshape(len(x), 1, 28, 28), tx.reshape(len(tx), 1, 28, 28)
+    return x, y.long(), tx, ty.long()
+
+
+class LstmClassifier(nn.Module):
+    """Shoal's lstm-classifier: embedding, an LSTM, a dense layer on its last step."""
+
+    def __init__(self, vocabulary, embedding, units, classes):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, embedding)
+        self.lstm = nn.LSTM(embedding, units, batch_first=True)
+        self.out = nn.Linear(units, classes)
+
+    def forward(self, tokens):
+        steps, _ = self.lstm(self.embedding(tokens))
+        return self.out(steps[:, -1])
+
+
+class AttentionClassifier(nn.Module):
+    """Shoal's attention-classifier: embedding, multi-head self-attention (projections without biases, as DL4J's
+    SelfAttentionLayer), max over time, dense ReLU layers, output layer."""
+
+    def __init__(self, vocabulary, embedding, units, heads, hidden, classes):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, embedding)
+        self.attention = nn.MultiheadAttention(units, heads, bias=False, batch_first=True)
+        layers, width = [], units
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        self.head = nn.Sequential(*layers, nn.Linear(width, classes))
+
+    def forward(self, tokens):
+        x = self.embedding(tokens)
+        attended, _ = self.attention(x, x, x, need_weights=False)
+        return self.head(attended.max(dim=1).values)
+
+
+SEQUENCE_MODELS = ("lstm-classifier", "attention-classifier")
 
 
 def build(args, features, classes):
+    """The plan's model with PyTorch's own initialisation for the sequence models (what a PyTorch user writes), He
+    initialisation for the MLP's and LeNet's ReLU layers."""
     torch.manual_seed(args.seed)
+    if args.model == "lstm-classifier":
+        return LstmClassifier(args.vocabulary, args.embedding, args.units, classes)
+    if args.model == "attention-classifier":
+        return AttentionClassifier(args.vocabulary, args.embedding, args.units, args.heads, args.hidden, classes)
     layers = []
     if args.model == "lenet":
         layers += [nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
@@ -93,8 +124,8 @@ def accuracy(model, tx, ty):
     model.eval()
     correct = 0
     with torch.no_grad():
-        for i in range(0, len(tx), 1000):
-            correct += (model(tx[i:i + 1000]).argmax(1) == ty[i:i + 1000]).sum().item()
+        for i in range(0, len(tx), 256):
+            correct += (model(tx[i:i + 256]).argmax(1) == ty[i:i + 256]).sum().item()
     model.train()
     return correct / len(tx)
 
@@ -158,11 +189,14 @@ def free_port():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("train-images", "train-labels", "test-images", "test-labels", "result"):
-        p.add_argument("--" + name, required=True)
-    p.add_argument("--train-limit", type=int, default=0, help="first N training examples (0: all)")
-    p.add_argument("--model", choices=("mlp", "lenet"), default="mlp")
+    p.add_argument("--data", required=True, help="folder of train-x.npy, train-y.npy, test-x.npy, test-y.npy")
+    p.add_argument("--result", required=True)
+    p.add_argument("--model", choices=("mlp", "lenet") + SEQUENCE_MODELS, default="mlp")
     p.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",") if v], default=[256, 128])
+    p.add_argument("--vocabulary", type=int, default=0, help="sequence models: token ids there are")
+    p.add_argument("--embedding", type=int, default=64, help="sequence models: vector per token")
+    p.add_argument("--units", type=int, default=64, help="sequence models: LSTM units or attention size")
+    p.add_argument("--heads", type=int, default=4, help="attention-classifier: heads")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch", type=int, default=128, help="examples per step per worker")
     p.add_argument("--updater", choices=("sgd", "momentum", "adam", "rmsprop"), default="adam")

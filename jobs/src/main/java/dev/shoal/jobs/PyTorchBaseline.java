@@ -1,6 +1,11 @@
 package dev.shoal.jobs;
 
+import dev.shoal.driver.bench.BenchSystems;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.Preflight;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.OptimizerConfig;
 import dev.shoal.kernel.config.ScheduleType;
 import java.io.IOException;
@@ -9,8 +14,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The PyTorch CPU baseline of {@code shoal bench}: {@code scripts/bench-pytorch.py} run with a Python that can
@@ -53,9 +60,17 @@ final class PyTorchBaseline {
         return null;
     }
 
-    /** Why the baseline cannot run here with {@code python} (as {@link #python()} found it), or null when it can. */
-    static String unavailableReason(String python) {
-        return unavailableReason(python, script());
+    /** The model types the baseline has a PyTorch twin of. */
+    private static final Set<ModelType> MODELS = Set.of(ModelType.MLP, ModelType.LENET, ModelType.LSTM_CLASSIFIER,
+            ModelType.ATTENTION_CLASSIFIER);
+
+    /**
+     * Why the baseline cannot train {@code model} here with {@code python} (as {@link #python()} found it), or null
+     * when it can.
+     */
+    static String unavailableReason(String python, ModelType model) {
+        return MODELS.contains(model) ? unavailableReason(python, script())
+                : "bench-pytorch.py has no twin of a " + model.configName();
     }
 
     /** Why {@code script} cannot run here with {@code python}, or null when it can. */
@@ -68,19 +83,40 @@ final class PyTorchBaseline {
     }
 
     /**
-     * The command that trains {@code plan} with {@code workers} processes of {@code threads} threads each, each
-     * taking minibatches of {@code batch}.
+     * Writes the plan's training and test sets as the JVM systems read them (the same examples, the training set
+     * placed by the plan's seed, texts as token ids) into {@code dir} as NumPy files: train-x.npy, train-y.npy,
+     * test-x.npy, test-y.npy. The baseline trains on these, so no reader of its own can differ from Shoal's.
      */
-    static List<String> command(String python, TrainingPlan plan, int workers, int threads, int batch,
-                                Path result) {
+    static Path writeData(Preflight.Sources sources, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        long seed = sources.plan().training().seed();
+        write(BenchSystems.whole(sources.train(), seed), dir, "train");
+        write(BenchSystems.whole(sources.test(), seed), dir, "test");
+        return dir;
+    }
+
+    private static void write(ExampleBlock block, Path dir, String name) throws IOException {
+        Nd4j.writeAsNumpy(Nd4j.create(block.features(), new long[] {block.size(), block.featureSize()}, 'c'),
+                dir.resolve(name + "-x.npy").toFile());
+        Nd4j.writeAsNumpy(Nd4j.createFromArray(block.labels()), dir.resolve(name + "-y.npy").toFile());
+    }
+
+    /**
+     * The command that trains the plan of {@code sources} on the data {@link #writeData} wrote to {@code data} with
+     * {@code workers} processes of {@code threads} threads each, each taking minibatches of {@code batch}.
+     */
+    static List<String> command(String python, Preflight.Sources sources, Path data, int workers, int threads,
+                                int batch, Path result) {
+        TrainingPlan plan = sources.plan();
         OptimizerConfig o = plan.optimizer();
+        ModelConfig m = plan.model();
         boolean decays = o.schedule().type() != ScheduleType.NONE;
-        return List.of(python, script().toString(),
-                "--train-images", plan.data().trainImages(), "--train-labels", plan.data().trainLabels(),
-                "--test-images", plan.data().testImages(), "--test-labels", plan.data().testLabels(),
-                "--train-limit", Integer.toString(plan.data().trainLimit()),
-                "--model", plan.model().type().name().toLowerCase(Locale.ROOT),
-                "--hidden", plan.model().hidden().stream().map(String::valueOf).collect(Collectors.joining(",")),
+        return List.of(python, script().toString(), "--data", data.toString(),
+                "--model", m.type().configName(),
+                "--hidden", m.hidden().stream().map(String::valueOf).collect(Collectors.joining(",")),
+                "--embedding", Integer.toString(m.embedding()), "--units", Integer.toString(m.units()),
+                "--heads", Integer.toString(m.heads()),
+                "--vocabulary", Integer.toString(sources.train().inputShape().vocabulary()),
                 "--epochs", Integer.toString(plan.training().epochs()),
                 "--batch", Integer.toString(batch),
                 "--updater", o.updater().name().toLowerCase(Locale.ROOT),
@@ -91,7 +127,7 @@ final class PyTorchBaseline {
                 "--momentum", Double.toString(o.momentum()),
                 "--beta1", Double.toString(o.beta1()), "--beta2", Double.toString(o.beta2()),
                 "--rms-decay", Double.toString(o.rmsDecay()), "--epsilon", Double.toString(o.epsilon()),
-                "--l2", Double.toString(plan.model().l2()),
+                "--l2", Double.toString(m.l2()),
                 "--seed", Long.toString(plan.training().seed()),
                 "--workers", Integer.toString(workers), "--threads", Integer.toString(threads),
                 "--result", result.toString());

@@ -1,17 +1,21 @@
 package dev.shoal.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.testing.IdxFixtures;
+import dev.shoal.kernel.config.ModelType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -64,7 +68,7 @@ class BenchCommandTest {
         assertEquals(2, bench.get("runs").get("dl4j-spark-shared").get(0).get("epochs").size());
         // PyTorch runs where torch is installed and is reported as skipped, with the reason, where it is not.
         JsonNode pytorch = summaries.get("pytorch");
-        if (PyTorchBaseline.unavailableReason(PyTorchBaseline.python()) == null) {
+        if (PyTorchBaseline.unavailableReason(PyTorchBaseline.python(), ModelType.MLP) == null) {
             assertEquals("ok", pytorch.get("status").asText());
             assertTrue(pytorch.get("finalAccuracy").asDouble() > 0.5, "pytorch learns too");
         } else {
@@ -74,6 +78,46 @@ class BenchCommandTest {
         String table = Files.readString(out.resolve("bench.md"));
         for (String system : systems) {
             assertTrue(table.contains("| " + system + " |"), system + " in bench.md");
+        }
+    }
+
+    @Test
+    void textBenchTrainsEverySystemOnTheSameTokenisedReviews() throws Exception {
+        Path reviews = TestJobs.reviews(dir, 1200, 5);
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, String.join("\n",
+                "name: bench-text",
+                "data: {format: text, train: " + reviews + ", text: t, label: s, holdout: 0.25, classes: 2,"
+                        + " max-length: 12, vocabulary: 50}",
+                "model: {type: lstm-classifier, embedding: 16, units: 16, hidden: []}",
+                "optimizer: {learning-rate: 0.01}",
+                "training: {batch-size: 32}",
+                "sync: {workers: 2, average-every: 4}",
+                ""));
+        Path out = dir.resolve("bench");
+        List<String> systems = List.of("dl4j", "shoal-averaging", "pytorch");
+
+        assertEquals(0, Shoal.run("bench", "--job", job.toString(), "--epochs", "3", "--out", out.toString(),
+                "--systems", String.join(",", systems)));
+
+        JsonNode bench = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
+        boolean torch = PyTorchBaseline.unavailableReason(PyTorchBaseline.python(), ModelType.LSTM_CLASSIFIER) == null;
+        for (String system : torch ? systems : systems.subList(0, 2)) {
+            JsonNode epochs = bench.get("runs").get(system).get(0).get("epochs");
+            assertEquals(3, epochs.size(), system);
+            // 900 of the 1,200 reviews train, 300 are held out: every system counts the same ones.
+            assertEquals(900, epochs.get(0).get("examples").asLong(), system);
+            assertTrue(epochs.get(2).get("testAccuracy").asDouble() > 0.8, system + " learns the opinion words: "
+                    + epochs.get(2));
+        }
+        if (torch) {
+            // PyTorch was given the JVM's tokenised reviews: ids below the vocabulary, 12 per review.
+            Path data = out.resolve("pytorch-data");
+            INDArray tokens = Nd4j.createFromNpyFile(data.resolve("train-x.npy").toFile());
+            assertArrayEquals(new long[] {900, 12}, tokens.shape());
+            assertTrue(tokens.minNumber().intValue() >= 0 && tokens.maxNumber().intValue() < 50 + 2,
+                    "token ids of a vocabulary of 50 (and the padding and unknown ids)");
+            assertEquals(300, Nd4j.createFromNpyFile(data.resolve("test-y.npy").toFile()).length());
         }
     }
 

@@ -126,7 +126,7 @@ class TrainEndToEndTest {
     /** A CSV of synthetic images: 784 pixel columns (0-255) and the label, with a header line. */
     @Test
     void trainsAnLstmOnLabelledTextsAndSavesTheVocabularyThatReadsNewTexts() throws IOException {
-        Path reviews = reviews(1200, 5);
+        Path reviews = TestJobs.reviews(dir, 1200, 5);
         assertEquals(0, train("text",
                 "data: {format: text, train: " + reviews + ", text: t, label: s, holdout: 0.25, classes: 2,"
                         + " max-length: 12, vocabulary: 100}",
@@ -213,30 +213,6 @@ class TrainEndToEndTest {
         return Files.write(file, bytes);
     }
 
-    /**
-     * {@code n} reviews as one JSON array sorted by label, as IMDB's: each has three words of its class's
-     * (great, superb... or awful, dull...) among six shared words.
-     */
-    private Path reviews(int n, long seed) throws IOException {
-        String[][] opinions = {{"awful", "dull", "worst", "boring", "weak"}, {"great", "superb", "best", "moving",
-            "fine"}};
-        String[] shared = {"the", "film", "plot", "cast", "and", "was", "a", "story", "scene", "actor"};
-        Random random = new Random(seed);
-        StringBuilder json = new StringBuilder("[");
-        for (int i = 0; i < n; i++) {
-            int label = i < n / 2 ? 0 : 1;
-            List<String> words = new ArrayList<>();
-            for (int w = 0; w < 6; w++) {
-                words.add(shared[random.nextInt(shared.length)]);
-            }
-            for (int w = 0; w < 3; w++) {
-                words.add(random.nextInt(words.size() + 1), opinions[label][random.nextInt(5)]);
-            }
-            json.append(i == 0 ? "" : ",").append("{\"t\": \"").append(String.join(" ", words))
-                    .append(".<br />\", \"s\": ").append(label).append('}');
-        }
-        return Files.writeString(dir.resolve("reviews.json"), json.append(']'));
-    }
 
     private Path csv(String name, int n, long seed) throws IOException {
         IdxFixtures.Examples examples = IdxFixtures.synthetic(n, seed);
@@ -356,8 +332,8 @@ class TrainEndToEndTest {
 
     @Test
     void aTextModelIsEvaluatedWithItsOwnVocabularyAfterTheTrainingDataChanged() throws IOException {
-        Path test = Files.move(reviews(300, 6), dir.resolve("test-reviews.json"));
-        Path train = reviews(1200, 5);
+        Path test = Files.move(TestJobs.reviews(dir, 300, 6), dir.resolve("test-reviews.json"));
+        Path train = TestJobs.reviews(dir, 1200, 5);
         assertEquals(0, train("vocab", "data: {format: text, train: " + train + ", test: " + test + ", text: t, "
                         + "label: s, classes: 2, max-length: 12, vocabulary: 100}",
                 "model: {type: lstm-classifier, embedding: 16, units: 16, hidden: []}", quick(2)));

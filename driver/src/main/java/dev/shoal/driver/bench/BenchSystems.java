@@ -2,6 +2,7 @@ package dev.shoal.driver.bench;
 
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxDataSource;
+import dev.shoal.driver.data.TextDataSource;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.Preflight;
@@ -91,8 +92,8 @@ public final class BenchSystems {
      */
     private static List<EpochMeasurement> dl4j(TrainingPlan plan, Preflight.Sources sources, PrintStream out) {
         KernelThreads.apply(plan.sync().threadsPerWorker());
-        ExampleBlock train = idx(sources.train()).readAll(plan.training().seed());
-        List<DataSet> test = dataSets(idx(sources.test()).readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        ExampleBlock train = whole(sources.train(), plan.training().seed());
+        List<DataSet> test = dataSets(whole(sources.test(), plan.training().seed()).inOrder(EVAL_BATCH));
         MultiLayerNetwork net = new MultiLayerNetwork(network(plan, sources));
         net.init();
         List<EpochMeasurement> epochs = new ArrayList<>();
@@ -115,8 +116,8 @@ public final class BenchSystems {
     private static List<EpochMeasurement> dl4jSparkAveraging(TrainingPlan plan, Preflight.Sources sources,
                                                              Path workDir, PrintStream out) {
         int batch = plan.training().batchSize();
-        ExampleBlock train = idx(sources.train()).readAll(plan.training().seed());
-        List<DataSet> test = dataSets(idx(sources.test()).readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        ExampleBlock train = whole(sources.train(), plan.training().seed());
+        List<DataSet> test = dataSets(whole(sources.test(), plan.training().seed()).inOrder(EVAL_BATCH));
         JavaSparkContext sc = SparkContexts.start(plan);
         try {
             JavaRDD<DataSet> rdd = sc.parallelize(dataSets(train.inOrder(batch)), plan.sync().workers());
@@ -151,8 +152,8 @@ public final class BenchSystems {
     private static List<EpochMeasurement> dl4jSparkShared(TrainingPlan plan, Preflight.Sources sources,
                                                           Path workDir, PrintStream out) {
         int batch = BenchSystem.DL4J_SPARK_SHARED.batchPerWorker(plan.training().batchSize(), plan.sync().workers());
-        ExampleBlock train = idx(sources.train()).readAll(plan.training().seed());
-        List<DataSet> test = dataSets(idx(sources.test()).readAll(plan.training().seed()).inOrder(EVAL_BATCH));
+        ExampleBlock train = whole(sources.train(), plan.training().seed());
+        List<DataSet> test = dataSets(whole(sources.test(), plan.training().seed()).inOrder(EVAL_BATCH));
         System.setProperty("aeron.publication.unblock.timeout", "60000000000");
         JavaSparkContext sc = SparkContexts.start(plan);
         try {
@@ -188,12 +189,19 @@ public final class BenchSystems {
                 plan.data().classes(), plan.training().seed());
     }
 
-    /** The single-process baselines read IDX files in one JVM, without Spark. */
-    private static IdxDataSource idx(DataSource source) {
+    /**
+     * The whole data set in one block, placed by {@code seed}, read in this JVM without Spark: what the
+     * single-process baselines train on, and what the PyTorch baseline is given.
+     */
+    public static ExampleBlock whole(DataSource source, long seed) {
         if (source instanceof IdxDataSource idx) {
-            return idx;
+            return idx.readAll(seed);
         }
-        throw new ConfigException("data.format", "table", "shoal bench runs on IDX data sets");
+        if (source instanceof TextDataSource text) {
+            return text.readAll(seed);
+        }
+        throw new ConfigException("data.format", source.getClass().getSimpleName(),
+                "shoal bench runs on idx and text data");
     }
 
     private static EpochMeasurement measured(int epoch, long examples, double seconds, MultiLayerNetwork net,

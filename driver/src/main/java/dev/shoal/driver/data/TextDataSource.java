@@ -76,6 +76,11 @@ public record TextDataSource(TextFile file, Vocabulary vocabulary, int maxLength
         return DataSource.readOnExecutors(sc, partitions, file.path(), p -> readBlock(p, partitions, seed));
     }
 
+    /** The whole set in one block, placed by {@code seed}, on this JVM: for single-process baselines. */
+    public ExampleBlock readAll(long seed) {
+        return readBlock(0, 1, seed);
+    }
+
     /** Runs on an executor: streams the file and keeps the examples that this partition holds. */
     ExampleBlock readBlock(int partition, int partitions, long seed) {
         int[] rowOf = slots.rows(partition, partitions, seed);
