@@ -7,7 +7,6 @@ import static org.bytedeco.openblas.global.openblas.cblas_dgemm;
 
 import java.util.Arrays;
 import java.util.List;
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -103,25 +102,9 @@ public final class FastAttention extends SameDiffLayer {
      * (every attention-classifier's); returns how many. Call after {@code init()} and before the updater is made.
      */
     public static int install(MultiLayerNetwork net) {
-        Layer[] layers = net.getLayers();
-        int installed = 0;
-        for (int i = 0; i < layers.length; i++) {
-            if (layers[i] instanceof SameDiffLayer dl4j && !(dl4j instanceof FastAttention)
-                    && dl4j.conf().getLayer() instanceof SelfAttentionLayer attention && attention.isProjectInput()) {
-                FastAttention fast = new FastAttention(dl4j.conf(), dl4j.params().dataType());
-                fast.setIndex(dl4j.getIndex());
-                fast.setListeners(dl4j.getListeners());
-                fast.setParamsViewArray(dl4j.params());
-                fast.setParamTable(dl4j.paramTable());
-                if (dl4j.getGradientsViewArray() != null) {
-                    fast.setBackpropGradientsViewArray(dl4j.getGradientsViewArray());
-                }
-                layers[i] = fast;
-                installed++;
-            }
-        }
-        net.setLayers(layers);
-        return installed;
+        return LayerHelpers.replace(net, layer -> layer instanceof SameDiffLayer dl4j && !(dl4j instanceof FastAttention)
+                        && dl4j.conf().getLayer() instanceof SelfAttentionLayer attention && attention.isProjectInput(),
+                layer -> new FastAttention(layer.conf(), layer.params().dataType()));
     }
 
     @Override

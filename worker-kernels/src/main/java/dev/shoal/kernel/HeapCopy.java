@@ -47,6 +47,34 @@ final class HeapCopy {
     }
 
     /**
+     * Row {@code i} of {@code from} ({@code count} rows of {@code to.columns()} values, one after the other) into
+     * row {@code rows[i]} of the 2-d array {@code to}, whatever its memory order: a few scattered rows of a large
+     * array, where copying all of it would cost more.
+     */
+    static void writeRows(double[] from, int[] rows, int count, INDArray to) {
+        int width = (int) to.columns();
+        long rowStride = to.stride(0);
+        long columnStride = to.stride(1);
+        if (to.dataType() == DataType.DOUBLE) {
+            DoubleBuffer buffer = to.data().asNioDouble();
+            for (int i = 0; i < count; i++) {
+                int at = index(to, rows[i] * rowStride, 1 + (int) ((width - 1) * columnStride), buffer.limit());
+                for (int k = 0; k < width; k++) {
+                    buffer.put(at + (int) (k * columnStride), from[i * width + k]);
+                }
+            }
+            return;
+        }
+        FloatBuffer buffer = floatsOf(to);
+        for (int i = 0; i < count; i++) {
+            int at = index(to, rows[i] * rowStride, 1 + (int) ((width - 1) * columnStride), buffer.limit());
+            for (int k = 0; k < width; k++) {
+                buffer.put(at + (int) (k * columnStride), (float) from[i * width + k]);
+            }
+        }
+    }
+
+    /**
      * {@code a} if its elements lie in memory in {@code order} ('c' or 'f') without gaps, else such a copy: what
      * the bulk copies here need to see an array's elements in a known order.
      */

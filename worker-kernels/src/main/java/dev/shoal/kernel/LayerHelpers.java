@@ -2,12 +2,16 @@ package dev.shoal.kernel;
 
 import java.lang.reflect.Field;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.layers.LayerHelper;
 import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
-/** Plugs Shoal's layer implementations into the {@code helper} slot DL4J's layers keep for cuDNN and oneDNN. */
+/**
+ * Plugs Shoal's layer implementations into a network: into the {@code helper} slot DL4J's layers keep for cuDNN and
+ * oneDNN, or, where a layer has none, as a layer object of Shoal's in the DL4J layer's place.
+ */
 final class LayerHelpers {
     private LayerHelpers() {
     }
@@ -34,6 +38,34 @@ final class LayerHelpers {
             }
         }
         return plugged;
+    }
+
+    /**
+     * Puts {@code replacement.apply(layer)} in the place of every layer of {@code net} that {@code which} accepts,
+     * handing it the layer's index, listeners, parameter and gradient views (the network's own, so saving, the
+     * updater and parameter averaging see no difference); returns how many. The replacement is made from the
+     * layer's configuration. Call after {@code init()} and before the updater is made.
+     */
+    static int replace(MultiLayerNetwork net, Predicate<Layer> which, Function<Layer, ? extends Layer> replacement) {
+        Layer[] layers = net.getLayers();
+        int replaced = 0;
+        for (int i = 0; i < layers.length; i++) {
+            if (which.test(layers[i])) {
+                Layer dl4j = layers[i];
+                Layer shoal = replacement.apply(dl4j);
+                shoal.setIndex(dl4j.getIndex());
+                shoal.setListeners(dl4j.getListeners());
+                shoal.setParamsViewArray(dl4j.params());
+                shoal.setParamTable(dl4j.paramTable());
+                if (dl4j.getGradientsViewArray() != null) {
+                    shoal.setBackpropGradientsViewArray(dl4j.getGradientsViewArray());
+                }
+                layers[i] = shoal;
+                replaced++;
+            }
+        }
+        net.setLayers(layers);
+        return replaced;
     }
 
     private static Field slot(Class<?> type) {

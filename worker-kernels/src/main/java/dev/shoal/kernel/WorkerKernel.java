@@ -77,6 +77,9 @@ public final class WorkerKernel {
         if (options.fastAttention()) {
             engaged.put("FastAttention", FastAttention.install(net));
         }
+        if (options.fastEmbedding()) {
+            engaged.put("FastEmbedding", FastEmbedding.install(net));
+        }
         gan = target == Target.IMAGES ? Gan.of(net) : null;
         adamStep = gan == null && options.fastAdam() ? AdamStep.of(net) : null;
         engaged.put("AdamStep", adamStep == null ? 0 : 1);

@@ -57,12 +57,12 @@ class WorkerKernelTest {
                 new WorkerKernel(json, Target.CLASS, KernelOptions.ALL).speedUps());
         assertEquals(List.of(), new WorkerKernel(json, Target.CLASS, KernelOptions.NONE).speedUps());
         assertEquals(List.of("FastRelu", "DenseBackprop"),
-                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, true, true, true, true, false)).speedUps());
+                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, true, true, true, true, true, false)).speedUps());
         assertEquals(List.of("DenseBackprop", "AdamStep"),
-                new WorkerKernel(json, Target.CLASS, new KernelOptions(false, true, true, true, true, true)).speedUps());
+                new WorkerKernel(json, Target.CLASS, new KernelOptions(false, true, true, true, true, true, true)).speedUps());
         // The convolution and LSTM speed-ups have nothing to take in a dense network.
         assertEquals(List.of("FastRelu", "AdamStep"),
-                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, false, true, true, true, true)).speedUps(),
+                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, false, true, true, true, true, true)).speedUps(),
                 "without DenseBackprop, DL4J's layers run and Adam's one-pass update still applies");
     }
 

@@ -15,11 +15,13 @@ public record KernelOptions(
         @Key(doc = "LSTM layers by Shoal's batched kernel (FastLstm).", defaultValue = "true") boolean fastLstm,
         @Key(doc = "Self-attention layers by Shoal's kernel (FastAttention; also corrects DL4J's gradient, which is "
                 + "twice the true one).", defaultValue = "true") boolean fastAttention,
+        @Key(doc = "Sequence embeddings' gradient by Shoal (FastEmbedding).", defaultValue = "true")
+        boolean fastEmbedding,
         @Key(doc = "Adam's update and L2 in one pass (AdamStep, or FastAdam where AdamStep does not apply).",
                 defaultValue = "true") boolean fastAdam) implements Serializable {
 
     /** Every speed-up on: the default. */
-    public static final KernelOptions ALL = new KernelOptions(true, true, true, true, true, true);
+    public static final KernelOptions ALL = new KernelOptions(true, true, true, true, true, true, true);
     /** Plain DL4J. */
-    public static final KernelOptions NONE = new KernelOptions(false, false, false, false, false, false);
+    public static final KernelOptions NONE = new KernelOptions(false, false, false, false, false, false, false);
 }
