@@ -1,15 +1,64 @@
 package dev.shoal.kernel;
 
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
- * Sets how many threads ND4J uses for one worker. Small dense ops run faster on one thread than with OpenMP
- * fan-out (11.8k vs 3.2k examples/s for the Fashion-MNIST MLP measured on 2 cores), so with one worker per
- * core the right setting is 1. OpenMP's setting is per calling thread; BLAS's and ND4J's pool are per process.
+ * The threads kernels run on, and how many threads ND4J uses for one worker.
+ *
+ * <p>Small dense ops run faster on one thread than with OpenMP fan-out (11.8k vs 3.2k examples/s for the
+ * Fashion-MNIST MLP measured on 2 cores), so with one worker per core the right setting is 1. OpenMP's setting is
+ * per calling thread; BLAS's and ND4J's pool are per process.
+ *
+ * <p>Kernels run on threads of this class's, not on Spark's task threads ({@link #call}): ND4J's OpenBLAS keeps a
+ * work buffer resident for every thread that ever ran a matrix product and does not give it back when the thread
+ * ends (measured: +6 MB for each new thread that multiplied 512 x 512 matrices, +96 MB for 2048 x 2048, RSS
+ * 345 MB -> 3.6 GB after 40 threads in turn). Spark's task threads come and go (an idle one ends after a minute
+ * and the next task gets a new one), so an executor running kernels on them could grow by a buffer for every
+ * thread it ever made. These threads are made only when all are busy and live as long as the JVM, so the
+ * buffers are bounded by the most kernels ever run at once.
  */
 public final class KernelThreads {
+    private static final AtomicInteger MADE = new AtomicInteger();
+    private static final ExecutorService THREADS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, Long.MAX_VALUE,
+            TimeUnit.NANOSECONDS, new SynchronousQueue<>(), work -> {
+                Thread thread = new Thread(work, "shoal-kernel-" + MADE.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            });
+
     private KernelThreads() {
+    }
+
+    /**
+     * Runs {@code work} on one of the kernel threads and returns its result, or throws what it threw. If the
+     * calling thread is interrupted (Spark killing the task), the work is interrupted too.
+     */
+    public static <T> T call(Callable<T> work) {
+        Future<T> future = THREADS.submit(work);
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            future.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while a kernel ran", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
     public static void apply(int threads) {

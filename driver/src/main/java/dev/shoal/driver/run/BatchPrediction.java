@@ -285,8 +285,6 @@ public final class BatchPrediction {
         /** The partition's rows scored a minibatch at a time, as Spark asks for them. */
         @Override
         public Iterator<Row> call(Iterator<Example> examples) {
-            KernelThreads.apply(threads);
-            Inference net = BatchPrediction.model(hash, model, featureSize);
             return new Iterator<>() {
                 private final List<Row> scored = new ArrayList<>(batchSize);
                 private int next;
@@ -300,7 +298,7 @@ public final class BatchPrediction {
                         }
                         scored.clear();
                         next = 0;
-                        score(net, batch, scored);
+                        score(batch, scored);
                     }
                     return next < scored.size();
                 }
@@ -315,12 +313,16 @@ public final class BatchPrediction {
             };
         }
 
-        private void score(Inference net, List<Example> batch, List<Row> out) {
+        /** Scores {@code batch} on a kernel thread, with that thread's copy of the model. */
+        private void score(List<Example> batch, List<Row> out) {
             float[] x = new float[batch.size() * featureSize];
             for (int r = 0; r < batch.size(); r++) {
                 System.arraycopy(batch.get(r).x(), 0, x, r * featureSize, featureSize);
             }
-            float[] p = net.output(x, batch.size());
+            float[] p = KernelThreads.call(() -> {
+                KernelThreads.apply(threads);
+                return BatchPrediction.model(hash, model, featureSize).output(x, batch.size());
+            });
             int classes = p.length / batch.size();
             for (int r = 0; r < batch.size(); r++) {
                 Object[] kept = batch.get(r).kept();

@@ -4,6 +4,7 @@ import dev.shoal.kernel.Augmentation;
 import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelPool;
+import dev.shoal.kernel.KernelThreads;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.SnapshotCodec;
@@ -20,25 +21,29 @@ import java.util.NoSuchElementException;
 
 /**
  * The immutable part of a round that executors need, copied out of the plan before the closure is built so no
- * driver object travels. {@link #train} and {@link #evaluate} run on executors, once per partition.
+ * driver object travels. {@link #train} and {@link #evaluate} run on executors, once per partition, their kernels
+ * on {@link KernelThreads}.
  */
 record RoundTask(String networkJson, Target target, int threads, int batchSize, Augmentation augmentation,
                  long seed, KernelOptions kernel) implements Serializable {
 
     Iterator<WorkerResult> train(int partition, byte[] snapshot, int epoch, int firstBatch, int steps,
                                  Iterator<ExampleBlock> blocks) {
-        ModelSnapshot start = SnapshotCodec.decode(snapshot);
-        WorkerResult result = WorkerResult.empty();
-        long order = Shuffle.orderSeed(seed, epoch, partition);
-        while (blocks.hasNext()) {
-            ExampleBlock block = blocks.next();
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                lease.kernel().seedRandom(order + firstBatch);
-                var batches = block.batches(order, batchSize, firstBatch, steps);
-                result = result.merge(lease.kernel().train(start, augmentation.apply(batches, order + firstBatch)));
+        List<ExampleBlock> mine = drain(blocks);
+        return List.of(KernelThreads.call(() -> {
+            ModelSnapshot start = SnapshotCodec.decode(snapshot);
+            WorkerResult result = WorkerResult.empty();
+            long order = Shuffle.orderSeed(seed, epoch, partition);
+            for (ExampleBlock block : mine) {
+                try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+                    lease.kernel().seedRandom(order + firstBatch);
+                    var batches = block.batches(order, batchSize, firstBatch, steps);
+                    result = result.merge(lease.kernel().train(start,
+                            augmentation.apply(batches, order + firstBatch)));
+                }
             }
-        }
-        return List.of(result).iterator();
+            return result;
+        })).iterator();
     }
 
     /**
@@ -54,10 +59,12 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
             long passOrder = pass == 0 ? order : Shuffle.orderSeed(order, pass, client);
             passes.add(augmentation.apply(block.batches(passOrder, batch, 0, block.batchCount(batch)), passOrder));
         }
-        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-            lease.kernel().seedRandom(order);
-            return lease.kernel().train(start, concat(passes.iterator()));
-        }
+        return KernelThreads.call(() -> {
+            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+                lease.kernel().seedRandom(order);
+                return lease.kernel().train(start, concat(passes.iterator()));
+            }
+        });
     }
 
     /** The batches of {@code passes}, one pass after the other, drawn as they are needed. */
@@ -84,14 +91,24 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
     }
 
     Iterator<EvalResult> evaluate(byte[] snapshot, Iterator<ExampleBlock> blocks) {
-        ModelSnapshot model = SnapshotCodec.decode(snapshot);
-        EvalResult result = EvalResult.empty();
-        while (blocks.hasNext()) {
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                result = result.merge(lease.kernel().evaluate(model, blocks.next().inOrder(EVAL_BATCH)));
+        List<ExampleBlock> mine = drain(blocks);
+        return List.of(KernelThreads.call(() -> {
+            ModelSnapshot model = SnapshotCodec.decode(snapshot);
+            EvalResult result = EvalResult.empty();
+            for (ExampleBlock block : mine) {
+                try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+                    result = result.merge(lease.kernel().evaluate(model, block.inOrder(EVAL_BATCH)));
+                }
             }
-        }
-        return List.of(result).iterator();
+            return result;
+        })).iterator();
+    }
+
+    /** A partition's blocks (usually one), read on the task's own thread before a kernel thread takes over. */
+    private static List<ExampleBlock> drain(Iterator<ExampleBlock> blocks) {
+        List<ExampleBlock> list = new ArrayList<>();
+        blocks.forEachRemaining(list::add);
+        return list;
     }
 
     /** Evaluation batch size: only speed depends on it. */

@@ -4,6 +4,7 @@ import dev.shoal.driver.plan.SharingConfig;
 import dev.shoal.kernel.Augmentation;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelPool;
+import dev.shoal.kernel.KernelThreads;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.MiniBatch;
 import dev.shoal.kernel.ModelSnapshot;
@@ -71,10 +72,13 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
             throw e;
         }
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
-        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel);
-             PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout, secret)) {
-            float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
-            return List.of(steps(lease.kernel(), peers, start, residual, block, epoch, steps)).iterator();
+        float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
+        try (PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout, secret)) {
+            return List.of(KernelThreads.call(() -> {
+                try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+                    return steps(lease.kernel(), peers, start, residual, block, epoch, steps);
+                }
+            })).iterator();
         }
     }
 

@@ -1,0 +1,59 @@
+package dev.shoal.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link KernelThreads#call}: work runs on long-lived kernel threads, as many as run at once and no more, whatever
+ * thread asks; results and failures come back to the caller.
+ */
+class KernelThreadsTest {
+
+    @Test
+    void callersThatComeAndGoShareTheSameKernelThread() throws Exception {
+        Set<Thread> ranOn = ConcurrentHashMap.newKeySet();
+        for (int i = 0; i < 20; i++) { // a new caller each time, as Spark's task threads come and go
+            Thread caller = new Thread(() -> ranOn.add(KernelThreads.call(Thread::currentThread)));
+            caller.start();
+            caller.join();
+        }
+        assertEquals(1, ranOn.size(), "one at a time needs one kernel thread: " + ranOn);
+        Thread kernel = ranOn.iterator().next();
+        assertTrue(kernel.getName().startsWith("shoal-kernel-") && kernel.isAlive() && kernel.isDaemon(),
+                kernel.toString());
+    }
+
+    /** Work that waits for other work must get threads of its own (gradient sharing's peers wait for each other). */
+    @Test
+    void concurrentCallersRunAtTheSameTime() throws Exception {
+        CyclicBarrier together = new CyclicBarrier(3);
+        Set<Thread> ranOn = ConcurrentHashMap.newKeySet();
+        Runnable meet = () -> ranOn.add(KernelThreads.call(() -> {
+            together.await(30, TimeUnit.SECONDS);
+            return Thread.currentThread();
+        }));
+        List<Thread> callers = List.of(new Thread(meet), new Thread(meet), new Thread(meet));
+        callers.forEach(Thread::start);
+        for (Thread caller : callers) {
+            caller.join();
+        }
+        assertEquals(3, ranOn.size(), "three kernel threads met at the barrier: " + ranOn);
+    }
+
+    @Test
+    void theWorksFailureReachesTheCallerAsItWasThrown() {
+        IllegalArgumentException thrown = new IllegalArgumentException("loss is NaN at step 3");
+        assertSame(thrown, assertThrows(IllegalArgumentException.class, () -> KernelThreads.call(() -> {
+            throw thrown;
+        })));
+    }
+}
