@@ -14,6 +14,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,15 +83,16 @@ class BenchCommandTest {
         }
     }
 
-    @Test
-    void textBenchTrainsEverySystemOnTheSameTokenisedReviews() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"lstm-classifier", "attention-classifier"})
+    void textBenchTrainsEverySystemOnTheSameTokenisedReviews(String model) throws Exception {
         Path reviews = TestJobs.reviews(dir, 1200, 5);
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, String.join("\n",
                 "name: bench-text",
                 "data: {format: text, train: " + reviews + ", text: t, label: s, holdout: 0.25, classes: 2,"
                         + " max-length: 12, vocabulary: 50}",
-                "model: {type: lstm-classifier, embedding: 16, units: 16, hidden: []}",
+                "model: {type: " + model + ", embedding: 16, units: 16, heads: 4, hidden: []}",
                 "optimizer: {learning-rate: 0.01}",
                 "training: {batch-size: 32}",
                 "sync: {workers: 2, average-every: 4}",
@@ -101,7 +104,7 @@ class BenchCommandTest {
                 "--systems", String.join(",", systems)));
 
         JsonNode bench = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
-        boolean torch = PyTorchBaseline.unavailableReason(PyTorchBaseline.python(), ModelType.LSTM_CLASSIFIER) == null;
+        boolean torch = PyTorchBaseline.unavailableReason(PyTorchBaseline.python(), ModelType.MLP) == null;
         for (String system : torch ? systems : systems.subList(0, 2)) {
             JsonNode epochs = bench.get("runs").get(system).get(0).get("epochs");
             assertEquals(3, epochs.size(), system);
