@@ -159,8 +159,8 @@ final class BenchCommand implements Callable<Integer> {
                 int threads = plan.sync().threadsPerWorker() * (oneProcess ? plan.sync().workers() : 1);
                 int batch = system.batchPerWorker(plan.training().batchSize(), plan.sync().workers());
                 List<String> command = system.isPyTorch()
-                        ? PyTorchBaseline.command(python, sources, tensors, oneProcess ? 1 : plan.sync().workers(), threads,
-                        batch, result)
+                        ? PyTorchBaseline.command(python, sources, tensors, oneProcess ? 1 : plan.sync().workers(),
+                        threads, batch, result)
                         : jvm(system, planFile, result, dir, r);
                 int exit = run(system, command, threads);
                 if (exit != 0 || !Files.exists(result)) {

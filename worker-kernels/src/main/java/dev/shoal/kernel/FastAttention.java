@@ -102,8 +102,9 @@ public final class FastAttention extends SameDiffLayer {
      * (every attention-classifier's); returns how many. Call after {@code init()} and before the updater is made.
      */
     public static int install(MultiLayerNetwork net) {
-        return LayerHelpers.replace(net, layer -> layer instanceof SameDiffLayer dl4j && !(dl4j instanceof FastAttention)
-                        && dl4j.conf().getLayer() instanceof SelfAttentionLayer attention && attention.isProjectInput(),
+        return LayerHelpers.replace(net, layer -> layer instanceof SameDiffLayer dl4j
+                        && !(dl4j instanceof FastAttention) && dl4j.conf().getLayer() instanceof SelfAttentionLayer a
+                        && a.isProjectInput(),
                 layer -> new FastAttention(layer.conf(), layer.params().dataType()));
     }
 
