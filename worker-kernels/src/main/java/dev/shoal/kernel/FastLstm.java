@@ -87,6 +87,10 @@ public final class FastLstm implements LSTMHelper {
     private final HeapCopy copy = new HeapCopy();
     /** The forward pass this helper made last, whose arrays the backward pass reads (and overwrites). */
     private FwdPassReturn last;
+    /** The input of {@link #last} when it was a training forward pass, else null. */
+    private INDArray trainedOn;
+    /** Forward passes computed (not reused) so far. */
+    private long forwardPasses;
 
     /**
      * Plugs a {@code FastLstm} into every LSTM layer of {@code net}, also inside wrappers; returns how many. None
@@ -135,6 +139,13 @@ public final class FastLstm implements LSTMHelper {
                 || input.rank() != 3 || carriesState(prevOutputActivations) || carriesState(prevMemCellState)) {
             return null;
         }
+        if (forBackprop && last != null && input == trainedOn) {
+            // DL4J's LSTM runs its forward pass again for the backward pass (its own cache of it is switched off
+            // in 1.0.0-M2.1); the training forward pass just made on this input, with these weights, is it.
+            return last;
+        }
+        trainedOn = training && !forBackprop ? input : null;
+        forwardPasses++;
         int batch = (int) input.size(0);
         int steps = (int) input.size(2);
         int units = (int) recurrentWeights.size(0);
@@ -178,6 +189,11 @@ public final class FastLstm implements LSTMHelper {
         copy.write(cells[steps - 1], 0, state, result.lastMemCell, 0);
         last = result;
         return result;
+    }
+
+    /** How many forward passes this helper has computed; a training step computes one. */
+    long forwardPasses() {
+        return forwardPasses;
     }
 
     /**
@@ -254,6 +270,7 @@ public final class FastLstm implements LSTMHelper {
             return null; // DL4J's own forward pass: its backward pass reads the arrays it kept
         }
         last = null; // the input products are overwritten by the gates' gradients below
+        trainedOn = null;
         int batch = (int) input.size(0);
         int steps = (int) input.size(2);
         int units = (int) recurrentWeights.size(0);

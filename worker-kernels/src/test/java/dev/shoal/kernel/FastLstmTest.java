@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.kernel.config.ModelConfig;
+import dev.shoal.kernel.testing.Rounding;
 import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.UpdaterType;
 import java.util.List;
@@ -14,6 +15,7 @@ import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -110,6 +112,50 @@ class FastLstmTest {
         net.fit(x.get(NDArrayIndex.interval(0, 2)).dup(), y.get(NDArrayIndex.interval(0, 2)).dup()); // smaller
         assertEquals(first, lstm.getHelper().helperMemoryUse());
         assertTrue(first.get("buffers") > 0 && first.get("heap") > 0, first.toString());
+    }
+
+    /**
+     * DL4J's LSTM asks for its forward pass again in the backward pass; the helper gives it the training forward
+     * pass it just made, so a training step computes one.
+     */
+    @Test
+    void aTrainingStepComputesOneForwardPass() {
+        MultiLayerNetwork net = new MultiLayerNetwork(stacked(DataType.FLOAT).clone());
+        net.init();
+        FastLstm.install(net);
+        FastLstm helper = (FastLstm) net.getLayer(0).getHelper();
+        net.fit(Nd4j.rand(DataType.FLOAT, 6, 5, 9), stepLabels(DataType.FLOAT, 6, 4, 9));
+        assertEquals(1, helper.forwardPasses());
+    }
+
+    /** The reused forward pass is only ever the one made on the input the backward pass is given. */
+    @Test
+    void aBackwardPassOnAnotherInputComputesItsOwnForwardPass() {
+        MultiLayerNetwork dl4j = new MultiLayerNetwork(stacked(DataType.FLOAT));
+        dl4j.init();
+        dl4j.initGradientsView();
+        MultiLayerNetwork fast = new MultiLayerNetwork(stacked(DataType.FLOAT));
+        fast.init(dl4j.params().dup(), true);
+        fast.initGradientsView();
+        FastLstm.install(fast);
+        LayerWorkspaceMgr noWorkspaces = LayerWorkspaceMgr.noWorkspaces();
+        INDArray other = Nd4j.rand(DataType.FLOAT, 4, 5, 6);
+        INDArray input = Nd4j.rand(DataType.FLOAT, 4, 5, 6);
+        INDArray epsilon = Nd4j.rand(DataType.FLOAT, 4, 7, 6);
+        org.deeplearning4j.nn.api.Layer actual = fast.getLayer(0);
+        actual.setInput(other, noWorkspaces);
+        actual.activate(true, noWorkspaces);
+        actual.setInput(input, noWorkspaces);
+        INDArray actualEpsilon = actual.backpropGradient(epsilon, noWorkspaces).getSecond();
+        org.deeplearning4j.nn.api.Layer expected = dl4j.getLayer(0);
+        expected.setInput(input, noWorkspaces);
+        expected.activate(true, noWorkspaces);
+        INDArray expectedEpsilon = expected.backpropGradient(epsilon, noWorkspaces).getSecond();
+        Rounding.assertClose("input gradient", Dl4jEquality.floats(expectedEpsilon),
+                Dl4jEquality.floats(actualEpsilon));
+        Rounding.assertClose("weight gradients", Dl4jEquality.floats(expected.getGradientsViewArray()),
+                Dl4jEquality.floats(actual.getGradientsViewArray()));
+        assertEquals(2, ((FastLstm) actual.getHelper()).forwardPasses());
     }
 
     @Test
