@@ -269,6 +269,7 @@ public final class WorkerKernel {
         // garbage collector gets to them (evaluating imdb-attention left ~2.5 GB of them resident).
         List<INDArray> made = new ArrayList<>(activations.subList(1, activations.size()));
         made.add(hidden);
+        made.addAll(FastLstm.takeInferenceOutputs(net));
         free(made, data.getFeatures());
         return new Scored(predictions, loss);
     }
@@ -277,8 +278,9 @@ public final class WorkerKernel {
      * Frees the native memory of arrays the layers made, now: also where an array is a view (the embedding's
      * output is a permuted view, LastTimeStep's a slice of the LSTM's whole output), whose memory {@code close()}
      * leaves to the garbage collector, which a fixed heap calls rarely. Evaluating an lstm-classifier at
-     * minibatches of 256 left 37 MB per minibatch resident until it ran; with the views' memory freed here, 12.5
-     * MB (see worker-kernels/README.md). Each memory block once, and never the input's or the parameters'.
+     * minibatches of 256 left 37 MB per minibatch resident until it ran; with the views' memory and the LSTM's
+     * whole output freed here, nothing (see worker-kernels/README.md). Each memory block once, and never the
+     * input's or the parameters'.
      */
     private void free(List<INDArray> arrays, INDArray input) {
         Set<DataBuffer> kept = Collections.newSetFromMap(new IdentityHashMap<>());
