@@ -79,17 +79,24 @@ SEQUENCE_MODELS = ("lstm-classifier", "attention-classifier")
 
 
 def dl4j_like(model):
-    """Initialises a sequence model as Shoal's job files do (DL4J's): Xavier-normal weights (embedding included:
-    PyTorch's N(0, 1) embedding saturates the LSTM's gates and learned IMDB 20 points slower), zero biases, and the
-    LSTM's forget gate biased to 1, DL4J's default."""
+    """Initialises a sequence model as Shoal's job files do (DL4J's Xavier): normal weights of variance
+    2 / (fan-in + fan-out) with DL4J's fans, zero biases, and the LSTM's forget gate biased to 1, DL4J's default.
+    DL4J's fans are not PyTorch's: an embedding has fan-in 1 (one id in, std 0.18 at 64 dimensions, where PyTorch's
+    xavier_normal_ gives 0.01 for a vocabulary of 20,000: 78.5% on IMDB after 3 epochs, 82.4% with DL4J's), and an
+    LSTM's input and recurrent weights both have fan-in units and fan-out inputs + units."""
     for name, p in model.named_parameters():
-        if p.dim() > 1:
-            nn.init.xavier_normal_(p)
-        else:
+        if p.dim() == 1:
             nn.init.zeros_(p)
             if name.startswith("lstm.bias_ih"):
                 units = p.numel() // 4
                 nn.init.ones_(p[units:2 * units].data)  # PyTorch's gate order: input, forget, cell, output
+        elif name.startswith("embedding"):
+            nn.init.normal_(p, std=(2 / (1 + p.shape[1])) ** 0.5)
+        elif name.startswith("lstm.weight"):
+            units = p.shape[0] // 4
+            nn.init.normal_(p, std=(2 / (units + model.lstm.input_size + units)) ** 0.5)
+        else:
+            nn.init.xavier_normal_(p)
     return model
 
 
