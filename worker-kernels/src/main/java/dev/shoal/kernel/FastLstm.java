@@ -89,8 +89,6 @@ public final class FastLstm implements LSTMHelper {
     private FwdPassReturn last;
     /** The input of {@link #last} when it was a training forward pass, else null. */
     private INDArray trainedOn;
-    /** The output of the last inference forward pass, which only its caller holds. */
-    private INDArray inferenceOutput;
     /** Forward passes computed (not reused) so far. */
     private long forwardPasses;
 
@@ -190,25 +188,7 @@ public final class FastLstm implements LSTMHelper {
         result.lastMemCell = Nd4j.createUninitialized(input.dataType(), new long[] {batch, units}, 'f');
         copy.write(cells[steps - 1], 0, state, result.lastMemCell, 0);
         last = result;
-        inferenceOutput = training ? null : result.fwdPassOutput;
         return result;
-    }
-
-    /**
-     * The outputs of the inference forward passes {@code net}'s FastLstm helpers made last, forgotten by them: for
-     * a caller that is done with those passes to free. Outside DL4J's workspaces (evaluation) such an output is
-     * memory of its own, which a wrapper such as LastTimeStep keeps no reference to: [batch, units, time] floats,
-     * 12.5 MB per minibatch of 256 for imdb-lstm, otherwise left for the garbage collector.
-     */
-    static List<INDArray> takeInferenceOutputs(MultiLayerNetwork net) {
-        List<INDArray> outputs = new java.util.ArrayList<>();
-        for (FastLstm helper : LayerHelpers.helpers(net, FastLstm.class)) {
-            if (helper.inferenceOutput != null) {
-                outputs.add(helper.inferenceOutput);
-                helper.inferenceOutput = null;
-            }
-        }
-        return outputs;
     }
 
     /** How many forward passes this helper has computed; a training step computes one. */

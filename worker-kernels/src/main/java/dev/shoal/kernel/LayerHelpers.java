@@ -1,8 +1,6 @@
 package dev.shoal.kernel;
 
 import java.lang.reflect.Field;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.deeplearning4j.nn.api.Layer;
@@ -26,8 +24,10 @@ final class LayerHelpers {
                     Function<Layer, ? extends LayerHelper> helper) {
         Field slot = slot(type);
         int plugged = 0;
-        for (Layer wrapped : net.getLayers()) {
-            Layer layer = unwrap(wrapped);
+        for (Layer layer : net.getLayers()) {
+            while (layer instanceof BaseWrapperLayer wrapper) {
+                layer = wrapper.getUnderlying();
+            }
             if (layer.getClass() == type) {
                 try {
                     slot.set(layer, helper.apply(layer));
@@ -38,24 +38,6 @@ final class LayerHelpers {
             }
         }
         return plugged;
-    }
-
-    /** The helpers of {@code net}'s layers (also inside wrappers) that are of class {@code type}, in layer order. */
-    static <T extends LayerHelper> List<T> helpers(MultiLayerNetwork net, Class<T> type) {
-        List<T> found = new ArrayList<>();
-        for (Layer layer : net.getLayers()) {
-            if (type.isInstance(unwrap(layer).getHelper())) {
-                found.add(type.cast(unwrap(layer).getHelper()));
-            }
-        }
-        return found;
-    }
-
-    private static Layer unwrap(Layer layer) {
-        while (layer instanceof BaseWrapperLayer wrapper) {
-            layer = wrapper.getUnderlying();
-        }
-        return layer;
     }
 
     /**

@@ -3,20 +3,22 @@ package dev.shoal.kernel;
 import dev.shoal.kernel.config.KernelOptions;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.nd4j.linalg.api.buffer.DataBuffer;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.ResetPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -226,10 +228,7 @@ public final class WorkerKernel {
                     numClasses = batch.numClasses();
                     confusion = new long[numClasses * numClasses];
                 }
-                Scored scored = outputAndLoss(data);
-                count(confusion, data.getLabels().argMax(1), scored.output().argMax(1));
-                close(scored.output());
-                loss = scored.loss();
+                loss = countAndScore(data, confusion);
             } else {
                 loss = gan != null ? gan.score(data.getFeatures()) : net.score(data, false);
             }
@@ -239,71 +238,51 @@ public final class WorkerKernel {
         return examples == 0 ? EvalResult.empty() : new EvalResult(confusion, numClasses, lossSum, examples);
     }
 
-    /** A network's output on a minibatch, and its loss there. */
-    private record Scored(INDArray output, double loss) {
-    }
+    /** Evaluation's memory: sized by its first minibatch, reset after each. */
+    private static final WorkspaceConfiguration EVALUATION = WorkspaceConfiguration.builder()
+            .initialSize(0).overallocationLimit(0.05)
+            .policyLearning(LearningPolicy.FIRST_LOOP).policyAllocation(AllocationPolicy.OVERALLOCATE)
+            .policySpill(SpillPolicy.REALLOCATE).policyReset(ResetPolicy.BLOCK_LEFT).build();
+    private static final String EVALUATION_WORKSPACE = "SHOAL_EVALUATION";
 
     /**
-     * The network's output on {@code data}'s features, and the loss DL4J's {@code score(data, false)} gives, from
-     * one forward pass: DL4J's {@code output} and {@code score} each make their own, which
-     * doubled the time of every evaluation. As {@code score} does: the layers below the output layer, the output
-     * layer's input preprocessor, then the output layer's activations and its score with the regularisation terms.
+     * Adds the network's predictions on {@code data} to {@code confusion} and returns the loss DL4J's
+     * {@code score(data, false)} gives, from one forward pass: DL4J's {@code output} and {@code score} each make
+     * their own, which doubled the time of every evaluation. As {@code score} does: the layers below the output
+     * layer with their input preprocessors, then the output layer's activations and its score with the
+     * regularisation terms.
+     *
+     * <p>Every array of the pass lives in one workspace, reset after each minibatch. DL4J's own inference passes
+     * ({@code output}, {@code feedForwardToLayer}) detach the layers' activations, which the garbage collector frees,
+     * and a fixed heap calls it rarely: DL4J's LSTM even allocates its whole output, [batch, units, time], before it
+     * asks FastLstm for it, 12.5 MB per minibatch of 256 for imdb-lstm, and evaluation's garbage raised imdb-lstm's
+     * resident memory by 1.4 GB from its second epoch (see worker-kernels/README.md).
      */
-    private Scored outputAndLoss(DataSet data) {
+    private double countAndScore(DataSet data, long[] confusion) {
         int last = net.getnLayers() - 1;
-        LayerWorkspaceMgr none = LayerWorkspaceMgr.noWorkspaces();
-        List<INDArray> activations = last == 0 ? List.of(data.getFeatures())
-                : net.feedForwardToLayer(last - 1, data.getFeatures(), false);
-        INDArray hidden = activations.get(last);
-        var preprocessor = net.getLayerWiseConfigurations().getInputPreProcess(last);
-        if (preprocessor != null) {
-            hidden = preprocessor.preProcess(hidden, (int) data.getFeatures().size(0), none);
-        }
-        var output = (org.deeplearning4j.nn.api.layers.IOutputLayer) net.getOutputLayer();
-        output.setInput(hidden, none);
-        output.setLabels(data.getLabels());
-        INDArray predictions = output.activate(false, none);
-        double loss = output.computeScore(net.calcRegularizationScore(true), false, none);
-        net.clearLayersStates();
-        // The layers' activations were made outside DL4J's workspaces: free their native memory now, not when the
-        // garbage collector gets to them (evaluating imdb-attention left ~2.5 GB of them resident).
-        List<INDArray> made = new ArrayList<>(activations.subList(1, activations.size()));
-        made.add(hidden);
-        made.addAll(FastLstm.takeInferenceOutputs(net));
-        free(made, data.getFeatures());
-        return new Scored(predictions, loss);
-    }
-
-    /**
-     * Frees the native memory of arrays the layers made, now: also where an array is a view (the embedding's
-     * output is a permuted view, LastTimeStep's a slice of the LSTM's whole output), whose memory {@code close()}
-     * leaves to the garbage collector, which a fixed heap calls rarely. Evaluating an lstm-classifier at
-     * minibatches of 256 left 37 MB per minibatch resident until it ran; with the views' memory and the LSTM's
-     * whole output freed here, nothing (see worker-kernels/README.md). Each memory block once, and never the
-     * input's or the parameters'.
-     */
-    private void free(List<INDArray> arrays, INDArray input) {
-        Set<DataBuffer> kept = Collections.newSetFromMap(new IdentityHashMap<>());
-        kept.add(memory(input));
-        kept.add(memory(net.params()));
-        for (INDArray a : arrays) {
-            DataBuffer memory = memory(a);
-            if (kept.add(memory) && !memory.isAttached() && !memory.isConstant() && memory.closeable()) {
-                memory.close();
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+        LayerWorkspaceMgr inWorkspace = LayerWorkspaceMgr.builder()
+                .defaultWorkspace(EVALUATION_WORKSPACE, EVALUATION).build();
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(EVALUATION,
+                EVALUATION_WORKSPACE)) {
+            INDArray x = data.getFeatures();
+            int batch = (int) x.size(0);
+            for (int i = 0; i <= last; i++) {
+                if (conf.getInputPreProcess(i) != null) {
+                    x = conf.getInputPreProcess(i).preProcess(x, batch, inWorkspace);
+                }
+                if (i < last) {
+                    x = net.getLayer(i).activate(x, false, inWorkspace);
+                }
             }
-        }
-    }
-
-    /** The memory block an array's elements live in, also for a view. */
-    private static DataBuffer memory(INDArray a) {
-        DataBuffer data = a.data();
-        return data.originalDataBuffer() != null ? data.originalDataBuffer() : data;
-    }
-
-    /** Frees an array's native memory now, where ND4J allows it (not for views or workspace arrays). */
-    private static void close(INDArray a) {
-        if (a.closeable()) {
-            a.close();
+            var output = (org.deeplearning4j.nn.api.layers.IOutputLayer) net.getOutputLayer();
+            output.setInput(x, inWorkspace);
+            output.setLabels(data.getLabels());
+            INDArray predictions = output.activate(false, inWorkspace);
+            double loss = output.computeScore(net.calcRegularizationScore(true), false, inWorkspace);
+            count(confusion, data.getLabels().argMax(1), predictions.argMax(1));
+            net.clearLayersStates();
+            return loss;
         }
     }
 

@@ -128,26 +128,6 @@ class FastLstmTest {
         assertEquals(1, helper.forwardPasses());
     }
 
-    /**
-     * An inference pass's output goes to whoever frees it (evaluation, outside DL4J's workspaces) once; training's
-     * are DL4J's to keep.
-     */
-    @Test
-    void handsOverItsInferenceOutputsOnce() {
-        MultiLayerNetwork net = new MultiLayerNetwork(stacked(DataType.FLOAT).clone());
-        net.init();
-        FastLstm.install(net);
-        INDArray x = Nd4j.rand(DataType.FLOAT, 3, 5, 4);
-        List<INDArray> activations = net.feedForward(x, false);
-        List<INDArray> outputs = FastLstm.takeInferenceOutputs(net);
-        assertEquals(2, outputs.size());
-        assertEquals(activations.get(1), outputs.get(0));
-        assertEquals(activations.get(2), outputs.get(1));
-        assertTrue(FastLstm.takeInferenceOutputs(net).isEmpty());
-        net.fit(x, stepLabels(DataType.FLOAT, 3, 4, 4));
-        assertTrue(FastLstm.takeInferenceOutputs(net).isEmpty());
-    }
-
     /** The reused forward pass is only ever the one made on the input the backward pass is given. */
     @Test
     void aBackwardPassOnAnotherInputComputesItsOwnForwardPass() {
