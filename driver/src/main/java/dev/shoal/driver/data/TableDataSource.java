@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import org.apache.spark.Partitioner;
+import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.VectorUDT;
@@ -19,9 +19,12 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -33,8 +36,10 @@ import scala.Tuple2;
  * VectorAssembler writes it) or numeric columns.
  *
  * <p>Executors read the rows; each row gets its slot from the seeded permutation of the table's row numbers,
- * and Spark moves it to the block that owns the slot, so blocks are balanced and random as for IDX files and
- * the driver never holds the data. A row with a missing or non-finite value, an array of the wrong length or a
+ * and Spark moves it to the block that owns the slot (each partition's rows grouped by block, a few arrays per
+ * partition and block), so blocks are balanced and random as for IDX files and the driver never holds the data.
+ * The table is read twice: its label column when it is opened, to count the rows of each partition, then
+ * everything once. A row with a missing or non-finite value, an array of the wrong length or a
  * label that is not a class index fails the load with a message naming the file, the row and the value.
  *
  * @param spec   what the plan says
@@ -64,16 +69,17 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
 
     /**
      * The feature columns found, whether they are one array column (or one Spark ML vector column, read as an
-     * array), the values per example and the rows; with a client column, its distinct values, sorted (a row's
-     * client is the index of its value there).
+     * array), the values per example and the rows, and the rows of each of the partitions Spark reads the table
+     * in; with a client column, its distinct values, sorted (a row's client is the index of its value there).
      */
     public record Layout(List<String> columns, boolean array, boolean vector, int featureSize, int examples,
-                         List<String> clients) implements Serializable {
+                         List<String> clients, long[] partitionRows) implements Serializable {
 
-        /** The feature columns as the rows are read: a vector column becomes an array of floats. */
+        /** The feature columns as the rows are read, as floats: a vector column becomes an array of floats. */
         List<Column> select() {
             return columns.stream().map(c -> vector ? vector_to_array(functions.col(c), "float32")
-                    : functions.col(c)).toList();
+                    : functions.col(c).cast(array ? DataTypes.createArrayType(DataTypes.FloatType)
+                    : DataTypes.FloatType)).toList();
         }
     }
 
@@ -94,7 +100,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         List<String> columns = spec.features().isEmpty() ? findFeatures(schema) : spec.features();
         boolean array = false;
         boolean vector = false;
-        int featureSize = columns.size();
+        Column size = functions.lit(columns.size());
         DataType firstType = columns.size() == 1 ? type(schema, columns.get(0), "features") : null;
         if (firstType instanceof ArrayType || firstType instanceof VectorUDT) {
             if (firstType instanceof ArrayType a && !(a.elementType() instanceof NumericType)) {
@@ -103,8 +109,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             }
             array = true;
             vector = firstType instanceof VectorUDT;
-            Column values = new Layout(columns, true, vector, 0, 0, List.of()).select().get(0);
-            featureSize = table.select(functions.size(values)).head().getInt(0);
+            size = functions.size(new Layout(columns, true, vector, 0, 0, List.of(), new long[0]).select().get(0));
         } else {
             for (String c : columns) {
                 DataType t = type(schema, c, "features");
@@ -113,6 +118,14 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 }
             }
         }
+        List<long[]> partitions = partitions(table.select(size));
+        long[] partitionRows = partitions.stream().mapToLong(p -> p[0]).toArray();
+        long rows = Arrays.stream(partitionRows).sum();
+        if (rows == 0 || rows > Integer.MAX_VALUE) {
+            throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
+                    + Integer.MAX_VALUE + " are supported");
+        }
+        int featureSize = (int) partitions.stream().filter(p -> p[0] > 0).findFirst().orElseThrow()[1];
         if (!spec.shape().isEmpty()) {
             int product = spec.shape().stream().reduce(1, (x, y) -> x * y);
             if (product != featureSize) {
@@ -120,13 +133,26 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                         + featureSize + " features per row");
             }
         }
-        long rows = table.count();
-        if (rows == 0 || rows > Integer.MAX_VALUE) {
-            throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
-                    + Integer.MAX_VALUE + " are supported");
-        }
         return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows,
-                clientNames(table, schema)));
+                clientNames(table, schema), partitionRows));
+    }
+
+    /**
+     * For each partition Spark reads {@code sizes} (a column of the features per row) in, its rows and the
+     * features of its first row. They are the partitions of any other selection of the table's columns (Spark
+     * splits files by their bytes, not by the columns read), so each partition of the load knows the number of its
+     * first row without the pass over all the data that zipWithIndex makes.
+     */
+    private static List<long[]> partitions(Dataset<Row> sizes) {
+        return sizes.queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
+            long n = 0;
+            long first = 0;
+            for (; rows.hasNext(); n++) {
+                InternalRow row = rows.next();
+                first = n == 0 ? row.getInt(0) : first;
+            }
+            return List.of(new long[] {n, first}).iterator();
+        }).collect();
     }
 
     /** The distinct values of the client column, sorted; empty without one. */
@@ -171,34 +197,29 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     @Override
     public JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed) {
         Layout l = opened();
-        List<Column> select = new ArrayList<>();
-        select.addAll(l.select());
+        List<Column> select = new ArrayList<>(l.select());
         if (!l.clients().isEmpty()) {
             select.add(functions.col(spec.clientColumn()).cast("string"));
         }
-        select.add(functions.col(spec.label()));
+        select.add(functions.col(spec.label()).cast(DataTypes.DoubleType));
         select.add(functions.input_file_name());
-        int n = l.examples();
+        Dataset<Row> rows = read(sc).select(select.toArray(Column[]::new));
+        // Spark's own rows: a feature array is copied out in one go, where a Row boxes every value.
+        JavaRDD<InternalRow> internal = rows.queryExecution().toRdd().toJavaRDD();
+        if (internal.getNumPartitions() != l.partitionRows().length) {
+            throw error("was read in " + internal.getNumPartitions() + " partitions, " + l.partitionRows().length
+                    + " when it was opened: did it change?");
+        }
+        long[] firstRows = new long[l.partitionRows().length];
+        for (int p = 1; p < firstRows.length; p++) {
+            firstRows[p] = firstRows[p - 1] + l.partitionRows()[p - 1];
+        }
         TableDataSource source = this;
-        BadRecords bad = spec.bad();
-        JavaRDD<ExampleBlock> blocks = read(sc).select(select.toArray(Column[]::new)).javaRDD()
-                .zipWithIndex()
-                .mapPartitionsToPair(rows -> {
-                    int[] slotOf = Shuffle.permutation(n, seed);
-                    List<Tuple2<Integer, Example>> placed = new ArrayList<>();
-                    while (rows.hasNext()) {
-                        Tuple2<Row, Long> row = rows.next();
-                        int index = Math.toIntExact(row._2());
-                        try {
-                            placed.add(new Tuple2<>(slotOf[index], source.example(row._1(), index)));
-                        } catch (DataFormatException problem) {
-                            bad.reject(problem);
-                        }
-                    }
-                    return placed.iterator();
-                })
-                .partitionBy(new SlotPartitioner(n, partitions))
-                .mapPartitionsWithIndex((p, placed) -> List.of(block(p, partitions, placed)).iterator(), true)
+        JavaRDD<ExampleBlock> blocks = internal
+                .mapPartitionsWithIndex((part, in) -> source.place(in, (int) firstRows[part], partitions, seed), true)
+                .mapToPair(chunk -> new Tuple2<>(chunk.block(), chunk))
+                .partitionBy(new HashPartitioner(partitions))
+                .mapPartitionsWithIndex((p, chunks) -> List.of(block(p, partitions, chunks)).iterator(), true)
                 .setName("examples " + spec.path())
                 .persist(org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
         blocks.count();
@@ -206,67 +227,113 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     }
 
     /**
-     * One row's example; the row holds the feature columns, the client (with a client column), the label and the
-     * file name, in that order.
+     * Runs on an executor: converts the rows of one partition, whose first row is row {@code first} of the table,
+     * and groups them by the block their slot in the seeded permutation falls in, one chunk per block, so that
+     * Spark moves a few large arrays rather than an object per row.
      */
-    Example example(Row row, int index) {
-        Layout l = layout;
-        String file = row.getString(row.length() - 1);
-        float[] x = new float[l.featureSize()];
-        if (l.array()) {
-            if (row.isNullAt(0)) {
-                throw rowError(file, index, "feature column '" + l.columns().get(0) + "' is null");
+    private Iterator<Chunk> place(Iterator<InternalRow> rows, int first, int partitions, long seed) {
+        int n = layout.examples();
+        int[] slotOf = Shuffle.permutation(n, seed);
+        Chunk[] chunks = new Chunk[partitions];
+        int index = first;
+        while (rows.hasNext()) {
+            InternalRow row = rows.next();
+            try {
+                if (index >= n) {
+                    throw rowError(row, index, "the table has more rows than when it was opened (" + n + ")");
+                }
+                int slot = slotOf[index];
+                int p = owner(slot, partitions, n);
+                if (chunks[p] == null) {
+                    chunks[p] = new Chunk(p, layout.featureSize(), !layout.clients().isEmpty());
+                }
+                chunks[p].add(slot, row, index, this);
+            } catch (DataFormatException problem) {
+                spec.bad().reject(problem);
             }
-            List<Object> values = row.getList(0);
-            if (values.size() != x.length) {
-                throw rowError(file, index, "feature column '" + l.columns().get(0) + "' holds " + values.size()
-                        + " values; the table's first row has " + x.length);
-            }
-            for (int i = 0; i < x.length; i++) {
-                x[i] = feature(values.get(i), file, index, l.columns().get(0) + "[" + i + "]");
-            }
-        } else {
-            for (int i = 0; i < x.length; i++) {
-                x[i] = feature(row.get(i), file, index, l.columns().get(i));
-            }
+            index++;
         }
-        Object label = row.get(row.length() - 2);
-        if (label == null) {
-            throw rowError(file, index, "label column '" + spec.label() + "' is null");
-        }
-        double y = ((Number) label).doubleValue();
-        if (y != Math.rint(y) || y < 0 || y >= spec.classes()) {
-            throw rowError(file, index, "label " + label + " is not a class index in [0, " + (spec.classes() - 1)
-                    + "] (data.classes is " + spec.classes() + ")");
-        }
-        return new Example(x, (int) y, l.clients().isEmpty() ? -1 : client(row.get(row.length() - 3), file, index));
+        return Arrays.stream(chunks).filter(java.util.Objects::nonNull).map(Chunk::trim).iterator();
     }
 
-    /** The index of a row's client among the sorted client names. */
-    private int client(Object value, String file, int index) {
-        if (value == null) {
-            throw rowError(file, index, "client column '" + spec.clientColumn() + "' is null");
+    /**
+     * One row's features into {@code x} at {@code offset}; the row holds the feature columns (as floats), the
+     * client (with a client column), the label (a double) and the file name, in that order.
+     */
+    void features(InternalRow row, int index, float[] x, int offset) {
+        Layout l = layout;
+        int size = l.featureSize();
+        if (l.array()) {
+            if (row.isNullAt(0)) {
+                throw rowError(row, index, "feature column '" + l.columns().get(0) + "' is null");
+            }
+            ArrayData values = row.getArray(0);
+            if (values.numElements() != size) {
+                throw rowError(row, index, "feature column '" + l.columns().get(0) + "' holds "
+                        + values.numElements() + " values; the table's first row has " + size);
+            }
+            for (int i = 0; i < size; i++) {
+                if (values.isNullAt(i)) {
+                    throw rowError(row, index, "feature '" + l.columns().get(0) + "[" + i + "]' is null");
+                }
+                x[offset + i] = values.getFloat(i) * spec.scale();
+                if (!Float.isFinite(x[offset + i])) {
+                    throw notFinite(values.getFloat(i), row, index, l.columns().get(0) + "[" + i + "]");
+                }
+            }
+        } else {
+            for (int i = 0; i < size; i++) {
+                if (row.isNullAt(i)) {
+                    throw rowError(row, index, "feature '" + l.columns().get(i) + "' is null");
+                }
+                x[offset + i] = row.getFloat(i) * spec.scale();
+                if (!Float.isFinite(x[offset + i])) {
+                    throw notFinite(row.getFloat(i), row, index, l.columns().get(i));
+                }
+            }
         }
-        int client = java.util.Collections.binarySearch(layout.clients(), (String) value);
+    }
+
+    /** A row's label, checked to be a class index. */
+    int label(InternalRow row, int index) {
+        int column = row.numFields() - 2;
+        if (row.isNullAt(column)) {
+            throw rowError(row, index, "label column '" + spec.label() + "' is null");
+        }
+        double y = row.getDouble(column);
+        if (y != Math.rint(y) || y < 0 || y >= spec.classes()) {
+            throw rowError(row, index, "label " + number(y) + " is not a class index in [0, " + (spec.classes() - 1)
+                    + "] (data.classes is " + spec.classes() + ")");
+        }
+        return (int) y;
+    }
+
+    /** A row's client: the index of its client column's value among the sorted client names. */
+    int client(InternalRow row, int index) {
+        int column = row.numFields() - 3;
+        if (row.isNullAt(column)) {
+            throw rowError(row, index, "client column '" + spec.clientColumn() + "' is null");
+        }
+        String value = row.getUTF8String(column).toString();
+        int client = java.util.Collections.binarySearch(layout.clients(), value);
         if (client < 0) {
-            throw rowError(file, index, "client '" + value + "' was not in the table when it was opened");
+            throw rowError(row, index, "client '" + value + "' was not in the table when it was opened");
         }
         return client;
     }
 
-    private float feature(Object value, String file, int index, String column) {
-        if (value == null) {
-            throw rowError(file, index, "feature '" + column + "' is null");
-        }
-        float v = ((Number) value).floatValue() * spec.scale();
-        if (!Float.isFinite(v)) {
-            throw rowError(file, index, "feature '" + column + "' is " + value + (spec.scale() != 1
-                    ? " (x " + spec.scale() + " = " + v + ")" : ""));
-        }
-        return v;
+    /** The error for a feature that is not finite once scaled (its name is made here, not for every value). */
+    private DataFormatException notFinite(float value, InternalRow row, int index, String column) {
+        return rowError(row, index, "feature '" + column + "' is " + number(value) + (spec.scale() != 1
+                ? " (x " + spec.scale() + " = " + value * spec.scale() + ")" : ""));
     }
 
-    private ExampleBlock block(int partition, int partitions, Iterator<Tuple2<Integer, Example>> placed) {
+    /** A value as a person writes it: 12, not 12.0. */
+    private static String number(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+    }
+
+    private ExampleBlock block(int partition, int partitions, Iterator<Tuple2<Integer, Chunk>> chunks) {
         int n = layout.examples();
         int first = DataSource.start(partition, partitions, n);
         int size = DataSource.start(partition + 1, partitions, n) - first;
@@ -276,16 +343,18 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         int[] clients = new int[layout.clients().isEmpty() ? 0 : size];
         boolean[] filled = new boolean[size];
         int count = 0;
-        while (placed.hasNext()) {
-            Tuple2<Integer, Example> e = placed.next();
-            int row = e._1() - first;
-            System.arraycopy(e._2().x(), 0, x, row * featureSize, featureSize);
-            y[row] = e._2().y();
-            if (clients.length > 0) {
-                clients[row] = e._2().client();
+        while (chunks.hasNext()) {
+            Chunk c = chunks.next()._2();
+            for (int i = 0; i < c.rows; i++) {
+                int row = c.slots[i] - first;
+                System.arraycopy(c.x, i * featureSize, x, row * featureSize, featureSize);
+                y[row] = c.y[i];
+                if (clients.length > 0) {
+                    clients[row] = c.clients[i];
+                }
+                filled[row] = true;
             }
-            filled[row] = true;
-            count++;
+            count += c.rows;
         }
         if (count != size && !spec.bad().skip()) {
             throw new DataFormatException(spec.path() + " changed while it was read: block " + partition + " got "
@@ -351,44 +420,75 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         return new DataFormatException(spec.key() + " = " + spec.path() + ": " + message);
     }
 
-    private DataFormatException rowError(String file, int index, String message) {
+    /** An error naming the row, and the file it is in (the row's last field). */
+    private DataFormatException rowError(InternalRow row, int index, String message) {
+        String file = row.getUTF8String(row.numFields() - 1).toString();
         return new DataFormatException(spec.key() + " = " + spec.path() + ": row " + index + " (in " + file + "): "
                 + message);
     }
 
-    /** One row, converted; {@code client} is -1 without a client column. */
-    record Example(float[] x, int y, int client) implements Serializable {
+    /**
+     * The rows of one partition whose slots fall in block {@code block}: their slots, features, labels and (with a
+     * client column) clients, grown as rows are added.
+     */
+    private static final class Chunk implements Serializable {
+        private final int block;
+        private final int featureSize;
+        private int rows;
+        private int[] slots = new int[64];
+        private float[] x;
+        private int[] y = new int[64];
+        private int[] clients;
+
+        Chunk(int block, int featureSize, boolean withClients) {
+            this.block = block;
+            this.featureSize = featureSize;
+            x = new float[64 * featureSize];
+            clients = withClients ? new int[64] : new int[0];
+        }
+
+        int block() {
+            return block;
+        }
+
+        /** Converts {@code row} (row {@code index} of the table) into the next place; a bad row adds nothing. */
+        void add(int slot, InternalRow row, int index, TableDataSource source) {
+            if (rows == slots.length) {
+                slots = Arrays.copyOf(slots, 2 * rows);
+                x = Arrays.copyOf(x, 2 * rows * featureSize);
+                y = Arrays.copyOf(y, 2 * rows);
+                clients = clients.length == 0 ? clients : Arrays.copyOf(clients, 2 * rows);
+            }
+            source.features(row, index, x, rows * featureSize);
+            y[rows] = source.label(row, index);
+            if (clients.length > 0) {
+                clients[rows] = source.client(row, index);
+            }
+            slots[rows++] = slot;
+        }
+
+        /** This chunk with its arrays cut to the rows it holds, for the trip to the block's executor. */
+        Chunk trim() {
+            slots = Arrays.copyOf(slots, rows);
+            x = Arrays.copyOf(x, rows * featureSize);
+            y = Arrays.copyOf(y, rows);
+            clients = clients.length == 0 ? clients : Arrays.copyOf(clients, rows);
+            return this;
+        }
     }
 
-    /** Sends slot s to the block that owns it: the p with start(p) <= s < start(p + 1). */
-    private static final class SlotPartitioner extends Partitioner {
-        private final int examples;
-        private final int partitions;
-
-        SlotPartitioner(int examples, int partitions) {
-            this.examples = examples;
-            this.partitions = partitions;
-        }
-
-        @Override
-        public int numPartitions() {
-            return partitions;
-        }
-
-        @Override
-        public int getPartition(Object key) {
-            int slot = (Integer) key;
-            int lo = 0;
-            int hi = partitions - 1;
-            while (lo < hi) {
-                int mid = (lo + hi + 1) >>> 1;
-                if (DataSource.start(mid, partitions, examples) <= slot) {
-                    lo = mid;
-                } else {
-                    hi = mid - 1;
-                }
+    /** The block that owns slot {@code slot}: the p with start(p) <= slot < start(p + 1). */
+    private static int owner(int slot, int partitions, int examples) {
+        int lo = 0;
+        int hi = partitions - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (DataSource.start(mid, partitions, examples) <= slot) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
             }
-            return lo;
         }
+        return lo;
     }
 }

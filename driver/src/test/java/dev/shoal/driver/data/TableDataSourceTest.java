@@ -155,6 +155,41 @@ class TableDataSourceTest {
         assertEquals(written, loaded, "every row once, the id column left out");
     }
 
+    /**
+     * A table read in several partitions: each partition numbers its rows from the count of the partitions before
+     * it (taken when the table is opened), so row k in Spark's order of the rows goes to the slot the seeded
+     * permutation gives k, as in a table of one partition.
+     */
+    @Test
+    void rowsOfEveryPartitionGoToTheirSlots() throws IOException {
+        SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
+        Path path = dir.resolve("parts");
+        int n = 97;
+        spark.read().option("header", "true").option("inferSchema", "true").csv(csv(n).toString())
+                .repartition(4).write().parquet(path.toString());
+        spark.conf().set("spark.sql.files.openCostInBytes", "1");
+        spark.conf().set("spark.sql.files.maxPartitionBytes", "600");
+        try {
+            TableDataSource source = open(DataFormat.PARQUET, path);
+            assertTrue(source.layout().partitionRows().length > 2, Arrays.toString(source.layout().partitionRows()));
+            List<Row> inOrder = spark.read().parquet(path.toString()).select("a", "label").collectAsList();
+            List<ExampleBlock> blocks = load(source, 3, 7);
+            int[] slotOf = Shuffle.permutation(n, 7);
+            for (int k = 0; k < n; k++) {
+                int p = 0;
+                while (DataSource.start(p + 1, 3, n) <= slotOf[k]) {
+                    p++;
+                }
+                int row = slotOf[k] - DataSource.start(p, 3, n);
+                assertEquals(inOrder.get(k).getInt(0), blocks.get(p).features()[row * 3], 0f, "row " + k);
+                assertEquals(inOrder.get(k).getInt(1), blocks.get(p).labels()[row], "row " + k);
+            }
+        } finally {
+            spark.conf().unset("spark.sql.files.openCostInBytes");
+            spark.conf().unset("spark.sql.files.maxPartitionBytes");
+        }
+    }
+
     @Test
     void jsonLinesWithNamedColumns() throws IOException {
         Path path = Files.writeString(dir.resolve("t.json"), "{\"x\": 1.5, \"y\": 2, \"label\": 3}\n"
