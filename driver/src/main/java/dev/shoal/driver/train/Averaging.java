@@ -14,8 +14,8 @@ import org.apache.spark.util.LongAccumulator;
 
 /**
  * Parameter averaging on Spark: each round is one Spark job: broadcast the current {@link ModelSnapshot}, let
- * every worker take {@code sync.average-every} local steps on its own partition, {@code treeAggregate} the
- * {@link WorkerResult}s, and average them into the next snapshot. A checkpoint may be taken every
+ * every worker take {@code sync.average-every} local steps on its own partition, sum the {@link WorkerResult}s
+ * in partition order, and average them into the next snapshot. A checkpoint may be taken every
  * {@code checkpoint.every-rounds} rounds; its {@link SyncState.Averaging} is the position inside the epoch.
  */
 final class Averaging implements Strategy {
@@ -97,7 +97,9 @@ final class Averaging implements Strategy {
                         losses.add(worker.lossSum());
                         return List.of(worker).iterator();
                     }, true)
-                    .treeAggregate(WorkerResult.empty(), WorkerResult::merge, WorkerResult::merge);
+                    // in partition order: a sum of doubles depends on its order, and tasks end in any order (the
+                    // round's summed loss differed in its last bit between two runs of the same plan)
+                    .collect().stream().reduce(WorkerResult.empty(), WorkerResult::merge);
         } finally {
             snapshot.destroy();
         }
