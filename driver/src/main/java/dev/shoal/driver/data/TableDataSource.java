@@ -7,8 +7,10 @@ import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.Shuffle;
 import java.io.Serializable;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.HashPartitioner;
@@ -228,32 +230,63 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
 
     /**
      * Runs on an executor: converts the rows of one partition, whose first row is row {@code first} of the table,
-     * and groups them by the block their slot in the seeded permutation falls in, one chunk per block, so that
-     * Spark moves a few large arrays rather than an object per row.
+     * into chunks of rows whose slots in the seeded permutation fall in the same block; a chunk goes on its way
+     * as soon as it is full, so Spark moves arrays of about a megabyte (small enough for the garbage collector's
+     * regions) rather than an object per row, and a partition's rows are never all held at once.
      */
     private Iterator<Chunk> place(Iterator<InternalRow> rows, int first, int partitions, long seed) {
         int n = layout.examples();
         int[] slotOf = Shuffle.permutation(n, seed);
-        Chunk[] chunks = new Chunk[partitions];
-        int index = first;
-        while (rows.hasNext()) {
-            InternalRow row = rows.next();
-            try {
-                if (index >= n) {
-                    throw rowError(row, index, "the table has more rows than when it was opened (" + n + ")");
+        Chunk[] filling = new Chunk[partitions];
+        Deque<Chunk> ready = new ArrayDeque<>();
+        return new Iterator<>() {
+            private int index = first;
+
+            @Override
+            public boolean hasNext() {
+                while (ready.isEmpty() && rows.hasNext()) {
+                    add(rows.next());
                 }
-                int slot = slotOf[index];
-                int p = owner(slot, partitions, n);
-                if (chunks[p] == null) {
-                    chunks[p] = new Chunk(p, layout.featureSize(), !layout.clients().isEmpty());
+                if (ready.isEmpty()) { // the partition is read: what is left in each block's chunk
+                    for (int p = 0; p < partitions; p++) {
+                        if (filling[p] != null) {
+                            ready.add(filling[p].trim());
+                            filling[p] = null;
+                        }
+                    }
                 }
-                chunks[p].add(slot, row, index, this);
-            } catch (DataFormatException problem) {
-                spec.bad().reject(problem);
+                return !ready.isEmpty();
             }
-            index++;
-        }
-        return Arrays.stream(chunks).filter(java.util.Objects::nonNull).map(Chunk::trim).iterator();
+
+            @Override
+            public Chunk next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                return ready.poll();
+            }
+
+            private void add(InternalRow row) {
+                try {
+                    if (index >= n) {
+                        throw rowError(row, index, "the table has more rows than when it was opened (" + n + ")");
+                    }
+                    int slot = slotOf[index];
+                    int p = owner(slot, partitions, n);
+                    if (filling[p] == null) {
+                        filling[p] = new Chunk(p, layout.featureSize(), !layout.clients().isEmpty());
+                    }
+                    filling[p].add(slot, row, index, TableDataSource.this);
+                    if (filling[p].full()) {
+                        ready.add(filling[p]);
+                        filling[p] = null;
+                    }
+                } catch (DataFormatException problem) {
+                    spec.bad().reject(problem);
+                }
+                index++;
+            }
+        };
     }
 
     /**
@@ -428,37 +461,39 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     }
 
     /**
-     * The rows of one partition whose slots fall in block {@code block}: their slots, features, labels and (with a
-     * client column) clients, grown as rows are added.
+     * Rows of one partition whose slots fall in block {@code block}: their slots, features, labels and (with a
+     * client column) clients; as many rows as make about a megabyte of features.
      */
     private static final class Chunk implements Serializable {
+        private static final int FLOATS = 1 << 18;
         private final int block;
         private final int featureSize;
         private int rows;
-        private int[] slots = new int[64];
+        private int[] slots;
         private float[] x;
-        private int[] y = new int[64];
+        private int[] y;
         private int[] clients;
 
         Chunk(int block, int featureSize, boolean withClients) {
             this.block = block;
             this.featureSize = featureSize;
-            x = new float[64 * featureSize];
-            clients = withClients ? new int[64] : new int[0];
+            int capacity = Math.max(1, FLOATS / featureSize);
+            slots = new int[capacity];
+            x = new float[capacity * featureSize];
+            y = new int[capacity];
+            clients = new int[withClients ? capacity : 0];
         }
 
         int block() {
             return block;
         }
 
+        boolean full() {
+            return rows == slots.length;
+        }
+
         /** Converts {@code row} (row {@code index} of the table) into the next place; a bad row adds nothing. */
         void add(int slot, InternalRow row, int index, TableDataSource source) {
-            if (rows == slots.length) {
-                slots = Arrays.copyOf(slots, 2 * rows);
-                x = Arrays.copyOf(x, 2 * rows * featureSize);
-                y = Arrays.copyOf(y, 2 * rows);
-                clients = clients.length == 0 ? clients : Arrays.copyOf(clients, 2 * rows);
-            }
             source.features(row, index, x, rows * featureSize);
             y[rows] = source.label(row, index);
             if (clients.length > 0) {
