@@ -102,7 +102,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         List<String> columns = spec.features().isEmpty() ? findFeatures(schema) : spec.features();
         boolean array = false;
         boolean vector = false;
-        Column size = functions.lit(columns.size());
+        int featureSize = columns.size();
         DataType firstType = columns.size() == 1 ? type(schema, columns.get(0), "features") : null;
         if (firstType instanceof ArrayType || firstType instanceof VectorUDT) {
             if (firstType instanceof ArrayType a && !(a.elementType() instanceof NumericType)) {
@@ -111,7 +111,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             }
             array = true;
             vector = firstType instanceof VectorUDT;
-            size = functions.size(new Layout(columns, true, vector, 0, 0, List.of(), new long[0]).select().get(0));
+            Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0]).select().get(0);
+            featureSize = table.select(functions.size(values)).head().getInt(0);
         } else {
             for (String c : columns) {
                 DataType t = type(schema, c, "features");
@@ -120,14 +121,6 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 }
             }
         }
-        List<long[]> partitions = partitions(table.select(size));
-        long[] partitionRows = partitions.stream().mapToLong(p -> p[0]).toArray();
-        long rows = Arrays.stream(partitionRows).sum();
-        if (rows == 0 || rows > Integer.MAX_VALUE) {
-            throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
-                    + Integer.MAX_VALUE + " are supported");
-        }
-        int featureSize = (int) partitions.stream().filter(p -> p[0] > 0).findFirst().orElseThrow()[1];
         if (!spec.shape().isEmpty()) {
             int product = spec.shape().stream().reduce(1, (x, y) -> x * y);
             if (product != featureSize) {
@@ -135,26 +128,31 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                         + featureSize + " features per row");
             }
         }
+        long[] partitionRows = rowsPerPartition(table.select(spec.label()));
+        long rows = Arrays.stream(partitionRows).sum();
+        if (rows == 0 || rows > Integer.MAX_VALUE) {
+            throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
+                    + Integer.MAX_VALUE + " are supported");
+        }
         return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows,
                 clientNames(table, schema), partitionRows));
     }
 
     /**
-     * For each partition Spark reads {@code sizes} (a column of the features per row) in, its rows and the
-     * features of its first row. They are the partitions of any other selection of the table's columns (Spark
-     * splits files by their bytes, not by the columns read), so each partition of the load knows the number of its
-     * first row without the pass over all the data that zipWithIndex makes.
+     * The rows of each partition Spark reads {@code column} in, which are the partitions of any other selection of
+     * the table's columns (Spark splits files by their bytes, not by the columns read): so that each partition of
+     * the load knows the number of its first row without the pass over all the data that zipWithIndex makes.
+     * Counted on the label alone: counting on the feature array's size read the whole array column.
      */
-    private static List<long[]> partitions(Dataset<Row> sizes) {
-        return sizes.queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
+    private static long[] rowsPerPartition(Dataset<Row> column) {
+        List<Long> counts = column.queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
             long n = 0;
-            long first = 0;
-            for (; rows.hasNext(); n++) {
-                InternalRow row = rows.next();
-                first = n == 0 ? row.getInt(0) : first;
+            for (; rows.hasNext(); rows.next()) {
+                n++;
             }
-            return List.of(new long[] {n, first}).iterator();
+            return List.of(n).iterator();
         }).collect();
+        return counts.stream().mapToLong(Long::longValue).toArray();
     }
 
     /** The distinct values of the client column, sorted; empty without one. */
