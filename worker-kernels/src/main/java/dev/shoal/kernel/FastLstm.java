@@ -1,7 +1,6 @@
 package dev.shoal.kernel;
 
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.BackpropType;
@@ -70,6 +69,8 @@ public final class FastLstm implements LSTMHelper {
     private double[][] cells;
     private double[][] cellTanh;
     private double[][] outputs;
+    /** Inference's two steps of gates, cells, their tanh and outputs, in that order. */
+    private double[][] inferenceArrays;
     /**
      * [4 x units, batch]: a step's recurrent product (forward) or gate gradients (backward); [units, batch]: the
      * output gradient from above, the part of it that came back from the step after, the cell gradient carried to
@@ -121,7 +122,7 @@ public final class FastLstm implements LSTMHelper {
                 gradientSums, shifted}) {
             heap += a == null ? 0 : (long) a.length * Double.BYTES;
         }
-        for (double[][] perStep : List.of(gates, cells, cellTanh, outputs)) {
+        for (double[][] perStep : Arrays.asList(gates, cells, cellTanh, outputs, inferenceArrays)) {
             heap += perStep == null ? 0 : (long) perStep.length * perStep[0].length * Double.BYTES;
         }
         return Map.of("buffers", Buffers.bytes(inputs, work, previousOutput, stepGates, recurrentGradient,
@@ -158,35 +159,47 @@ public final class FastLstm implements LSTMHelper {
         work.addiColumnVector(biases.reshape(4L * units, 1));
         products = HeapCopy.reuse(products, 4L * steps * state);
         copy.read(work, 0, products, 0, 4 * steps * state);
-        gates = HeapCopy.reuse(gates, steps, 4 * state);
-        cells = HeapCopy.reuse(cells, steps, state);
-        cellTanh = HeapCopy.reuse(cellTanh, steps, state);
-        outputs = HeapCopy.reuse(outputs, steps, state);
+        // The backward pass reads every step's arrays; inference keeps two steps' (this one and the one before).
+        boolean everyStep = training || forBackprop;
+        int kept = everyStep ? steps : 2;
+        if (everyStep) {
+            gates = HeapCopy.reuse(gates, steps, 4 * state);
+            cells = HeapCopy.reuse(cells, steps, state);
+            cellTanh = HeapCopy.reuse(cellTanh, steps, state);
+            outputs = HeapCopy.reuse(outputs, steps, state);
+        } else {
+            inferenceArrays = HeapCopy.reuse(inferenceArrays, 8, 4 * state); // 2 steps x 4 kinds, a gates' size
+        }
+        double[][] g = everyStep ? gates : Arrays.copyOfRange(inferenceArrays, 0, 2);
+        double[][] c = everyStep ? cells : Arrays.copyOfRange(inferenceArrays, 2, 4);
+        double[][] ct = everyStep ? cellTanh : Arrays.copyOfRange(inferenceArrays, 4, 6);
+        double[][] h = everyStep ? outputs : Arrays.copyOfRange(inferenceArrays, 6, 8);
         step = HeapCopy.reuse(step, 4L * state);
         zeros = HeapCopy.reuse(zeros, state);
         previousOutput = Buffers.reuse(previousOutput, input, new long[] {units, batch});
         stepGates = Buffers.reuse(stepGates, input, new long[] {4L * units, batch});
+        FwdPassReturn result = new FwdPassReturn();
+        result.fwdPassOutput = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
+                new long[] {batch, units, steps}, 'f');
         boolean exact = input.dataType() == DataType.DOUBLE;
         for (int t = 0; t < steps; t++) {
+            int now = t % kept;
+            int before = (t + kept - 1) % kept;
             if (t > 0) {
-                copy.write(outputs[t - 1], 0, state, previousOutput, 0);
+                copy.write(h[before], 0, state, previousOutput, 0);
                 Nd4j.gemm(recurrentWeights, previousOutput, stepGates, true, false, 1.0, 0.0);
                 copy.read(stepGates, 0, step, 0, 4 * state);
             } else {
                 Arrays.fill(step, 0, 4 * state, 0);
             }
-            forwardStep(t, steps, units, batch, exact);
+            forwardStep(t, steps, units, batch, exact, g[now], c[now], t > 0 ? c[before] : zeros, ct[now], h[now]);
+            copy.write(h[now], 0, state, result.fwdPassOutput, (long) t * state);
         }
-        FwdPassReturn result = new FwdPassReturn();
-        result.fwdPassOutput = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
-                new long[] {batch, units, steps}, 'f');
-        for (int t = 0; t < steps; t++) {
-            copy.write(outputs[t], 0, state, result.fwdPassOutput, (long) t * state);
-        }
+        int lastStep = (steps - 1) % kept;
         result.lastAct = Nd4j.createUninitialized(input.dataType(), new long[] {batch, units}, 'f');
-        copy.write(outputs[steps - 1], 0, state, result.lastAct, 0);
+        copy.write(h[lastStep], 0, state, result.lastAct, 0);
         result.lastMemCell = Nd4j.createUninitialized(input.dataType(), new long[] {batch, units}, 'f');
-        copy.write(cells[steps - 1], 0, state, result.lastMemCell, 0);
+        copy.write(c[lastStep], 0, state, result.lastMemCell, 0);
         last = result;
         return result;
     }
@@ -198,13 +211,13 @@ public final class FastLstm implements LSTMHelper {
 
     /**
      * Step {@code t}: the gates' activations from their input products ({@link #products}) and recurrent products
-     * ({@link #step}), the cell c = a i + f c(t - 1), its tanh and the output o tanh(c). Each loop reads and
-     * writes its arrays at one index (or only reads an array at several), which the JIT vectorises; one loop over
-     * all of it did not vectorise and took 35 ns per unit and example.
+     * ({@link #step}) into {@code z}, the cell c = a i + f c(t - 1) from {@code previous}, its tanh and the output
+     * h = o tanh(c). Each loop reads and writes its arrays at one index (or only reads an array at several), which
+     * the JIT vectorises; one loop over all of it did not vectorise and took 35 ns per unit and example.
      */
-    private void forwardStep(int t, int steps, int units, int batch, boolean exact) {
+    private void forwardStep(int t, int steps, int units, int batch, boolean exact, double[] z, double[] c,
+                             double[] previous, double[] tc, double[] h) {
         int state = units * batch;
-        double[] z = gates[t];
         for (int r = 0; r < 4 * units; r++) {
             int from = (r * steps + t) * batch;
             int to = r * batch;
@@ -214,14 +227,10 @@ public final class FastLstm implements LSTMHelper {
         }
         tanh(z, z, state, exact); // the block input
         sigmoid(z, state, 4 * state, exact); // the forget, output and input modulation gates
-        double[] c = cells[t];
-        double[] previous = t > 0 ? cells[t - 1] : zeros;
         for (int k = 0; k < state; k++) {
             c[k] = z[k] * z[3 * state + k] + z[state + k] * previous[k];
         }
-        double[] tc = cellTanh[t];
         tanh(c, tc, state, exact);
-        double[] h = outputs[t];
         for (int k = 0; k < state; k++) {
             h[k] = z[2 * state + k] * tc[k];
         }
