@@ -86,7 +86,7 @@ public final class FastLstm implements LSTMHelper {
     /** The outputs shifted one step later, [units, time, batch]. */
     private double[] shifted;
     private final HeapCopy copy = new HeapCopy();
-    /** The forward pass this helper made last, whose arrays the backward pass reads (and overwrites). */
+    /** The training forward pass this helper made last, whose arrays the backward pass reads (and overwrites). */
     private FwdPassReturn last;
     /** The input of {@link #last} when it was a training forward pass, else null. */
     private INDArray trainedOn;
@@ -200,7 +200,7 @@ public final class FastLstm implements LSTMHelper {
         copy.write(h[lastStep], 0, state, result.lastAct, 0);
         result.lastMemCell = Nd4j.createUninitialized(input.dataType(), new long[] {batch, units}, 'f');
         copy.write(c[lastStep], 0, state, result.lastMemCell, 0);
-        last = result;
+        last = everyStep ? result : null; // an inference pass kept two steps: no backward pass can read it
         return result;
     }
 

@@ -252,11 +252,11 @@ public final class WorkerKernel {
      * layer with their input preprocessors, then the output layer's activations and its score with the
      * regularisation terms.
      *
-     * <p>Every array of the pass lives in one workspace, reset after each minibatch. DL4J's own inference passes
-     * ({@code output}, {@code feedForwardToLayer}) detach the layers' activations, which the garbage collector frees,
-     * and a fixed heap calls it rarely: DL4J's LSTM even allocates its whole output, [batch, units, time], before it
-     * asks FastLstm for it, 12.5 MB per minibatch of 256 for imdb-lstm, and evaluation's garbage raised imdb-lstm's
-     * resident memory by 1.4 GB from its second epoch (see worker-kernels/README.md).
+     * <p>Every array of the pass lives in one workspace, reset after each minibatch. DL4J's
+     * {@code feedForwardToLayer}, which this used, detaches every layer's activations, which the garbage collector
+     * frees, and a fixed heap calls it rarely: DL4J's LSTM even allocates its whole output, [batch, units, time],
+     * before it asks FastLstm for it, 12.5 MB per minibatch of 256 for imdb-lstm, and evaluation's garbage raised
+     * imdb-lstm's resident memory by 1.4 GB from its second epoch (see worker-kernels/README.md).
      */
     private double countAndScore(DataSet data, long[] confusion) {
         int last = net.getnLayers() - 1;

@@ -117,8 +117,8 @@ class FastLstmTest {
     /**
      * Inference keeps two steps' arrays, not every step's as training must for its backward pass: after training
      * at a minibatch of 6, an inference pass at 24 over 60 steps grows the heap arrays less than half as much as a
-     * training forward pass does (both grow the input products, 4 of training's 11 arrays of every step). Its outputs are DL4J's (checked against DL4J's own LSTM by WorkerKernelTest's
-     * evaluation test).
+     * training forward pass does (both grow the input products, 4 of training's 11 arrays of every step). Its
+     * outputs are DL4J's (checked against DL4J's own LSTM by WorkerKernelTest's evaluation test).
      */
     @Test
     void inferenceKeepsTwoStepsOfArrays() {
