@@ -128,7 +128,7 @@ class NetworkFilesTest {
     private static ExampleBlock relabelled(ExampleBlock b) {
         int[] labels = new int[b.size()];
         for (int r = 0; r < b.size(); r++) {
-            labels[r] = b.labels()[r] + (b.features()[r * KernelFixtures.FEATURES + 2] > 1 ? 3 : 0);
+            labels[r] = b.labels()[r] + (b.feature(r * KernelFixtures.FEATURES + 2) > 1 ? 3 : 0);
             labels[r] = Math.min(labels[r], 4);
         }
         return new ExampleBlock(b.features(), labels, KernelFixtures.FEATURES, 5);

@@ -267,7 +267,7 @@ final class FederatedAveraging implements Strategy {
             int[] y = new int[rs.size()];
             int[] index = new int[rs.size()];
             for (int i = 0; i < rs.size(); i++) {
-                System.arraycopy(block.features(), rs.get(i) * f, x, i * f, f);
+                block.featureRows().copyRow(rs.get(i), x, i * f);
                 y[i] = block.labels()[rs.get(i)];
                 index[i] = offset + rs.get(i);
             }
@@ -301,7 +301,7 @@ final class FederatedAveraging implements Strategy {
         for (int r = 0; r < rows.size(); r++) {
             ExampleBlock from = all.get(rows.get(r)[1]).rows();
             int i = rows.get(r)[2];
-            System.arraycopy(from.features(), i * f, x, r * f, f);
+            from.featureRows().copyRow(i, x, r * f);
             y[r] = from.labels()[i];
         }
         return List.of(new Tuple2<>(client, new ExampleBlock(x, y, f, all.get(0).rows().numClasses()))).iterator();

@@ -43,7 +43,7 @@ class CharDataSourceTest {
                 for (int r = 0; r < b.size(); r++) {
                     StringBuilder window = new StringBuilder();
                     for (int t = 0; t < 5; t++) {
-                        window.append(source.alphabet().character((int) b.features()[r * 5 + t]));
+                        window.append(source.alphabet().character((int) b.feature(r * 5 + t)));
                     }
                     seen.add(window.toString());
                 }

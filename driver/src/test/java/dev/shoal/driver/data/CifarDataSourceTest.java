@@ -60,9 +60,9 @@ class CifarDataSourceTest {
             assertTrue(b.size() == 27 || b.size() == 28, "block of " + b.size());
             for (int r = 0; r < b.size(); r++) {
                 int at = r * PIXELS;
-                int record = Math.round(b.features()[at] * 255) + 256 * Math.round(b.features()[at + 1024] * 255);
+                int record = Math.round(b.feature(at) * 255) + 256 * Math.round(b.feature(at + 1024) * 255);
                 assertEquals(record % 10, b.labels()[r], "label of record " + record);
-                assertEquals(100 / 255f, b.features()[at + 2048 + 100], "blue plane, pixel 100");
+                assertEquals(100 / 255f, b.feature(at + 2048 + 100), "blue plane, pixel 100");
                 seen.add(record);
             }
         }

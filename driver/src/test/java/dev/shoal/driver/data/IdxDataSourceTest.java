@@ -93,7 +93,7 @@ class IdxDataSourceTest {
             for (int r = 0; r < b.size(); r++) {
                 byte[] pixels = new byte[b.featureSize()];
                 for (int f = 0; f < pixels.length; f++) {
-                    pixels[f] = (byte) Math.round(b.features()[r * b.featureSize() + f] * 255);
+                    pixels[f] = (byte) Math.round(b.feature(r * b.featureSize() + f) * 255);
                 }
                 counts.merge(key(pixels) + "/" + b.labels()[r], 1, Integer::sum);
             }

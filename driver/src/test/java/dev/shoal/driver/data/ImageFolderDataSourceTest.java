@@ -67,9 +67,9 @@ class ImageFolderDataSourceTest {
         for (ExampleBlock b : source.load(SPARK.sc(), 2, 5).collect()) {
             assertEquals(3, b.size());
             for (int r = 0; r < b.size(); r++) {
-                float red = b.features()[r * 48];
-                float green = b.features()[r * 48 + 16];
-                float blue = b.features()[r * 48 + 32 + 15];
+                float red = b.feature(r * 48);
+                float green = b.feature(r * 48 + 16);
+                float blue = b.feature(r * 48 + 32 + 15);
                 int kind = red == 1 && green == 1 && blue == 1 ? 2 : (int) red;
                 seen[kind]++;
                 assertEquals(kind == 0 ? 0 : 1, b.labels()[r], "blue images are class 0, red ones class 1");

@@ -181,7 +181,7 @@ class TableDataSourceTest {
                     p++;
                 }
                 int row = slotOf[k] - DataSource.start(p, 3, n);
-                assertEquals(inOrder.get(k).getInt(0), blocks.get(p).features()[row * 3], 0f, "row " + k);
+                assertEquals(inOrder.get(k).getInt(0), blocks.get(p).feature(row * 3), 0f, "row " + k);
                 assertEquals(inOrder.get(k).getInt(1), blocks.get(p).labels()[row], "row " + k);
             }
         } finally {

@@ -113,7 +113,7 @@ class TextDataSourceTest {
             for (int r = 0; r < b.size(); r++) {
                 int[] ids = new int[3];
                 for (int t = 0; t < 3; t++) {
-                    ids[t] = (int) b.features()[r * 3 + t];
+                    ids[t] = (int) b.feature(r * 3 + t);
                 }
                 kept.add(pair.train().vocabulary().decode(ids) + "/" + b.labels()[r]);
             }
@@ -174,7 +174,7 @@ class TextDataSourceTest {
             for (int r = 0; r < b.size(); r++) {
                 int[] ids = new int[LENGTH];
                 for (int t = 0; t < LENGTH; t++) {
-                    ids[t] = (int) b.features()[r * LENGTH + t];
+                    ids[t] = (int) b.feature(r * LENGTH + t);
                 }
                 assertEquals(Vocabulary.PADDING, ids[0], "padded in front");
                 int record = Integer.parseInt(source.vocabulary().decode(java.util.Arrays.copyOfRange(ids, 2, 5))

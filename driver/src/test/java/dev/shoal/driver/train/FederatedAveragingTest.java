@@ -314,7 +314,7 @@ class FederatedAveragingTest {
         try {
             for (ExampleBlock b : blocks.collect()) {
                 for (int r = 0; r < b.size(); r++) {
-                    assertEquals((int) b.features()[r * 10] % 7, b.clients()[r], "row " + b.features()[r * 10]);
+                    assertEquals((int) b.feature(r * 10) % 7, b.clients()[r], "row " + b.feature(r * 10));
                 }
             }
             TrainingPlan base = federated(UpdaterType.SGD, 100, ClientSplit.IID, 0.5, 1, 8, 2,
@@ -330,7 +330,7 @@ class FederatedAveragingTest {
             for (Tuple2<Integer, ExampleBlock> client : clients) {
                 ExampleBlock b = client._2();
                 for (int r = 0; r < b.size(); r++) {
-                    assertEquals(client._1(), (int) b.features()[r * 10] % 7, "user u" + client._1() + "'s rows only");
+                    assertEquals(client._1(), (int) b.feature(r * 10) % 7, "user u" + client._1() + "'s rows only");
                 }
                 rows += b.size();
             }

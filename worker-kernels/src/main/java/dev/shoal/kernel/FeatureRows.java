@@ -1,0 +1,126 @@
+package dev.shoal.kernel;
+
+import java.io.Serializable;
+import java.util.Arrays;
+
+/**
+ * The feature values of a block's rows, {@code width} floats a row, kept in executor memory for a whole run.
+ * Values that take at most 256 distinct bit patterns (pixels read from bytes, character and small-vocabulary
+ * token ids, one-hot columns) are stored as one byte a value, an index into a table of those patterns: a quarter
+ * of the memory, and every value read back bit for bit as it was given. Other data stays as floats.
+ */
+public final class FeatureRows implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final int MAX_CODES = 256;
+
+    private final int width;
+    private final int rows;
+    /** The values themselves, or with {@link #codes} the table of distinct values (at most 256). */
+    private final float[] values;
+    /** One index into {@link #values} per feature value; empty when the values are stored as they are. */
+    private final byte[] codes;
+
+    private FeatureRows(int width, int rows, float[] values, byte[] codes) {
+        this.width = width;
+        this.rows = rows;
+        this.values = values;
+        this.codes = codes;
+    }
+
+    /** The rows of {@code features} (row-major, {@code width} a row), stored compactly when the values allow. */
+    public static FeatureRows of(float[] features, int width) {
+        if (width < 1 || features.length % width != 0) {
+            throw new IllegalArgumentException(features.length + " feature values do not make rows of " + width);
+        }
+        int rows = features.length / width;
+        Codebook book = new Codebook();
+        for (float v : features) {
+            if (book.codeOf(v) < 0) {
+                return new FeatureRows(width, rows, features, new byte[0]);
+            }
+        }
+        byte[] codes = new byte[features.length];
+        for (int i = 0; i < features.length; i++) {
+            codes[i] = (byte) book.codeOf(features[i]);
+        }
+        return new FeatureRows(width, rows, book.values(), codes);
+    }
+
+    /**
+     * Up to 256 distinct float bit patterns (so -0.0 and 0.0, and each NaN, stay apart), numbered in the order
+     * first seen: an open-addressing hash set of int bits, no boxing.
+     */
+    private static final class Codebook {
+        private final int[] keys = new int[4 * MAX_CODES];
+        private final short[] codes = new short[keys.length]; // code + 1; 0 marks a free slot
+        private final float[] values = new float[MAX_CODES];
+        private int count;
+
+        /** The code of {@code v}, numbering it if new; -1 when it is new and 256 values are numbered already. */
+        int codeOf(float v) {
+            int bits = Float.floatToRawIntBits(v);
+            int slot = (bits * 0x9E3779B9) >>> 22; // 10 bits: the table has 1,024 slots
+            while (codes[slot] != 0 && keys[slot] != bits) {
+                slot = (slot + 1) & (keys.length - 1);
+            }
+            if (codes[slot] == 0) {
+                if (count == MAX_CODES) {
+                    return -1;
+                }
+                keys[slot] = bits;
+                values[count] = v;
+                codes[slot] = (short) ++count;
+            }
+            return codes[slot] - 1;
+        }
+
+        float[] values() {
+            return Arrays.copyOf(values, count);
+        }
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    /** Whether the values are stored as one-byte codes. */
+    public boolean coded() {
+        return codes.length > 0;
+    }
+
+    /** Bytes of the stored values, for memory accounting. */
+    public long bytes() {
+        return codes.length + 4L * values.length;
+    }
+
+    /** Copies row {@code row}'s values into {@code target} from {@code offset}. */
+    public void copyRow(int row, float[] target, int offset) {
+        int from = row * width;
+        if (codes.length == 0) {
+            System.arraycopy(values, from, target, offset, width);
+            return;
+        }
+        for (int j = 0; j < width; j++) {
+            target[offset + j] = values[codes[from + j] & 0xff];
+        }
+    }
+
+    /** The value at column {@code column} of row {@code row}. */
+    public float get(int row, int column) {
+        int at = row * width + column;
+        return codes.length == 0 ? values[at] : values[codes[at] & 0xff];
+    }
+
+    /** All values, row-major, in a new array. */
+    public float[] toArray() {
+        float[] all = new float[rows * width];
+        for (int r = 0; r < rows; r++) {
+            copyRow(r, all, r * width);
+        }
+        return all;
+    }
+}
