@@ -2,10 +2,12 @@ package dev.shoal.jobs;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.HeapSize;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.driver.run.TrainingRun;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -49,6 +51,11 @@ final class TrainCommand implements Callable<Integer> {
             + "newest usable checkpoint, with the plan in its plan.yaml; it ends as the uninterrupted run would.")
     Path resume;
 
+    @Option(names = "--heap-to", hidden = true, paramLabel = "FILE", description = "Write the JVM options of the "
+            + "heap the run needs to FILE and stop before Spark starts: scripts/shoal asks first, then starts the JVM "
+            + "that trains with them.")
+    Path heapTo;
+
     @Override
     public Integer call() {
         if ((jobFile == null) == (resume == null)) {
@@ -72,12 +79,20 @@ final class TrainCommand implements Callable<Integer> {
         Preflight.Sources sources = Preflight.check(plan);
         plan = sources.plan();
         String yaml = PlanBinder.toYaml(plan);
+        Optional<HeapSize> heap = HeapSize.of(sources);
         if (dryRun) {
             System.out.print(yaml);
+            System.out.println(heap.map(h -> "# memory: " + h.describe()).orElse("# memory: a table's size is "
+                    + "known once Spark reads it; scripts/shoal gives the JVM its default heap"));
             System.out.println(plan.data().format().isTable()
                     ? "# plan OK; the tables' columns and rows are checked when Spark starts"
                     : "# plan OK: " + sources.train().examples() + " training and " + sources.test().examples()
                             + " test examples");
+            return 0;
+        }
+        if (heapTo != null) {
+            // Empty for a table: scripts/shoal then starts the JVM with its default heap.
+            write(heapTo, heap.map(HeapSize::jvmOptions).orElse(""));
             return 0;
         }
         if (resume != null) {
@@ -86,6 +101,14 @@ final class TrainCommand implements Callable<Integer> {
             TrainingRun.execute(plan, sources, yaml, Optional.empty(), System.out);
         }
         return 0;
+    }
+
+    private static void write(Path file, String text) {
+        try {
+            Files.writeString(file, text);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /**

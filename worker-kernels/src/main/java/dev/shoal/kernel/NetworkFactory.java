@@ -99,14 +99,19 @@ public final class NetworkFactory {
         // DL4J works out every nIn from the input type, and reshapes flat image rows for the convolutions. An
         // embedding's nIn is the vocabulary, not the one value per step the input type says: keep the set one.
         layers.overrideNinUponBuild(!model.type().readsTokens());
-        layers.setInputType(switch (model.type()) {
+        layers.setInputType(inputType(model, input));
+        return layers.build();
+    }
+
+    /** What the zoo network of {@code model} reads, as DL4J's input type: one example of {@code input}. */
+    public static InputType inputType(ModelConfig model, InputShape input) {
+        return switch (model.type()) {
             case MLP, AUTOENCODER -> InputType.feedForward(input.size());
             case GAN -> InputType.feedForward(model.units());
             case LENET, CNN -> InputType.convolutionalFlat(input.height(), input.width(), input.channels());
             case LSTM_CLASSIFIER, ATTENTION_CLASSIFIER, CHAR_LSTM -> InputType.recurrent(1, input.width());
             case FINE_TUNE, DL4J_JSON, KERAS -> throw fromFile();
-        });
-        return layers.build();
+        };
     }
 
     /**

@@ -74,6 +74,12 @@ public record CifarDataSource(List<String> files, int[] records, int classes, in
         return PIXELS;
     }
 
+    /** Pixels read from bytes, scaled to [0, 1]. */
+    @Override
+    public int distinctValues() {
+        return 256;
+    }
+
     @Override
     public InputShape inputShape() {
         return new InputShape(SIDE, SIDE, CHANNELS);

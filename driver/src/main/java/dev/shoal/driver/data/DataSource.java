@@ -36,6 +36,15 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
 
     InputShape inputShape();
 
+    /**
+     * How many distinct feature values there can be, when the format bounds it: 256 for pixels read from bytes,
+     * the alphabet or vocabulary for tokens; 0 when it does not (tables). At most 256, a block keeps one byte a
+     * value ({@link dev.shoal.kernel.FeatureRows}).
+     */
+    default int distinctValues() {
+        return inputShape().vocabulary();
+    }
+
     /** Loads the data set as {@code partitions} persisted blocks and waits until they are in memory. */
     JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed);
 

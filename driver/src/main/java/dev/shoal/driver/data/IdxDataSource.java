@@ -55,6 +55,12 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
     }
 
     /** Rank-3 files hold greyscale images (rows x columns); any other rank is taken as flat feature vectors. */
+    /** Pixels read from bytes, scaled to [0, 1]. */
+    @Override
+    public int distinctValues() {
+        return 256;
+    }
+
     @Override
     public InputShape inputShape() {
         int[] d = images.dimensions();

@@ -118,6 +118,12 @@ public record ImageFolderDataSource(List<String> files, int[] labels, List<Strin
         return shape.size();
     }
 
+    /** Pixels read from bytes, scaled to [0, 1]. */
+    @Override
+    public int distinctValues() {
+        return 256;
+    }
+
     @Override
     public InputShape inputShape() {
         return shape;
