@@ -33,7 +33,7 @@ class HeapSizeTest {
     }
 
     @Test
-    void pixelsCountOneByteAValueAndTheHeapHoldsTheDataTwiceAndEveryNetworkTwice() throws Exception {
+    void pixelsCountOneByteAValueAndTheHeapHoldsTheDataTwiceAndEveryNetworkFourTimes() throws Exception {
         HeapSize small = heapOf(600, 100);
         int side = IdxFixtures.SIDE;
         assertEquals(700L * (side * side + Integer.BYTES), small.dataBytes());
@@ -43,7 +43,7 @@ class HeapSizeTest {
 
         HeapSize large = heapOf(120_000, 20_000);
         assertEquals(200 * small.dataBytes(), large.dataBytes());
-        long needed = 320 * MB + 2 * large.dataBytes() + 2 * 3 * large.networkBytes(); // 2 workers and the driver
+        long needed = 320 * MB + 2 * large.dataBytes() + 4 * 3 * large.networkBytes(); // 2 workers and the driver
         assertTrue(large.heapBytes() >= needed && large.heapBytes() < needed + 64 * MB, large.describe());
         assertEquals(0, large.heapBytes() % (64 * MB), "whole 64 MB steps");
     }
