@@ -20,16 +20,31 @@ class KernelThreadsTest {
 
     @Test
     void callersThatComeAndGoShareTheSameKernelThread() throws Exception {
+        // Other tests in this JVM may have made kernel threads already; one caller at a time adds none to them.
+        Set<Thread> before = kernelThreads();
         Set<Thread> ranOn = ConcurrentHashMap.newKeySet();
         for (int i = 0; i < 20; i++) { // a new caller each time, as Spark's task threads come and go
             Thread caller = new Thread(() -> ranOn.add(KernelThreads.call(Thread::currentThread)));
             caller.start();
             caller.join();
         }
-        assertEquals(1, ranOn.size(), "one at a time needs one kernel thread: " + ranOn);
-        Thread kernel = ranOn.iterator().next();
-        assertTrue(kernel.getName().startsWith("shoal-kernel-") && kernel.isAlive() && kernel.isDaemon(),
-                kernel.toString());
+        Set<Thread> after = kernelThreads();
+        assertTrue(after.size() <= Math.max(1, before.size()), "one at a time needs no new kernel thread: "
+                + before + " -> " + after);
+        assertTrue(after.containsAll(ranOn), "ran on kernel threads only: " + ranOn);
+        for (Thread kernel : ranOn) {
+            assertTrue(kernel.isAlive() && kernel.isDaemon(), kernel.toString());
+        }
+    }
+
+    private static Set<Thread> kernelThreads() {
+        Set<Thread> threads = new java.util.HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("shoal-kernel-")) {
+                threads.add(t);
+            }
+        }
+        return threads;
     }
 
     /** Work that waits for other work must get threads of its own (gradient sharing's peers wait for each other). */
