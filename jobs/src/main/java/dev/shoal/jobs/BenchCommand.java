@@ -8,6 +8,7 @@ import dev.shoal.driver.bench.BenchSystem;
 import dev.shoal.driver.bench.SystemRun;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.HeapSize;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
@@ -130,6 +131,8 @@ final class BenchCommand implements Callable<Integer> {
             throw new ConfigException("data.format", plan.data().format().name().toLowerCase(Locale.ROOT),
                     "shoal bench runs on idx and text data");
         }
+        // Shoal's systems get the fixed heap `shoal train` sizes from the job; the others this JVM's (4 GiB).
+        List<String> heap = HeapSize.of(sources).map(h -> List.of(h.jvmOptions().split(" "))).orElse(List.of());
         Path planFile = dir.resolve("plan.yaml");
         Files.writeString(planFile, PlanBinder.toYaml(plan));
 
@@ -161,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
                 List<String> command = system.isPyTorch()
                         ? PyTorchBaseline.command(python, sources, tensors, oneProcess ? 1 : plan.sync().workers(),
                         threads, batch, result)
-                        : jvm(system, planFile, result, dir, r);
+                        : jvm(system, system.id().startsWith("shoal-") ? heap : List.of(), planFile, result, dir, r);
                 int exit = run(system, command, threads);
                 if (exit != 0 || !Files.exists(result)) {
                     failures.put(system, "exit code " + exit + " (output above)");
@@ -203,9 +206,13 @@ final class BenchCommand implements Callable<Integer> {
         return failures.isEmpty() ? 0 : 1;
     }
 
-    /** The command that runs one system in a JVM of its own. */
-    private static List<String> jvm(BenchSystem system, Path planFile, Path result, Path dir, int run) {
-        return Shoal.inNewJvm("bench-system", system.id(), "--plan", planFile.toString(), "--result",
+    /**
+     * The command that runs one system in a JVM of its own, with {@code heap}'s options (Shoal's systems: the heap
+     * `shoal train` would give the job) or, when empty, this JVM's.
+     */
+    private static List<String> jvm(BenchSystem system, List<String> heap, Path planFile, Path result, Path dir,
+                                    int run) {
+        return Shoal.inNewJvm(heap, "bench-system", system.id(), "--plan", planFile.toString(), "--result",
                 result.toString(), "--work", dir.toString(), "--run-id", system + "-" + run);
     }
 

@@ -68,9 +68,21 @@ public final class Shoal {
 
     /** The command line that runs {@code shoal args...} in a new JVM with this JVM's flags and classpath. */
     static List<String> inNewJvm(String... args) {
+        return inNewJvm(List.of(), args);
+    }
+
+    /** As {@link #inNewJvm(String...)}, with {@code heap} (unless empty) instead of this JVM's heap options. */
+    static List<String> inNewJvm(List<String> heap, String... args) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            boolean heapOption = option.startsWith("-Xms") || option.startsWith("-Xmx")
+                    || option.equals("-XX:+AlwaysPreTouch");
+            if (heap.isEmpty() || !heapOption) {
+                command.add(option);
+            }
+        }
+        command.addAll(heap);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(Shoal.class.getName());
