@@ -132,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
                     "shoal bench runs on idx and text data");
         }
         // Shoal's systems get the fixed heap `shoal train` sizes from the job; the others this JVM's (4 GiB).
-        List<String> heap = HeapSize.of(sources).map(h -> List.of(h.jvmOptions().split(" "))).orElse(List.of());
+        List<String> heap = HeapSize.of(sources).map(HeapSize::jvmOptions).orElse(List.of());
         Path planFile = dir.resolve("plan.yaml");
         Files.writeString(planFile, PlanBinder.toYaml(plan));
 
@@ -164,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
                 List<String> command = system.isPyTorch()
                         ? PyTorchBaseline.command(python, sources, tensors, oneProcess ? 1 : plan.sync().workers(),
                         threads, batch, result)
-                        : jvm(system, system.id().startsWith("shoal-") ? heap : List.of(), planFile, result, dir, r);
+                        : jvm(system, system.isShoal() ? heap : List.of(), planFile, result, dir, r);
                 int exit = run(system, command, threads);
                 if (exit != 0 || !Files.exists(result)) {
                     failures.put(system, "exit code " + exit + " (output above)");

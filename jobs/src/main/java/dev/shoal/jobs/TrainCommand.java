@@ -92,7 +92,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (heapTo != null) {
             // Empty for a table: scripts/shoal then starts the JVM with its default heap.
-            write(heapTo, heap.map(HeapSize::jvmOptions).orElse(""));
+            write(heapTo, heap.map(h -> String.join(" ", h.jvmOptions())).orElse(""));
             return 0;
         }
         if (resume != null) {

@@ -11,7 +11,8 @@ import java.util.Arrays;
  */
 public final class FeatureRows implements Serializable {
     private static final long serialVersionUID = 1L;
-    private static final int MAX_CODES = 256;
+    /** The most distinct values a block's features may take to be stored one byte a value. */
+    public static final int MAX_CODES = 256;
 
     private final int width;
     private final int rows;
@@ -34,6 +35,8 @@ public final class FeatureRows implements Serializable {
         }
         int rows = features.length / width;
         Codebook book = new Codebook();
+        // Two passes: the first stops at the 257th distinct value without allocating the codes, which float
+        // data (most tables) reaches within a few rows.
         for (float v : features) {
             if (book.codeOf(v) < 0) {
                 return new FeatureRows(width, rows, features, new byte[0]);

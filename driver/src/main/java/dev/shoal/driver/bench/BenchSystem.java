@@ -53,6 +53,11 @@ public enum BenchSystem {
         return synchronous ? Math.max(1, batch / workers) : batch;
     }
 
+    /** One of Shoal's own strategies. */
+    public boolean isShoal() {
+        return this == SHOAL_AVERAGING || this == SHOAL_SHARING_THRESHOLD || this == SHOAL_SHARING_DENSE;
+    }
+
     /** Trained by scripts/bench-pytorch.py rather than in a JVM. */
     public boolean isPyTorch() {
         return this == PYTORCH || this == PYTORCH_DDP;

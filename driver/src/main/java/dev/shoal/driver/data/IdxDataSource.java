@@ -54,13 +54,13 @@ public record IdxDataSource(IdxFile images, IdxFile labels, int classes, int exa
         return images.recordSize();
     }
 
-    /** Rank-3 files hold greyscale images (rows x columns); any other rank is taken as flat feature vectors. */
     /** Pixels read from bytes, scaled to [0, 1]. */
     @Override
     public int distinctValues() {
         return 256;
     }
 
+    /** Rank-3 files hold greyscale images (rows x columns); any other rank is taken as flat feature vectors. */
     @Override
     public InputShape inputShape() {
         int[] d = images.dimensions();

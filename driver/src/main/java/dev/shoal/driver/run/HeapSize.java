@@ -2,7 +2,9 @@ package dev.shoal.driver.run;
 
 import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.FeatureRows;
 import dev.shoal.kernel.NetworkFactory;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.deeplearning4j.nn.conf.CacheMode;
@@ -53,7 +55,7 @@ public record HeapSize(long dataBytes, long networkBytes, long heapBytes) {
     /** A source's blocks: one byte a feature value where the values fit, four otherwise; a label each. */
     static long blockBytes(DataSource source) {
         int distinct = source.distinctValues();
-        int valueBytes = distinct > 0 && distinct <= 256 ? 1 : 4;
+        int valueBytes = distinct > 0 && distinct <= FeatureRows.MAX_CODES ? 1 : Float.BYTES;
         return (long) source.examples() * ((long) source.featureSize() * valueBytes + Integer.BYTES);
     }
 
@@ -74,9 +76,9 @@ public record HeapSize(long dataBytes, long networkBytes, long heapBytes) {
     }
 
     /** The JVM options that start a JVM with this heap, fixed and touched at start. */
-    public String jvmOptions() {
+    public List<String> jvmOptions() {
         long mb = heapBytes / MB;
-        return String.format(Locale.ROOT, "-Xms%dm -Xmx%dm -XX:+AlwaysPreTouch", mb, mb);
+        return List.of("-Xms" + mb + "m", "-Xmx" + mb + "m", "-XX:+AlwaysPreTouch");
     }
 
     /** One line for a person: the heap and what it is made of. */
