@@ -389,12 +389,12 @@ public final class WorkerKernel {
         });
         switch (target) {
             case CLASS -> {
-                buffers[0].data().setData(batch.features());
-                buffers[1].data().setData(batch.oneHotLabels());
+                copyInto(buffers[0], batch.features());
+                copyInto(buffers[1], batch.oneHotLabels());
             }
             case FEATURES, IMAGES -> {
-                buffers[0].data().setData(batch.features());
-                buffers[1].data().setData(batch.features());
+                copyInto(buffers[0], batch.features());
+                copyInto(buffers[1], batch.features());
             }
             case NEXT_TOKENS -> {
                 int steps = width - 1;
@@ -407,8 +407,8 @@ public final class WorkerKernel {
                         next[(r * batch.numClasses() + token) * steps + t] = 1f;
                     }
                 }
-                buffers[0].data().setData(input);
-                buffers[1].data().setData(next);
+                copyInto(buffers[0], input);
+                copyInto(buffers[1], next);
             }
         }
         return new DataSet(buffers[0], buffers[1]);
