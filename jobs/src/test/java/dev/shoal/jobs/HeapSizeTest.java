@@ -39,7 +39,7 @@ class HeapSizeTest {
         assertEquals(700L * (side * side + Integer.BYTES), small.dataBytes());
         assertTrue(small.networkBytes() > 0, "DL4J estimates an MLP");
         assertEquals(512 * MB, small.heapBytes(), "small jobs get the floor");
-        assertEquals(List.of("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch"), small.jvmOptions());
+        assertEquals(List.of("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch", "-XX:+UseParallelGC"), small.jvmOptions());
 
         HeapSize large = heapOf(120_000, 20_000);
         assertEquals(200 * small.dataBytes(), large.dataBytes());
