@@ -39,6 +39,7 @@ public final class KernelPool {
 
     /** A kernel as {@link #borrow(String, Target, int)} gives, with only the speed-ups {@code options} allows. */
     public static Lease borrow(String networkJson, Target target, int threads, KernelOptions options) {
+        JitDirectives.install();
         applyThreads(threads);
         String key = target + " " + options + " " + networkJson;
         WorkerKernel kernel = idle(key);
