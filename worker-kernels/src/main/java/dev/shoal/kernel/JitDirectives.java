@@ -15,11 +15,11 @@ import org.slf4j.LoggerFactory;
  * Points HotSpot's optimizing compiler at the code that trains. A fresh JVM compiles as it goes: on two cores,
  * C2's single thread took 60% of a core through the first three epochs of the Fashion-MNIST MLP (C1 another
  * 20%), most of it on Spark's scheduler, Java serialization and ND4J's Java dispatch, code that runs a few
- * times a step or a round and gains little from C2. The workers had the rest, so the run sped up epoch after
- * epoch as the queue emptied: epoch 2 at 0.68-0.71 of the mean speed of epochs 5-10 in three runs. With that
- * code left to C1 ({@code jit-directives.json}), C2 compiles Shoal's kernels and the JDK during epoch 1 and
- * then falls quiet: epoch 2 at 0.87-1.00 of the later epochs in three runs the same hour, and the ten epochs
- * ~7% shorter in all. A C1-only JVM ran flat from epoch 2, at two thirds of the speed: the JIT it is.
+ * times a step or a round and gains little from C2. The workers had the rest, so each epoch ran faster than
+ * the one before as the compiler's queue emptied. A JVM with C1 only ran flat from epoch 2, at two thirds of
+ * the speed: the warm-up was the JIT. With that code left to C1 ({@code jit-directives.json}), C2 compiles
+ * Shoal's kernels and the JDK during epoch 1 and then falls quiet; README.md (Speed from the second epoch) has
+ * the runs before and after.
  *
  * <p>Installed at run time through the JVM's diagnostic command ({@code jcmd <pid> Compiler.directives_add}),
  * so every JVM Shoal trains in (the launcher's, an executor's, spark-submit's) gets them without flags or file
