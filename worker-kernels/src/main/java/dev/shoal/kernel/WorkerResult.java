@@ -69,6 +69,12 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
                 Math.max(maxComputeNanos, other.maxComputeNanos), memory.max(other.memory));
     }
 
+    /** These figures without the parameters and updater state: what a round's report needs. */
+    public WorkerResult withoutModel() {
+        return new WorkerResult(new double[0], new double[0], workers, weight, examples, maxSteps, lossSum,
+                computeNanos, maxComputeNanos, memory);
+    }
+
     /** The average model: the (weighted) mean of the workers' parameters and updater states, as a snapshot. */
     public ModelSnapshot average(int iteration, int epoch) {
         if (workers == 0) {

@@ -13,7 +13,11 @@ public record SyncConfig(
         @Key(doc = "ND4J threads per worker; workers x threads should not exceed the cores.",
                 defaultValue = "1") int threadsPerWorker,
         @Key(doc = "Gradient sharing settings.", defaultValue = "{}") SharingConfig sharing,
-        @Key(doc = "Federated averaging settings.", defaultValue = "{}") FederatedConfig federated) {
+        @Key(doc = "Federated averaging settings.", defaultValue = "{}") FederatedConfig federated,
+        @Key(doc = "Averaging: where rounds are merged: driver (a Spark job a round) or workers (one barrier stage "
+                + "per epoch or checkpoint interval; the workers exchange their results with each other and "
+                + "average them as the driver does, to the same bits).", defaultValue = "driver")
+        AverageOn averageOn) {
 
     public SyncConfig {
         Checks.atLeast("workers", workers, 1);
@@ -25,5 +29,11 @@ public record SyncConfig(
     public SyncConfig(SyncStrategy strategy, int workers, int averageEvery, int threadsPerWorker,
                       SharingConfig sharing) {
         this(strategy, workers, averageEvery, threadsPerWorker, sharing, FederatedConfig.DEFAULT);
+    }
+
+    /** Sync settings that average on the driver, as plans before {@code average-on} had them. */
+    public SyncConfig(SyncStrategy strategy, int workers, int averageEvery, int threadsPerWorker,
+                      SharingConfig sharing, FederatedConfig federated) {
+        this(strategy, workers, averageEvery, threadsPerWorker, sharing, federated, AverageOn.DRIVER);
     }
 }

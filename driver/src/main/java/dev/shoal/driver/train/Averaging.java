@@ -1,24 +1,40 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.driver.plan.AverageOn;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
+import dev.shoal.kernel.sharing.Handshake;
+import java.io.Serializable;
+import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
 
 /**
- * Parameter averaging on Spark: each round is one Spark job: broadcast the current {@link ModelSnapshot}, let
- * every worker take {@code sync.average-every} local steps on its own partition, sum the {@link WorkerResult}s
- * in partition order, and average them into the next snapshot. A checkpoint may be taken every
+ * Parameter averaging on Spark: every worker takes {@code sync.average-every} local steps on its own partition,
+ * the {@link WorkerResult}s are summed in partition order and averaged into the next snapshot. With
+ * {@code sync.average-on: driver} each round is one Spark job: the model goes out as a broadcast, the results come
+ * back to the driver. With {@code workers}, the rounds up to the next checkpoint run as one barrier stage
+ * ({@link AveragingStage}): the workers exchange their results with each other and average them as the driver
+ * would, to the same bits, and only the stage's last model comes back. A checkpoint may be taken every
  * {@code checkpoint.every-rounds} rounds; its {@link SyncState.Averaging} is the position inside the epoch.
  */
 final class Averaging implements Strategy {
+    private static final ClassTag<AveragingStage.Rounds> ROUNDS = ClassTag$.MODULE$.apply(AveragingStage.Rounds.class);
+
     private final JavaSparkContext sc;
     private final TrainingPlan plan;
     private final RoundTask task;
@@ -26,6 +42,9 @@ final class Averaging implements Strategy {
     /** Examples trained and their summed loss, added by the tasks: Spark UI's stage pages show them live. */
     private final LongAccumulator examplesTrained;
     private final DoubleAccumulator lossSum;
+    /** The workers' part when they average among themselves; null when the driver averages. */
+    private final AveragingStage stageTask;
+    private final String driverHost;
 
     Averaging(JavaSparkContext sc, TrainingPlan plan, RoundTask task, Consumer<Metrics> sink) {
         this.sc = sc;
@@ -34,6 +53,14 @@ final class Averaging implements Strategy {
         this.sink = sink;
         examplesTrained = sc.sc().longAccumulator("shoal examples");
         lossSum = sc.sc().doubleAccumulator("shoal loss sum");
+        if (plan.sync().averageOn() == AverageOn.WORKERS) {
+            BarrierStages.requireStaticAllocation(sc.getConf(), "sync.average-on", "workers", "average on the driver");
+            stageTask = new AveragingStage(task, Handshake.newSecret(), plan.sync().sharing().peerTimeoutSeconds());
+            driverHost = BarrierStages.driverHost(sc);
+        } else {
+            stageTask = null;
+            driverHost = null;
+        }
     }
 
     @Override
@@ -59,27 +86,33 @@ final class Averaging implements Strategy {
         long examples = position.epochExamples();
         double losses = position.epochLossSum();
         MemoryUse memory = MemoryUse.none();
-        for (int round = position.round(); round < rounds; round++) {
-            Round done = round(train, model, epoch, round, rounds, steps);
-            WorkerResult result = done.result();
+        for (int round = position.round(); round < rounds; ) {
+            // On the workers, the rounds up to the next checkpoint (or the epoch's end) go as one stage.
+            int end = stageTask == null ? round + 1
+                    : every > 0 ? Math.min(rounds, (round / every + 1) * every) : rounds;
+            Rounds done = stageTask == null ? round(train, model, epoch, round, rounds, steps)
+                    : stage(train, model, epoch, round, end, rounds, steps);
+            for (WorkerResult result : done.results()) {
+                examples += result.examples();
+                losses += result.lossSum();
+                memory = memory.max(result.memory());
+            }
             model = done.next();
-            examples += result.examples();
-            losses += result.lossSum();
-            memory = memory.max(result.memory());
-            if (every > 0 && (round + 1) % every == 0 && round + 1 < rounds) {
+            round = end;
+            if (every > 0 && round % every == 0 && round < rounds) {
                 midEpoch.accept(new EpochWork(model, examples, losses, memory,
-                        new SyncState.Averaging(round + 1, examples, losses)));
+                        new SyncState.Averaging(round, examples, losses)));
             }
         }
         return new EpochWork(model, examples, losses, memory, SyncState.Averaging.EPOCH_START);
     }
 
-    private record Round(ModelSnapshot next, WorkerResult result) {
+    /** The model after some rounds, and each round's figures. */
+    private record Rounds(ModelSnapshot next, List<WorkerResult> results) {
     }
 
     /** One round: every worker's steps from {@code model}, averaged; the round's figures go to the sink. */
-    private Round round(TrainingData train, ModelSnapshot model, int epoch, int round, int rounds,
-                               int steps) {
+    private Rounds round(TrainingData train, ModelSnapshot model, int epoch, int round, int rounds, int steps) {
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " round " + (round + 1));
         long t0 = System.nanoTime();
         Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
@@ -113,6 +146,105 @@ final class Averaging implements Strategy {
         sink.accept(new Metrics.Round(epoch + 1, round + 1, rounds, result.workers(), result.examples(),
                 result.meanLoss(), (t1 - t0) / 1e6, computeMs, (t3 - t2) / 1e6,
                 Math.max(0, (t2 - t1) / 1e6 - computeMs), (t3 - t0) / 1e6));
-        return new Round(next, result);
+        return new Rounds(next, List.of(result.withoutModel()));
+    }
+
+    /** Rounds {@code first} to {@code end} (exclusive) as one barrier stage, run again from its start if it fails. */
+    private Rounds stage(TrainingData train, ModelSnapshot model, int epoch, int first, int end, int rounds,
+                         int steps) {
+        Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " rounds " + (first + 1) + "-" + end);
+        try (Rendezvous rendezvous = new Rendezvous(driverHost, stageTask.secret())) {
+            return BarrierStages.withAttempts(plan.sync().sharing().stageAttempts(),
+                    "averaging stage of epoch " + (epoch + 1) + ", rounds " + (first + 1) + "-" + end,
+                    attempt -> stageAttempt(rendezvous, train, model, epoch, first, end, rounds, steps, attempt));
+        }
+    }
+
+    private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, int epoch,
+                                int first, int end, int rounds, int steps, int attempt) {
+        long t0 = System.nanoTime();
+        Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        long t1 = System.nanoTime();
+        // Attempts share the rendezvous; the name keeps their registrations apart.
+        String name = "epoch-" + (epoch + 1) + "-round-" + (first + 1) + "-attempt-" + attempt;
+        List<AveragingStage.Rounds> results;
+        try {
+            RDD<AveragingStage.Rounds> rdd = train.blocks().rdd().barrier().mapPartitions(
+                    new StageFunction(stageTask, rendezvous.address(), name, snapshot, epoch, first, end, steps,
+                            examplesTrained, lossSum), false, ROUNDS);
+            results = new JavaRDD<>(rdd, ROUNDS).collect().stream()
+                    .sorted(Comparator.comparingInt(AveragingStage.Rounds::rank)).toList();
+        } finally {
+            snapshot.destroy();
+            rendezvous.forget(name);
+        }
+        double stageMs = (System.nanoTime() - t1) / 1e6;
+        for (AveragingStage.Rounds r : results) {
+            if (r.finalHash() != results.get(0).finalHash()) {
+                throw new BarrierStages.ReplicaMismatchException("averaging replicas diverged: epoch " + (epoch + 1)
+                        + ": worker " + r.rank() + " ended with parameters different from worker 0's");
+            }
+        }
+        List<WorkerResult> figures = results.get(0).figures();
+        // Launching the stage and bringing the model back: what the workers' rounds do not account for.
+        double roundsMs = 0;
+        for (int i = 0; i < figures.size(); i++) {
+            roundsMs += slowest(results, i);
+        }
+        double launchMs = Math.max(0, stageMs - roundsMs);
+        for (int i = 0; i < figures.size(); i++) {
+            WorkerResult r = figures.get(i);
+            Trainer.requireFiniteLoss(r.meanLoss(), "epoch " + (epoch + 1) + ", round " + (first + i + 1), plan);
+            double roundMs = slowest(results, i);
+            double computeMs = r.maxComputeNanos() / 1e6;
+            double broadcastMs = i == 0 ? (t1 - t0) / 1e6 : 0;
+            double idleMs = i == 0 ? launchMs : 0;
+            sink.accept(new Metrics.Round(epoch + 1, first + i + 1, rounds, r.workers(), r.examples(),
+                    r.meanLoss(), broadcastMs, computeMs, Math.max(0, roundMs - computeMs), idleMs,
+                    broadcastMs + roundMs + idleMs));
+        }
+        ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
+        Trainer.requireFinite(next, "epoch " + (epoch + 1) + ", round " + (first + figures.size()));
+        return new Rounds(next, figures);
+    }
+
+    /** The longest any worker took over round {@code i} of a stage, in milliseconds. */
+    private static double slowest(List<AveragingStage.Rounds> results, int i) {
+        return results.stream().mapToLong(r -> r.roundNanos().get(i)).max().orElse(0) / 1e6;
+    }
+
+    /** The barrier stage's function: Scala's iterator in and out, {@link AveragingStage#run} inside. */
+    private static final class StageFunction extends AbstractFunction1<scala.collection.Iterator<ExampleBlock>,
+            scala.collection.Iterator<AveragingStage.Rounds>> implements Serializable {
+        private final AveragingStage task;
+        private final Rendezvous.Address rendezvous;
+        private final String name;
+        private final Broadcast<byte[]> snapshot;
+        private final int epoch;
+        private final int first;
+        private final int end;
+        private final int steps;
+        private final LongAccumulator examples;
+        private final DoubleAccumulator losses;
+
+        StageFunction(AveragingStage task, Rendezvous.Address rendezvous, String name, Broadcast<byte[]> snapshot,
+                      int epoch, int first, int end, int steps, LongAccumulator examples, DoubleAccumulator losses) {
+            this.task = task;
+            this.rendezvous = rendezvous;
+            this.name = name;
+            this.snapshot = snapshot;
+            this.epoch = epoch;
+            this.first = first;
+            this.end = end;
+            this.steps = steps;
+            this.examples = examples;
+            this.losses = losses;
+        }
+
+        @Override
+        public scala.collection.Iterator<AveragingStage.Rounds> apply(scala.collection.Iterator<ExampleBlock> blocks) {
+            return JavaConverters.asScalaIteratorConverter(task.run(rendezvous, name, snapshot.value(), epoch, first,
+                    end, steps, examples, losses, JavaConverters.asJavaIteratorConverter(blocks).asJava())).asScala();
+        }
     }
 }

@@ -8,8 +8,6 @@ import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.sharing.Handshake;
-import dev.shoal.kernel.config.ConfigException;
-import dev.shoal.kernel.config.UserFacingException;
 import java.io.Serializable;
 import java.util.Comparator;
 import java.util.List;
@@ -17,13 +15,10 @@ import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag;
 import scala.reflect.ClassTag$;
@@ -38,7 +33,6 @@ import scala.runtime.AbstractFunction1;
  * stage: error feedback spans the whole run, not one epoch.
  */
 final class GradientSharing implements Strategy {
-    private static final Logger LOG = LoggerFactory.getLogger(GradientSharing.class);
     private static final ClassTag<StageResult> RESULT = ClassTag$.MODULE$.apply(StageResult.class);
 
     private final JavaSparkContext sc;
@@ -60,15 +54,12 @@ final class GradientSharing implements Strategy {
                 plan.training().batchSize(), Trainer.augmentation(plan, input), plan.training().seed(), sharing,
                 fault, secret, plan.kernel());
         this.sink = sink;
-        this.driverHost = sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());
+        this.driverHost = BarrierStages.driverHost(sc);
     }
 
     /** Barrier stages need every worker at once: executors that come and go cannot run them. */
     static void requireStaticAllocation(SparkConf conf) {
-        if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
-            throw new ConfigException("sync.strategy", "gradient-sharing", "needs a fixed set of executors (Spark "
-                    + "barrier mode), but spark.dynamicAllocation.enabled is true; disable it or use averaging");
-        }
+        BarrierStages.requireStaticAllocation(conf, "sync.strategy", "gradient-sharing", "use averaging");
     }
 
     @Override
@@ -89,21 +80,9 @@ final class GradientSharing implements Strategy {
         int steps = train.batchesPerEpoch(plan.training().batchSize());
         float[][] residuals = ((SyncState.Sharing) state).residuals().toArray(float[][]::new);
         try (Rendezvous rendezvous = new Rendezvous(driverHost, secret)) {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    return stage(rendezvous, train, model.atEpoch(epoch), residuals, epoch, steps, attempt);
-                } catch (TrainingDivergedException | ReplicaMismatchException e) {
-                    throw e;
-                } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
-                    if (attempt >= sharing.stageAttempts()) {
-                        throw new UserFacingException("gradient-sharing stage of epoch " + (epoch + 1) + " failed "
-                                + attempt + " time(s); last error: " + rootMessage(e), e);
-                    }
-                    LOG.warn("gradient-sharing stage of epoch {} failed (attempt {} of {}): {}; running it again "
-                            + "from the model it started with", epoch + 1, attempt, sharing.stageAttempts(),
-                            rootMessage(e));
-                }
-            }
+            return BarrierStages.withAttempts(sharing.stageAttempts(), "gradient-sharing stage of epoch "
+                    + (epoch + 1), attempt -> stage(rendezvous, train, model.atEpoch(epoch), residuals, epoch, steps,
+                    attempt));
         }
     }
 
@@ -158,12 +137,14 @@ final class GradientSharing implements Strategy {
             List<Integer> b = r.stepHashes();
             for (int s = 0; s < Math.min(a.size(), b.size()); s++) {
                 if (!a.get(s).equals(b.get(s))) {
-                    throw new ReplicaMismatchException("epoch " + (epoch + 1) + ", step " + (s + 1) + ": worker "
+                    throw new BarrierStages.ReplicaMismatchException("gradient-sharing replicas diverged: epoch "
+                            + (epoch + 1) + ", step " + (s + 1) + ": worker "
                             + r.rank() + "'s parameters differ from worker 0's");
                 }
             }
             if (r.finalHash() != first.finalHash()) {
-                throw new ReplicaMismatchException("epoch " + (epoch + 1) + ": worker " + r.rank()
+                throw new BarrierStages.ReplicaMismatchException("gradient-sharing replicas diverged: epoch "
+                        + (epoch + 1) + ": worker " + r.rank()
                         + " ended with parameters different from worker 0's");
             }
         }
@@ -171,21 +152,6 @@ final class GradientSharing implements Strategy {
 
     private static double maxMs(StepLog[] logs, ToLongFunction<StepLog> f) {
         return Stream.of(logs).mapToLong(f).max().orElse(0) / 1e6;
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
-    }
-
-    /** Replicas that should be identical are not: a bug, never retried. */
-    static final class ReplicaMismatchException extends IllegalStateException {
-        ReplicaMismatchException(String message) {
-            super("gradient-sharing replicas diverged: " + message);
-        }
     }
 
     /** The barrier stage's function: Scala's iterator in and out, {@link SharingTask#run} inside. */

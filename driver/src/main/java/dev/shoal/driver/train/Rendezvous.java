@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import dev.shoal.kernel.sharing.Handshake;
 import dev.shoal.kernel.sharing.PeerAddress;
+import dev.shoal.kernel.sharing.PeerGroup;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.apache.spark.SparkEnv;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +71,33 @@ final class Rendezvous implements AutoCloseable {
 
     /** Where the rendezvous listens, shipped to the workers with the stage. */
     record Address(PeerAddress at) implements Serializable {
+
+        /**
+         * Connects worker {@code rank} of a barrier stage to the stage's other workers, whose addresses it learns
+         * here, listening on the host name Spark knows this executor by (so peers on other hosts reach it).
+         */
+        PeerGroup connectPeers(String stage, int rank, int size, Duration timeout, byte[] secret) {
+            String host = SparkEnv.get().blockManager().blockManagerId().host();
+            ServerSocket server;
+            try {
+                server = PeerGroup.listen(host);
+            } catch (IOException e) {
+                throw new UncheckedIOException("worker " + rank + " cannot listen on " + host + ": "
+                        + e.getMessage(), e);
+            }
+            List<PeerAddress> addresses;
+            try {
+                addresses = join(stage, rank, size, PeerGroup.address(server), timeout, secret);
+            } catch (RuntimeException e) {
+                try {
+                    server.close();
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+                throw e;
+            }
+            return PeerGroup.connect(rank, addresses, server, timeout, secret);
+        }
 
         /**
          * Runs on a worker: proves it holds the run's {@code secret}, registers {@code mine} as rank {@code rank}

@@ -30,20 +30,24 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
     Iterator<WorkerResult> train(int partition, byte[] snapshot, int epoch, int firstBatch, int steps,
                                  Iterator<ExampleBlock> blocks) {
         List<ExampleBlock> mine = drain(blocks);
-        return List.of(KernelThreads.call(() -> {
-            ModelSnapshot start = SnapshotCodec.decode(snapshot);
-            WorkerResult result = WorkerResult.empty();
-            long order = Shuffle.orderSeed(seed, epoch, partition);
-            for (ExampleBlock block : mine) {
-                try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                    lease.kernel().seedRandom(order + firstBatch);
-                    var batches = block.batches(order, batchSize, firstBatch, steps);
-                    result = result.merge(lease.kernel().train(start,
-                            augmentation.apply(batches, order + firstBatch)));
-                }
+        return List.of(KernelThreads.call(
+                () -> trainRound(partition, SnapshotCodec.decode(snapshot), epoch, firstBatch, steps, mine)))
+                .iterator();
+    }
+
+    /** Partition {@code partition}'s share of a round from {@code start}; on a kernel thread. */
+    WorkerResult trainRound(int partition, ModelSnapshot start, int epoch, int firstBatch, int steps,
+                            List<ExampleBlock> mine) {
+        WorkerResult result = WorkerResult.empty();
+        long order = Shuffle.orderSeed(seed, epoch, partition);
+        for (ExampleBlock block : mine) {
+            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+                lease.kernel().seedRandom(order + firstBatch);
+                var batches = block.batches(order, batchSize, firstBatch, steps);
+                result = result.merge(lease.kernel().train(start, augmentation.apply(batches, order + firstBatch)));
             }
-            return result;
-        })).iterator();
+        }
+        return result;
     }
 
     /**
@@ -105,7 +109,7 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
     }
 
     /** A partition's blocks (usually one), read on the task's own thread before a kernel thread takes over. */
-    private static List<ExampleBlock> drain(Iterator<ExampleBlock> blocks) {
+    static List<ExampleBlock> drain(Iterator<ExampleBlock> blocks) {
         List<ExampleBlock> list = new ArrayList<>();
         blocks.forEachRemaining(list::add);
         return list;

@@ -56,24 +56,9 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         int size = context.getTaskInfos().length;
         Duration timeout = Duration.ofSeconds(sharing.peerTimeoutSeconds());
         ExampleBlock block = blocks.next();
-        // Listen on the host name Spark knows this executor by, so peers on other hosts can reach it.
-        String host = SparkEnv.get().blockManager().blockManagerId().host();
-        ServerSocket server;
-        List<PeerAddress> addresses;
-        try {
-            server = PeerGroup.listen(host);
-        } catch (IOException e) {
-            throw new UncheckedIOException("worker " + rank + " cannot listen on " + host + ": " + e.getMessage(), e);
-        }
-        try {
-            addresses = rendezvous.join(stage, rank, size, PeerGroup.address(server), timeout, secret);
-        } catch (RuntimeException e) {
-            closeQuietly(server);
-            throw e;
-        }
         ModelSnapshot start = SnapshotCodec.decode(snapshot);
         float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
-        try (PeerGroup peers = PeerGroup.connect(rank, addresses, server, timeout, secret)) {
+        try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
             return List.of(KernelThreads.call(() -> {
                 try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
                     return steps(lease.kernel(), peers, start, residual, block, epoch, steps);
@@ -130,13 +115,5 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         byte[] model = rank == 0 ? SnapshotCodec.encode(end) : new byte[0];
         return new StageResult(rank, model, Arrays.hashCode(end.params()), hashes, exchange.residual(), examples,
                 lossSum, log, MemoryUse.now());
-    }
-
-    private static void closeQuietly(ServerSocket server) {
-        try {
-            server.close();
-        } catch (IOException e) {
-            // The task is failing already.
-        }
     }
 }

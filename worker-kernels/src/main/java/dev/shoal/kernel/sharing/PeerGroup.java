@@ -197,6 +197,43 @@ public final class PeerGroup implements AutoCloseable {
         return all;
     }
 
+    /** Every worker's bytes, indexed by rank (this worker's own included). */
+    public byte[][] allGather(byte[] mine) {
+        Future<?> sending = sender.submit(() -> {
+            for (int peer = 0; peer < size(); peer++) {
+                if (peer != rank) {
+                    try {
+                        out[peer].writeInt(mine.length);
+                        out[peer].write(mine);
+                        out[peer].flush();
+                    } catch (IOException e) {
+                        throw failure(peer, "cannot send to", e);
+                    }
+                }
+            }
+        });
+        byte[][] all = new byte[size()][];
+        all[rank] = mine;
+        for (int peer = 0; peer < size(); peer++) {
+            if (peer != rank) {
+                try {
+                    int length = in[peer].readInt();
+                    if (length < 0) {
+                        throw new IOException("a message of " + length + " bytes");
+                    }
+                    all[peer] = new byte[length];
+                    in[peer].readFully(all[peer]);
+                } catch (IOException e) {
+                    sending.cancel(true);
+                    throw failure(peer, "lost", e);
+                }
+            }
+        }
+        await(sending);
+        bytesSent += (long) (Integer.BYTES + mine.length) * (size() - 1);
+        return all;
+    }
+
     /**
      * Replaces {@code data} on every worker by the sum over workers, with a ring all-reduce (reduce-scatter, then
      * all-gather): each worker sends and receives 2(n-1)/n of the data, whatever the number of workers. Each

@@ -1,0 +1,72 @@
+package dev.shoal.driver.train;
+
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.KernelThreads;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.SnapshotCodec;
+import dev.shoal.kernel.WorkerResult;
+import dev.shoal.kernel.WorkerResultCodec;
+import dev.shoal.kernel.sharing.PeerGroup;
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.util.DoubleAccumulator;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * One worker of an averaging stage ({@code sync.average-on: workers}), run on an executor inside a Spark barrier
+ * stage: the rounds from {@code firstRound} to {@code endRound} without going back to the driver. After each
+ * round every worker sends its {@link WorkerResult} to every other, then each merges all of them in rank order
+ * and averages them, the very code the driver runs on the results it collects, so every worker holds the
+ * driver's next model to the bit and starts the next round from it. Only rank 0 sends the final model back.
+ */
+record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) implements Serializable {
+
+    /**
+     * What a stage returns from a worker: rank 0 the final model, every worker each round's merged figures (no
+     * parameters) and how long the round took it, training and exchange.
+     */
+    record Rounds(int rank, byte[] model, int finalHash, List<WorkerResult> figures, List<Long> roundNanos)
+            implements Serializable {
+    }
+
+    Iterator<Rounds> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, int epoch, int firstRound,
+                         int endRound, int steps, LongAccumulator examples, DoubleAccumulator losses,
+                         Iterator<ExampleBlock> blocks) {
+        BarrierTaskContext context = BarrierTaskContext.get();
+        int rank = context.partitionId();
+        int size = context.getTaskInfos().length;
+        List<ExampleBlock> mine = RoundTask.drain(blocks);
+        ModelSnapshot start = SnapshotCodec.decode(snapshot);
+        Duration timeout = Duration.ofSeconds(peerTimeoutSeconds);
+        try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
+            return List.of(KernelThreads.call(() -> {
+                ModelSnapshot model = start;
+                List<WorkerResult> figures = new ArrayList<>();
+                List<Long> roundNanos = new ArrayList<>();
+                for (int round = firstRound; round < endRound; round++) {
+                    long begin = System.nanoTime();
+                    WorkerResult own = task.trainRound(rank, model, epoch, round * steps, steps, mine);
+                    examples.add(own.examples());
+                    losses.add(own.lossSum());
+                    WorkerResult merged = WorkerResult.empty();
+                    for (byte[] result : peers.allGather(WorkerResultCodec.encode(own))) {
+                        merged = merged.merge(WorkerResultCodec.decode(result));
+                    }
+                    model = merged.average(model.iteration() + merged.maxSteps(), epoch);
+                    figures.add(merged.withoutModel());
+                    roundNanos.add(System.nanoTime() - begin);
+                    if (!Double.isFinite(merged.meanLoss()) || model.firstNonFinite() >= 0) {
+                        break; // every worker stops here; the driver reports the round
+                    }
+                }
+                byte[] encoded = rank == 0 ? SnapshotCodec.encode(model) : new byte[0];
+                return new Rounds(rank, encoded, Arrays.hashCode(model.params()), figures, roundNanos);
+            })).iterator();
+        }
+    }
+}

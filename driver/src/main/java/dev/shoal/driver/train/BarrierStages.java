@@ -1,0 +1,70 @@
+package dev.shoal.driver.train;
+
+import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
+import java.util.function.IntFunction;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** What the strategies that run Spark barrier stages (gradient sharing, averaging on the workers) share. */
+final class BarrierStages {
+    private static final Logger LOG = LoggerFactory.getLogger(BarrierStages.class);
+
+    private BarrierStages() {
+    }
+
+    /**
+     * Barrier stages need every worker at once: executors that come and go cannot run them. The error names
+     * {@code key = value} and suggests {@code instead}.
+     */
+    static void requireStaticAllocation(SparkConf conf, String key, String value, String instead) {
+        if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+            throw new ConfigException(key, value, "needs a fixed set of executors (Spark barrier mode), but "
+                    + "spark.dynamicAllocation.enabled is true; disable it or " + instead);
+        }
+    }
+
+    /** The host workers reach the driver's rendezvous at. */
+    static String driverHost(JavaSparkContext sc) {
+        return sc.getConf().get("spark.driver.host", SparkEnv.get().blockManager().blockManagerId().host());
+    }
+
+    /**
+     * Runs {@code attempt} (given its number, from 1) until it succeeds or has failed {@code attempts} times; a
+     * diverged run or replicas that disagree fail at once. A stage runs again from the model it started with.
+     */
+    static <T> T withAttempts(int attempts, String what, IntFunction<T> attempt) {
+        for (int n = 1; ; n++) {
+            try {
+                return attempt.apply(n);
+            } catch (TrainingDivergedException | ReplicaMismatchException e) {
+                throw e;
+            } catch (Exception e) { // SparkException is checked, but Scala throws it from collect() unchecked
+                if (n >= attempts) {
+                    throw new UserFacingException(what + " failed " + n + " time(s); last error: "
+                            + rootMessage(e), e);
+                }
+                LOG.warn("{} failed (attempt {} of {}): {}; running it again from the model it started with", what,
+                        n, attempts, rootMessage(e));
+            }
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    /** Replicas that should be identical are not: a bug, never retried. */
+    static final class ReplicaMismatchException extends IllegalStateException {
+        ReplicaMismatchException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.shoal.driver.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.shoal.driver.plan.AverageOn;
+import dev.shoal.driver.plan.CheckpointConfig;
+import dev.shoal.driver.plan.SyncConfig;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.testing.SparkFixture;
+import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.WorkerKernel;
+import dev.shoal.kernel.config.ScheduleType;
+import dev.shoal.kernel.config.UpdaterType;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Averaging on the workers ({@code sync.average-on: workers}) runs the driver's merge and average on every worker,
+ * so it must train to the same bits as averaging on the driver: the same loss every round, the same parameters
+ * and updater state at the end, whatever the number of workers, with blocks of unequal size (a worker out of
+ * batches in the last rounds) and with stages cut short by checkpoints.
+ */
+class AveragingOnWorkersTest {
+    @RegisterExtension
+    static final SparkFixture SPARK = new SparkFixture("local[3]");
+
+    @Test
+    void twoWorkersTrainToTheDriversBits() {
+        assertSameTraining(2, 0);
+    }
+
+    @Test
+    void threeUnequalWorkersTrainToTheDriversBitsAcrossCheckpointStages() {
+        assertSameTraining(3, 2);
+    }
+
+    private static void assertSameTraining(int workers, int checkpointEvery) {
+        TrainingPlan base = AveragingInvariantsTest.plan(UpdaterType.ADAM, ScheduleType.NONE, workers, 2, 8, 2);
+        String json = AveragingInvariantsTest.networkJson(base);
+        List<ExampleBlock> blocks = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            blocks.add(AveragingInvariantsTest.block(64 - 13 * w, 10 + w));
+        }
+        ModelSnapshot start = new WorkerKernel(json).snapshot();
+
+        Run onDriver = train(with(base, AverageOn.DRIVER, checkpointEvery), json, start, blocks);
+        Run onWorkers = train(with(base, AverageOn.WORKERS, checkpointEvery), json, start, blocks);
+
+        assertTrue(onDriver.losses().size() > 4, "several rounds an epoch");
+        assertEquals(onDriver.losses(), onWorkers.losses(), "every round's loss, to the last bit");
+        assertEquals(onDriver.examples(), onWorkers.examples());
+        assertArrayEquals(bits(onDriver.model().params()), bits(onWorkers.model().params()));
+        assertArrayEquals(bits(onDriver.model().updaterState()), bits(onWorkers.model().updaterState()));
+        assertEquals(onDriver.model().iteration(), onWorkers.model().iteration());
+    }
+
+    private record Run(ModelSnapshot model, List<Double> losses, List<Long> examples) {
+    }
+
+    private static Run train(TrainingPlan plan, String json, ModelSnapshot start, List<ExampleBlock> blocks) {
+        JavaRDD<ExampleBlock> rdd = SPARK.sc().parallelize(blocks, blocks.size()).cache();
+        int total = blocks.stream().mapToInt(ExampleBlock::size).sum();
+        int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
+        TrainingData data = new TrainingData(rdd, total, largest);
+        List<Metrics> metrics = new ArrayList<>();
+        TrainingResult result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add)
+                .run(start, data, data);
+        rdd.unpersist();
+        List<Metrics.Round> rounds = metrics.stream().filter(m -> m instanceof Metrics.Round)
+                .map(m -> (Metrics.Round) m).toList();
+        return new Run(result.model(), rounds.stream().map(Metrics.Round::loss).toList(),
+                rounds.stream().map(Metrics.Round::examples).toList());
+    }
+
+    private static TrainingPlan with(TrainingPlan p, AverageOn on, int checkpointEvery) {
+        SyncConfig s = p.sync();
+        return new TrainingPlan(p.name(), p.data(), p.model(), p.optimizer(), p.training(),
+                new SyncConfig(s.strategy(), s.workers(), s.averageEvery(), s.threadsPerWorker(), s.sharing(),
+                        s.federated(), on),
+                p.spark(), p.output(), new CheckpointConfig("", checkpointEvery, 3), p.gate());
+    }
+
+    private static int[] bits(float[] values) {
+        int[] bits = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bits[i] = Float.floatToRawIntBits(values[i]);
+        }
+        return bits;
+    }
+}
