@@ -11,6 +11,7 @@ import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.HeapSize;
 import dev.shoal.driver.run.Preflight;
 import dev.shoal.kernel.config.ConfigException;
+import dev.shoal.kernel.config.UserFacingException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -150,6 +151,24 @@ final class BenchCommand implements Callable<Integer> {
         Map<BenchSystem, List<SystemRun>> runs = new EnumMap<>(BenchSystem.class);
         Map<BenchSystem, String> failures = new EnumMap<>(BenchSystem.class);
         List<BenchSystem> runnable = systems.stream().filter(s -> !unavailable.containsKey(s)).toList();
+        boolean cluster = runnable.stream().anyMatch(BenchSystem::onCluster);
+        if (cluster) {
+            localCluster("start", Integer.toString(plan.sync().workers()));
+        }
+        try {
+            runAll(runnable, repeats, plan, sources, python, tensors, heap, planFile, dir, runs, failures);
+        } finally {
+            if (cluster) {
+                localCluster("stop");
+            }
+        }
+        return report(systems, unavailable, failures, runs, plan, dir);
+    }
+
+    private void runAll(List<BenchSystem> runnable, int repeats, TrainingPlan plan, Preflight.Sources sources,
+                        String python, Path tensors, List<String> heap, Path planFile, Path dir,
+                        Map<BenchSystem, List<SystemRun>> runs, Map<BenchSystem, String> failures)
+            throws IOException {
         for (int r = 1; r <= repeats; r++) {
             for (BenchSystem system : runnable) {
                 if (failures.containsKey(system)) {
@@ -174,7 +193,11 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
+    }
 
+    private int report(List<BenchSystem> systems, Map<BenchSystem, String> unavailable,
+                       Map<BenchSystem, String> failures, Map<BenchSystem, List<SystemRun>> runs, TrainingPlan plan,
+                       Path dir) throws IOException {
         List<BenchSummary> summaries = new ArrayList<>();
         for (BenchSystem system : systems) {
             if (unavailable.containsKey(system)) {
@@ -214,6 +237,31 @@ final class BenchCommand implements Callable<Integer> {
                                     int run) {
         return Shoal.inNewJvm(heap, "bench-system", system.id(), "--plan", planFile.toString(), "--result",
                 result.toString(), "--work", dir.toString(), "--run-id", system + "-" + run);
+    }
+
+    /**
+     * Starts or stops the bench's standalone cluster ({@code scripts/local-cluster} on a port and in a folder of
+     * its own, so a cluster the user runs is left alone).
+     */
+    private static void localCluster(String... arguments) {
+        Path home = Path.of(System.getProperty("shoal.home", "."));
+        List<String> command = new ArrayList<>(List.of(home.resolve("scripts/local-cluster").toString()));
+        command.addAll(List.of(arguments));
+        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        builder.environment().put("SHOAL_CLUSTER_PORT", Integer.toString(BenchSystem.Cluster.PORT));
+        builder.environment().put("SHOAL_CLUSTER_DIR", home.resolve(BenchSystem.Cluster.DIR).toString());
+        try {
+            int exit = builder.start().waitFor();
+            if (exit != 0) {
+                throw new UserFacingException("scripts/local-cluster " + String.join(" ", arguments)
+                        + " failed (exit code " + exit + ", output above)");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run scripts/local-cluster: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserFacingException("interrupted while running scripts/local-cluster");
+        }
     }
 
     /** Runs a system's command and waits for it. */

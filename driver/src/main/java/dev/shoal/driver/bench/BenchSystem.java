@@ -7,6 +7,15 @@ public enum BenchSystem {
     DL4J("dl4j", "plain single-process DL4J: MultiLayerNetwork.fit(iterator), the one-JVM ceiling"),
     SHOAL_AVERAGING("shoal-averaging", "Shoal parameter averaging on Spark local[workers]",
             "sync.strategy=averaging"),
+    SHOAL_AVERAGING_WORKERS("shoal-averaging-workers", "Shoal parameter averaging on Spark local[workers], the "
+            + "workers averaging among themselves (sync.average-on: workers)",
+            "sync.strategy=averaging", "sync.average-on=workers"),
+    SHOAL_AVERAGING_CLUSTER("shoal-averaging-cluster", "Shoal parameter averaging on a standalone cluster of "
+            + "this machine (scripts/local-cluster: executors in JVMs of their own), averaging on the driver",
+            "sync.strategy=averaging", "spark.master=" + Cluster.MASTER),
+    SHOAL_AVERAGING_WORKERS_CLUSTER("shoal-averaging-workers-cluster", "Shoal parameter averaging on the same "
+            + "standalone cluster, the workers averaging among themselves",
+            "sync.strategy=averaging", "sync.average-on=workers", "spark.master=" + Cluster.MASTER),
     SHOAL_SHARING_THRESHOLD("shoal-sharing-threshold", "Shoal gradient sharing, threshold-encoded",
             "sync.strategy=gradient-sharing", "sync.sharing.encoding=threshold"),
     SHOAL_SHARING_DENSE("shoal-sharing-dense", "Shoal gradient sharing, dense ring all-reduce",
@@ -55,7 +64,24 @@ public enum BenchSystem {
 
     /** One of Shoal's own strategies. */
     public boolean isShoal() {
-        return this == SHOAL_AVERAGING || this == SHOAL_SHARING_THRESHOLD || this == SHOAL_SHARING_DENSE;
+        return this == SHOAL_AVERAGING || this == SHOAL_AVERAGING_WORKERS || onCluster()
+                || this == SHOAL_SHARING_THRESHOLD || this == SHOAL_SHARING_DENSE;
+    }
+
+    /** Trained on the bench's standalone cluster, which the bench starts before and stops after. */
+    public boolean onCluster() {
+        return this == SHOAL_AVERAGING_CLUSTER || this == SHOAL_AVERAGING_WORKERS_CLUSTER;
+    }
+
+    /** The bench's own standalone cluster: a port and a folder of its own, beside any cluster a user runs. */
+    public static final class Cluster {
+        public static final int PORT = 7177;
+        public static final String MASTER = "spark://127.0.0.1:" + PORT;
+        /** Under the Shoal installation. */
+        public static final String DIR = "target/bench-cluster";
+
+        private Cluster() {
+        }
     }
 
     /** Trained by scripts/bench-pytorch.py rather than in a JVM. */
