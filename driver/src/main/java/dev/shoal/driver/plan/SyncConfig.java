@@ -14,9 +14,10 @@ public record SyncConfig(
                 defaultValue = "1") int threadsPerWorker,
         @Key(doc = "Gradient sharing settings.", defaultValue = "{}") SharingConfig sharing,
         @Key(doc = "Federated averaging settings.", defaultValue = "{}") FederatedConfig federated,
-        @Key(doc = "Averaging: where rounds are merged: driver (a Spark job a round) or workers (one barrier stage "
-                + "per epoch or checkpoint interval; the workers exchange their results with each other and "
-                + "average them as the driver does, to the same bits).", defaultValue = "driver")
+        @Key(doc = "Averaging: where rounds are merged: workers (one barrier stage per epoch or checkpoint "
+                + "interval; the workers exchange their results with each other and average them as the driver "
+                + "does, to the same bits), driver (a Spark job a round), or auto: workers when Spark has a core "
+                + "for every worker and no dynamic allocation, else driver.", defaultValue = "auto")
         AverageOn averageOn) {
 
     public SyncConfig {
@@ -31,9 +32,9 @@ public record SyncConfig(
         this(strategy, workers, averageEvery, threadsPerWorker, sharing, FederatedConfig.DEFAULT);
     }
 
-    /** Sync settings that average on the driver, as plans before {@code average-on} had them. */
+    /** Sync settings that leave where to average to Shoal ({@code average-on: auto}). */
     public SyncConfig(SyncStrategy strategy, int workers, int averageEvery, int threadsPerWorker,
                       SharingConfig sharing, FederatedConfig federated) {
-        this(strategy, workers, averageEvery, threadsPerWorker, sharing, federated, AverageOn.DRIVER);
+        this(strategy, workers, averageEvery, threadsPerWorker, sharing, federated, AverageOn.AUTO);
     }
 }

@@ -53,14 +53,24 @@ final class Averaging implements Strategy {
         this.sink = sink;
         examplesTrained = sc.sc().longAccumulator("shoal examples");
         lossSum = sc.sc().doubleAccumulator("shoal loss sum");
-        if (plan.sync().averageOn() == AverageOn.WORKERS) {
-            BarrierStages.requireStaticAllocation(sc.getConf(), "sync.average-on", "workers", "average on the driver");
+        if (onWorkers(sc, plan)) {
             stageTask = new AveragingStage(task, Handshake.newSecret(), plan.sync().sharing().peerTimeoutSeconds());
             driverHost = BarrierStages.driverHost(sc);
         } else {
             stageTask = null;
             driverHost = null;
         }
+    }
+
+    /** Whether the workers average: asked for (and possible), or left to Shoal and Spark can run them all at once. */
+    static boolean onWorkers(JavaSparkContext sc, TrainingPlan plan) {
+        AverageOn on = plan.sync().averageOn();
+        if (on == AverageOn.WORKERS) {
+            BarrierStages.requireStaticAllocation(sc.getConf(), "sync.average-on", "workers", "average on the driver");
+            return true;
+        }
+        return on == AverageOn.AUTO && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)
+                && sc.defaultParallelism() >= plan.sync().workers();
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.driver.plan.AverageOn;
@@ -38,6 +39,15 @@ class AveragingOnWorkersTest {
     @Test
     void threeUnequalWorkersTrainToTheDriversBitsAcrossCheckpointStages() {
         assertSameTraining(3, 2);
+    }
+
+    @Test
+    void autoAveragesOnTheWorkersWhenSparkHasACoreForEach() {
+        TrainingPlan three = AveragingInvariantsTest.plan(UpdaterType.ADAM, ScheduleType.NONE, 3, 2, 8, 1);
+        TrainingPlan four = AveragingInvariantsTest.plan(UpdaterType.ADAM, ScheduleType.NONE, 4, 2, 8, 1);
+        assertTrue(Averaging.onWorkers(SPARK.sc(), with(three, AverageOn.AUTO, 0)), "local[3], 3 workers");
+        assertFalse(Averaging.onWorkers(SPARK.sc(), with(four, AverageOn.AUTO, 0)), "local[3], 4 workers");
+        assertFalse(Averaging.onWorkers(SPARK.sc(), with(three, AverageOn.DRIVER, 0)));
     }
 
     private static void assertSameTraining(int workers, int checkpointEvery) {
