@@ -88,7 +88,7 @@ class AveragingOnWorkersTest {
                 rounds.stream().map(Metrics.Round::examples).toList());
     }
 
-    private static TrainingPlan with(TrainingPlan p, AverageOn on, int checkpointEvery) {
+    static TrainingPlan with(TrainingPlan p, AverageOn on, int checkpointEvery) {
         SyncConfig s = p.sync();
         return new TrainingPlan(p.name(), p.data(), p.model(), p.optimizer(), p.training(),
                 new SyncConfig(s.strategy(), s.workers(), s.averageEvery(), s.threadsPerWorker(), s.sharing(),

@@ -3,6 +3,7 @@ package dev.shoal.driver.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.driver.plan.AverageOn;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.testing.SparkFixture;
 import dev.shoal.kernel.ExampleBlock;
@@ -30,9 +31,20 @@ class SparkUiTest {
 
     @Test
     void jobsAreNamedByRoundAndStagesCountTheExamplesAndLoss() throws Exception {
+        assertJobsNamedAndCounted(AverageOn.DRIVER, List.of("shoal run-7 epoch 1 round 1",
+                "shoal run-7 epoch 1 round 2", "shoal run-7 epoch 2 round 2", "shoal run-7 epoch 2 evaluation"));
+    }
+
+    @Test
+    void workersAveragingNamesItsStagesByTheirRounds() throws Exception {
+        assertJobsNamedAndCounted(AverageOn.WORKERS, List.of("shoal run-7 epoch 1 rounds 1-2",
+                "shoal run-7 epoch 2 rounds 1-2", "shoal run-7 epoch 2 evaluation"));
+    }
+
+    private static void assertJobsNamedAndCounted(AverageOn on, List<String> expected) throws Exception {
         List<String> descriptions = Collections.synchronizedList(new ArrayList<>());
         Map<String, Double> accumulated = new ConcurrentHashMap<>();
-        SPARK.sc().sc().addSparkListener(new SparkListener() {
+        SparkListener listener = new SparkListener() {
             @Override
             public void onJobStart(SparkListenerJobStart job) {
                 descriptions.add(String.valueOf(job.properties().getProperty("spark.job.description")));
@@ -47,8 +59,10 @@ class SparkUiTest {
                     }
                 }
             }
-        });
-        TrainingPlan plan = AveragingInvariantsTest.plan(UpdaterType.SGD, ScheduleType.NONE, 2, 2, 8, 2);
+        };
+        SPARK.sc().sc().addSparkListener(listener);
+        TrainingPlan plan = AveragingOnWorkersTest.with(
+                AveragingInvariantsTest.plan(UpdaterType.SGD, ScheduleType.NONE, 2, 2, 8, 2), on, 0);
         String json = AveragingInvariantsTest.networkJson(plan);
         List<ExampleBlock> blocks = List.of(AveragingInvariantsTest.block(32, 2),
                 AveragingInvariantsTest.block(32, 3));
@@ -64,10 +78,10 @@ class SparkUiTest {
             SPARK.sc().clearJobGroup();
         }
         SPARK.sc().sc().listenerBus().waitUntilEmpty();
+        SPARK.sc().sc().removeSparkListener(listener);
 
         // 32 rows a worker, batches of 8, averaging every 2 steps: 2 rounds an epoch.
-        assertTrue(descriptions.containsAll(List.of("shoal run-7 epoch 1 round 1", "shoal run-7 epoch 1 round 2",
-                "shoal run-7 epoch 2 round 2", "shoal run-7 epoch 2 evaluation")), descriptions.toString());
+        assertTrue(descriptions.containsAll(expected), descriptions.toString());
         assertEquals(2 * 64, accumulated.get("shoal examples"), 1e-9, "every example once an epoch");
         double lossSum = metrics.stream().filter(m -> m instanceof Metrics.Round r).mapToDouble(m ->
                 ((Metrics.Round) m).loss() * ((Metrics.Round) m).examples()).sum();
