@@ -111,11 +111,23 @@ class ExecutorKillClusterIT {
     }
 
     @Test
-    void averagingCompletesWithTheSameAccuracyWhenAnExecutorIsKilledMidRound() {
-        // 94 steps per worker and epoch, 10 per round: ten rounds an epoch.
-        Run clean = train(plan("averaging-clean", "sync.average-every=10", "training.batch-size=32"), m -> false, 0);
-        Run faulted = train(plan("averaging-killed", "sync.average-every=10", "training.batch-size=32"),
+    void averagingOnTheDriverCompletesWithTheSameAccuracyWhenAnExecutorIsKilledMidRound() {
+        // 94 steps per worker and epoch, 10 per round: ten rounds an epoch, a Spark job each.
+        String[] settings = {"sync.average-on=driver", "sync.average-every=10", "training.batch-size=32"};
+        assertKillCostsNothing("driver", settings,
                 m -> m instanceof Metrics.Round r && r.epoch() == 2 && r.round() == 2, 20);
+    }
+
+    @Test
+    void averagingOnTheWorkersRunsTheStageAgainWhenAnExecutorIsKilledDuringIt() {
+        // The epoch's ten rounds are one barrier stage; the kill lands in epoch 2's, which runs again.
+        String[] settings = {"sync.average-on=workers", "sync.average-every=10", "training.batch-size=32"};
+        assertKillCostsNothing("workers", settings, m -> m instanceof Metrics.Epoch e && e.epoch() == 1, 300);
+    }
+
+    private void assertKillCostsNothing(String name, String[] settings, Predicate<Metrics> trigger, long delayMs) {
+        Run clean = train(plan("averaging-" + name + "-clean", settings), m -> false, 0);
+        Run faulted = train(plan("averaging-" + name + "-killed", settings), trigger, delayMs);
 
         assertEquals(1, faulted.killed().size(), "an executor was killed");
         assertFalse(ProcessHandle.of(faulted.killed().get(0)).map(ProcessHandle::isAlive).orElse(false));
