@@ -5,17 +5,18 @@ import java.util.List;
 /** The systems {@code shoal bench} trains the same model with, on the same data, batch and seed. */
 public enum BenchSystem {
     DL4J("dl4j", "plain single-process DL4J: MultiLayerNetwork.fit(iterator), the one-JVM ceiling"),
-    SHOAL_AVERAGING("shoal-averaging", "Shoal parameter averaging on Spark local[workers]",
+    SHOAL_AVERAGING("shoal-averaging", "Shoal parameter averaging on Spark local[workers], as configured by "
+            + "default (sync.average-on: auto, so the workers average when there is a core for each)",
             "sync.strategy=averaging"),
-    SHOAL_AVERAGING_WORKERS("shoal-averaging-workers", "Shoal parameter averaging on Spark local[workers], the "
-            + "workers averaging among themselves (sync.average-on: workers)",
-            "sync.strategy=averaging", "sync.average-on=workers"),
+    SHOAL_AVERAGING_DRIVER("shoal-averaging-driver", "Shoal parameter averaging on Spark local[workers], the "
+            + "driver averaging each round (sync.average-on: driver)",
+            "sync.strategy=averaging", "sync.average-on=driver"),
     SHOAL_AVERAGING_CLUSTER("shoal-averaging-cluster", "Shoal parameter averaging on a standalone cluster of "
-            + "this machine (scripts/local-cluster: executors in JVMs of their own), averaging on the driver",
+            + "this machine (scripts/local-cluster: executors in JVMs of their own), as configured by default",
             "sync.strategy=averaging", "spark.master=" + Cluster.MASTER),
-    SHOAL_AVERAGING_WORKERS_CLUSTER("shoal-averaging-workers-cluster", "Shoal parameter averaging on the same "
-            + "standalone cluster, the workers averaging among themselves",
-            "sync.strategy=averaging", "sync.average-on=workers", "spark.master=" + Cluster.MASTER),
+    SHOAL_AVERAGING_DRIVER_CLUSTER("shoal-averaging-driver-cluster", "Shoal parameter averaging on the same "
+            + "standalone cluster, the driver averaging each round",
+            "sync.strategy=averaging", "sync.average-on=driver", "spark.master=" + Cluster.MASTER),
     SHOAL_SHARING_THRESHOLD("shoal-sharing-threshold", "Shoal gradient sharing, threshold-encoded",
             "sync.strategy=gradient-sharing", "sync.sharing.encoding=threshold"),
     SHOAL_SHARING_DENSE("shoal-sharing-dense", "Shoal gradient sharing, dense ring all-reduce",
@@ -64,13 +65,13 @@ public enum BenchSystem {
 
     /** One of Shoal's own strategies. */
     public boolean isShoal() {
-        return this == SHOAL_AVERAGING || this == SHOAL_AVERAGING_WORKERS || onCluster()
+        return this == SHOAL_AVERAGING || this == SHOAL_AVERAGING_DRIVER || onCluster()
                 || this == SHOAL_SHARING_THRESHOLD || this == SHOAL_SHARING_DENSE;
     }
 
     /** Trained on the bench's standalone cluster, which the bench starts before and stops after. */
     public boolean onCluster() {
-        return this == SHOAL_AVERAGING_CLUSTER || this == SHOAL_AVERAGING_WORKERS_CLUSTER;
+        return this == SHOAL_AVERAGING_CLUSTER || this == SHOAL_AVERAGING_DRIVER_CLUSTER;
     }
 
     /** The bench's own standalone cluster: a port and a folder of its own, beside any cluster a user runs. */

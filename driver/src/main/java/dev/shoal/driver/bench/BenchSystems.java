@@ -48,7 +48,7 @@ public final class BenchSystems {
                                 String planYaml, Path workDir, PrintStream out) {
         return switch (system) {
             case DL4J -> new SystemRun(dl4j(plan, sources, out), 0);
-            case SHOAL_AVERAGING, SHOAL_AVERAGING_WORKERS, SHOAL_AVERAGING_CLUSTER, SHOAL_AVERAGING_WORKERS_CLUSTER,
+            case SHOAL_AVERAGING, SHOAL_AVERAGING_DRIVER, SHOAL_AVERAGING_CLUSTER, SHOAL_AVERAGING_DRIVER_CLUSTER,
                  SHOAL_SHARING_THRESHOLD, SHOAL_SHARING_DENSE -> shoal(plan, sources, planYaml, out);
             case DL4J_SPARK_AVERAGING -> new SystemRun(dl4jSparkAveraging(plan, sources, workDir, out),
                     averagingBytesPerStep(plan, sources));
