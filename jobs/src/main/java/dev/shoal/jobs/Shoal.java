@@ -2,7 +2,6 @@ package dev.shoal.jobs;
 
 import dev.shoal.driver.data.DataFormatException;
 import dev.shoal.driver.train.TrainingDivergedException;
-import dev.shoal.kernel.JitDirectives;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.UserFacingException;
 import java.lang.management.ManagementFactory;
@@ -27,7 +26,6 @@ import picocli.CommandLine.Command;
 public final class Shoal {
 
     public static void main(String[] args) {
-        JitDirectives.install(); // before Spark starts: its start-up code is among what C2 should skip
         System.exit(run(args));
     }
 

@@ -16,6 +16,7 @@ import dev.shoal.driver.train.TrainingState;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.Gan;
 import dev.shoal.kernel.InputShape;
+import dev.shoal.kernel.JitDirectives;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.ModelType;
@@ -117,6 +118,9 @@ public final class TrainingRun {
 
     private static Outcome withSpark(TrainingPlan plan, Optional<JavaSparkContext> sc,
                                      Function<JavaSparkContext, Outcome> run) {
+        // Before Spark starts, whose start-up code is among what C2 should skip; here, not at every command's
+        // start: a JVM that does not train (--help, the heap probe, the bench's reference systems) is left as is.
+        JitDirectives.install();
         if (sc.isPresent()) {
             return run.apply(sc.get());
         }
