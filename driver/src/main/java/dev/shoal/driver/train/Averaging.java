@@ -9,6 +9,7 @@ import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
 import dev.shoal.kernel.sharing.Handshake;
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
@@ -196,16 +197,17 @@ final class Averaging implements Strategy {
             }
         }
         List<WorkerResult> figures = results.get(0).figures();
-        // Launching the stage and bringing the model back: what the workers' rounds do not account for.
-        double roundsMs = 0;
-        for (int i = 0; i < figures.size(); i++) {
-            roundsMs += slowest(results, i);
+        double[] slowestMs = new double[figures.size()];
+        for (int i = 0; i < slowestMs.length; i++) {
+            int round = i;
+            slowestMs[i] = results.stream().mapToLong(r -> r.roundNanos().get(round)).max().orElse(0) / 1e6;
         }
-        double launchMs = Math.max(0, stageMs - roundsMs);
+        // Launching the stage and bringing the model back: what the workers' rounds do not account for.
+        double launchMs = Math.max(0, stageMs - Arrays.stream(slowestMs).sum());
         for (int i = 0; i < figures.size(); i++) {
             WorkerResult r = figures.get(i);
             Trainer.requireFiniteLoss(r.meanLoss(), "epoch " + (epoch + 1) + ", round " + (first + i + 1), plan);
-            double roundMs = slowest(results, i);
+            double roundMs = slowestMs[i];
             double computeMs = r.maxComputeNanos() / 1e6;
             double broadcastMs = i == 0 ? (t1 - t0) / 1e6 : 0;
             double idleMs = i == 0 ? launchMs : 0;
@@ -216,11 +218,6 @@ final class Averaging implements Strategy {
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
         Trainer.requireFinite(next, "epoch " + (epoch + 1) + ", round " + (first + figures.size()));
         return new Rounds(next, figures);
-    }
-
-    /** The longest any worker took over round {@code i} of a stage, in milliseconds. */
-    private static double slowest(List<AveragingStage.Rounds> results, int i) {
-        return results.stream().mapToLong(r -> r.roundNanos().get(i)).max().orElse(0) / 1e6;
     }
 
     /** The barrier stage's function: Scala's iterator in and out, {@link AveragingStage#run} inside. */

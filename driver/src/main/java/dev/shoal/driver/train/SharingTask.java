@@ -13,12 +13,8 @@ import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.Target;
 import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.config.KernelOptions;
-import dev.shoal.kernel.sharing.PeerAddress;
 import dev.shoal.kernel.sharing.PeerGroup;
-import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,7 +22,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.BarrierTaskContext;
-import org.apache.spark.SparkEnv;
 
 /**
  * One worker of a gradient-sharing stage, run on an executor inside a Spark barrier stage (so all workers run

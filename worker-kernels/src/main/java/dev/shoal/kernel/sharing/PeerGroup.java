@@ -168,43 +168,46 @@ public final class PeerGroup implements AutoCloseable {
     /** Every worker's message, indexed by rank (this worker's own included). */
     public GradientMessage[] allGather(GradientMessage mine) {
         byte[] wire = mine.toBytes();
-        Future<?> sending = sender.submit(() -> {
-            for (int peer = 0; peer < size(); peer++) {
-                if (peer != rank) {
-                    try {
-                        out[peer].write(wire);
-                        out[peer].flush();
-                    } catch (IOException e) {
-                        throw failure(peer, "cannot send to", e);
-                    }
-                }
-            }
-        });
-        GradientMessage[] all = new GradientMessage[size()];
-        all[rank] = mine;
-        for (int peer = 0; peer < size(); peer++) {
-            if (peer != rank) {
-                try {
-                    all[peer] = GradientMessage.read(in[peer]);
-                } catch (IOException e) {
-                    sending.cancel(true);
-                    throw failure(peer, "lost", e);
-                }
-            }
-        }
-        await(sending);
-        bytesSent += (long) wire.length * (size() - 1);
-        return all;
+        return allGather(mine, new GradientMessage[size()], stream -> stream.write(wire), wire.length,
+                GradientMessage::read);
     }
 
     /** Every worker's bytes, indexed by rank (this worker's own included). */
     public byte[][] allGather(byte[] mine) {
+        return allGather(mine, new byte[size()][], stream -> {
+            stream.writeInt(mine.length);
+            stream.write(mine);
+        }, Integer.BYTES + mine.length, stream -> {
+            int length = stream.readInt();
+            if (length < 0) {
+                throw new IOException("a message of " + length + " bytes");
+            }
+            byte[] bytes = new byte[length];
+            stream.readFully(bytes);
+            return bytes;
+        });
+    }
+
+    /** Writes a message to one peer's stream. */
+    private interface Writer {
+        void write(DataOutputStream out) throws IOException;
+    }
+
+    /** Reads a message from one peer's stream. */
+    private interface Reader<T> {
+        T read(DataInputStream in) throws IOException;
+    }
+
+    /**
+     * Sends this worker's message ({@code wireBytes} long, as {@code write} puts it) to every peer while reading
+     * each peer's with {@code read}, into {@code all} by rank, {@code mine} at this worker's.
+     */
+    private <T> T[] allGather(T mine, T[] all, Writer write, int wireBytes, Reader<T> read) {
         Future<?> sending = sender.submit(() -> {
             for (int peer = 0; peer < size(); peer++) {
                 if (peer != rank) {
                     try {
-                        out[peer].writeInt(mine.length);
-                        out[peer].write(mine);
+                        write.write(out[peer]);
                         out[peer].flush();
                     } catch (IOException e) {
                         throw failure(peer, "cannot send to", e);
@@ -212,17 +215,11 @@ public final class PeerGroup implements AutoCloseable {
                 }
             }
         });
-        byte[][] all = new byte[size()][];
         all[rank] = mine;
         for (int peer = 0; peer < size(); peer++) {
             if (peer != rank) {
                 try {
-                    int length = in[peer].readInt();
-                    if (length < 0) {
-                        throw new IOException("a message of " + length + " bytes");
-                    }
-                    all[peer] = new byte[length];
-                    in[peer].readFully(all[peer]);
+                    all[peer] = read.read(in[peer]);
                 } catch (IOException e) {
                     sending.cancel(true);
                     throw failure(peer, "lost", e);
@@ -230,7 +227,7 @@ public final class PeerGroup implements AutoCloseable {
             }
         }
         await(sending);
-        bytesSent += (long) (Integer.BYTES + mine.length) * (size() - 1);
+        bytesSent += (long) wireBytes * (size() - 1);
         return all;
     }
 
