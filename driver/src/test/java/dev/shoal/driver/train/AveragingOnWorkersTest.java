@@ -63,6 +63,9 @@ class AveragingOnWorkersTest {
         Run onWorkers = train(with(base, AverageOn.WORKERS, checkpointEvery), json, start, blocks);
 
         assertTrue(onDriver.losses().size() > 4, "several rounds an epoch");
+        // Only a stage's first round carries a broadcast: proof that the workers' path ran, not the driver's twice.
+        assertEquals(0, onDriver.roundsWithoutBroadcast(), "the driver broadcasts every round");
+        assertTrue(onWorkers.roundsWithoutBroadcast() > 0, "the workers' rounds after a stage's first");
         assertEquals(onDriver.losses(), onWorkers.losses(), "every round's loss, to the last bit");
         assertEquals(onDriver.examples(), onWorkers.examples());
         assertArrayEquals(bits(onDriver.model().params()), bits(onWorkers.model().params()));
@@ -70,7 +73,7 @@ class AveragingOnWorkersTest {
         assertEquals(onDriver.model().iteration(), onWorkers.model().iteration());
     }
 
-    private record Run(ModelSnapshot model, List<Double> losses, List<Long> examples) {
+    private record Run(ModelSnapshot model, List<Double> losses, List<Long> examples, long roundsWithoutBroadcast) {
     }
 
     private static Run train(TrainingPlan plan, String json, ModelSnapshot start, List<ExampleBlock> blocks) {
@@ -85,7 +88,8 @@ class AveragingOnWorkersTest {
         List<Metrics.Round> rounds = metrics.stream().filter(m -> m instanceof Metrics.Round)
                 .map(m -> (Metrics.Round) m).toList();
         return new Run(result.model(), rounds.stream().map(Metrics.Round::loss).toList(),
-                rounds.stream().map(Metrics.Round::examples).toList());
+                rounds.stream().map(Metrics.Round::examples).toList(),
+                rounds.stream().filter(r -> r.broadcastMs() == 0).count());
     }
 
     static TrainingPlan with(TrainingPlan p, AverageOn on, int checkpointEvery) {
