@@ -57,52 +57,83 @@ public final class WorkerResultCodec {
 
     /** @throws CorruptSnapshotException naming the first check that failed */
     public static WorkerResult decode(byte[] bytes) {
-        if (bytes.length < HEADER + TRAILER) {
-            throw new CorruptSnapshotException("worker result is " + bytes.length + " bytes, shorter than its "
-                    + (HEADER + TRAILER) + "-byte header and checksum");
+        Decoder d = new Decoder(bytes);
+        double[] params = new double[d.params];
+        double[] updater = new double[d.updater];
+        d.readValues(params, updater, false);
+        WorkerResult f = d.figures;
+        return new WorkerResult(params, updater, f.workers(), f.weight(), f.examples(), f.maxSteps(), f.lossSum(),
+                f.computeNanos(), f.maxComputeNanos(), f.memory());
+    }
+
+    /**
+     * An encoded result whose header and checksum have been checked: its figures (without values) and how many
+     * values it holds, which {@link #readValues} then reads into arrays the caller owns.
+     */
+    static final class Decoder {
+        final WorkerResult figures;
+        final int params;
+        final int updater;
+        private final ByteBuffer buf;
+        private final int width;
+
+        /** @throws CorruptSnapshotException naming the first check that failed */
+        Decoder(byte[] bytes) {
+            if (bytes.length < HEADER + TRAILER) {
+                throw new CorruptSnapshotException("worker result is " + bytes.length + " bytes, shorter than its "
+                        + (HEADER + TRAILER) + "-byte header and checksum");
+            }
+            buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            byte[] magic = new byte[MAGIC.length];
+            buf.get(magic);
+            if (!Arrays.equals(magic, MAGIC)) {
+                throw new CorruptSnapshotException("not a Shoal worker result: magic is '"
+                        + new String(magic, StandardCharsets.ISO_8859_1) + "'");
+            }
+            int version = buf.getInt();
+            if (version != VERSION) {
+                throw new CorruptSnapshotException("worker result format version " + version
+                        + " is not supported; this build reads version " + VERSION);
+            }
+            int stored = ByteBuffer.wrap(bytes, bytes.length - TRAILER, TRAILER).order(ByteOrder.LITTLE_ENDIAN)
+                    .getInt();
+            int actual = Checksum.crc32c(bytes, bytes.length - TRAILER);
+            if (stored != actual) {
+                throw new CorruptSnapshotException(String.format(
+                        "worker result checksum mismatch: stored %08x, computed %08x", stored, actual));
+            }
+            width = buf.getInt();
+            int workers = buf.getInt();
+            double weight = buf.getDouble();
+            long examples = buf.getLong();
+            int steps = buf.getInt();
+            double lossSum = buf.getDouble();
+            long computeNanos = buf.getLong();
+            long maxComputeNanos = buf.getLong();
+            MemoryUse memory = new MemoryUse(buf.getLong(), buf.getLong(), buf.getLong());
+            params = buf.getInt();
+            updater = buf.getInt();
+            if ((width != Float.BYTES && width != Double.BYTES) || params < 0 || updater < 0
+                    || HEADER + (long) width * (params + updater) + TRAILER != bytes.length) {
+                throw new CorruptSnapshotException("worker result declares " + params + " + " + updater
+                        + " values of " + width + " bytes but is " + bytes.length + " bytes long");
+            }
+            figures = new WorkerResult(new double[0], new double[0], workers, weight, examples, steps, lossSum,
+                    computeNanos, maxComputeNanos, memory);
         }
-        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        byte[] magic = new byte[MAGIC.length];
-        buf.get(magic);
-        if (!Arrays.equals(magic, MAGIC)) {
-            throw new CorruptSnapshotException("not a Shoal worker result: magic is '"
-                    + new String(magic, StandardCharsets.ISO_8859_1) + "'");
-        }
-        int version = buf.getInt();
-        if (version != VERSION) {
-            throw new CorruptSnapshotException("worker result format version " + version
-                    + " is not supported; this build reads version " + VERSION);
-        }
-        int stored = ByteBuffer.wrap(bytes, bytes.length - TRAILER, TRAILER).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        int actual = Checksum.crc32c(bytes, bytes.length - TRAILER);
-        if (stored != actual) {
-            throw new CorruptSnapshotException(String.format(
-                    "worker result checksum mismatch: stored %08x, computed %08x", stored, actual));
-        }
-        int width = buf.getInt();
-        int workers = buf.getInt();
-        double weight = buf.getDouble();
-        long examples = buf.getLong();
-        int steps = buf.getInt();
-        double lossSum = buf.getDouble();
-        long computeNanos = buf.getLong();
-        long maxComputeNanos = buf.getLong();
-        MemoryUse memory = new MemoryUse(buf.getLong(), buf.getLong(), buf.getLong());
-        int p = buf.getInt();
-        int u = buf.getInt();
-        if ((width != Float.BYTES && width != Double.BYTES) || p < 0 || u < 0
-                || HEADER + (long) width * (p + u) + TRAILER != bytes.length) {
-            throw new CorruptSnapshotException("worker result declares " + p + " + " + u + " values of " + width
-                    + " bytes but is " + bytes.length + " bytes long");
-        }
-        double[] params = new double[p];
-        double[] updater = new double[u];
-        for (double[] values : new double[][] {params, updater}) {
-            for (int i = 0; i < values.length; i++) {
-                values[i] = width == Float.BYTES ? buf.getFloat() : buf.getDouble();
+
+        /**
+         * Reads the parameter sums into {@code paramSums} and the updater-state sums into {@code updaterSums}
+         * ({@link #params} and {@link #updater} long): added to what they hold when {@code add}, else written
+         * over it.
+         */
+        void readValues(double[] paramSums, double[] updaterSums, boolean add) {
+            for (double[] values : new double[][] {paramSums, updaterSums}) {
+                for (int i = 0; i < values.length; i++) {
+                    double v = width == Float.BYTES ? buf.getFloat() : buf.getDouble();
+                    values[i] = add ? values[i] + v : v;
+                }
             }
         }
-        return new WorkerResult(params, updater, workers, weight, examples, steps, lossSum, computeNanos,
-                maxComputeNanos, memory);
     }
 }

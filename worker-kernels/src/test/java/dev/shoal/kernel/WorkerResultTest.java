@@ -10,12 +10,14 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,8 +37,8 @@ class WorkerResultTest {
                 Arbitraries.longs().between(0, 1 << 16))
                 .as((p, u, n, steps, loss, nanos, mb) -> WorkerResult.of(p, u, n, steps, loss / 64.0, nanos,
                         new MemoryUse(mb, mb / 2, mb / 3)));
-        return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(1, Arbitraries.just(WorkerResult.empty())),
-                net.jqwik.api.Tuple.of(5, one));
+        return Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(WorkerResult.empty())),
+                Tuple.of(5, one));
     }
 
     @Property
@@ -85,6 +87,54 @@ class WorkerResultTest {
             assertSameResult(weighted, roundTrip(weighted));
             assertSameResult(weighted.merge(b), roundTrip(weighted.merge(b)));
         }
+    }
+
+    /**
+     * The merger (what an averaging stage's workers use) against the fold it replaces, on values whose double sums
+     * round, so that any other order or arithmetic would show; one merger for every merge, as a stage reuses it.
+     */
+    @Property
+    void theMergerMergesAsTheFoldToTheBit(@ForAll("roundingResults") List<WorkerResult> results,
+                                          @ForAll("roundingResults") List<WorkerResult> next) {
+        ResultMerger merger = new ResultMerger();
+        for (List<WorkerResult> merge : List.of(results, next)) {
+            merger.clear();
+            WorkerResult fold = WorkerResult.empty();
+            for (WorkerResult r : merge) {
+                merger.add(WorkerResultCodec.encode(r));
+                fold = fold.merge(r);
+            }
+            assertSameResult(fold, merger.merged());
+            if (fold.workers() > 0) {
+                assertArrayEquals(fold.average(3, 1).params(), merger.merged().average(3, 1).params());
+            }
+        }
+    }
+
+    @Provide
+    Arbitrary<List<WorkerResult>> roundingResults() {
+        Arbitrary<float[]> vector = Arbitraries.floats().between(-1e6f, 1e6f).array(float[].class).ofSize(SIZE);
+        Arbitrary<WorkerResult> one = Combinators.combine(vector, vector, Arbitraries.integers().between(1, 512))
+                .as((p, u, n) -> WorkerResult.of(p, u, n, 1, n / 3.0, n, MemoryUse.none()));
+        Arbitrary<WorkerResult> any = Arbitraries.frequencyOf(
+                Tuple.of(1, Arbitraries.just(WorkerResult.empty())),
+                Tuple.of(1, one.map(r -> r.weighted(7))),
+                Tuple.of(5, one));
+        return any.list().ofMinSize(1).ofMaxSize(5);
+    }
+
+    @Test
+    void theMergerRefusesAnotherModelsResult() {
+        ResultMerger merger = new ResultMerger();
+        merger.add(WorkerResultCodec.encode(WorkerResult.of(new float[2], new float[1], 4, 1, 0, 1,
+                MemoryUse.none())));
+        byte[] other = WorkerResultCodec.encode(WorkerResult.of(new float[3], new float[1], 4, 1, 0, 1,
+                MemoryUse.none()));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> merger.add(other)).getMessage()
+                .contains("2 + 1 vs 3 + 1 values"));
+        merger.clear();
+        merger.add(other);
+        assertEquals(3, merger.merged().paramSum().length, "a new merge may be of another size");
     }
 
     @Test

@@ -35,9 +35,11 @@ public final class SparkContexts {
                 // on the Fashion-MNIST MLP. Spark caps it at spark.rpc.message.maxSize (128 MiB).
                 .setIfMissing("spark.task.maxDirectResultSize", "128m");
         // Executors in JVMs of their own get the launcher's fixed, pre-touched heap (see scripts/shoal): with a
-        // growable one their resident memory climbed 645 -> 1,519 MB over 12 epochs on the local cluster.
+        // growable one their resident memory climbed 645 -> 1,519 MB over 12 epochs on the local cluster. And
+        // the training JVM's collector (HeapSize): under G1 every model-sized array is a humongous allocation.
         executorJvmFlags().ifPresent(flags -> conf.setIfMissing("spark.executor.extraJavaOptions", flags
-                + " -XX:+AlwaysPreTouch -Xms" + conf.getSizeAsMb("spark.executor.memory", "1g") + "m"));
+                + " -XX:+AlwaysPreTouch -XX:+UseParallelGC -Xms" + conf.getSizeAsMb("spark.executor.memory", "1g")
+                + "m"));
         settings.forEach(conf::set);
         String master = plan.spark().master();
         if (!"auto".equals(master)) {

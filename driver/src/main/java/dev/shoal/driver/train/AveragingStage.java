@@ -3,6 +3,7 @@ package dev.shoal.driver.train;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelThreads;
 import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.ResultMerger;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
 import dev.shoal.kernel.WorkerResultCodec;
@@ -48,15 +49,17 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
                 ModelSnapshot model = start;
                 List<WorkerResult> figures = new ArrayList<>();
                 List<Long> roundNanos = new ArrayList<>();
+                ResultMerger merger = new ResultMerger();
                 for (int round = firstRound; round < endRound; round++) {
                     long begin = System.nanoTime();
                     WorkerResult own = task.trainRound(rank, model, epoch, round * steps, steps, mine);
                     examples.add(own.examples());
                     losses.add(own.lossSum());
-                    WorkerResult merged = WorkerResult.empty();
+                    merger.clear();
                     for (byte[] result : peers.allGather(WorkerResultCodec.encode(own))) {
-                        merged = merged.merge(WorkerResultCodec.decode(result));
+                        merger.add(result);
                     }
+                    WorkerResult merged = merger.merged();
                     model = merged.average(model.iteration() + merged.maxSteps(), epoch);
                     figures.add(merged.withoutModel());
                     roundNanos.add(System.nanoTime() - begin);
