@@ -1,8 +1,8 @@
 package dev.shoal.jobs;
 
 import dev.shoal.driver.registry.Registry;
-import dev.shoal.driver.run.BatchPrediction;
 import dev.shoal.driver.run.RunDirectory;
+import dev.shoal.kernel.Checksum;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,7 +55,7 @@ record SavedModel(Path zip, Path plan, String label, String version) {
         }
         String hash;
         try {
-            hash = BatchPrediction.sha256(Files.readAllBytes(zip)).substring(0, 12);
+            hash = Checksum.sha256(Files.readAllBytes(zip)).substring(0, 12);
         } catch (IOException e) {
             throw new ConfigException("MODEL", reference, "cannot be read: " + e.getMessage());
         }

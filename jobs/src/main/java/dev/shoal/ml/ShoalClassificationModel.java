@@ -9,6 +9,7 @@ import dev.shoal.driver.run.BatchPrediction;
 import dev.shoal.driver.run.ModelEvaluation;
 import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.jobs.PlanBinder;
+import dev.shoal.kernel.Checksum;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -74,7 +75,7 @@ public final class ShoalClassificationModel extends Model<ShoalClassificationMod
         this.modelZip = modelZip.clone();
         this.planYaml = planYaml;
         this.metrics = metrics;
-        version = "sha256:" + BatchPrediction.sha256(modelZip).substring(0, 12);
+        version = "sha256:" + Checksum.sha256(modelZip).substring(0, 12);
         columns = new Columns(this);
         columns.defaults().forEach(this::setDefault);
     }

@@ -7,6 +7,7 @@ import dev.shoal.driver.data.DataSource;
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.data.ImageFolderDataSource;
 import dev.shoal.driver.data.Vocabulary;
+import dev.shoal.kernel.Checksum;
 import dev.shoal.kernel.Inference;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.KernelThreads;
@@ -210,7 +211,7 @@ public final class BatchPrediction {
         StructType schema = kept.add(PREDICTION, DataTypes.IntegerType, false)
                 .add(PROBABILITY, DataTypes.createArrayType(DataTypes.FloatType, false), false)
                 .add(MODEL_VERSION, DataTypes.StringType, false);
-        Scorer scorer = new Scorer(sc.broadcast(model), sha256(model), version, featureSize, batchSize, threads);
+        Scorer scorer = new Scorer(sc.broadcast(model), Checksum.sha256(model), version, featureSize, batchSize, threads);
         return SparkSession.builder().sparkContext(sc.sc()).getOrCreate()
                 .createDataFrame(examples.mapPartitions(scorer), schema);
     }
@@ -222,16 +223,6 @@ public final class BatchPrediction {
         }
         Column all = functions.array(names.stream().map(functions::lit).toArray(Column[]::new));
         return scored.withColumn(CLASS_NAME, functions.element_at(all, functions.col(PREDICTION).plus(1)));
-    }
-
-    /** The SHA-256 of {@code bytes}, in hex. */
-    public static String sha256(byte[] bytes) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** How many times this JVM has restored a model from its bytes. */

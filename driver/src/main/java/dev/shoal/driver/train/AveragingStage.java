@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Supplier;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
@@ -23,7 +24,8 @@ import org.apache.spark.util.LongAccumulator;
  * stage: the rounds from {@code firstRound} to {@code endRound} without going back to the driver. After each
  * round every worker sends its {@link WorkerResult} to every other, then each merges all of them in rank order
  * and averages them, the very code the driver runs on the results it collects, so every worker holds the
- * driver's next model to the bit and starts the next round from it. Only rank 0 sends the final model back.
+ * driver's next model to the bit and starts the next round from it. Only rank 0 sends the final model back; every
+ * executor keeps it for the next stage ({@link ResidentModel}).
  */
 record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) implements Serializable {
 
@@ -35,14 +37,20 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
             implements Serializable {
     }
 
-    Iterator<Rounds> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, int epoch, int firstRound,
-                         int endRound, int steps, LongAccumulator examples, DoubleAccumulator losses,
-                         Iterator<ExampleBlock> blocks) {
+    /**
+     * Runs the stage's rounds on this worker from the model whose encoded bytes have the SHA-256 {@code
+     * startSha256}: the one this executor kept from the stage before if it is that model ({@link ResidentModel}),
+     * else {@code snapshot}'s bytes, fetched only then.
+     */
+    Iterator<Rounds> run(Rendezvous.Address rendezvous, String stage, String startSha256, Supplier<byte[]> snapshot,
+                         int epoch, int firstRound, int endRound, int steps, LongAccumulator examples,
+                         DoubleAccumulator losses, Iterator<ExampleBlock> blocks) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
         List<ExampleBlock> mine = RoundTask.drain(blocks);
-        ModelSnapshot start = SnapshotCodec.decode(snapshot);
+        ModelSnapshot start = ResidentModel.find(startSha256, epoch)
+                .orElseGet(() -> SnapshotCodec.decode(snapshot.get()));
         Duration timeout = Duration.ofSeconds(peerTimeoutSeconds);
         try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
             return List.of(KernelThreads.call(() -> {
@@ -67,6 +75,7 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
                         break; // every worker stops here; the driver reports the round
                     }
                 }
+                ResidentModel.keep(model);
                 byte[] encoded = rank == 0 ? SnapshotCodec.encode(model) : new byte[0];
                 return new Rounds(rank, encoded, Arrays.hashCode(model.params()), figures, roundNanos);
             })).iterator();

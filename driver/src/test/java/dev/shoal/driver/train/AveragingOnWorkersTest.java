@@ -60,7 +60,11 @@ class AveragingOnWorkersTest {
         ModelSnapshot start = new WorkerKernel(json).snapshot();
 
         Run onDriver = train(with(base, AverageOn.DRIVER, checkpointEvery), json, start, blocks);
+        long keptUses = ResidentModel.uses();
         Run onWorkers = train(with(base, AverageOn.WORKERS, checkpointEvery), json, start, blocks);
+
+        assertTrue(ResidentModel.uses() - keptUses >= workers, "a stage after the first starts, on each worker, from"
+                + " the model the workers kept (one JVM here, so any worker's)");
 
         assertTrue(onDriver.losses().size() > 4, "several rounds an epoch");
         // Only a stage's first round carries a broadcast: proof that the workers' path ran, not the driver's twice.
