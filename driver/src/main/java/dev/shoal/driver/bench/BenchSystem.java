@@ -21,6 +21,9 @@ public enum BenchSystem {
             "sync.strategy=gradient-sharing", "sync.sharing.encoding=threshold"),
     SHOAL_SHARING_DENSE("shoal-sharing-dense", "Shoal gradient sharing, dense ring all-reduce",
             "sync.strategy=gradient-sharing", "sync.sharing.encoding=dense"),
+    SHOAL_SHARING_THRESHOLD_CLUSTER("shoal-sharing-threshold-cluster", "Shoal gradient sharing, threshold-encoded, "
+            + "on the same standalone cluster",
+            "sync.strategy=gradient-sharing", "sync.sharing.encoding=threshold", "spark.master=" + Cluster.MASTER),
     DL4J_SPARK_AVERAGING("dl4j-spark-averaging",
             "dl4j-spark ParameterAveragingTrainingMaster on Spark local[workers], same averaging frequency"),
     DL4J_SPARK_SHARED("dl4j-spark-shared", "dl4j-spark SharedTrainingMaster (gradient sharing over Aeron)"),
@@ -59,7 +62,7 @@ public enum BenchSystem {
      */
     public int batchPerWorker(int batch, int workers) {
         boolean synchronous = this == SHOAL_SHARING_THRESHOLD || this == SHOAL_SHARING_DENSE
-                || this == DL4J_SPARK_SHARED || this == PYTORCH_DDP;
+                || this == SHOAL_SHARING_THRESHOLD_CLUSTER || this == DL4J_SPARK_SHARED || this == PYTORCH_DDP;
         return synchronous ? Math.max(1, batch / workers) : batch;
     }
 
@@ -71,7 +74,8 @@ public enum BenchSystem {
 
     /** Trained on the bench's standalone cluster, which the bench starts before and stops after. */
     public boolean onCluster() {
-        return this == SHOAL_AVERAGING_CLUSTER || this == SHOAL_AVERAGING_DRIVER_CLUSTER;
+        return this == SHOAL_AVERAGING_CLUSTER || this == SHOAL_AVERAGING_DRIVER_CLUSTER
+                || this == SHOAL_SHARING_THRESHOLD_CLUSTER;
     }
 
     /** The bench's own standalone cluster: a port and a folder of its own, beside any cluster a user runs. */

@@ -49,7 +49,8 @@ public final class BenchSystems {
         return switch (system) {
             case DL4J -> new SystemRun(dl4j(plan, sources, out), 0);
             case SHOAL_AVERAGING, SHOAL_AVERAGING_DRIVER, SHOAL_AVERAGING_CLUSTER, SHOAL_AVERAGING_DRIVER_CLUSTER,
-                 SHOAL_SHARING_THRESHOLD, SHOAL_SHARING_DENSE -> shoal(plan, sources, planYaml, out);
+                 SHOAL_SHARING_THRESHOLD, SHOAL_SHARING_DENSE, SHOAL_SHARING_THRESHOLD_CLUSTER ->
+                    shoal(plan, sources, planYaml, out);
             case DL4J_SPARK_AVERAGING -> new SystemRun(dl4jSparkAveraging(plan, sources, workDir, out),
                     averagingBytesPerStep(plan, sources));
             case DL4J_SPARK_SHARED -> new SystemRun(dl4jSparkShared(plan, sources, workDir, out), -1);

@@ -2,7 +2,6 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.AverageOn;
 import dev.shoal.driver.plan.TrainingPlan;
-import dev.shoal.kernel.Checksum;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
@@ -175,17 +174,15 @@ final class Averaging implements Strategy {
     private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, int epoch,
                                 int first, int end, int rounds, int steps, int attempt) {
         long t0 = System.nanoTime();
-        byte[] encoded = SnapshotCodec.encode(model);
-        Broadcast<byte[]> snapshot = sc.broadcast(encoded);
-        String sha256 = Checksum.sha256(encoded);
+        ModelBroadcast snapshot = ModelBroadcast.of(sc, model);
         long t1 = System.nanoTime();
         // Attempts share the rendezvous; the name keeps their registrations apart.
         String name = "epoch-" + (epoch + 1) + "-round-" + (first + 1) + "-attempt-" + attempt;
         List<AveragingStage.Rounds> results;
         try {
             RDD<AveragingStage.Rounds> rdd = train.blocks().rdd().barrier().mapPartitions(
-                    new StageFunction(stageTask, rendezvous.address(), name, sha256, snapshot, epoch, first, end,
-                            steps, examplesTrained, lossSum), false, ROUNDS);
+                    new StageFunction(stageTask, rendezvous.address(), name, snapshot, epoch, first, end, steps,
+                            examplesTrained, lossSum), false, ROUNDS);
             results = new JavaRDD<>(rdd, ROUNDS).collect().stream()
                     .sorted(Comparator.comparingInt(AveragingStage.Rounds::rank)).toList();
         } finally {
@@ -229,8 +226,7 @@ final class Averaging implements Strategy {
         private final AveragingStage task;
         private final Rendezvous.Address rendezvous;
         private final String name;
-        private final String sha256;
-        private final Broadcast<byte[]> snapshot;
+        private final ModelBroadcast snapshot;
         private final int epoch;
         private final int first;
         private final int end;
@@ -238,13 +234,11 @@ final class Averaging implements Strategy {
         private final LongAccumulator examples;
         private final DoubleAccumulator losses;
 
-        StageFunction(AveragingStage task, Rendezvous.Address rendezvous, String name, String sha256,
-                      Broadcast<byte[]> snapshot, int epoch, int first, int end, int steps, LongAccumulator examples,
-                      DoubleAccumulator losses) {
+        StageFunction(AveragingStage task, Rendezvous.Address rendezvous, String name, ModelBroadcast snapshot,
+                      int epoch, int first, int end, int steps, LongAccumulator examples, DoubleAccumulator losses) {
             this.task = task;
             this.rendezvous = rendezvous;
             this.name = name;
-            this.sha256 = sha256;
             this.snapshot = snapshot;
             this.epoch = epoch;
             this.first = first;
@@ -256,9 +250,8 @@ final class Averaging implements Strategy {
 
         @Override
         public scala.collection.Iterator<AveragingStage.Rounds> apply(scala.collection.Iterator<ExampleBlock> blocks) {
-            return JavaConverters.asScalaIteratorConverter(task.run(rendezvous, name, sha256, snapshot::value, epoch,
-                    first, end, steps, examples, losses, JavaConverters.asJavaIteratorConverter(blocks).asJava()))
-                    .asScala();
+            return JavaConverters.asScalaIteratorConverter(task.run(rendezvous, name, snapshot, epoch, first, end,
+                    steps, examples, losses, JavaConverters.asJavaIteratorConverter(blocks).asJava())).asScala();
         }
     }
 }

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.function.Supplier;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
@@ -37,24 +36,19 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
             implements Serializable {
     }
 
-    /**
-     * Runs the stage's rounds on this worker from the model whose encoded bytes have the SHA-256 {@code
-     * startSha256}: the one this executor kept from the stage before if it is that model ({@link ResidentModel}),
-     * else {@code snapshot}'s bytes, fetched only then.
-     */
-    Iterator<Rounds> run(Rendezvous.Address rendezvous, String stage, String startSha256, Supplier<byte[]> snapshot,
-                         int epoch, int firstRound, int endRound, int steps, LongAccumulator examples,
+    /** Runs the stage's rounds on this worker from {@code start}. */
+    Iterator<Rounds> run(Rendezvous.Address rendezvous, String stage, ModelBroadcast start, int epoch,
+                         int firstRound, int endRound, int steps, LongAccumulator examples,
                          DoubleAccumulator losses, Iterator<ExampleBlock> blocks) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
         List<ExampleBlock> mine = RoundTask.drain(blocks);
-        ModelSnapshot start = ResidentModel.find(startSha256, epoch)
-                .orElseGet(() -> SnapshotCodec.decode(snapshot.get()));
+        ModelSnapshot first = start.value();
         Duration timeout = Duration.ofSeconds(peerTimeoutSeconds);
         try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
             return List.of(KernelThreads.call(() -> {
-                ModelSnapshot model = start;
+                ModelSnapshot model = first;
                 List<WorkerResult> figures = new ArrayList<>();
                 List<Long> roundNanos = new ArrayList<>();
                 ResultMerger merger = new ResultMerger();

@@ -89,7 +89,7 @@ final class GradientSharing implements Strategy {
     private EpochWork stage(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, float[][] residuals,
                             int epoch, int steps, int attempt) {
         long t0 = System.nanoTime();
-        Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        ModelBroadcast snapshot = ModelBroadcast.of(sc, model);
         Broadcast<float[][]> residualsAtStart = sc.broadcast(residuals);
         // Attempts of one epoch share the rendezvous; the name keeps their registrations apart.
         String stage = "epoch-" + (epoch + 1) + "-attempt-" + attempt;
@@ -161,12 +161,12 @@ final class GradientSharing implements Strategy {
         private final SharingTask task;
         private final Rendezvous.Address rendezvous;
         private final String stage;
-        private final Broadcast<byte[]> snapshot;
+        private final ModelBroadcast snapshot;
         private final Broadcast<float[][]> residuals;
         private final int epoch;
         private final int steps;
 
-        StageFunction(SharingTask task, Rendezvous.Address rendezvous, String stage, Broadcast<byte[]> snapshot,
+        StageFunction(SharingTask task, Rendezvous.Address rendezvous, String stage, ModelBroadcast snapshot,
                       Broadcast<float[][]> residuals, int epoch, int steps) {
             this.task = task;
             this.rendezvous = rendezvous;
@@ -180,7 +180,7 @@ final class GradientSharing implements Strategy {
         @Override
         public scala.collection.Iterator<StageResult> apply(scala.collection.Iterator<ExampleBlock> blocks) {
             return JavaConverters.asScalaIteratorConverter(
-                    task.run(rendezvous, stage, snapshot.value(), residuals.value(), epoch, steps,
+                    task.run(rendezvous, stage, snapshot, residuals.value(), epoch, steps,
                             JavaConverters.asJavaIteratorConverter(blocks).asJava()))
                     .asScala();
         }

@@ -7,12 +7,13 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The model an executor's workers ended their last averaging stage with, kept in the executor's JVM so that the
- * next stage, which starts from that very model, need not fetch and decode it again: on the local cluster,
- * fetching a Fashion-MNIST MLP's broadcast (2.8 MB) took 29-67 ms of each stage's start. Named by the SHA-256 of
- * its encoded bytes, which the driver computes on the model it sends: a stage uses the kept model only when that
- * name is the kept model's, and fetches the broadcast otherwise (a new executor, a stage after a failure, the first
- * stage of a run). One model per JVM; workers that share a JVM (local mode) end a stage with the same bits.
+ * The model an executor's workers ended their last stage with (averaging on the workers, gradient sharing), kept in
+ * the executor's JVM so that what comes next from that very model (the next stage, the epoch's evaluation) need
+ * not fetch and decode it again: on the local cluster, fetching a Fashion-MNIST MLP's broadcast (2.8 MB) took
+ * 29-67 ms of each stage's start. Named by the SHA-256 of its encoded bytes, which the driver computes on the
+ * model it sends ({@link ModelBroadcast}): the kept model is used only when that name is its own, and the
+ * broadcast fetched otherwise (a new executor, a stage after a failure, the first stage of a run). One model per
+ * JVM; workers that share a JVM (local mode) end a stage with the same bits.
  */
 final class ResidentModel {
     private static ModelSnapshot kept;
@@ -27,8 +28,8 @@ final class ResidentModel {
     }
 
     /**
-     * The kept model, counted in epoch {@code epoch} (a stage that starts an epoch starts from the last one's
-     * model), if its encoded bytes have the SHA-256 {@code sha256}.
+     * The kept model, with its epoch counter set to {@code epoch} (a stage that starts an epoch continues from the
+     * last one's model), if its encoded bytes then have the SHA-256 {@code sha256}.
      */
     static synchronized Optional<ModelSnapshot> find(String sha256, int epoch) {
         if (kept == null) {

@@ -94,10 +94,10 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
         };
     }
 
-    Iterator<EvalResult> evaluate(byte[] snapshot, Iterator<ExampleBlock> blocks) {
+    Iterator<EvalResult> evaluate(ModelBroadcast snapshot, Iterator<ExampleBlock> blocks) {
         List<ExampleBlock> mine = drain(blocks);
         return List.of(KernelThreads.call(() -> {
-            ModelSnapshot model = SnapshotCodec.decode(snapshot);
+            ModelSnapshot model = snapshot.value();
             EvalResult result = EvalResult.empty();
             for (ExampleBlock block : mine) {
                 try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {

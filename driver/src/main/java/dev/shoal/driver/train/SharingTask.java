@@ -44,14 +44,14 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
      * Runs this worker's part of a stage. {@code residuals} holds, by rank, what each worker's threshold encoder
      * had not sent when the previous stage ended (an empty array, or no entry, for none).
      */
-    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, byte[] snapshot, float[][] residuals,
+    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, ModelBroadcast snapshot, float[][] residuals,
                               int epoch, int steps, Iterator<ExampleBlock> blocks) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
         Duration timeout = Duration.ofSeconds(sharing.peerTimeoutSeconds());
         ExampleBlock block = blocks.next();
-        ModelSnapshot start = SnapshotCodec.decode(snapshot);
+        ModelSnapshot start = snapshot.value();
         float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
         try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
             return List.of(KernelThreads.call(() -> {
@@ -107,6 +107,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
                     peers.bytesSent() - bytesBefore, exchanged.sent(), exchanged.threshold(), loss, rows);
         }
         ModelSnapshot end = kernel.snapshot();
+        ResidentModel.keep(end);
         byte[] model = rank == 0 ? SnapshotCodec.encode(end) : new byte[0];
         return new StageResult(rank, model, Arrays.hashCode(end.params()), hashes, exchange.residual(), examples,
                 lossSum, log, MemoryUse.now());

@@ -6,12 +6,10 @@ import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
-import dev.shoal.kernel.SnapshotCodec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -156,10 +154,10 @@ public final class Trainer {
     }
 
     private static EvalResult evaluate(JavaSparkContext sc, RoundTask t, ModelSnapshot model, TrainingData data) {
-        Broadcast<byte[]> snapshot = sc.broadcast(SnapshotCodec.encode(model));
+        ModelBroadcast snapshot = ModelBroadcast.of(sc, model);
         try {
             return data.blocks()
-                    .mapPartitions(blocks -> t.evaluate(snapshot.value(), blocks))
+                    .mapPartitions(blocks -> t.evaluate(snapshot, blocks))
                     .treeAggregate(EvalResult.empty(), EvalResult::merge, EvalResult::merge);
         } finally {
             snapshot.destroy();

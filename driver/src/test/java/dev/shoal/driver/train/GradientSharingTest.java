@@ -134,7 +134,10 @@ class GradientSharingTest {
             List<ExampleBlock> small = List.of(AveragingInvariantsTest.block(BATCH, 4),
                     AveragingInvariantsTest.block(BATCH, 5));
             TrainingData oneStep = data(small);
+            long keptUses = ResidentModel.uses();
             Strategy.EpochWork second = sharing.epoch(oneStep, first.model(), 1, first.state(), w -> { });
+            assertEquals(keptUses + 2, ResidentModel.uses(), "both workers start stage 2 from the model they kept,"
+                    + " which the replay below shows to be the driver's");
             oneStep.blocks().unpersist();
             float[][] unsentAfter = ((SyncState.Sharing) second.state()).residuals().toArray(float[][]::new);
 
