@@ -13,6 +13,8 @@ public final class FeatureRows implements Serializable {
     private static final long serialVersionUID = 1L;
     /** The most distinct values a block's features may take to be stored one byte a value. */
     public static final int MAX_CODES = 256;
+    /** Values looked at before a block's codes are allocated. */
+    private static final int SAMPLE = 1 << 16;
 
     private final int width;
     private final int rows;
@@ -35,16 +37,22 @@ public final class FeatureRows implements Serializable {
         }
         int rows = features.length / width;
         Codebook book = new Codebook();
-        // Two passes: the first stops at the 257th distinct value without allocating the codes, which float
-        // data (most tables) reaches within a few rows.
-        for (float v : features) {
-            if (book.codeOf(v) < 0) {
+        // Float data (most tables) has more than 256 distinct values within a few rows: a first look at a sample
+        // finds that out before a code per value is allocated. It numbers the sample's values as the full pass
+        // would, so the codes do not depend on the sample.
+        int sample = Math.min(features.length, SAMPLE);
+        for (int i = 0; i < sample; i++) {
+            if (book.codeOf(features[i]) < 0) {
                 return new FeatureRows(width, rows, features, new byte[0]);
             }
         }
         byte[] codes = new byte[features.length];
         for (int i = 0; i < features.length; i++) {
-            codes[i] = (byte) book.codeOf(features[i]);
+            int code = book.codeOf(features[i]);
+            if (code < 0) {
+                return new FeatureRows(width, rows, features, new byte[0]);
+            }
+            codes[i] = (byte) code;
         }
         return new FeatureRows(width, rows, book.values(), codes);
     }
@@ -59,9 +67,16 @@ public final class FeatureRows implements Serializable {
         private final float[] values = new float[MAX_CODES];
         private int count;
 
+        /** The last value looked up and its code: runs of one value (the zeros around a picture) skip the table. */
+        private int lastBits;
+        private int lastCode = -1;
+
         /** The code of {@code v}, numbering it if new; -1 when it is new and 256 values are numbered already. */
         int codeOf(float v) {
             int bits = Float.floatToRawIntBits(v);
+            if (bits == lastBits && lastCode >= 0) {
+                return lastCode;
+            }
             int slot = (bits * 0x9E3779B9) >>> 22; // 10 bits: the table has 1,024 slots
             while (codes[slot] != 0 && keys[slot] != bits) {
                 slot = (slot + 1) & (keys.length - 1);
@@ -74,7 +89,9 @@ public final class FeatureRows implements Serializable {
                 values[count] = v;
                 codes[slot] = (short) ++count;
             }
-            return codes[slot] - 1;
+            lastBits = bits;
+            lastCode = codes[slot] - 1;
+            return lastCode;
         }
 
         float[] values() {

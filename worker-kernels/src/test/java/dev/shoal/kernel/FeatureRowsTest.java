@@ -68,6 +68,26 @@ class FeatureRowsTest {
         assertArrayEquals(values, rows.toArray());
     }
 
+    /** The 257th distinct value far into the block, after long runs of one value: beyond any first look. */
+    @Test
+    void aLate257thValueStillKeepsTheBlockAsFloats() {
+        float[] values = new float[200_000];
+        for (int i = 150_000; i < values.length; i++) {
+            values[i] = (i % 300) / 7f;
+        }
+        FeatureRows late = FeatureRows.of(values.clone(), 100);
+        assertFalse(late.coded());
+        assertArrayEquals(bits(values), bits(late.toArray()));
+
+        float[] fewer = values.clone();
+        for (int i = 0; i < fewer.length; i++) {
+            fewer[i] = i % 256 == 0 ? -0f : i < 150_000 ? 0 : i % 5; // runs, repeats, a signed zero: 6 values
+        }
+        FeatureRows coded = FeatureRows.of(fewer.clone(), 100);
+        assertTrue(coded.coded());
+        assertArrayEquals(bits(fewer), bits(coded.toArray()));
+    }
+
     @Test
     void valuesThatDoNotMakeWholeRowsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> FeatureRows.of(new float[10], 3));

@@ -73,6 +73,9 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
 
     /** As {@link #compact(float[], int[], boolean[], int, int)}, keeping each row's client too (unless empty). */
     static ExampleBlock compact(float[] x, int[] y, int[] clients, boolean[] filled, int featureSize, int classes) {
+        if (allTrue(filled)) { // no bad record left a hole: the arrays are the block's as they are
+            return new ExampleBlock(x, y, featureSize, classes, clients);
+        }
         int kept = 0;
         for (int r = 0; r < filled.length; r++) {
             if (filled[r]) {
@@ -85,6 +88,15 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
         }
         return new ExampleBlock(Arrays.copyOf(x, kept * featureSize), Arrays.copyOf(y, kept),
                 featureSize, classes, Arrays.copyOf(clients, clients.length > 0 ? kept : 0));
+    }
+
+    private static boolean allTrue(boolean[] filled) {
+        for (boolean f : filled) {
+            if (!f) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Reads one partition's block, on an executor. */

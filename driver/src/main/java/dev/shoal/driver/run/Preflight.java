@@ -41,7 +41,8 @@ public final class Preflight {
     public record Sources(TrainingPlan plan, DataSource train, DataSource test) {
         /** Both sources ready to load (tables: schema and row count read through Spark), and checked. */
         public Sources open(JavaSparkContext sc) {
-            return checked(plan, train.open(sc), test.open(sc));
+            var opened = SideBySide.run(() -> train.open(sc), () -> test.open(sc));
+            return checked(plan, opened.first(), opened.second());
         }
     }
 

@@ -156,8 +156,10 @@ public final class TrainingRun {
         long t0 = System.nanoTime();
         int workers = plan.sync().workers();
         Preflight.Sources ready = sources.open(sc);
-        TrainingData train = load(sc, ready.train(), trainingPartitions(plan), plan.training().seed());
-        TrainingData test = load(sc, ready.test(), workers, plan.training().seed());
+        var loaded = SideBySide.run(() -> load(sc, ready.train(), trainingPartitions(plan), plan.training().seed()),
+                () -> load(sc, ready.test(), workers, plan.training().seed()));
+        TrainingData train = loaded.first();
+        TrainingData test = loaded.second();
         double loadSeconds = (System.nanoTime() - t0) / 1e9;
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
                 train.examples(), test.examples(), workers, loadSeconds, sc.master());
