@@ -22,7 +22,7 @@ import picocli.CommandLine.Command;
         subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, RetrainCommand.class,
             RegistryCommand.class, BenchCommand.class, BenchKernelCommand.class, BenchPredictCommand.class,
             BenchMlCommand.class, BenchSystemCommand.class, KeysCommand.class, SampleCommand.class,
-            ReportCommand.class, TuneCommand.class, CommandLine.HelpCommand.class})
+            ReportCommand.class, TuneCommand.class, ScalingCommand.class, CommandLine.HelpCommand.class})
 public final class Shoal {
 
     public static void main(String[] args) {

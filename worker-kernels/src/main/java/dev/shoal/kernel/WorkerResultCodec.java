@@ -32,6 +32,11 @@ public final class WorkerResultCodec {
     private WorkerResultCodec() {
     }
 
+    /** The bytes of one unweighted worker's result of {@code values} parameters and updater-state values. */
+    public static long workerBytes(long values) {
+        return HEADER + (long) Float.BYTES * values + TRAILER;
+    }
+
     public static byte[] encode(WorkerResult r) {
         int width = r.workers() == 1 && r.weight() == 1 ? Float.BYTES : Double.BYTES;
         int p = r.paramSum().length;

@@ -1,0 +1,149 @@
+package dev.shoal.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shoal.driver.bench.ScalingModel;
+import dev.shoal.driver.plan.SyncStrategy;
+import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.CheckpointStore;
+import dev.shoal.driver.run.RunDirectory;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.config.ConfigException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code shoal scaling RUN...}: the cost model fitted to runs of one job, and what it predicts on a network. */
+@Command(name = "scaling", mixinStandardHelpOptions = true,
+        description = {"Fit Shoal's cost model to runs of one job with different numbers of workers on this machine "
+                + "(scripts/local-cluster; averaging on the workers, or gradient sharing) and predict examples/s "
+                + "and scaling efficiency on more executors, one worker each on machines of their own.",
+                "With three runs or more it first checks the model: each run's speed predicted from the others.",
+                "The model and its assumptions: README, \"Scaling on paper\"."})
+final class ScalingCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Parameters(arity = "1..*", paramLabel = "RUN", description = "Run directories of one job, one per worker count.")
+    List<Path> runs;
+
+    @Option(names = "--executors", split = ",", defaultValue = "1,2,4,8,16,64",
+            description = "Executor counts to predict (default: ${DEFAULT-VALUE}).")
+    List<Integer> executors;
+
+    @Option(names = "--average-every", split = ",", description = "Averaging: steps between averages to predict "
+            + "(default: the runs' own).")
+    List<Integer> averageEvery = new ArrayList<>();
+
+    @Option(names = "--gbit", defaultValue = "10", description = "Network bandwidth per executor, Gbit/s (default: "
+            + "${DEFAULT-VALUE}).")
+    double gbit;
+
+    @Option(names = "--latency-us", defaultValue = "50", description = "Latency of a message, microseconds "
+            + "(default: ${DEFAULT-VALUE}).")
+    double latencyMicros;
+
+    @Option(names = "--cores", defaultValue = "0", description = "Cores of the machine the runs were measured on, "
+            + "for the check (default: this machine's).")
+    int cores;
+
+    @Override
+    public Integer call() {
+        List<Run> measured = runs.stream().map(ScalingCommand::read)
+                .sorted(Comparator.comparingInt(r -> r.point().workers())).toList();
+        int machineCores = cores > 0 ? cores : Runtime.getRuntime().availableProcessors();
+        ScalingModel model = ScalingModel.fit(measured.stream().map(Run::point).toList(), machineCores);
+        TrainingPlan plan = measured.get(0).plan();
+        boolean sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING;
+        System.out.printf("%s, %s, fitted to %d run(s):%n", plan.name(), sharing ? "gradient sharing"
+                : "averaging on the workers", measured.size());
+        System.out.printf("  compute %.4f ms an example; exchange %.1f + %.2f (n - 1) ms a %s; stage launch "
+                + "%.0f + %.0f n ms; %,.0f bytes to each peer a %s%n", model.computeMs(), model.exchangeMs().a(),
+                model.exchangeMs().b(), sharing ? "step" : "round", model.launchMs().a(), model.launchMs().b(),
+                model.bytesPerPeer(), sharing ? "step" : "round");
+        if (measured.size() >= 3) {
+            System.out.printf("%nCheck on this machine (%d cores), each run predicted from the others:%n",
+                    machineCores);
+            System.out.println("| workers | measured ex/s | predicted ex/s | error |");
+            System.out.println("|---|---|---|---|");
+            for (Run r : measured) {
+                List<ScalingModel.Measured> others = measured.stream().filter(o -> o != r).map(Run::point).toList();
+                ScalingModel fromOthers = ScalingModel.fit(others, machineCores)
+                        .withExchangesPerStage(r.point().exchangesPerStage());
+                double predicted = fromOthers.examplesPerSecond(r.point().workers(), r.point().examplesPerExchange(),
+                        ScalingModel.Cluster.calibrationMachine(machineCores));
+                System.out.printf("| %d | %,.0f | %,.0f | %+.0f%% |%n", r.point().workers(), r.examplesPerSecond(),
+                        predicted, 100 * (predicted / r.examplesPerSecond() - 1));
+            }
+        }
+        ScalingModel.Cluster network = new ScalingModel.Cluster(gbit, latencyMicros, 0);
+        List<Integer> intervals = sharing || averageEvery.isEmpty() ? List.of(model.examplesPerExchange())
+                : averageEvery.stream().map(k -> k * plan.training().batchSize()).toList();
+        System.out.printf("%nPredicted on %s Gbit/s, %s us a message, one executor a machine, each holding %,d "
+                + "examples (stages of %d %s):%n", fmt(gbit), fmt(latencyMicros),
+                (long) model.examplesPerExchange() * model.exchangesPerStage(), model.exchangesPerStage(),
+                sharing ? "steps" : "rounds");
+        System.out.println("| " + (sharing ? "batch a worker" : "average-every") + " | executors | ex/s | "
+                + "efficiency |");
+        System.out.println("|---|---|---|---|");
+        for (int examples : intervals) {
+            String label = sharing ? Integer.toString(examples)
+                    : Integer.toString(examples / plan.training().batchSize());
+            for (int n : executors) {
+                System.out.printf("| %s | %d | %,.0f | %.0f%% |%n", label, n,
+                        model.examplesPerSecond(n, examples, network), 100 * model.efficiency(n, examples, network));
+            }
+        }
+        return 0;
+    }
+
+    /** A run: its plan, the model's input, and its measured examples/s after the first epoch. */
+    private record Run(TrainingPlan plan, ScalingModel.Measured point, double examplesPerSecond) {
+    }
+
+    private static Run read(Path dir) {
+        if (!Files.isRegularFile(dir.resolve(RunDirectory.METRICS))
+                || !Files.isRegularFile(dir.resolve(RunDirectory.PLAN))) {
+            throw new ConfigException("RUN", dir, "is not a run directory (it needs plan.yaml and metrics.jsonl)");
+        }
+        TrainingPlan plan = TrainCommand.plan(dir.resolve(RunDirectory.PLAN), List.of());
+        List<JsonNode> records = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(dir.resolve(RunDirectory.METRICS))) {
+                records.add(JSON.readTree(line));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + dir.resolve(RunDirectory.METRICS), e);
+        }
+        ScalingModel.Measured point = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING
+                ? ScalingModel.Measured.sharing(records)
+                : ScalingModel.Measured.averaging(records, modelValues(plan, dir));
+        double[] speeds = records.stream().filter(r -> "epoch".equals(r.path("type").asText())
+                        && r.get("epoch").asInt() > 1).mapToDouble(r -> r.get("examplesPerSecond").asDouble())
+                .sorted().toArray();
+        if (speeds.length == 0) {
+            throw new ConfigException("RUN", dir, "has fewer than two epochs; the model needs an epoch after the "
+                    + "first (the JVMs' warm-up)");
+        }
+        return new Run(plan, point, speeds[speeds.length / 2]);
+    }
+
+    /** Parameters and updater-state values of the run's model, from its newest checkpoint. */
+    private static long modelValues(TrainingPlan plan, Path dir) {
+        ModelSnapshot model = CheckpointStore.forRun(plan.checkpoint(), dir).newest(w -> { })
+                .orElseThrow(() -> new ConfigException("RUN", dir, "has no checkpoint to read the model's size "
+                        + "from")).state().model();
+        return (long) model.params().length + model.updaterState().length;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+    }
+}
