@@ -26,7 +26,8 @@ import picocli.CommandLine.Parameters;
         description = {"Fit Shoal's cost model to runs of one job with different numbers of workers on this machine "
                 + "(scripts/local-cluster; averaging on the workers, or gradient sharing) and predict examples/s "
                 + "and scaling efficiency on more executors, one worker each on machines of their own.",
-                "With three runs or more it first checks the model: each run's speed predicted from the others.",
+                "It fits the runs of at most as many workers as the machine has cores and checks the model on every "
+                        + "run, the others included (their workers share cores: compute takes n / cores as long).",
                 "The model and its assumptions: README, \"Scaling on paper\"."})
 final class ScalingCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -59,29 +60,31 @@ final class ScalingCommand implements Callable<Integer> {
         List<Run> measured = runs.stream().map(ScalingCommand::read)
                 .sorted(Comparator.comparingInt(r -> r.point().workers())).toList();
         int machineCores = cores > 0 ? cores : Runtime.getRuntime().availableProcessors();
-        ScalingModel model = ScalingModel.fit(measured.stream().map(Run::point).toList(), machineCores);
+        // Runs of more workers than cores wait on each other's share of the cores in every exchange: they check
+        // the model, they do not fit it.
+        List<Run> fitted = measured.stream().filter(r -> r.point().workers() <= machineCores).toList();
+        if (fitted.isEmpty()) {
+            fitted = measured;
+        }
+        ScalingModel model = ScalingModel.fit(fitted.stream().map(Run::point).toList(), machineCores);
         TrainingPlan plan = measured.get(0).plan();
         boolean sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING;
         System.out.printf("%s, %s, fitted to %d run(s):%n", plan.name(), sharing ? "gradient sharing"
-                : "averaging on the workers", measured.size());
+                : "averaging on the workers", fitted.size());
         System.out.printf("  compute %.4f ms an example; exchange %.1f + %.2f (n - 1) ms a %s; stage launch "
                 + "%.0f + %.0f n ms; %,.0f bytes to each peer a %s%n", model.computeMs(), model.exchangeMs().a(),
                 model.exchangeMs().b(), sharing ? "step" : "round", model.launchMs().a(), model.launchMs().b(),
                 model.bytesPerPeer(), sharing ? "step" : "round");
-        if (measured.size() >= 3) {
-            System.out.printf("%nCheck on this machine (%d cores), each run predicted from the others:%n",
-                    machineCores);
-            System.out.println("| workers | measured ex/s | predicted ex/s | error |");
-            System.out.println("|---|---|---|---|");
-            for (Run r : measured) {
-                List<ScalingModel.Measured> others = measured.stream().filter(o -> o != r).map(Run::point).toList();
-                ScalingModel fromOthers = ScalingModel.fit(others, machineCores)
-                        .withExchangesPerStage(r.point().exchangesPerStage());
-                double predicted = fromOthers.examplesPerSecond(r.point().workers(), r.point().examplesPerExchange(),
-                        ScalingModel.Cluster.calibrationMachine(machineCores));
-                System.out.printf("| %d | %,.0f | %,.0f | %+.0f%% |%n", r.point().workers(), r.examplesPerSecond(),
-                        predicted, 100 * (predicted / r.examplesPerSecond() - 1));
-            }
+        System.out.printf("%nCheck on this machine (%d cores): each run against the model%n", machineCores);
+        System.out.println("| workers | fitted to it | measured ex/s | model ex/s | error |");
+        System.out.println("|---|---|---|---|---|");
+        for (Run r : measured) {
+            double predicted = model.withExchangesPerStage(r.point().exchangesPerStage()).examplesPerSecond(
+                    r.point().workers(), r.point().examplesPerExchange(),
+                    ScalingModel.Cluster.calibrationMachine(machineCores));
+            System.out.printf("| %d | %s | %,.0f | %,.0f | %+.0f%% |%n", r.point().workers(),
+                    fitted.contains(r) ? "yes" : "no", r.examplesPerSecond(), predicted,
+                    100 * (predicted / r.examplesPerSecond() - 1));
         }
         ScalingModel.Cluster network = new ScalingModel.Cluster(gbit, latencyMicros, 0);
         List<Integer> intervals = sharing || averageEvery.isEmpty() ? List.of(model.examplesPerExchange())
