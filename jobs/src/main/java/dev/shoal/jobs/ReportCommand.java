@@ -30,17 +30,21 @@ final class ReportCommand implements Callable<Integer> {
     public Integer call() {
         List<TrainingPlan> plans = new ArrayList<>();
         for (Path run : runs) {
-            if (!Files.isRegularFile(run.resolve(RunDirectory.METRICS))
-                    || !Files.isRegularFile(run.resolve(RunDirectory.PLAN))) {
-                throw new ConfigException("RUN", run, "is not a run directory (it needs plan.yaml and "
-                        + "metrics.jsonl)");
-            }
-            plans.add(TrainCommand.plan(run.resolve(RunDirectory.PLAN), List.of()));
+            plans.add(planOfRun(run));
         }
         Path page = output != null ? output : runs.size() == 1 ? runs.get(0).resolve(RunReport.FILE)
                 : Path.of(RunReport.FILE);
         RunReport.write(runs, plans, page.toAbsolutePath());
         System.out.println("written: " + page.toAbsolutePath());
         return 0;
+    }
+
+    /** The plan of the run in {@code run}, which must hold plan.yaml and metrics.jsonl (the RUN argument). */
+    static TrainingPlan planOfRun(Path run) {
+        if (!Files.isRegularFile(run.resolve(RunDirectory.METRICS))
+                || !Files.isRegularFile(run.resolve(RunDirectory.PLAN))) {
+            throw new ConfigException("RUN", run, "is not a run directory (it needs plan.yaml and metrics.jsonl)");
+        }
+        return TrainCommand.plan(run.resolve(RunDirectory.PLAN), List.of());
     }
 }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,6 +52,10 @@ final class ScalingCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     double latencyMicros;
 
+    @Option(names = "--examples", defaultValue = "0", description = "Examples each executor holds, which sets "
+            + "the rounds (steps) of a stage, an epoch (default: as many as the worker of the run with the fewest).")
+    long examplesPerExecutor;
+
     @Option(names = "--cores", defaultValue = "0", description = "Cores of the machine the runs were measured on, "
             + "for the check (default: this machine's).")
     int cores;
@@ -66,9 +71,13 @@ final class ScalingCommand implements Callable<Integer> {
         if (fitted.isEmpty()) {
             fitted = measured;
         }
-        ScalingModel model = ScalingModel.fit(fitted.stream().map(Run::point).toList(), machineCores);
         TrainingPlan plan = measured.get(0).plan();
         boolean sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING;
+        // Averaging: a peer's result costs its merge, measured on a result of the model's size, beside the
+        // runs (whose exchange times on a machine this small are mostly waiting for a share of the cores).
+        OptionalDouble perPeer = sharing ? OptionalDouble.empty()
+                : OptionalDouble.of(ScalingModel.mergeMsPerPeer(measured.get(0).modelValues()));
+        ScalingModel model = ScalingModel.fit(fitted.stream().map(Run::point).toList(), machineCores, perPeer);
         System.out.printf("%s, %s, fitted to %d run(s):%n", plan.name(), sharing ? "gradient sharing"
                 : "averaging on the workers", fitted.size());
         System.out.printf("  compute %.4f ms an example; exchange %.1f + %.2f (n - 1) ms a %s; stage launch "
@@ -87,6 +96,10 @@ final class ScalingCommand implements Callable<Integer> {
                     100 * (predicted / r.examplesPerSecond() - 1));
         }
         ScalingModel.Cluster network = new ScalingModel.Cluster(gbit, latencyMicros, 0);
+        if (examplesPerExecutor > 0) {
+            model = model.withExchangesPerStage((int) Math.max(1,
+                    (examplesPerExecutor + model.examplesPerExchange() - 1) / model.examplesPerExchange()));
+        }
         List<Integer> intervals = sharing || averageEvery.isEmpty() ? List.of(model.examplesPerExchange())
                 : averageEvery.stream().map(k -> k * plan.training().batchSize()).toList();
         System.out.printf("%nPredicted on %s Gbit/s, %s us a message, one executor a machine, each holding %,d "
@@ -107,16 +120,15 @@ final class ScalingCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A run: its plan, the model's input, and its measured examples/s after the first epoch. */
-    private record Run(TrainingPlan plan, ScalingModel.Measured point, double examplesPerSecond) {
+    /**
+     * A run: its plan, the model's input, its measured examples/s after the first epoch, and its model's
+     * parameters and updater-state values (0 for gradient sharing, which does not need them).
+     */
+    private record Run(TrainingPlan plan, ScalingModel.Measured point, double examplesPerSecond, long modelValues) {
     }
 
     private static Run read(Path dir) {
-        if (!Files.isRegularFile(dir.resolve(RunDirectory.METRICS))
-                || !Files.isRegularFile(dir.resolve(RunDirectory.PLAN))) {
-            throw new ConfigException("RUN", dir, "is not a run directory (it needs plan.yaml and metrics.jsonl)");
-        }
-        TrainingPlan plan = TrainCommand.plan(dir.resolve(RunDirectory.PLAN), List.of());
+        TrainingPlan plan = ReportCommand.planOfRun(dir);
         List<JsonNode> records = new ArrayList<>();
         try {
             for (String line : Files.readAllLines(dir.resolve(RunDirectory.METRICS))) {
@@ -125,9 +137,10 @@ final class ScalingCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + dir.resolve(RunDirectory.METRICS), e);
         }
-        ScalingModel.Measured point = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING
-                ? ScalingModel.Measured.sharing(records)
-                : ScalingModel.Measured.averaging(records, modelValues(plan, dir));
+        boolean sharing = plan.sync().strategy() == SyncStrategy.GRADIENT_SHARING;
+        long values = sharing ? 0 : modelValues(plan, dir);
+        ScalingModel.Measured point = sharing ? ScalingModel.Measured.sharing(records)
+                : ScalingModel.Measured.averaging(records, values);
         double[] speeds = records.stream().filter(r -> "epoch".equals(r.path("type").asText())
                         && r.get("epoch").asInt() > 1).mapToDouble(r -> r.get("examplesPerSecond").asDouble())
                 .sorted().toArray();
@@ -135,7 +148,7 @@ final class ScalingCommand implements Callable<Integer> {
             throw new ConfigException("RUN", dir, "has fewer than two epochs; the model needs an epoch after the "
                     + "first (the JVMs' warm-up)");
         }
-        return new Run(plan, point, speeds[speeds.length / 2]);
+        return new Run(plan, point, speeds[speeds.length / 2], values);
     }
 
     /** Parameters and updater-state values of the run's model, from its newest checkpoint. */

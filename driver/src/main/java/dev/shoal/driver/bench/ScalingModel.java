@@ -1,9 +1,14 @@
 package dev.shoal.driver.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.shoal.kernel.MemoryUse;
+import dev.shoal.kernel.ResultMerger;
+import dev.shoal.kernel.WorkerResult;
 import dev.shoal.kernel.WorkerResultCodec;
 import java.util.Comparator;
+import java.util.Arrays;
 import java.util.List;
+import java.util.OptionalDouble;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -131,21 +136,48 @@ public record ScalingModel(double computeMs, Line exchangeMs, Line launchMs, dou
 
     /**
      * The model fitted to runs of one job at different worker counts, measured on a machine of {@code cores} cores
-     * (a run of more workers than cores computes {@code n / cores} times as slowly).
+     * (a run of more workers than cores computes {@code n / cores} times as slowly). The compute time of an
+     * example is the run's with the fewest workers, the others' sharing the machine with each other. Each peer
+     * adds {@code perPeerMs} to the exchange when given (measured apart from the runs), else the slope of a line
+     * through the runs' exchange times.
      */
-    public static ScalingModel fit(List<Measured> runs, int cores) {
+    public static ScalingModel fit(List<Measured> runs, int cores, OptionalDouble perPeerMs) {
         if (runs.isEmpty()) {
             throw new IllegalArgumentException("no runs to fit");
         }
-        double compute = runs.stream().mapToDouble(r -> r.computeMsPerExample() / contention(r.workers(), cores))
-                .average().orElseThrow();
-        Line exchange = Line.fit(runs.stream().map(r -> new double[] {r.workers() - 1, r.exchangeMs()}).toList());
+        // A worker's compute where it had the most of the machine: what a machine of its own gives it.
+        Measured fewest = runs.stream().min(Comparator.comparingInt(Measured::workers)).orElseThrow();
+        double compute = fewest.computeMsPerExample() / contention(fewest.workers(), cores);
+        Line exchange = perPeerMs.isPresent()
+                ? new Line(fewest.exchangeMs() - perPeerMs.getAsDouble() * (fewest.workers() - 1),
+                        perPeerMs.getAsDouble())
+                : Line.fit(runs.stream().map(r -> new double[] {r.workers() - 1, r.exchangeMs()}).toList());
         Line launch = Line.fit(runs.stream().map(r -> new double[] {r.workers(), r.launchMs()}).toList());
         double bytes = runs.stream().mapToDouble(Measured::bytesPerPeer).filter(Double::isFinite).average()
                 .orElse(0);
-        Measured fewest = runs.stream().min(Comparator.comparingInt(Measured::workers)).orElseThrow();
         return new ScalingModel(compute, exchange, launch, bytes, fewest.examplesPerExchange(),
                 fewest.exchangesPerStage());
+    }
+
+    /**
+     * Milliseconds a worker of an averaging stage spends on one more peer's result of {@code modelValues} values
+     * ({@link ResultMerger#add}: checksum, decode, add), measured here.
+     */
+    public static double mergeMsPerPeer(long modelValues) {
+        float[] params = new float[(int) Math.min(Integer.MAX_VALUE - 16, modelValues)];
+        Arrays.fill(params, 0.5f);
+        byte[] encoded = WorkerResultCodec.encode(WorkerResult.of(params, new float[0], 1, 1, 0, 0,
+                MemoryUse.none()));
+        ResultMerger merger = new ResultMerger();
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < 30; i++) {
+            merger.clear();
+            merger.add(encoded);
+            long t0 = System.nanoTime();
+            merger.add(encoded);
+            best = Math.min(best, (System.nanoTime() - t0) / 1e6);
+        }
+        return best;
     }
 
     /** How many times as long compute takes when {@code n} workers share {@code cores} cores (0: a core each). */

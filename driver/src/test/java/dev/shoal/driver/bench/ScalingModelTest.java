@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.kernel.WorkerResultCodec;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalDouble;
 import org.junit.jupiter.api.Test;
 
 class ScalingModelTest {
@@ -35,11 +36,13 @@ class ScalingModelTest {
             runs.add(new ScalingModel.Measured(n, 0.04 * Math.max(1, n / 2.0), truth.exchangeMs().at(n - 1),
                     truth.launchMs().at(n), n > 1 ? 2_800_100 : Double.NaN, 2560, 12));
         }
-        ScalingModel fitted = ScalingModel.fit(runs, 2);
+        ScalingModel fitted = ScalingModel.fit(runs, 2, OptionalDouble.empty());
         for (int n = 1; n <= 3; n++) {
             double expected = truth.examplesPerSecond(n, 2560, machine);
             assertEquals(expected, fitted.examplesPerSecond(n, 2560, machine), expected * ROUNDING);
         }
+        // A per-peer cost measured apart replaces the fitted slope; the 1-worker run gives the rest.
+        assertEquals(new ScalingModel.Line(6, 3), ScalingModel.fit(runs, 2, OptionalDouble.of(3)).exchangeMs());
         // By hand, 2 workers on 2 cores: a round is 2560 x 0.04 + 6 + 9 = 117.4 ms, a stage 12 rounds + 120 ms.
         assertEquals(2 * 2560 * 12 / (12 * 117.4 + 120) * 1e3, fitted.examplesPerSecond(2, 2560, machine), 1e-6);
         // 3 workers on 2 cores: compute takes 1.5 times as long.
