@@ -5,8 +5,8 @@ import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ResultMerger;
 import dev.shoal.kernel.WorkerResult;
 import dev.shoal.kernel.WorkerResultCodec;
-import java.util.Comparator;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalDouble;
 import java.util.function.ToDoubleFunction;
@@ -19,11 +19,11 @@ import java.util.function.ToDoubleFunction;
  * <p>A round of averaging on the workers ({@code k} steps of {@code b} examples each, then every worker sends its
  * result of {@code S} bytes to every other, then merges them all):
  * <pre>
- *   round(n) = k b c + x0 + x1 (n - 1) + (n - 1) (S / bandwidth + latency)
+ *   round(n) = k b c + x0 + m (n - 1) + (n - 1) (S / bandwidth + latency)
  * </pre>
- * with {@code c} the compute time of an example, {@code x0 + x1 (n - 1)} the exchange's own cost (encoding,
- * decoding and adding each peer's result, waiting for the slowest worker) as fitted to the runs, whose loopback
- * transfers it includes. A step of gradient sharing ({@code b} examples a worker, then each worker's encoded
+ * with {@code c} the compute time of an example, {@code x0} the exchange's own cost in a run (encoding, decoding
+ * and averaging, the round's bookkeeping) and {@code m} merging one more peer's result ({@link #mergeMsPerPeer}).
+ * A step of gradient sharing ({@code b} examples a worker, then each worker's encoded
  * gradient of {@code M} bytes to every other) in the same way:
  * <pre>
  *   step(n) = b c + y0 + y1 (n - 1) + (n - 1) (M / bandwidth + latency)
@@ -63,7 +63,7 @@ public record ScalingModel(double computeMs, Line exchangeMs, Line launchMs, dou
 
     /** Where the executors run: their network, and the cores they share (0 for a machine each). */
     public record Cluster(double gbitPerSecond, double latencyMicros, int sharedCores) {
-        /** The machine the runs were measured on: loopback transfers are in the fitted exchange cost already. */
+        /** The machine the runs were measured on, whose loopback transfers the model takes as free. */
         public static Cluster calibrationMachine(int cores) {
             return new Cluster(Double.POSITIVE_INFINITY, 0, cores);
         }
