@@ -84,17 +84,7 @@ final class ScalingCommand implements Callable<Integer> {
                 + "%.0f + %.0f n ms; %,.0f bytes to each peer a %s%n", model.computeMs(), model.exchangeMs().a(),
                 model.exchangeMs().b(), sharing ? "step" : "round", model.launchMs().a(), model.launchMs().b(),
                 model.bytesPerPeer(), sharing ? "step" : "round");
-        System.out.printf("%nCheck on this machine (%d cores): each run against the model%n", machineCores);
-        System.out.println("| workers | fitted to it | measured ex/s | model ex/s | error |");
-        System.out.println("|---|---|---|---|---|");
-        for (Run r : measured) {
-            double predicted = model.withExchangesPerStage(r.point().exchangesPerStage()).examplesPerSecond(
-                    r.point().workers(), r.point().examplesPerExchange(),
-                    ScalingModel.Cluster.calibrationMachine(machineCores));
-            System.out.printf("| %d | %s | %,.0f | %,.0f | %+.0f%% |%n", r.point().workers(),
-                    fitted.contains(r) ? "yes" : "no", r.examplesPerSecond(), predicted,
-                    100 * (predicted / r.examplesPerSecond() - 1));
-        }
+        printCheck(measured, fitted, model, machineCores);
         ScalingModel.Cluster network = new ScalingModel.Cluster(gbit, latencyMicros, 0);
         if (examplesPerExecutor > 0) {
             model = model.withExchangesPerStage((int) Math.max(1,
@@ -118,6 +108,21 @@ final class ScalingCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Each run's measured examples/s against the model's on the machine it ran on. */
+    private static void printCheck(List<Run> measured, List<Run> fitted, ScalingModel model, int machineCores) {
+        System.out.printf("%nCheck on this machine (%d cores): each run against the model%n", machineCores);
+        System.out.println("| workers | fitted to it | measured ex/s | model ex/s | error |");
+        System.out.println("|---|---|---|---|---|");
+        for (Run r : measured) {
+            double predicted = model.withExchangesPerStage(r.point().exchangesPerStage()).examplesPerSecond(
+                    r.point().workers(), r.point().examplesPerExchange(),
+                    ScalingModel.Cluster.calibrationMachine(machineCores));
+            System.out.printf("| %d | %s | %,.0f | %,.0f | %+.0f%% |%n", r.point().workers(),
+                    fitted.contains(r) ? "yes" : "no", r.examplesPerSecond(), predicted,
+                    100 * (predicted / r.examplesPerSecond() - 1));
+        }
     }
 
     /**
