@@ -211,7 +211,8 @@ public final class BatchPrediction {
         StructType schema = kept.add(PREDICTION, DataTypes.IntegerType, false)
                 .add(PROBABILITY, DataTypes.createArrayType(DataTypes.FloatType, false), false)
                 .add(MODEL_VERSION, DataTypes.StringType, false);
-        Scorer scorer = new Scorer(sc.broadcast(model), Checksum.sha256(model), version, featureSize, batchSize, threads);
+        Scorer scorer = new Scorer(sc.broadcast(model), Checksum.sha256(model), version, featureSize, batchSize,
+                threads);
         return SparkSession.builder().sparkContext(sc.sc()).getOrCreate()
                 .createDataFrame(examples.mapPartitions(scorer), schema);
     }

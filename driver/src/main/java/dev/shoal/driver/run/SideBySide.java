@@ -38,8 +38,8 @@ final class SideBySide {
         } catch (RuntimeException | Error e) {
             try {
                 other.join();
-            } catch (CompletionException second2) {
-                e.addSuppressed(second2.getCause());
+            } catch (CompletionException alsoFailed) {
+                e.addSuppressed(alsoFailed.getCause());
             }
             throw e;
         }

@@ -2,27 +2,19 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.AverageOn;
 import dev.shoal.driver.plan.TrainingPlan;
-import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
 import dev.shoal.kernel.sharing.Handshake;
-import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.rdd.RDD;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
-import scala.collection.JavaConverters;
-import scala.reflect.ClassTag;
-import scala.reflect.ClassTag$;
-import scala.runtime.AbstractFunction1;
 
 /**
  * Parameter averaging on Spark: every worker takes {@code sync.average-every} local steps on its own partition,
@@ -34,8 +26,6 @@ import scala.runtime.AbstractFunction1;
  * {@code checkpoint.every-rounds} rounds; its {@link SyncState.Averaging} is the position inside the epoch.
  */
 final class Averaging implements Strategy {
-    private static final ClassTag<AveragingStage.Rounds> ROUNDS = ClassTag$.MODULE$.apply(AveragingStage.Rounds.class);
-
     private final JavaSparkContext sc;
     private final TrainingPlan plan;
     private final RoundTask task;
@@ -70,7 +60,7 @@ final class Averaging implements Strategy {
             BarrierStages.requireStaticAllocation(sc.getConf(), "sync.average-on", "workers", "average on the driver");
             return true;
         }
-        return on == AverageOn.AUTO && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)
+        return on == AverageOn.AUTO && !BarrierStages.dynamicAllocation(sc.getConf())
                 && sc.defaultParallelism() >= plan.sync().workers();
     }
 
@@ -178,13 +168,15 @@ final class Averaging implements Strategy {
         long t1 = System.nanoTime();
         // Attempts share the rendezvous; the name keeps their registrations apart.
         String name = "epoch-" + (epoch + 1) + "-round-" + (first + 1) + "-attempt-" + attempt;
+        AveragingStage task = stageTask;
+        Rendezvous.Address at = rendezvous.address();
+        LongAccumulator examples = examplesTrained;
+        DoubleAccumulator losses = lossSum;
         List<AveragingStage.Rounds> results;
         try {
-            RDD<AveragingStage.Rounds> rdd = train.blocks().rdd().barrier().mapPartitions(
-                    new StageFunction(stageTask, rendezvous.address(), name, snapshot, epoch, first, end, steps,
-                            examplesTrained, lossSum), false, ROUNDS);
-            results = new JavaRDD<>(rdd, ROUNDS).collect().stream()
-                    .sorted(Comparator.comparingInt(AveragingStage.Rounds::rank)).toList();
+            results = BarrierStages.run(train.blocks(), AveragingStage.Rounds.class,
+                    blocks -> task.run(at, name, snapshot, epoch, first, end, steps, examples, losses, blocks))
+                    .stream().sorted(Comparator.comparingInt(AveragingStage.Rounds::rank)).toList();
         } finally {
             snapshot.destroy();
             rendezvous.forget(name);
@@ -218,40 +210,5 @@ final class Averaging implements Strategy {
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
         Trainer.requireFinite(next, "epoch " + (epoch + 1) + ", round " + (first + figures.size()));
         return new Rounds(next, figures);
-    }
-
-    /** The barrier stage's function: Scala's iterator in and out, {@link AveragingStage#run} inside. */
-    private static final class StageFunction extends AbstractFunction1<scala.collection.Iterator<ExampleBlock>,
-            scala.collection.Iterator<AveragingStage.Rounds>> implements Serializable {
-        private final AveragingStage task;
-        private final Rendezvous.Address rendezvous;
-        private final String name;
-        private final ModelBroadcast snapshot;
-        private final int epoch;
-        private final int first;
-        private final int end;
-        private final int steps;
-        private final LongAccumulator examples;
-        private final DoubleAccumulator losses;
-
-        StageFunction(AveragingStage task, Rendezvous.Address rendezvous, String name, ModelBroadcast snapshot,
-                      int epoch, int first, int end, int steps, LongAccumulator examples, DoubleAccumulator losses) {
-            this.task = task;
-            this.rendezvous = rendezvous;
-            this.name = name;
-            this.snapshot = snapshot;
-            this.epoch = epoch;
-            this.first = first;
-            this.end = end;
-            this.steps = steps;
-            this.examples = examples;
-            this.losses = losses;
-        }
-
-        @Override
-        public scala.collection.Iterator<AveragingStage.Rounds> apply(scala.collection.Iterator<ExampleBlock> blocks) {
-            return JavaConverters.asScalaIteratorConverter(task.run(rendezvous, name, snapshot, epoch, first, end,
-                    steps, examples, losses, JavaConverters.asJavaIteratorConverter(blocks).asJava())).asScala();
-        }
     }
 }

@@ -1,13 +1,23 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.UserFacingException;
+import java.io.Serializable;
+import java.util.Iterator;
+import java.util.List;
 import java.util.function.IntFunction;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
 
 /** What the strategies that run Spark barrier stages (gradient sharing, averaging on the workers) share. */
 final class BarrierStages {
@@ -21,9 +31,43 @@ final class BarrierStages {
      * {@code key = value} and suggests {@code instead}.
      */
     static void requireStaticAllocation(SparkConf conf, String key, String value, String instead) {
-        if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+        if (dynamicAllocation(conf)) {
             throw new ConfigException(key, value, "needs a fixed set of executors (Spark barrier mode), but "
                     + "spark.dynamicAllocation.enabled is true; disable it or " + instead);
+        }
+    }
+
+    /** Whether Spark may add and remove executors while the run goes on. */
+    static boolean dynamicAllocation(SparkConf conf) {
+        return conf.getBoolean("spark.dynamicAllocation.enabled", false);
+    }
+
+    /** A worker's part of a barrier stage, shipped to the executors: its partition's blocks in, its results out. */
+    @FunctionalInterface
+    interface StageBody<T> extends Serializable {
+        Iterator<T> run(Iterator<ExampleBlock> blocks);
+    }
+
+    /** Runs {@code body} on every partition of {@code blocks} at once, one Spark barrier stage: what each returns. */
+    static <T> List<T> run(JavaRDD<ExampleBlock> blocks, Class<T> type, StageBody<T> body) {
+        ClassTag<T> tag = ClassTag$.MODULE$.apply(type);
+        RDD<T> rdd = blocks.rdd().barrier().mapPartitions(new ScalaFunction<>(body), false, tag);
+        return new JavaRDD<>(rdd, tag).collect();
+    }
+
+    /** {@link StageBody} as the Scala function Spark's barrier RDD takes: Scala's iterators in and out. */
+    private static final class ScalaFunction<T> extends AbstractFunction1<scala.collection.Iterator<ExampleBlock>,
+            scala.collection.Iterator<T>> implements Serializable {
+        private final StageBody<T> body;
+
+        ScalaFunction(StageBody<T> body) {
+            this.body = body;
+        }
+
+        @Override
+        public scala.collection.Iterator<T> apply(scala.collection.Iterator<ExampleBlock> blocks) {
+            return JavaConverters.asScalaIteratorConverter(
+                    body.run(JavaConverters.asJavaIteratorConverter(blocks).asJava())).asScala();
         }
     }
 

@@ -3,26 +3,18 @@ package dev.shoal.driver.train;
 import dev.shoal.driver.plan.SharingConfig;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.kernel.InputShape;
-import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.sharing.Handshake;
-import java.io.Serializable;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.rdd.RDD;
-import scala.collection.JavaConverters;
-import scala.reflect.ClassTag;
-import scala.reflect.ClassTag$;
-import scala.runtime.AbstractFunction1;
 
 /**
  * Gradient sharing on Spark: each epoch is one barrier stage with one task per worker (see {@link SharingTask}),
@@ -33,7 +25,6 @@ import scala.runtime.AbstractFunction1;
  * stage: error feedback spans the whole run, not one epoch.
  */
 final class GradientSharing implements Strategy {
-    private static final ClassTag<StageResult> RESULT = ClassTag$.MODULE$.apply(StageResult.class);
 
     private final JavaSparkContext sc;
     private final SharingTask task;
@@ -93,12 +84,12 @@ final class GradientSharing implements Strategy {
         Broadcast<float[][]> residualsAtStart = sc.broadcast(residuals);
         // Attempts of one epoch share the rendezvous; the name keeps their registrations apart.
         String stage = "epoch-" + (epoch + 1) + "-attempt-" + attempt;
+        SharingTask worker = task;
+        Rendezvous.Address at = rendezvous.address();
         List<StageResult> results;
         try {
-            RDD<StageResult> rdd = train.blocks().rdd().barrier().mapPartitions(
-                    new StageFunction(task, rendezvous.address(), stage, snapshot, residualsAtStart, epoch, steps),
-                    false, RESULT);
-            results = new JavaRDD<>(rdd, RESULT).collect();
+            results = BarrierStages.run(train.blocks(), StageResult.class,
+                    blocks -> worker.run(at, stage, snapshot, residualsAtStart.value(), epoch, steps, blocks));
         } finally {
             snapshot.destroy();
             residualsAtStart.destroy();
@@ -152,37 +143,5 @@ final class GradientSharing implements Strategy {
 
     private static double maxMs(StepLog[] logs, ToLongFunction<StepLog> f) {
         return Stream.of(logs).mapToLong(f).max().orElse(0) / 1e6;
-    }
-
-    /** The barrier stage's function: Scala's iterator in and out, {@link SharingTask#run} inside. */
-    private static final class StageFunction
-            extends AbstractFunction1<scala.collection.Iterator<ExampleBlock>, scala.collection.Iterator<StageResult>>
-            implements Serializable {
-        private final SharingTask task;
-        private final Rendezvous.Address rendezvous;
-        private final String stage;
-        private final ModelBroadcast snapshot;
-        private final Broadcast<float[][]> residuals;
-        private final int epoch;
-        private final int steps;
-
-        StageFunction(SharingTask task, Rendezvous.Address rendezvous, String stage, ModelBroadcast snapshot,
-                      Broadcast<float[][]> residuals, int epoch, int steps) {
-            this.task = task;
-            this.rendezvous = rendezvous;
-            this.stage = stage;
-            this.snapshot = snapshot;
-            this.residuals = residuals;
-            this.epoch = epoch;
-            this.steps = steps;
-        }
-
-        @Override
-        public scala.collection.Iterator<StageResult> apply(scala.collection.Iterator<ExampleBlock> blocks) {
-            return JavaConverters.asScalaIteratorConverter(
-                    task.run(rendezvous, stage, snapshot, residuals.value(), epoch, steps,
-                            JavaConverters.asJavaIteratorConverter(blocks).asJava()))
-                    .asScala();
-        }
     }
 }

@@ -17,6 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ResidentModel {
     private static ModelSnapshot kept;
+    /** The kept model with its epoch counter set as last asked, and its SHA-256 (workers of one JVM ask alike). */
+    private static ModelSnapshot named;
+    private static String namedSha256;
     private static final AtomicLong USES = new AtomicLong();
 
     private ResidentModel() {
@@ -25,6 +28,7 @@ final class ResidentModel {
     /** Keeps {@code model} in place of the one before. */
     static synchronized void keep(ModelSnapshot model) {
         kept = model;
+        named = null;
     }
 
     /**
@@ -35,12 +39,15 @@ final class ResidentModel {
         if (kept == null) {
             return Optional.empty();
         }
-        ModelSnapshot candidate = kept.atEpoch(epoch);
-        if (!Checksum.sha256(SnapshotCodec.encode(candidate)).equals(sha256)) {
+        if (named == null || named.epoch() != epoch) {
+            named = kept.atEpoch(epoch);
+            namedSha256 = Checksum.sha256(SnapshotCodec.encode(named));
+        }
+        if (!namedSha256.equals(sha256)) {
             return Optional.empty();
         }
         USES.incrementAndGet();
-        return Optional.of(candidate);
+        return Optional.of(named);
     }
 
     /** How many times a stage in this JVM started from the kept model. */

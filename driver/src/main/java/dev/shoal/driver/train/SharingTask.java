@@ -44,8 +44,8 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
      * Runs this worker's part of a stage. {@code residuals} holds, by rank, what each worker's threshold encoder
      * had not sent when the previous stage ended (an empty array, or no entry, for none).
      */
-    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, ModelBroadcast snapshot, float[][] residuals,
-                              int epoch, int steps, Iterator<ExampleBlock> blocks) {
+    Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, ModelBroadcast snapshot,
+                              float[][] residuals, int epoch, int steps, Iterator<ExampleBlock> blocks) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
