@@ -35,6 +35,11 @@ public final class KernelThreads {
                 return thread;
             });
 
+    /** The OpenMP thread count this thread set, 0 if none. */
+    private static final ThreadLocal<Integer> OPENMP = ThreadLocal.withInitial(() -> 0);
+    /** The BLAS and ND4J thread count last set for the process, 0 if none. */
+    private static int processThreads;
+
     private KernelThreads() {
     }
 
@@ -61,15 +66,29 @@ public final class KernelThreads {
         }
     }
 
+    /**
+     * Sets ND4J to {@code threads} threads for the calling thread (OpenMP) and the process (BLAS, ND4J's pool).
+     * Each setting is made only when it changes: OpenBLAS's setter loads JavaCPP's native library description
+     * anew at every call (properties files, URLs), and every borrowed kernel asked for it, dozens of times an
+     * epoch.
+     */
     public static void apply(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads per worker must be >= 1, got " + threads);
         }
         // The native library is loaded by ND4J's backend; NativeOpsHolder fails if it comes first.
         Nd4j.getBackend();
-        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
-        Nd4j.getEnvironment().setMaxThreads(threads);
-        Nd4j.getEnvironment().setMaxMasterThreads(threads);
-        Nd4j.factory().blas().setMaxThreads(threads);
+        if (OPENMP.get() != threads) {
+            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+            OPENMP.set(threads);
+        }
+        synchronized (KernelThreads.class) {
+            if (processThreads != threads) {
+                Nd4j.getEnvironment().setMaxThreads(threads);
+                Nd4j.getEnvironment().setMaxMasterThreads(threads);
+                Nd4j.factory().blas().setMaxThreads(threads);
+                processThreads = threads;
+            }
+        }
     }
 }

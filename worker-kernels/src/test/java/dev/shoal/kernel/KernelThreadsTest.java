@@ -11,10 +11,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
  * {@link KernelThreads#call}: work runs on long-lived kernel threads, as many as run at once and no more, whatever
- * thread asks; results and failures come back to the caller.
+ * thread asks; results and failures come back to the caller. {@link KernelThreads#apply}: ND4J's thread counts.
  */
 class KernelThreadsTest {
 
@@ -73,5 +75,45 @@ class KernelThreadsTest {
         assertSame(thrown, assertThrows(IllegalArgumentException.class, () -> KernelThreads.call(() -> {
             throw thrown;
         })));
+    }
+
+    /** Settings made only when they change must still follow every change, per thread and per process. */
+    @Test
+    void applyLeavesTheCallersThreadCountsInForce() throws Exception {
+        try {
+            KernelThreads.apply(2);
+            KernelThreads.apply(2);
+            assertThreads(2);
+            int[] seen = new int[1];
+            Thread same = new Thread(() -> {
+                KernelThreads.apply(2);
+                seen[0] = openMpThreads();
+            });
+            same.start();
+            same.join();
+            assertEquals(2, seen[0], "a thread's OpenMP setting is made on that thread");
+            Thread other = new Thread(() -> KernelThreads.apply(1));
+            other.start();
+            other.join();
+            assertEquals(2, openMpThreads(), "another thread's OpenMP setting is its own");
+            assertEquals(1, Nd4j.factory().blas().getMaxThreads(), "the process-wide settings follow the last call");
+            KernelThreads.apply(2);
+            assertThreads(2);
+            KernelThreads.apply(1);
+            assertThreads(1);
+        } finally {
+            KernelThreads.apply(1);
+        }
+    }
+
+    private static void assertThreads(int threads) {
+        assertEquals(threads, openMpThreads(), "OpenMP");
+        assertEquals(threads, Nd4j.factory().blas().getMaxThreads(), "BLAS");
+        // ND4J's Environment is not asserted: libnd4j 1.0.0-M2.1 keeps maxThreads at its pool's size whatever is
+        // set, and maxMasterThreads at most that (1 where OMP_NUM_THREADS=1).
+    }
+
+    private static int openMpThreads() {
+        return NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
     }
 }
