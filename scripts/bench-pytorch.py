@@ -197,9 +197,13 @@ def train(rank, args, result):
         if distributed:
             dist.all_reduce(rss)
         if rank == 0:
+            t0 = time.perf_counter()
             acc = accuracy(model, tx, ty)
-            epochs.append({"epoch": epoch, "examples": len(x), "trainSeconds": seconds, "testAccuracy": acc,
-                           "rssMb": int(rss.item())})
+            measured = {"epoch": epoch, "examples": len(x), "trainSeconds": seconds, "testAccuracy": acc,
+                        "rssMb": int(rss.item()), "steps": steps, "evalSeconds": time.perf_counter() - t0}
+            if not distributed:  # one process computes all the time; DDP's all-reduce runs inside backward()
+                measured.update(computeSeconds=seconds, exchangeSeconds=0.0)
+            epochs.append(measured)
             print(f"epoch {epoch}/{args.epochs}  {len(x) / seconds:,.0f} ex/s  test accuracy {100 * acc:.2f}%"
                   f"  RSS {int(rss.item()):,} MB", flush=True)
     if rank == 0:

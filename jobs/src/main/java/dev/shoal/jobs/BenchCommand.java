@@ -215,7 +215,11 @@ final class BenchCommand implements Callable<Integer> {
                 plan.name(), plan.training().epochs(), quick ? " on 6,000 examples" : "",
                 plan.training().batchSize(), plan.sync().workers(), plan.sync().averageEvery(),
                 plan.sync().threadsPerWorker(), repeats);
-        Files.writeString(dir.resolve("bench.md"), "# shoal bench\n\n" + context + "\n" + table);
+        String steps = "## Where a step's time goes\n\nEpochs after the first, every run: milliseconds of training "
+                + "per optimizer step of one worker, split into computing (forward, backward, update), exchanging "
+                + "(models or gradients between workers) and the rest (launching work, waiting for the slowest "
+                + "worker); then the evaluation after each epoch.\n\n" + BenchReport.stepTimes(summaries);
+        Files.writeString(dir.resolve("bench.md"), "# shoal bench\n\n" + context + "\n" + table + "\n" + steps);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("context", context.trim());
         json.put("targetAccuracy", target);
@@ -224,7 +228,7 @@ final class BenchCommand implements Callable<Integer> {
         runs.forEach((system, list) -> runsById.put(system.id(), list));
         json.put("runs", runsById);
         JSON.writeValue(dir.resolve("bench.json").toFile(), json);
-        System.out.printf("%n%s%n%s%nwritten: %s, %s%n", context, table, dir.resolve("bench.md"),
+        System.out.printf("%n%s%n%s%n%s%nwritten: %s, %s%n", context, table, steps, dir.resolve("bench.md"),
                 dir.resolve("bench.json"));
         return failures.isEmpty() ? 0 : 1;
     }

@@ -51,4 +51,28 @@ public final class BenchReport {
         }
         return out.toString();
     }
+
+    /**
+     * Where a step's time went, system by system: a step's training time split into computing, exchanging and
+     * the rest (launching work, waiting for the slowest worker), and the evaluation after each epoch. "–" where
+     * a system does not tell the parts apart.
+     */
+    public static String stepTimes(List<BenchSummary> summaries) {
+        StringBuilder out = new StringBuilder("| system | ms per step | computing | exchanging | launching and waiting "
+                + "| evaluation s/epoch |\n|---|---|---|---|---|---|\n");
+        for (BenchSummary s : summaries) {
+            if (s.ok()) {
+                BenchSummary.StepTimes t = s.stepTimes();
+                out.append(String.format(Locale.ROOT, "| %s | %.2f | %s | %s | %s | %.2f |%n", s.system(),
+                        t.trainMs(), partOf(t.computeMs(), t.trainMs()), partOf(t.exchangeMs(), t.trainMs()),
+                        partOf(t.otherMs(), t.trainMs()), t.evalSeconds()));
+            }
+        }
+        return out.toString();
+    }
+
+    /** {@code ms} and its share of {@code totalMs}, or "–" when not known. */
+    private static String partOf(double ms, double totalMs) {
+        return Double.isNaN(ms) ? "–" : String.format(Locale.ROOT, "%.2f (%.0f%%)", ms, 100 * ms / totalMs);
+    }
 }

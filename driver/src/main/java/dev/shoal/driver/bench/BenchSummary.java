@@ -19,11 +19,42 @@ import java.util.List;
  * @param peakRssMb             largest resident memory seen
  * @param rssDriftPercent       change of resident memory from epoch 2 to the last epoch, median over runs
  * @param bytesPerStepPerWorker see {@link SystemRun}
+ * @param stepTimes             where a step's time went
  */
 public record BenchSummary(String system, String status, String reason, int runs, double steadyExamplesPerSec,
                            double minExamplesPerSec, double maxExamplesPerSec, double secondsToTarget,
                            double finalAccuracy, long peakRssMb, double rssDriftPercent,
-                           long bytesPerStepPerWorker) {
+                           long bytesPerStepPerWorker, StepTimes stepTimes) {
+
+    /**
+     * Where a step's time went, over every epoch after the first of every run (totals divided by the steps, so
+     * the parts add up): milliseconds of training per step, of which computing and exchanging (NaN where the
+     * system does not tell them apart; the rest is launching work and waiting), and seconds of evaluation per
+     * epoch.
+     */
+    public record StepTimes(double trainMs, double computeMs, double exchangeMs, double evalSeconds) {
+        static StepTimes of(List<EpochMeasurement> epochs) {
+            double train = 0;
+            double compute = 0;
+            double exchange = 0;
+            double eval = 0;
+            long steps = 0;
+            for (EpochMeasurement e : epochs) {
+                train += e.trainSeconds();
+                compute += e.computeSeconds() == null ? Double.NaN : e.computeSeconds();
+                exchange += e.exchangeSeconds() == null ? Double.NaN : e.exchangeSeconds();
+                eval += e.evalSeconds();
+                steps += e.steps();
+            }
+            return new StepTimes(1e3 * train / steps, 1e3 * compute / steps, 1e3 * exchange / steps,
+                    eval / epochs.size());
+        }
+
+        /** Milliseconds per step neither computing nor exchanging: launching work, waiting for the slowest. */
+        public double otherMs() {
+            return trainMs - computeMs - exchangeMs;
+        }
+    }
 
     public static BenchSummary skipped(BenchSystem system, String reason) {
         return notRun(system, "skipped", reason);
@@ -35,19 +66,19 @@ public record BenchSummary(String system, String status, String reason, int runs
 
     private static BenchSummary notRun(BenchSystem system, String status, String reason) {
         return new BenchSummary(system.id(), status, reason, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                Double.NaN, -1, Double.NaN, -1);
+                Double.NaN, -1, Double.NaN, -1, null);
     }
 
     /** Summarises the runs of one system; {@code targetAccuracy} is the accuracy time-to-target measures. */
     public static BenchSummary of(BenchSystem system, List<SystemRun> runs, double targetAccuracy) {
-        List<Double> steady = new ArrayList<>();
         List<Double> toTarget = new ArrayList<>();
         List<Double> finals = new ArrayList<>();
         List<Double> drift = new ArrayList<>();
+        List<EpochMeasurement> steadyEpochs = new ArrayList<>();
         long peak = -1;
         for (SystemRun run : runs) {
             List<EpochMeasurement> epochs = run.epochs();
-            epochs.stream().skip(epochs.size() > 1 ? 1 : 0).forEach(e -> steady.add(e.examplesPerSecond()));
+            epochs.stream().skip(epochs.size() > 1 ? 1 : 0).forEach(steadyEpochs::add);
             toTarget.add(secondsTo(targetAccuracy, epochs));
             finals.add(epochs.get(epochs.size() - 1).testAccuracy());
             for (EpochMeasurement e : epochs) {
@@ -58,10 +89,12 @@ public record BenchSummary(String system, String status, String reason, int runs
                 drift.add(100 * (epochs.get(epochs.size() - 1).rssMb() - second) / second);
             }
         }
+        List<Double> steady = steadyEpochs.stream().map(EpochMeasurement::examplesPerSecond).toList();
         return new BenchSummary(system.id(), "ok", "", runs.size(), median(steady),
                 steady.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN),
                 steady.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN),
-                median(toTarget), median(finals), peak, median(drift), runs.get(0).bytesPerStepPerWorker());
+                median(toTarget), median(finals), peak, median(drift), runs.get(0).bytesPerStepPerWorker(),
+                StepTimes.of(steadyEpochs));
     }
 
     /** Training seconds, summed over epochs, until the test accuracy first reaches {@code target}; else NaN. */

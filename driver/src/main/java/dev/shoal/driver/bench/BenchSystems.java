@@ -19,8 +19,10 @@ import dev.shoal.kernel.Shuffle;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -69,22 +71,45 @@ public final class BenchSystems {
         return 2 * Float.BYTES * values / plan.sync().averageEvery();
     }
 
-    /** A Shoal run with the plan's sync strategy; gradient sharing reports the bytes it sent per step. */
+    /**
+     * A Shoal run with the plan's sync strategy; gradient sharing reports the bytes it sent per step. An epoch's
+     * compute and exchange come from its rounds (averaging: the workers' steps; the model's broadcast and merge)
+     * or stages (gradient sharing: forward, backward and the update; encoding and the peers' exchange).
+     */
     private static SystemRun shoal(TrainingPlan plan, Preflight.Sources sources, String planYaml, PrintStream out) {
         List<Metrics.Stage> stages = new ArrayList<>();
+        Map<Integer, double[]> computeAndExchangeMs = new HashMap<>();
         TrainingRun.Outcome outcome = TrainingRun.execute(plan, sources, planYaml, Optional.empty(), out, m -> {
-            if (m instanceof Metrics.Stage s) {
+            if (m instanceof Metrics.Round r) {
+                add(computeAndExchangeMs, r.epoch(), r.computeMs(), r.broadcastMs() + r.aggregateMs());
+            } else if (m instanceof Metrics.Stage s) {
                 stages.add(s);
+                add(computeAndExchangeMs, s.epoch(), s.computeMs() + s.applyMs(), s.encodeMs() + s.exchangeMs());
             }
         });
+        boolean averaging = plan.sync().strategy() == SyncStrategy.AVERAGING;
+        // Averaging workers each take a batch a step; workers sharing gradients split one batch between them.
+        int examplesPerStep = plan.training().batchSize() * (averaging ? plan.sync().workers() : 1);
         List<EpochMeasurement> epochs = new ArrayList<>();
         for (Metrics.Epoch e : outcome.result().epochs()) {
+            double[] ms = computeAndExchangeMs.getOrDefault(e.epoch(), new double[2]);
             epochs.add(new EpochMeasurement(e.epoch(), e.examples(), e.trainSeconds(), e.testAccuracy(),
-                    e.executorMemory().rssMb()));
+                    e.executorMemory().rssMb(), steps(e.examples(), examplesPerStep), e.evalSeconds(),
+                    ms[0] / 1e3, ms[1] / 1e3));
         }
-        long bytes = plan.sync().strategy() == SyncStrategy.AVERAGING ? averagingBytesPerStep(plan, sources)
+        long bytes = averaging ? averagingBytesPerStep(plan, sources)
                 : Math.round(stages.stream().mapToDouble(Metrics.Stage::bytesPerStep).average().orElse(-1));
         return new SystemRun(epochs, bytes);
+    }
+
+    private static void add(Map<Integer, double[]> perEpoch, int epoch, double computeMs, double exchangeMs) {
+        double[] ms = perEpoch.computeIfAbsent(epoch, e -> new double[2]);
+        ms[0] += computeMs;
+        ms[1] += exchangeMs;
+    }
+
+    private static int steps(long examples, int examplesPerStep) {
+        return (int) ((examples + examplesPerStep - 1) / examplesPerStep);
     }
 
     /**
@@ -106,7 +131,8 @@ public final class BenchSystems {
             long t0 = System.nanoTime();
             net.fit(new ListDataSetIterator<>(batches, 1));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            epochs.add(measured(epoch, train.size(), seconds, net, test, out));
+            // One process: all of the training time is its computing, nothing is exchanged.
+            epochs.add(measured(epoch, train.size(), seconds, batches.size(), seconds, 0.0, net, test, out));
         }
         return epochs;
     }
@@ -135,7 +161,8 @@ public final class BenchSystems {
                 long t0 = System.nanoTime();
                 spark.fit(rdd);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                epochs.add(measured(epoch, train.size(), seconds, spark.getNetwork(), test, out));
+                epochs.add(measured(epoch, train.size(), seconds,
+                        steps(train.size(), batch * plan.sync().workers()), null, null, spark.getNetwork(), test, out));
             }
             return epochs;
         } finally {
@@ -178,7 +205,8 @@ public final class BenchSystems {
                 spark.fit(rdd);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 net = spark.getNetwork();
-                epochs.add(measured(epoch, train.size(), seconds, net, test, out));
+                epochs.add(measured(epoch, train.size(), seconds, steps(train.size(), batch * plan.sync().workers()),
+                        null, null, net, test, out));
             }
             return epochs;
         } finally {
@@ -206,10 +234,14 @@ public final class BenchSystems {
                 "shoal bench runs on idx and text data");
     }
 
-    private static EpochMeasurement measured(int epoch, long examples, double seconds, MultiLayerNetwork net,
+    private static EpochMeasurement measured(int epoch, long examples, double seconds, int steps,
+                                             Double computeSeconds, Double exchangeSeconds, MultiLayerNetwork net,
                                              List<DataSet> test, PrintStream out) {
+        long t0 = System.nanoTime();
         double accuracy = net.evaluate(new ListDataSetIterator<>(test, 1)).accuracy();
-        EpochMeasurement m = new EpochMeasurement(epoch + 1, examples, seconds, accuracy, MemoryUse.now().rssMb());
+        double evalSeconds = (System.nanoTime() - t0) / 1e9;
+        EpochMeasurement m = new EpochMeasurement(epoch + 1, examples, seconds, accuracy, MemoryUse.now().rssMb(),
+                steps, evalSeconds, computeSeconds, exchangeSeconds);
         out.printf("epoch %d  %,.0f ex/s  test accuracy %.2f%%  RSS %,d MB%n", m.epoch(), m.examplesPerSecond(),
                 100 * accuracy, m.rssMb());
         return m;

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class BenchSummaryTest {
 
     private static EpochMeasurement epoch(int n, double seconds, double accuracy, long rss) {
-        return new EpochMeasurement(n, 1000, seconds, accuracy, rss);
+        return new EpochMeasurement(n, 1000, seconds, accuracy, rss, 10, 0.5, null, null);
     }
 
     @Test
@@ -73,6 +73,30 @@ class BenchSummaryTest {
         assertTrue(rows.get(3).startsWith("| pytorch | 1 | 250 | 250-250 | – | 1.00 |"), rows.get(3));
         assertFalse(table.contains("NaN"), table);
         rows.forEach(row -> assertEquals(12, row.chars().filter(c -> c == '|').count(), "columns of " + row));
+    }
+
+    @Test
+    void stepTimesAddUpOverTheEpochsAfterTheFirstAndSayWhatIsNotKnown() {
+        // Epochs after the first: 3 s and 1 s of training over 40 and 20 steps; 2 s and 0.4 s of it computing,
+        // 0.5 s and 0.3 s exchanging. The first epoch (a slow one) is left out.
+        SystemRun shoal = new SystemRun(List.of(new EpochMeasurement(1, 1000, 30, .5, 1, 40, 9, 20.0, 5.0),
+                new EpochMeasurement(2, 1000, 3, .6, 1, 40, 0.25, 2.0, 0.5),
+                new EpochMeasurement(3, 1000, 1, .7, 1, 20, 0.75, 0.4, 0.3)), 0);
+        BenchSummary.StepTimes t = BenchSummary.of(BenchSystem.SHOAL_AVERAGING, List.of(shoal), .85).stepTimes();
+        assertEquals(4000.0 / 60, t.trainMs(), 1e-9);
+        assertEquals(2400.0 / 60, t.computeMs(), 1e-9);
+        assertEquals(800.0 / 60, t.exchangeMs(), 1e-9);
+        assertEquals(800.0 / 60, t.otherMs(), 1e-9);
+        assertEquals(0.5, t.evalSeconds(), 1e-12);
+
+        SystemRun ddp = new SystemRun(List.of(epoch(1, 2, .9, 1), epoch(2, 1, .9, 1)), 0);
+        String table = BenchReport.stepTimes(List.of(BenchSummary.of(BenchSystem.SHOAL_AVERAGING, List.of(shoal),
+                .85), BenchSummary.of(BenchSystem.PYTORCH_DDP, List.of(ddp), .85),
+                BenchSummary.skipped(BenchSystem.PYTORCH, "python3 has no torch")));
+        List<String> rows = table.lines().toList();
+        assertEquals(4, rows.size(), "a skipped system has no row: " + table);
+        assertEquals("| shoal-averaging | 66.67 | 40.00 (60%) | 13.33 (20%) | 13.33 (20%) | 0.50 |", rows.get(2));
+        assertEquals("| pytorch-ddp | 100.00 | – | – | – | 0.50 |", rows.get(3));
     }
 
     /** Systems that step together get the batch split across workers: a step averages over as many examples. */

@@ -74,6 +74,13 @@ class BenchSystemsTest {
             assertEquals(shoal.epochs().get(e).testAccuracy(), dl4j.epochs().get(e).testAccuracy(), 1.0 / 300 + 1e-9,
                     "epoch " + (e + 1));
             assertTrue(dl4j.epochs().get(e).rssMb() > 0);
+            // 1,000 examples in batches of 50 on the one worker: 20 steps; the parts of an epoch's time fit in it.
+            for (EpochMeasurement m : List.of(dl4j.epochs().get(e), shoal.epochs().get(e))) {
+                assertEquals(20, m.steps(), m.toString());
+                assertTrue(m.evalSeconds() > 0, m.toString());
+                assertTrue(m.computeSeconds() > 0 && m.exchangeSeconds() >= 0, m.toString());
+                assertTrue(m.computeSeconds() + m.exchangeSeconds() <= m.trainSeconds(), m.toString());
+            }
         }
         assertTrue(dl4j.epochs().get(2).testAccuracy() > 0.6, "learned: " + dl4j.epochs().get(2));
         assertEquals(0, dl4j.bytesPerStepPerWorker());
