@@ -88,8 +88,8 @@ public final class BenchSystems {
             }
         });
         boolean averaging = plan.sync().strategy() == SyncStrategy.AVERAGING;
-        // Averaging workers each take a batch a step; workers sharing gradients split one batch between them.
-        int examplesPerStep = plan.training().batchSize() * (averaging ? plan.sync().workers() : 1);
+        // training.batch-size is per worker for both strategies (the bench halves it for gradient sharing).
+        int examplesPerStep = plan.training().batchSize() * plan.sync().workers();
         List<EpochMeasurement> epochs = new ArrayList<>();
         for (Metrics.Epoch e : outcome.result().epochs()) {
             double[] ms = computeAndExchangeMs.getOrDefault(e.epoch(), new double[2]);
