@@ -9,7 +9,7 @@ public record SharingConfig(
         @Key(doc = "threshold (sparse, with error feedback) or dense (every value, ring all-reduce).",
                 defaultValue = "threshold") GradientEncoding encoding,
         @Key(doc = "Threshold encoding: share of gradient entries sent per step, in (0, 1].",
-                defaultValue = "0.03") double fraction,
+                defaultValue = "0.1") double fraction,
         @Key(doc = "Seconds a worker waits for a peer to connect or answer before the stage fails.",
                 defaultValue = "60") int peerTimeoutSeconds,
         @Key(doc = "Attempts per stage: a failed stage restarts from the model it started with.",
