@@ -10,7 +10,6 @@ import dev.shoal.kernel.sharing.Handshake;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -110,9 +109,13 @@ final class GradientSharing implements Strategy {
         long entries = Stream.of(logs).mapToLong(StepLog::entriesSent).sum();
         long paramsPerStep = (long) model.params().length * steps * workers;
         MemoryUse memory = results.stream().map(StageResult::memory).reduce(MemoryUse.none(), MemoryUse::max);
+        // The worker that computed longest sets the pace, and the stage's times are its own: they add up to at
+        // most the stage's time, where each part's maximum over workers would count a wait for it twice.
+        StepLog pace = Stream.of(logs).max(Comparator.comparingLong(l -> l.computeNanos() + l.applyNanos()))
+                .orElseThrow();
         sink.accept(new Metrics.Stage(epoch + 1, attempt, steps, workers, examples, lossSum / examples,
-                maxMs(logs, StepLog::computeNanos), maxMs(logs, StepLog::encodeNanos),
-                maxMs(logs, StepLog::exchangeNanos), maxMs(logs, StepLog::applyNanos), totalMs,
+                pace.computeNanos() / 1e6, pace.encodeNanos() / 1e6, pace.exchangeNanos() / 1e6,
+                pace.applyNanos() / 1e6, totalMs,
                 bytes, (double) bytes / steps / workers, (double) entries / paramsPerStep,
                 Stream.of(logs).mapToDouble(StepLog::thresholdSum).sum() / steps / workers));
         List<float[]> unsent = results.stream().map(StageResult::residual).toList();
@@ -139,9 +142,5 @@ final class GradientSharing implements Strategy {
                         + " ended with parameters different from worker 0's");
             }
         }
-    }
-
-    private static double maxMs(StepLog[] logs, ToLongFunction<StepLog> f) {
-        return Stream.of(logs).mapToLong(f).max().orElse(0) / 1e6;
     }
 }

@@ -23,8 +23,8 @@ public sealed interface Metrics permits Metrics.Data, Metrics.Round, Metrics.Ste
     }
 
     /**
-     * One gradient-sharing step (1-based within its epoch), over all workers: times in milliseconds for the
-     * slowest worker, as in {@link Stage}; {@code bytesSent} by all workers together; {@code sentFraction} of
+     * One gradient-sharing step (1-based within its epoch), over all workers: times in milliseconds, each the
+     * longest of any worker's (parts as in {@link Stage}); {@code bytesSent} by all workers together; {@code sentFraction} of
      * all workers' gradient entries; {@code threshold} the workers' mean (0 for dense); {@code loss} the mean
      * over the step's {@code examples}.
      */
@@ -34,8 +34,8 @@ public sealed interface Metrics permits Metrics.Data, Metrics.Round, Metrics.Ste
     }
 
     /**
-     * One gradient-sharing stage (an epoch's steps, taken together by all workers). Times in milliseconds, for
-     * the slowest worker: {@code computeMs} forward/backward, {@code encodeMs} encoding, {@code exchangeMs}
+     * One gradient-sharing stage (an epoch's steps, taken together by all workers). Times in milliseconds, all of
+     * the worker that computed longest (the one the others wait for): {@code computeMs} forward/backward, {@code encodeMs} encoding, {@code exchangeMs}
      * sending and receiving (waiting for peers included), {@code applyMs} decoding, averaging and the updater.
      * {@code sentFraction} is the share of gradient entries sent (1 for dense), {@code threshold} the mean
      * threshold (0 for dense), {@code bytesPerStep} what one worker sent per step on average.

@@ -94,6 +94,9 @@ class GradientSharingTest {
             assertTrue(s.sentFraction() > 0 && s.sentFraction() < 0.2, "sent fraction " + s.sentFraction());
             assertTrue(s.threshold() > 0);
             assertTrue(s.bytesPerStep() > 0 && s.bytesPerStep() < 4.0 * 300, "bytes/step " + s.bytesPerStep());
+            // One worker's parts: they fit in the stage's time (each part's maximum over workers need not).
+            assertTrue(s.computeMs() > 0 && s.exchangeMs() > 0, s.toString());
+            assertTrue(s.computeMs() + s.encodeMs() + s.exchangeMs() + s.applyMs() <= s.totalMs(), s.toString());
         }
         assertTrue(stages.get(2).loss() < stages.get(0).loss(), "loss falls");
 
