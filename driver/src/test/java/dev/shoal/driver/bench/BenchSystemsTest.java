@@ -45,19 +45,7 @@ class BenchSystemsTest {
 
     @Test
     void plainDl4jBaselineTrainsExactlyWhatShoalsOnlyWorkerTrains() throws Exception {
-        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1000, 300, 3);
-        TrainingPlan plan = new TrainingPlan("bench-test",
-                DataConfig.idx(files.trainImages(), files.trainLabels(), files.testImages(), files.testLabels(), 10),
-                new ModelConfig(ModelType.MLP, List.of(32), Activation.RELU, WeightInit.RELU, 0, 0, 1e-4,
-                        Loss.MCXENT),
-                new OptimizerConfig(UpdaterType.ADAM, 0.005, 0.9, 0.9, 0.999, 0.95, 1e-8,
-                        new ScheduleConfig(ScheduleType.EXPONENTIAL, 0.5, 1)),
-                new TrainingConfig(3, 50, 7, EarlyStoppingConfig.OFF, AugmentConfig.OFF),
-                new SyncConfig(SyncStrategy.AVERAGING, 1, 1, 1,
-                        new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false)),
-                new SparkConfig("local[1]", false),
-                new OutputConfig(dir.resolve("runs").toString(), "shoal", "", false), CheckpointConfig.DEFAULTS,
-                GateConfig.NONE);
+        TrainingPlan plan = plan(SyncStrategy.AVERAGING, 1, 50, "local[1]");
         Preflight.Sources sources = Preflight.check(plan);
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
 
@@ -86,5 +74,34 @@ class BenchSystemsTest {
         assertEquals(0, dl4j.bytesPerStepPerWorker());
         // 784-32-10 MLP: 25,450 parameters; Adam keeps two values per parameter; floats there and back each step.
         assertEquals(2 * 4 * 3 * 25_450, shoal.bytesPerStepPerWorker());
+    }
+
+    /** Gradient sharing's workers each take a batch a step, together: 1,000 examples, 2 x 25 a step, 20 steps. */
+    @Test
+    void gradientSharingCountsTheStepsItsWorkersTookTogether() throws Exception {
+        TrainingPlan plan = plan(SyncStrategy.GRADIENT_SHARING, 2, 25, "local[2]");
+        SystemRun run = BenchSystems.run(BenchSystem.SHOAL_SHARING_THRESHOLD, plan, Preflight.check(plan),
+                "name: x\n", dir, new PrintStream(OutputStream.nullOutputStream()));
+        for (EpochMeasurement m : run.epochs()) {
+            assertEquals(20, m.steps(), m.toString());
+            assertTrue(m.computeSeconds() > 0 && m.exchangeSeconds() > 0, m.toString());
+            assertTrue(m.computeSeconds() + m.exchangeSeconds() <= m.trainSeconds(), m.toString());
+        }
+    }
+
+    private TrainingPlan plan(SyncStrategy strategy, int workers, int batch, String master) throws Exception {
+        IdxFixtures.Files4 files = IdxFixtures.writeSynthetic(dir, 1000, 300, 3);
+        return new TrainingPlan("bench-test",
+                DataConfig.idx(files.trainImages(), files.trainLabels(), files.testImages(), files.testLabels(), 10),
+                new ModelConfig(ModelType.MLP, List.of(32), Activation.RELU, WeightInit.RELU, 0, 0, 1e-4,
+                        Loss.MCXENT),
+                new OptimizerConfig(UpdaterType.ADAM, 0.005, 0.9, 0.9, 0.999, 0.95, 1e-8,
+                        new ScheduleConfig(ScheduleType.EXPONENTIAL, 0.5, 1)),
+                new TrainingConfig(3, batch, 7, EarlyStoppingConfig.OFF, AugmentConfig.OFF),
+                new SyncConfig(strategy, workers, 1, 1,
+                        new SharingConfig(GradientEncoding.THRESHOLD, 0.01, 60, 3, false)),
+                new SparkConfig(master, false),
+                new OutputConfig(dir.resolve("runs").toString(), "shoal", "", false), CheckpointConfig.DEFAULTS,
+                GateConfig.NONE);
     }
 }
