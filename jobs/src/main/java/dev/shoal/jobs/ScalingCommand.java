@@ -1,7 +1,6 @@
 package dev.shoal.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shoal.driver.bench.ScalingModel;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
@@ -11,7 +10,6 @@ import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -31,8 +29,6 @@ import picocli.CommandLine.Parameters;
                         + "run, the others included (their workers share cores: compute takes n / cores as long).",
                 "The model and its assumptions: README, \"Scaling on paper\"."})
 final class ScalingCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @Parameters(arity = "1..*", paramLabel = "RUN", description = "Run directories of one job, one per worker count.")
     List<Path> runs;
 
@@ -134,11 +130,9 @@ final class ScalingCommand implements Callable<Integer> {
 
     private static Run read(Path dir) {
         TrainingPlan plan = ReportCommand.planOfRun(dir);
-        List<JsonNode> records = new ArrayList<>();
+        List<JsonNode> records;
         try {
-            for (String line : Files.readAllLines(dir.resolve(RunDirectory.METRICS))) {
-                records.add(JSON.readTree(line));
-            }
+            records = RunDirectory.readMetrics(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + dir.resolve(RunDirectory.METRICS), e);
         }

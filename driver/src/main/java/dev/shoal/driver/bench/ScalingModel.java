@@ -125,12 +125,10 @@ public record ScalingModel(double computeMs, Line exchangeMs, Line launchMs, dou
             return later.isEmpty() ? all : later;
         }
 
+        /** The median of {@code value} over {@code records}; 0 for none. */
         private static double median(List<JsonNode> records, ToDoubleFunction<JsonNode> value) {
-            double[] v = records.stream().mapToDouble(value).sorted().toArray();
-            if (v.length == 0) {
-                return 0;
-            }
-            return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+            return records.isEmpty() ? 0
+                    : BenchSummary.median(records.stream().map(value::applyAsDouble).toList());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.shoal.driver.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,6 +17,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.apache.hadoop.fs.FileSystem;
@@ -157,6 +159,15 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the size of " + dir.resolve(METRICS), e);
         }
+    }
+
+    /** The metrics records of the run in {@code dir}, one a line of its metrics.jsonl, in order. */
+    public static List<JsonNode> readMetrics(Path dir) throws IOException {
+        List<JsonNode> records = new ArrayList<>();
+        for (String line : Files.readAllLines(dir.resolve(METRICS))) {
+            records.add(JSON_LINE.readTree(line));
+        }
+        return records;
     }
 
     /** Appends one metrics record as a JSON line, with its kind first. */

@@ -72,10 +72,7 @@ public final class RunReport {
 
     private static Run read(Path dir, TrainingPlan plan) {
         try {
-            List<JsonNode> records = new ArrayList<>();
-            for (String line : Files.readAllLines(dir.resolve(RunDirectory.METRICS))) {
-                records.add(JSON.readTree(line));
-            }
+            List<JsonNode> records = RunDirectory.readMetrics(dir);
             Path provenance = dir.resolve(RunDirectory.PROVENANCE);
             Path evaluation = dir.resolve(EVALUATION);
             return new Run(dir.getFileName().toString(), dir, plan, records,
