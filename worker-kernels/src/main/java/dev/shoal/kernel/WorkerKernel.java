@@ -76,6 +76,7 @@ public final class WorkerKernel {
         engaged.put("DenseBackprop", dense == null ? 0 : 1);
         if (options.fastConvolution()) {
             engaged.put("FastConvolution", FastConvolution.install(net));
+            engaged.put("FastPooling", FastPooling.install(net));
         }
         if (options.fastLstm()) {
             engaged.put("FastLstm", FastLstm.install(net));

@@ -2,6 +2,8 @@ package dev.shoal.kernel;
 
 import java.util.function.Consumer;
 import org.deeplearning4j.nn.gradient.Gradient;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.kernel.testing.Rounding;
@@ -47,6 +49,15 @@ final class Dl4jEquality {
         Rounding.assertClose("outputs", floats(expected.output()), floats(actual.output()));
         Rounding.assertClose("gradient", floats(expected.gradient()), floats(actual.gradient()));
         Rounding.assertClose("score", expected.score(), actual.score());
+    }
+
+    /** {@code fast} gives {@code dl4j}'s outputs, gradients and score bit for bit: it computes the same numbers. */
+    static void assertIdentical(MultiLayerNetwork dl4j, MultiLayerNetwork fast, INDArray x, INDArray y) {
+        Pass expected = pass(dl4j, x, y, gradient -> { });
+        Pass actual = pass(fast, x, y, gradient -> { });
+        assertArrayEquals(floats(expected.output()), floats(actual.output()), "outputs");
+        assertArrayEquals(floats(expected.gradient()), floats(actual.gradient()), "gradient");
+        assertEquals(expected.score(), actual.score(), "score");
     }
 
     /** The values of a float array of any shape, in order. */
