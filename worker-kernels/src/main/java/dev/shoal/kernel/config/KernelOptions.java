@@ -10,7 +10,8 @@ public record KernelOptions(
         @Key(doc = "ReLU's gradient in one pass (FastRelu).", defaultValue = "true") boolean fastRelu,
         @Key(doc = "Networks of dense layers: forward and backward passes by Shoal (DenseBackprop).",
                 defaultValue = "true") boolean denseBackprop,
-        @Key(doc = "Convolutions and pooling by Shoal's batched kernels (FastConvolution).", defaultValue = "true")
+        @Key(doc = "Convolutions and max pooling by Shoal's kernels (FastConvolution, FastPooling).",
+                defaultValue = "true")
         boolean fastConvolution,
         @Key(doc = "LSTM layers by Shoal's batched kernel (FastLstm).", defaultValue = "true") boolean fastLstm,
         @Key(doc = "Self-attention layers by Shoal's kernel (FastAttention; also corrects DL4J's gradient, which is "
