@@ -31,8 +31,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>Exact: a maximum is computed without rounding, and with windows that do not overlap each input position gets
  * at most one gradient, so outputs and gradients are DL4J's bit for bit. Where a window holds its maximum more than
  * once, the first in reading order (row by row) takes the gradient, as in oneDNN's and libnd4j's pooling. (Two
- * exceptions that training never meets: a window holding both 0 and -0 gives 0 where oneDNN gives the first of
- * them, and a NaN is passed on where oneDNN may skip it; a NaN loss stops training anyway.)
+ * exceptions that training never meets: a window whose maximum is 0 held as both 0 and -0 gives 0 and hands the
+ * gradient to the first 0, where oneDNN takes the first of either; and a NaN is passed on where oneDNN may skip
+ * it, while a NaN loss stops training anyway.)
  *
  * <p>Covers float NCHW data, max pooling, windows that tile the input (stride = kernel, no padding, no dilation;
  * in 'Same' mode only an input the windows divide exactly); anything else returns null, and DL4J then runs its
@@ -96,7 +97,8 @@ final class FastPooling implements SubsamplingHelper {
         static Windows of(INDArray input, int[] kernel, int[] strides, int[] pad, PoolingType type,
                           ConvolutionMode mode, int[] dilation, CNN2DFormat format) {
             if (type != PoolingType.MAX || format != CNN2DFormat.NCHW || input.dataType() != DataType.FLOAT
-                    || input.rank() != 4 || kernel[0] != strides[0] || kernel[1] != strides[1]
+                    || input.rank() != 4 || input.length() > Integer.MAX_VALUE
+                    || kernel[0] != strides[0] || kernel[1] != strides[1]
                     || pad[0] != 0 || pad[1] != 0 || dilation[0] != 1 || dilation[1] != 1) {
                 return null;
             }

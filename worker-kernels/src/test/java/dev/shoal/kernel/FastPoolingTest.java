@@ -115,7 +115,7 @@ class FastPoolingTest {
         assertEquals(0, helperScratch(fast), "the helper declined both passes");
     }
 
-    /** Floats of scratch memory the helper of {@code net}'s pooling layer has: none until it computed a pass. */
+    /** Bytes of scratch memory the helper of {@code net}'s pooling layer holds: none until it computed a pass. */
     private static long helperScratch(MultiLayerNetwork net) {
         return net.getLayer(1).getHelper().helperMemoryUse().get("scratch");
     }
