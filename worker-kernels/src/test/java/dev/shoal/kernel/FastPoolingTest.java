@@ -1,8 +1,10 @@
 package dev.shoal.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shoal.kernel.config.KernelOptions;
 import dev.shoal.kernel.config.ModelConfig;
 import dev.shoal.kernel.config.ModelType;
 import java.util.List;
@@ -63,10 +65,10 @@ class FastPoolingTest {
         return Nd4j.rand(DataType.FLOAT, rows, 2, h, w).gt(0.5).castTo(DataType.FLOAT);
     }
 
-    private static INDArray labels(int rows) {
-        INDArray y = Nd4j.zeros(DataType.FLOAT, rows, 4);
+    private static INDArray labels(int rows, int classes) {
+        INDArray y = Nd4j.zeros(DataType.FLOAT, rows, classes);
         for (int i = 0; i < rows; i++) {
-            y.putScalar(i, i % 4, 1);
+            y.putScalar(i, i % classes, 1);
         }
         return y;
     }
@@ -90,7 +92,7 @@ class FastPoolingTest {
         INDArray x = bits(8, h, w);
         fast.output(x, false);
         assertTrue(helperScratch(fast) > 0, "the helper computed the forward pass");
-        Dl4jEquality.assertIdentical(dl4j, fast, x, labels(8));
+        Dl4jEquality.assertIdentical(dl4j, fast, x, labels(8, 4));
     }
 
     /** Poolings the helper leaves to DL4J: overlapping windows, padding, averages, 'Same' with a remainder. */
@@ -111,7 +113,7 @@ class FastPoolingTest {
         MultiLayerNetwork fast = copy(dl4j);
         FastPooling.install(fast);
         INDArray x = bits(4, h, w);
-        Dl4jEquality.assertIdentical(dl4j, fast, x, labels(4));
+        Dl4jEquality.assertIdentical(dl4j, fast, x, labels(4, 4));
         assertEquals(0, helperScratch(fast), "the helper declined both passes");
     }
 
@@ -120,7 +122,10 @@ class FastPoolingTest {
         return net.getLayer(1).getHelper().helperMemoryUse().get("scratch");
     }
 
-    /** LeNet with Shoal's convolutions and pooling, against DL4J's own layers: the same to float rounding. */
+    /**
+     * LeNet with Shoal's convolutions and pooling, against DL4J's own layers: the same to float rounding. A worker's
+     * kernel engages the pooling with the convolutions, and not when they are switched off.
+     */
     @Test
     void lenetWithShoalsConvolutionsAndPoolingMatchesDl4j() {
         MultiLayerConfiguration lenet = NetworkFactory.build(
@@ -132,10 +137,12 @@ class FastPoolingTest {
         MultiLayerNetwork fast = copy(dl4j);
         assertEquals(2, FastConvolution.install(fast));
         assertEquals(2, FastPooling.install(fast));
-        INDArray y = Nd4j.zeros(DataType.FLOAT, 16, 10);
-        for (int i = 0; i < 16; i++) {
-            y.putScalar(i, i % 10, 1);
-        }
-        Dl4jEquality.assertSameAs(dl4j, fast, Nd4j.rand(DataType.FLOAT, 16, 784), y);
+        Dl4jEquality.assertSameAs(dl4j, fast, Nd4j.rand(DataType.FLOAT, 16, 784), labels(16, 10));
+
+        assertTrue(new WorkerKernel(lenet.toJson(), Target.CLASS, KernelOptions.ALL).speedUps()
+                .contains("FastPooling"));
+        KernelOptions noConvolutions = new KernelOptions(true, true, false, true, true, true, true);
+        assertFalse(new WorkerKernel(lenet.toJson(), Target.CLASS, noConvolutions).speedUps()
+                .contains("FastPooling"));
     }
 }
