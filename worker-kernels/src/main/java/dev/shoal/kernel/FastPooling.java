@@ -40,10 +40,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * built-in path.
  */
 final class FastPooling implements SubsamplingHelper {
+    /** Scratch slots: the input; the output, or in the backward pass the output's gradient; the input's gradient. */
+    private static final int INPUT = 0;
+    private static final int OUTPUT = 1;
+    private static final int INPUT_GRADIENT = 2;
     /**
-     * Heap copies, reused from pass to pass (grown to the largest minibatch): the input; the output, or in the
-     * backward pass the output's gradient; the input's gradient. Java reads a float[] several times as fast as a
-     * buffer over ND4J's memory, and the copies in and out are bulk copies.
+     * Heap copies, one a slot, reused from pass to pass (grown to the largest minibatch). Java reads a float[]
+     * several times as fast as a buffer over ND4J's memory, and the copies in and out are bulk copies.
      */
     private final float[][] scratch = {new float[0], new float[0], new float[0]};
 
@@ -176,8 +179,8 @@ final class FastPooling implements SubsamplingHelper {
         }
         INDArray output = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT,
                 new long[] {input.size(0), input.size(1), w.outH(), w.outW()}, 'c');
-        float[] in = read(input, 0);
-        float[] out = reuse(1, (int) output.length());
+        float[] in = read(input, INPUT);
+        float[] out = reuse(OUTPUT, (int) output.length());
         int o = 0;
         for (int p = 0; p < w.planes(); p++) {
             for (int oy = 0; oy < w.outH(); oy++) {
@@ -201,9 +204,9 @@ final class FastPooling implements SubsamplingHelper {
         }
         INDArray gradient = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT,
                 input.shape(), 'c');
-        float[] in = read(input, 0);
-        float[] eps = read(epsilon, 1);
-        float[] out = reuse(2, (int) input.length());
+        float[] in = read(input, INPUT);
+        float[] eps = read(epsilon, OUTPUT);
+        float[] out = reuse(INPUT_GRADIENT, (int) input.length());
         Arrays.fill(out, 0, (int) input.length(), 0);
         int o = 0;
         for (int p = 0; p < w.planes(); p++) {

@@ -24,9 +24,9 @@ public sealed interface Metrics permits Metrics.Data, Metrics.Round, Metrics.Ste
 
     /**
      * One gradient-sharing step (1-based within its epoch), over all workers: times in milliseconds, each the
-     * longest of any worker's (parts as in {@link Stage}); {@code bytesSent} by all workers together; {@code sentFraction} of
-     * all workers' gradient entries; {@code threshold} the workers' mean (0 for dense); {@code loss} the mean
-     * over the step's {@code examples}.
+     * longest of any worker's (parts as in {@link Stage}); {@code bytesSent} by all workers together;
+     * {@code sentFraction} of all workers' gradient entries; {@code threshold} the workers' mean (0 for dense);
+     * {@code loss} the mean over the step's {@code examples}.
      */
     record Step(int epoch, int step, long examples, double loss, double computeMs, double encodeMs,
                 double exchangeMs, double applyMs, long bytesSent, double sentFraction, double threshold)
@@ -35,8 +35,9 @@ public sealed interface Metrics permits Metrics.Data, Metrics.Round, Metrics.Ste
 
     /**
      * One gradient-sharing stage (an epoch's steps, taken together by all workers). Times in milliseconds, all of
-     * the worker that computed longest (the one the others wait for): {@code computeMs} forward/backward, {@code encodeMs} encoding, {@code exchangeMs}
-     * sending and receiving (waiting for peers included), {@code applyMs} decoding, averaging and the updater.
+     * the worker that computed longest (the one the others wait for): {@code computeMs} forward/backward,
+     * {@code encodeMs} encoding, {@code exchangeMs} sending and receiving (waiting for peers included),
+     * {@code applyMs} decoding, averaging and the updater.
      * {@code sentFraction} is the share of gradient entries sent (1 for dense), {@code threshold} the mean
      * threshold (0 for dense), {@code bytesPerStep} what one worker sent per step on average.
      */
