@@ -164,6 +164,14 @@ final class AdamStep {
         floats(net.params()).put(params);
     }
 
+    /** Flushes the subnormal parameters and moments to zero ({@link Subnormals}); the parameters land in the network. */
+    void flushSubnormals() {
+        int flushed = Subnormals.flush(params) + Subnormals.flush(m) + Subnormals.flush(v);
+        if (flushed > 0) {
+            floats(net.params()).put(params);
+        }
+    }
+
     /** DL4J's regularization score of the current parameters: the sum over parameters of l2 / 2 * |w|^2. */
     double regularizationScore() {
         int iteration = net.getLayerWiseConfigurations().getIterationCount();

@@ -52,6 +52,8 @@ public final class WorkerKernel {
     /** The adversarial steps of a GAN; null for every other network. */
     private final Gan gan;
     private final List<String> speedUps;
+    /** Scratch for {@link Subnormals}' flush of native arrays; null when the flush is off. */
+    private final float[] flushScratch;
 
     /** A kernel of a classifier. */
     public WorkerKernel(String networkJson) {
@@ -93,6 +95,8 @@ public final class WorkerKernel {
         if (adamStep == null && options.fastAdam()) {
             engaged.put("FastAdam", FastAdam.install(net));
         }
+        flushScratch = options.flushSubnormals() ? new float[4096] : null;
+        engaged.put("Subnormals", flushScratch == null ? 0 : 1);
         engaged.values().removeIf(n -> n == 0);
         speedUps = List.copyOf(engaged.keySet());
         flatGradient = new DefaultGradient(net.getFlattenedGradients());
@@ -208,6 +212,21 @@ public final class WorkerKernel {
     private void nextIteration() {
         var conf = net.getLayerWiseConfigurations();
         conf.setIterationCount(conf.getIterationCount() + 1);
+        if (flushScratch != null && Subnormals.due(conf.getIterationCount())) {
+            flushSubnormals();
+        }
+    }
+
+    /** Sets subnormal parameters and updater state to zero: see {@link Subnormals}. */
+    private void flushSubnormals() {
+        if (adamStep != null) {
+            adamStep.flushSubnormals();
+            return;
+        }
+        Subnormals.flush(floats(net.params()), flushScratch);
+        for (INDArray state : updaterStates()) {
+            Subnormals.flush(floats(state), flushScratch);
+        }
     }
 
     /**

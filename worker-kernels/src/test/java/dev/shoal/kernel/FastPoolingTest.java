@@ -141,7 +141,7 @@ class FastPoolingTest {
 
         assertTrue(new WorkerKernel(lenet.toJson(), Target.CLASS, KernelOptions.ALL).speedUps()
                 .contains("FastPooling"));
-        KernelOptions noConvolutions = new KernelOptions(true, true, false, true, true, true, true);
+        KernelOptions noConvolutions = new KernelOptions(true, true, false, true, true, true, true, true);
         assertFalse(new WorkerKernel(lenet.toJson(), Target.CLASS, noConvolutions).speedUps()
                 .contains("FastPooling"));
     }

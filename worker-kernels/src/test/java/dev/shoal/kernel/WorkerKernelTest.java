@@ -53,17 +53,23 @@ class WorkerKernelTest {
     @Test
     void eachSpeedUpCanBeSwitchedOffAndTheKernelSaysWhichAreEngaged() {
         String json = reluAdam();
-        assertEquals(List.of("FastRelu", "DenseBackprop", "AdamStep"),
+        assertEquals(List.of("FastRelu", "DenseBackprop", "AdamStep", "Subnormals"),
                 new WorkerKernel(json, Target.CLASS, KernelOptions.ALL).speedUps());
         assertEquals(List.of(), new WorkerKernel(json, Target.CLASS, KernelOptions.NONE).speedUps());
-        assertEquals(List.of("FastRelu", "DenseBackprop"),
-                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, true, true, true, true, true, false)).speedUps());
-        assertEquals(List.of("DenseBackprop", "AdamStep"),
-                new WorkerKernel(json, Target.CLASS, new KernelOptions(false, true, true, true, true, true, true)).speedUps());
+        assertEquals(List.of("FastRelu", "DenseBackprop", "Subnormals"),
+                speedUps(json, new KernelOptions(true, true, true, true, true, true, false, true)));
+        assertEquals(List.of("DenseBackprop", "AdamStep", "Subnormals"),
+                speedUps(json, new KernelOptions(false, true, true, true, true, true, true, true)));
         // The convolution and LSTM speed-ups have nothing to take in a dense network.
-        assertEquals(List.of("FastRelu", "AdamStep"),
-                new WorkerKernel(json, Target.CLASS, new KernelOptions(true, false, true, true, true, true, true)).speedUps(),
+        assertEquals(List.of("FastRelu", "AdamStep", "Subnormals"),
+                speedUps(json, new KernelOptions(true, false, true, true, true, true, true, true)),
                 "without DenseBackprop, DL4J's layers run and Adam's one-pass update still applies");
+        assertEquals(List.of("FastRelu", "DenseBackprop", "AdamStep"),
+                speedUps(json, new KernelOptions(true, true, true, true, true, true, true, false)));
+    }
+
+    private static List<String> speedUps(String json, KernelOptions options) {
+        return new WorkerKernel(json, Target.CLASS, options).speedUps();
     }
 
     @Test
