@@ -162,6 +162,8 @@ def accuracy(model, tx, ty):
 
 def train(rank, args, result):
     torch.set_num_threads(args.threads)
+    if args.flush_denormal and not torch.set_flush_denormal(True):
+        raise SystemExit("--flush-denormal: this CPU has no flush-to-zero mode")
     distributed = args.workers > 1
     if distributed:
         dist.init_process_group("gloo", rank=rank, world_size=args.workers)
@@ -246,6 +248,8 @@ def main():
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--workers", type=int, default=1, help="1: one process; more: DDP over gloo")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    p.add_argument("--flush-denormal", action="store_true",
+                   help="torch.set_flush_denormal(True): the CPU flushes subnormal floats to zero")
     args = p.parse_args()
     if args.workers > 1:
         os.environ["MASTER_ADDR"] = "127.0.0.1"

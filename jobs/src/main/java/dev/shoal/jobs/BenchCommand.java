@@ -177,12 +177,12 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("%n== %s, run %d of %d: %s%n", system, r, repeats, system.description());
                 Path result = dir.resolve(system + "-" + r + ".json");
                 // One PyTorch process gets all the workers' threads; every other process, one worker's.
-                boolean oneProcess = system == BenchSystem.PYTORCH;
+                boolean oneProcess = system == BenchSystem.PYTORCH || system == BenchSystem.PYTORCH_FLUSH;
                 int threads = plan.sync().threadsPerWorker() * (oneProcess ? plan.sync().workers() : 1);
                 int batch = system.batchPerWorker(plan.training().batchSize(), plan.sync().workers());
                 List<String> command = system.isPyTorch()
                         ? PyTorchBaseline.command(python, sources, tensors, oneProcess ? 1 : plan.sync().workers(),
-                        threads, batch, result)
+                        threads, batch, system == BenchSystem.PYTORCH_FLUSH, result)
                         : jvm(system, system.isShoal() ? heap : List.of(), planFile, result, dir, r);
                 int exit = run(system, command, threads);
                 if (exit != 0 || !Files.exists(result)) {

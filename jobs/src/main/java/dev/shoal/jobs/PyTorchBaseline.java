@@ -103,15 +103,16 @@ final class PyTorchBaseline {
 
     /**
      * The command that trains the plan of {@code sources} on the data {@link #writeData} wrote to {@code data} with
-     * {@code workers} processes of {@code threads} threads each, each taking minibatches of {@code batch}.
+     * {@code workers} processes of {@code threads} threads each, each taking minibatches of {@code batch}, with
+     * the CPU flushing subnormal floats to zero if {@code flushDenormal}.
      */
     static List<String> command(String python, Preflight.Sources sources, Path data, int workers, int threads,
-                                int batch, Path result) {
+                                int batch, boolean flushDenormal, Path result) {
         TrainingPlan plan = sources.plan();
         OptimizerConfig o = plan.optimizer();
         ModelConfig m = plan.model();
         boolean decays = o.schedule().type() != ScheduleType.NONE;
-        return List.of(python, script().toString(), "--data", data.toString(),
+        List<String> command = new ArrayList<>(List.of(python, script().toString(), "--data", data.toString(),
                 "--model", m.type().configName(),
                 "--hidden", m.hidden().stream().map(String::valueOf).collect(Collectors.joining(",")),
                 "--embedding", Integer.toString(m.embedding()), "--units", Integer.toString(m.units()),
@@ -130,7 +131,11 @@ final class PyTorchBaseline {
                 "--l2", Double.toString(m.l2()),
                 "--seed", Long.toString(plan.training().seed()),
                 "--workers", Integer.toString(workers), "--threads", Integer.toString(threads),
-                "--result", result.toString());
+                "--result", result.toString()));
+        if (flushDenormal) {
+            command.add("--flush-denormal");
+        }
+        return command;
     }
 
     /** The kernel script answering timing requests on its standard input (see the script). */

@@ -28,6 +28,8 @@ public enum BenchSystem {
             "dl4j-spark ParameterAveragingTrainingMaster on Spark local[workers], same averaging frequency"),
     DL4J_SPARK_SHARED("dl4j-spark-shared", "dl4j-spark SharedTrainingMaster (gradient sharing over Aeron)"),
     PYTORCH("pytorch", "PyTorch CPU, one process with all the workers' threads"),
+    PYTORCH_FLUSH("pytorch-flush", "the same, with torch.set_flush_denormal(True): subnormal floats flushed to "
+            + "zero by the CPU, as Shoal's kernel.flush-subnormals does in memory"),
     PYTORCH_DDP("pytorch-ddp", "PyTorch DistributedDataParallel over gloo, one process per worker");
 
     private final String id;
@@ -91,7 +93,7 @@ public enum BenchSystem {
 
     /** Trained by scripts/bench-pytorch.py rather than in a JVM. */
     public boolean isPyTorch() {
-        return this == PYTORCH || this == PYTORCH_DDP;
+        return this == PYTORCH || this == PYTORCH_FLUSH || this == PYTORCH_DDP;
     }
 
     @Override
