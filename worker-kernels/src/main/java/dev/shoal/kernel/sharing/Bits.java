@@ -20,14 +20,14 @@ final class Bits {
             bytes = new byte[Math.max(16, expectedBytes)];
         }
 
-        /** Appends the low {@code count} bits of {@code value} (0 to 32), the highest of them first. */
-        void write(int value, int count) {
+        /** Appends the low {@code count} bits of {@code value} (0 to 56), the highest of them first. */
+        void write(long value, int count) {
             buffer = (buffer << count) | (value & ((1L << count) - 1));
             pending += count;
+            if (size + 8 > bytes.length) {
+                bytes = Arrays.copyOf(bytes, 2 * bytes.length + 8);
+            }
             while (pending >= 8) {
-                if (size == bytes.length) {
-                    bytes = Arrays.copyOf(bytes, 2 * bytes.length);
-                }
                 pending -= 8;
                 bytes[size++] = (byte) (buffer >>> pending);
             }
@@ -39,8 +39,8 @@ final class Bits {
 
         /** Appends {@code count} one bits. */
         void writeOnes(int count) {
-            for (; count > 0; count -= 32) {
-                write(-1, Math.min(count, 32));
+            for (; count > 0; count -= 56) {
+                write(-1L, Math.min(count, 56));
             }
         }
 
@@ -74,24 +74,50 @@ final class Bits {
 
         /** Reads {@code count} bits (0 to 32) as an unsigned value, the highest first. */
         int read(int count) throws IOException {
-            while (available < count) {
-                if (next >= bytes.length) {
-                    throw new IOException("corrupt " + what + ": it ends inside an entry");
+            if (available < count) {
+                fill();
+                if (available < count) {
+                    throw endsInside();
                 }
-                buffer = (buffer << 8) | (bytes[next++] & 0xff);
-                available += 8;
             }
             available -= count;
             return (int) ((buffer >>> available) & ((1L << count) - 1));
         }
 
-        /** Counts one bits up to the next zero, which is consumed, or up to {@code max} ones. */
+        /** Counts one bits up to the next zero, which is consumed, or up to {@code max} (at most 32) ones. */
         int readOnes(int max) throws IOException {
-            int ones = 0;
-            while (ones < max && readBit() == 1) {
-                ones++;
-            }
+            int ones = run(true, max);
+            available -= ones < max ? ones + 1 : max;
             return ones;
+        }
+
+        /** Counts the zero bits before the next one bit, up to {@code max} (at most 32), consuming nothing. */
+        int peekZeros(int max) throws IOException {
+            return run(false, max);
+        }
+
+        /** The length of the run of {@code ones} (or zeros) that starts here, up to {@code max}; reads ahead. */
+        private int run(boolean ones, int max) throws IOException {
+            fill();
+            // The available bits, first at the top; the word's low bits beyond them are zeros.
+            long window = available == 0 ? 0 : buffer << (64 - available);
+            int length = Math.min(available, Long.numberOfLeadingZeros(ones ? ~window : window));
+            if (length < max && length == available) {
+                throw endsInside(); // fill() leaves at least 57 bits unless the bytes have ended
+            }
+            return Math.min(length, max);
+        }
+
+        /** Tops the buffered bits up to at least 57, or to the end of the bytes. */
+        private void fill() {
+            while (available <= 56 && next < bytes.length) {
+                buffer = (buffer << 8) | (bytes[next++] & 0xff);
+                available += 8;
+            }
+        }
+
+        private IOException endsInside() {
+            return new IOException("corrupt " + what + ": it ends inside an entry");
         }
     }
 }

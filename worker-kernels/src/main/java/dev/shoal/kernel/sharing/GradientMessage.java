@@ -92,12 +92,18 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
         }
         int r = riceParameter(gaps);
         Bits.Writer body = new Bits.Writer(2 * n);
+        long lowBits = (1L << r) - 1;
         for (int j = 0; j < n; j++) {
             int quotient = gaps[j] >>> r;
             if (quotient < ESCAPE) {
-                body.writeOnes(quotient);
-                body.writeBit(0);
-                body.write(gaps[j], r);
+                // quotient ones, a zero, the r low bits: at most 32 + 1 + 30 bits, in one write when they fit
+                long unary = (1L << (quotient + 1)) - 2;
+                if (quotient + 1 + r <= 56) {
+                    body.write(unary << r | gaps[j] & lowBits, quotient + 1 + r);
+                } else {
+                    body.write(unary, quotient + 1);
+                    body.write(gaps[j], r);
+                }
             } else {
                 body.writeOnes(ESCAPE);
                 body.write(gaps[j], 31);
@@ -105,10 +111,9 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
             if (multiples[j] < 1) {
                 throw new IllegalStateException("sparse entry " + j + " has multiple " + multiples[j]);
             }
-            body.writeBit(entries[j] < 0 ? 1 : 0);
+            // The sign bit, then the multiple Elias-gamma-coded: bits - 1 zeros and its bits, so 2 x bits in all.
             int bits = 32 - Integer.numberOfLeadingZeros(multiples[j]);
-            body.write(0, bits - 1);
-            body.write(multiples[j], bits);
+            body.write((entries[j] < 0 ? 1L : 0L) << (2 * bits - 1) | multiples[j], 2 * bits);
         }
         byte[] bytes = body.toByteArray();
         return ByteBuffer.allocate(13 + 1 + 4 + bytes.length).put(header.array()).put((byte) r)
@@ -178,14 +183,12 @@ public record GradientMessage(int examples, float threshold, int[] entries, byte
                 throw new IOException("corrupt gradient message: entry " + j + " has index " + index);
             }
             boolean negative = body.readBit() == 1;
-            int zeros = 0;
-            while (body.readBit() == 0) {
-                if (++zeros > 6) {
-                    throw new IOException("corrupt gradient message: entry " + j + " has a multiple over "
-                            + MAX_MULTIPLE);
-                }
+            int zeros = body.peekZeros(7);
+            if (zeros > 6) {
+                throw new IOException("corrupt gradient message: entry " + j + " has a multiple over "
+                        + MAX_MULTIPLE);
             }
-            int multiple = (1 << zeros) | body.read(zeros);
+            int multiple = body.read(zeros + 1 + zeros); // the zeros, then the multiple's leading one and the rest
             if (multiple > MAX_MULTIPLE) {
                 throw new IOException("corrupt gradient message: entry " + j + " has multiple " + multiple);
             }

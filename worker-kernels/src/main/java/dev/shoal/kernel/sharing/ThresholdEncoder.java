@@ -23,9 +23,12 @@ public final class ThresholdEncoder {
     private static final int BINS_PER_BINADE = 8;
     /** τ's lowest mantissa bit sits 20 binades below its leading bit's 23. */
     private static final int EXACT_BINADES = 20;
+    /** The bits of a float's magnitude from which on it is infinite or NaN. */
+    private static final int INFINITY = 0x7f800000;
 
     private final float[] residual;
     private final int target;
+    private final int[] histogram = new int[BINS];
 
     /** @param fraction share of entries to send per step, in (0, 1] */
     public ThresholdEncoder(int size, double fraction) {
@@ -57,21 +60,16 @@ public final class ThresholdEncoder {
             throw new IllegalArgumentException("gradient has " + gradient.length + " entries, encoder "
                     + residual.length);
         }
-        int[] histogram = new int[BINS];
+        Arrays.fill(histogram, 0);
         for (int i = 0; i < gradient.length; i++) {
-            float g = gradient[i];
-            if (!Float.isFinite(g)) {
-                throw new IllegalArgumentException("gradient entry " + i + " is " + g);
-            }
-            float v = residual[i] + g;
-            if (!Float.isFinite(v)) {
-                throw new IllegalArgumentException("gradient entry " + i + " overflows: " + g + " plus the "
-                        + residual[i] + " not sent yet");
+            float v = residual[i] + gradient[i];
+            int magnitude = Float.floatToRawIntBits(v) & 0x7fffffff;
+            if (magnitude >= INFINITY) {
+                throw notFinite(i, gradient[i]);
             }
             residual[i] = v;
-            if (v != 0) {
-                histogram[bin(v)]++;
-            }
+            // Zeros land in bin 0 with the tiniest values, which are never sent.
+            histogram[magnitude >>> BIN_SHIFT]++;
         }
         int top = BINS - 1;
         while (top >= 0 && histogram[top] == 0) {
@@ -91,16 +89,20 @@ public final class ThresholdEncoder {
             count += histogram[--b];
         }
         b = Math.max(b, Math.max(1, top - EXACT_BINADES * BINS_PER_BINADE));
-        float threshold = Float.intBitsToFloat(b << BIN_SHIFT);
+        return select(Float.intBitsToFloat(b << BIN_SHIFT), examples);
+    }
+
+    /** Takes every entry of at least {@code threshold} off the residual, as a message. */
+    private GradientMessage select(float threshold, int examples) {
         int[] entries = new int[Math.min(residual.length, 2 * target)];
         byte[] multiples = new byte[entries.length];
         int n = 0;
         for (int i = 0; i < residual.length; i++) {
             float v = residual[i];
-            if (v >= threshold || v <= -threshold) {
+            // A branch taken for a tenth of the entries beat a branch-free loop, which divides every entry (2x).
+            if (Math.abs(v) >= threshold) {
                 int k = (int) Math.min(GradientMessage.MAX_MULTIPLE, Math.abs(v) / threshold);
-                float sent = Math.copySign(k * threshold, v);
-                residual[i] = v - sent;
+                residual[i] = v - Math.copySign(k * threshold, v);
                 if (n == entries.length) {
                     entries = Arrays.copyOf(entries, 2 * n);
                     multiples = Arrays.copyOf(multiples, 2 * n);
@@ -112,12 +114,15 @@ public final class ThresholdEncoder {
         return GradientMessage.sparse(examples, threshold, Arrays.copyOf(entries, n), Arrays.copyOf(multiples, n));
     }
 
+    private IllegalArgumentException notFinite(int i, float g) {
+        return new IllegalArgumentException(Float.isFinite(g)
+                ? "gradient entry " + i + " overflows: " + g + " plus the " + residual[i] + " not sent yet"
+                : "gradient entry " + i + " is " + g);
+    }
+
     /** What has not been sent yet. */
     public float[] residual() {
         return residual.clone();
     }
 
-    private static int bin(float v) {
-        return (Float.floatToRawIntBits(v) & 0x7fffffff) >>> BIN_SHIFT;
-    }
 }

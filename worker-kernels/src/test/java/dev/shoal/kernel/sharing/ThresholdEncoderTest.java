@@ -11,6 +11,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.HexFormat;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -123,6 +124,35 @@ class ThresholdEncoderTest {
         GradientMessage back = GradientMessage.read(new DataInputStream(new ByteArrayInputStream(m.toBytes())));
         assertArrayEquals(entries, back.entries());
         assertArrayEquals(multiples, back.multiples());
+    }
+
+    /**
+     * The wire format, pinned: these bytes were written by the first version of the coder, which wrote and read
+     * one field (and each unary bit) at a time; the faster one must not change a bit.
+     */
+    @Test
+    void theWireFormatIsPinned() throws Exception {
+        int[] entries = {1, -2, 5, -40, 41, 1000, -70000, 70001, 2_000_000_000};
+        byte[] multiples = {1, 2, 3, 127, 64, 63, 7, 8, 100};
+        GradientMessage m = GradientMessage.sparse(12, 0.375f, entries, multiples);
+        String wire = "010000000c3ec00000000000091b0000002b00000004000000280000008c000008a07f000000001000000ef80fc0"
+                + "04361e7000000008fffdcd20a38064";
+        assertEquals(wire, HexFormat.of().formatHex(m.toBytes()));
+        GradientMessage back = GradientMessage.read(new DataInputStream(new ByteArrayInputStream(
+                HexFormat.of().parseHex(wire))));
+        assertArrayEquals(entries, back.entries());
+        assertArrayEquals(multiples, back.multiples());
+    }
+
+    /** One entry whose multiple begins with seven zeros: more than Elias-gamma's 127 allows. */
+    @Test
+    void aMultipleOverTheMaximumIsRejected() {
+        ByteBuffer wire = ByteBuffer.allocate(20).put((byte) 1).putInt(1).putFloat(0.5f).putInt(1)
+                .put((byte) 0).putInt(2) // Rice parameter 0, a body of 2 bytes
+                .put((byte) 0b0000_0000).put((byte) 0b0100_0000); // gap 0, sign +, 0000000 1...
+        IOException e = assertThrows(IOException.class,
+                () -> GradientMessage.read(new DataInputStream(new ByteArrayInputStream(wire.array()))));
+        assertEquals("corrupt gradient message: entry 0 has a multiple over 127", e.getMessage());
     }
 
     @Test
