@@ -164,7 +164,7 @@ final class AdamStep {
         floats(net.params()).put(params);
     }
 
-    /** Flushes the subnormal parameters and moments to zero ({@link Subnormals}); the parameters land in the network. */
+    /** Flushes subnormal parameters and moments to zero ({@link Subnormals}); the parameters land in the network. */
     void flushSubnormals() {
         int flushed = Subnormals.flush(params) + Subnormals.flush(m) + Subnormals.flush(v);
         if (flushed > 0) {

@@ -33,10 +33,6 @@ final class Bits {
             }
         }
 
-        void writeBit(int bit) {
-            write(bit, 1);
-        }
-
         /** Appends {@code count} one bits. */
         void writeOnes(int count) {
             for (; count > 0; count -= 56) {
