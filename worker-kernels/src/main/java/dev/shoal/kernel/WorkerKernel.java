@@ -78,7 +78,7 @@ public final class WorkerKernel {
         engaged.put("DenseBackprop", dense == null ? 0 : 1);
         if (options.fastConvolution()) {
             engaged.put("FastConvolution", FastConvolution.install(net));
-            engaged.put("FastPooling", FastPooling.install(net));
+            engaged.put("FastPooling", FastPooling.preferred() ? FastPooling.install(net) : 0);
         }
         if (options.fastLstm()) {
             engaged.put("FastLstm", FastLstm.install(net));

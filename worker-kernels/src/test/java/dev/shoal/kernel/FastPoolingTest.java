@@ -126,6 +126,21 @@ class FastPoolingTest {
      * LeNet with Shoal's convolutions and pooling, against DL4J's own layers: the same to float rounding. A worker's
      * kernel engages the pooling with the convolutions, and not when they are switched off.
      */
+    /** oneDNN's pooling is preferred where oneDNN runs its AVX-512 kernels: the CPU has them and no cap forbids. */
+    @Test
+    void oneDnnPoolsOnAvx512Cpus() {
+        String avx512 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512dq avx512bw avx512vl avx512_vnni\n";
+        String avx2 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n";
+        String avx512WithoutBw = "flags\t\t: fpu avx2 avx512f avx512dq avx512vl\n";
+        assertTrue(FastPooling.avx512(avx512, null));
+        assertTrue(FastPooling.avx512(avx512, "AVX512_CORE"));
+        assertTrue(FastPooling.avx512(avx512, "all"));
+        assertFalse(FastPooling.avx512(avx512, "AVX2"), "capped by ONEDNN_MAX_CPU_ISA");
+        assertFalse(FastPooling.avx512(avx2, null));
+        assertFalse(FastPooling.avx512(avx512WithoutBw, null));
+        assertFalse(FastPooling.avx512("", null), "no /proc/cpuinfo");
+    }
+
     @Test
     void lenetWithShoalsConvolutionsAndPoolingMatchesDl4j() {
         MultiLayerConfiguration lenet = NetworkFactory.build(
@@ -139,8 +154,8 @@ class FastPoolingTest {
         assertEquals(2, FastPooling.install(fast));
         Dl4jEquality.assertSameAs(dl4j, fast, Nd4j.rand(DataType.FLOAT, 16, 784), labels(16, 10));
 
-        assertTrue(new WorkerKernel(lenet.toJson(), Target.CLASS, KernelOptions.ALL).speedUps()
-                .contains("FastPooling"));
+        assertEquals(FastPooling.preferred(), new WorkerKernel(lenet.toJson(), Target.CLASS, KernelOptions.ALL)
+                .speedUps().contains("FastPooling"));
         KernelOptions noConvolutions = new KernelOptions(true, true, false, true, true, true, true, true);
         assertFalse(new WorkerKernel(lenet.toJson(), Target.CLASS, noConvolutions).speedUps()
                 .contains("FastPooling"));

@@ -10,7 +10,8 @@ public record KernelOptions(
         @Key(doc = "ReLU's gradient in one pass (FastRelu).", defaultValue = "true") boolean fastRelu,
         @Key(doc = "Networks of dense layers: forward and backward passes by Shoal (DenseBackprop).",
                 defaultValue = "true") boolean denseBackprop,
-        @Key(doc = "Convolutions and max pooling by Shoal's kernels (FastConvolution, FastPooling).",
+        @Key(doc = "Convolutions and max pooling by Shoal's kernels (FastConvolution; FastPooling except on AVX-512 "
+                + "CPUs, where oneDNN's own pooling is faster).",
                 defaultValue = "true")
         boolean fastConvolution,
         @Key(doc = "LSTM layers by Shoal's batched kernel (FastLstm).", defaultValue = "true") boolean fastLstm,
