@@ -50,16 +50,14 @@ final class FastPooling implements SubsamplingHelper {
     private static final int INPUT = 0;
     private static final int OUTPUT = 1;
     private static final int INPUT_GRADIENT = 2;
+    /** {@link #preferred()}, read from the machine once. */
+    private static final boolean PREFERRED = onThisMachine();
     /**
      * Heap copies, one a slot, reused from pass to pass (grown to the largest minibatch). Java reads a float[]
      * several times as fast as a buffer over ND4J's memory, and the copies in and out are bulk copies.
      */
     private final float[][] scratch = {new float[0], new float[0], new float[0]};
 
-    /**
-     * Puts a {@link PoolingLayer} in place of each of {@code net}'s pooling layers; returns how many. Call after
-     * {@code init()}.
-     */
     /**
      * Whether this pooling is the faster one here. With ND4J's oneDNN build on a CPU with AVX-512, libnd4j's
      * pooling op (which DL4J's layer runs without a helper) is oneDNN's JIT kernel, which takes plain NCHW data:
@@ -69,6 +67,10 @@ final class FastPooling implements SubsamplingHelper {
      * where it caps oneDNN below AVX-512, counts as the CPU's.
      */
     static boolean preferred() {
+        return PREFERRED;
+    }
+
+    private static boolean onThisMachine() {
         String cpuinfo;
         try {
             cpuinfo = Files.readString(Path.of("/proc/cpuinfo"));
@@ -92,6 +94,10 @@ final class FastPooling implements SubsamplingHelper {
                 .orElse(false);
     }
 
+    /**
+     * Puts a {@link PoolingLayer} in place of each of {@code net}'s pooling layers; returns how many. Call after
+     * {@code init()}.
+     */
     static int install(MultiLayerNetwork net) {
         DataType type = net.getLayerWiseConfigurations().getDataType();
         return LayerHelpers.replace(net, layer -> layer.getClass() == SubsamplingLayer.class,

@@ -65,14 +65,6 @@ class FastPoolingTest {
         return Nd4j.rand(DataType.FLOAT, rows, 2, h, w).gt(0.5).castTo(DataType.FLOAT);
     }
 
-    private static INDArray labels(int rows, int classes) {
-        INDArray y = Nd4j.zeros(DataType.FLOAT, rows, classes);
-        for (int i = 0; i < rows; i++) {
-            y.putScalar(i, i % classes, 1);
-        }
-        return y;
-    }
-
     /** Poolings the helper computes: windows that tile the convolution's output, with a remainder or not. */
     static Stream<Arguments> tiling() {
         return Stream.of(
@@ -92,7 +84,7 @@ class FastPoolingTest {
         INDArray x = bits(8, h, w);
         fast.output(x, false);
         assertTrue(helperScratch(fast) > 0, "the helper computed the forward pass");
-        Dl4jEquality.assertIdentical(dl4j, fast, x, labels(8, 4));
+        Dl4jEquality.assertIdentical(dl4j, fast, x, KernelFixtures.oneHot(DataType.FLOAT, 8, 4));
     }
 
     /** Poolings the helper leaves to DL4J: overlapping windows, padding, averages, 'Same' with a remainder. */
@@ -113,7 +105,7 @@ class FastPoolingTest {
         MultiLayerNetwork fast = copy(dl4j);
         FastPooling.install(fast);
         INDArray x = bits(4, h, w);
-        Dl4jEquality.assertIdentical(dl4j, fast, x, labels(4, 4));
+        Dl4jEquality.assertIdentical(dl4j, fast, x, KernelFixtures.oneHot(DataType.FLOAT, 4, 4));
         assertEquals(0, helperScratch(fast), "the helper declined both passes");
     }
 
@@ -152,7 +144,8 @@ class FastPoolingTest {
         MultiLayerNetwork fast = copy(dl4j);
         assertEquals(2, FastConvolution.install(fast));
         assertEquals(2, FastPooling.install(fast));
-        Dl4jEquality.assertSameAs(dl4j, fast, Nd4j.rand(DataType.FLOAT, 16, 784), labels(16, 10));
+        Dl4jEquality.assertSameAs(dl4j, fast, Nd4j.rand(DataType.FLOAT, 16, 784),
+                KernelFixtures.oneHot(DataType.FLOAT, 16, 10));
 
         assertEquals(FastPooling.preferred(), new WorkerKernel(lenet.toJson(), Target.CLASS, KernelOptions.ALL)
                 .speedUps().contains("FastPooling"));

@@ -39,12 +39,18 @@ final class KernelFixtures {
 
     /** Labels follow the sign pattern of the first features, so a model can learn them. */
     static ExampleBlock block(int rows, long seed) {
+        return block(rows, seed, -1);
+    }
+
+    /** As {@link #block(int, long)}, with feature {@code zeroed} 0 in every row (none for -1). */
+    static ExampleBlock block(int rows, long seed, int zeroed) {
         Random random = new Random(seed);
         float[] x = new float[rows * FEATURES];
         int[] y = new int[rows];
         for (int r = 0; r < rows; r++) {
             for (int f = 0; f < FEATURES; f++) {
-                x[r * FEATURES + f] = (float) random.nextGaussian();
+                float value = (float) random.nextGaussian();
+                x[r * FEATURES + f] = f == zeroed ? 0 : value;
             }
             y[r] = x[r * FEATURES] > 0.5 ? 0 : x[r * FEATURES + 1] > 0 ? 1 : 2;
         }

@@ -15,14 +15,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.List;
-import java.util.Random;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class SubnormalsTest {
-    private static final int FEATURES = 5;
+    private static final int FEATURES = KernelFixtures.FEATURES;
     private static final int HIDDEN = 8;
     /** A subnormal value: the last input feature's weights are set to it (or its negative). */
     private static final float TINY = Float.MIN_NORMAL / 3;
@@ -65,7 +64,7 @@ class SubnormalsTest {
         WorkerKernel kernel = new WorkerKernel(json, Target.CLASS, options);
         assertEquals(updater == UpdaterType.ADAM, kernel.speedUps().contains("AdamStep"));
         ModelSnapshot start = withTinyWeights(kernel.snapshot());
-        ExampleBlock data = lastFeatureZero(256);
+        ExampleBlock data = KernelFixtures.block(256, 3, FEATURES - 1);
 
         ModelSnapshot after15 = kernel.train(start, data.batches(1, 16, 0, 15)).average(15, 0);
         assertEquals(HIDDEN, tinyWeights(after15.params()), "no flush before the 16th step");
@@ -107,8 +106,8 @@ class SubnormalsTest {
     private static String network(UpdaterType updater) {
         ModelConfig model = new ModelConfig(ModelType.MLP, List.of(HIDDEN), Activation.RELU, WeightInit.RELU, 0, 0,
                 0, Loss.MCXENT);
-        return NetworkFactory.build(model, KernelFixtures.optimizer(updater), InputShape.vector(FEATURES), 3, 7)
-                .toJson();
+        return NetworkFactory.build(model, KernelFixtures.optimizer(updater), InputShape.vector(FEATURES),
+                KernelFixtures.CLASSES, 7).toJson();
     }
 
     /** The first layer's weights are [features, hidden] in 'f' order: feature f of unit j at f + j * features. */
@@ -128,18 +127,5 @@ class SubnormalsTest {
             tiny += w == 0 ? 0 : 1;
         }
         return tiny;
-    }
-
-    private static ExampleBlock lastFeatureZero(int rows) {
-        Random random = new Random(3);
-        float[] x = new float[rows * FEATURES];
-        int[] y = new int[rows];
-        for (int r = 0; r < rows; r++) {
-            for (int f = 0; f < FEATURES - 1; f++) {
-                x[r * FEATURES + f] = (float) random.nextGaussian();
-            }
-            y[r] = x[r * FEATURES] > 0 ? 0 : x[r * FEATURES + 1] > 0 ? 1 : 2;
-        }
-        return new ExampleBlock(x, y, FEATURES, 3);
     }
 }
