@@ -211,10 +211,10 @@ final class BenchCommand implements Callable<Integer> {
         String table = BenchReport.table(summaries, target);
         String context = String.format("%s, %d epoch(s)%s, batch %d (per worker when averaging; split across the "
                         + "workers by the systems that step together: gradient sharing, DDP), %d workers averaging "
-                        + "every %d steps, %d ND4J thread(s) per worker; %d run(s) per system in turns.%n",
+                        + "every %d steps, %d ND4J thread(s) per worker; %d run(s) per system in turns. CPU: %s.%n",
                 plan.name(), plan.training().epochs(), quick ? " on 6,000 examples" : "",
                 plan.training().batchSize(), plan.sync().workers(), plan.sync().averageEvery(),
-                plan.sync().threadsPerWorker(), repeats);
+                plan.sync().threadsPerWorker(), repeats, cpu());
         String steps = "## Where a step's time goes\n\nEpochs after the first, every run: milliseconds of training "
                 + "per optimizer step of one worker, split into computing (forward, backward, update), exchanging "
                 + "(models or gradients between workers) and the rest (launching work, waiting for the slowest "
@@ -281,6 +281,27 @@ final class BenchCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
             return -1;
         }
+    }
+
+    /**
+     * The machine's CPU as /proc/cpuinfo names it (model name, family, model) and its cores: figures compare only
+     * within one machine, and the same job ran twice as fast on one CPU as on another.
+     */
+    static String cpu() {
+        Map<String, String> fields = new LinkedHashMap<>();
+        try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            lines.takeWhile(l -> !l.isBlank()).forEach(l -> {
+                int colon = l.indexOf(':');
+                if (colon > 0) {
+                    fields.putIfAbsent(l.substring(0, colon).trim(), l.substring(colon + 1).trim());
+                }
+            });
+        } catch (IOException e) {
+            return System.getProperty("os.arch") + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+        }
+        return String.format(Locale.ROOT, "%s (family %s, model %s), %d cores", fields.getOrDefault("model name",
+                "?"), fields.getOrDefault("cpu family", "?"), fields.getOrDefault("model", "?"),
+                Runtime.getRuntime().availableProcessors());
     }
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -136,25 +136,9 @@ final class BenchMlCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * An IDX image file and its labels as a Parquet table at {@code parquet}, read back as a DataFrame (a user's
-     * data lives in files, not in the driver's memory): pixels scaled to [0, 1] as training reads them.
-     */
+    /** An IDX image file and its labels as a Parquet table, read back as a DataFrame (as a user's data comes). */
     private static Dataset<Row> table(SparkSession spark, String images, String labels, Path parquet) {
-        IdxFile imageFile = IdxFile.open(images);
-        int n = imageFile.records();
-        int size = imageFile.recordSize();
-        float[] pixels = imageFile.readScaled(0, n);
-        int[] y = IdxFile.open(labels).readLabels(0, n);
-        List<Row> rows = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            float[] x = java.util.Arrays.copyOfRange(pixels, i * size, (i + 1) * size);
-            rows.add(RowFactory.create(x, y[i]));
-        }
-        StructType schema = new StructType()
-                .add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false)
-                .add("label", DataTypes.IntegerType, false);
-        spark.createDataFrame(rows, schema).write().parquet(parquet.toString());
+        IdxCopies.writeParquet(spark, images, labels, parquet);
         return spark.read().parquet(parquet.toString());
     }
 

@@ -21,8 +21,9 @@ import picocli.CommandLine.Command;
         description = "Data-parallel deep-learning training on Apache Spark.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, RetrainCommand.class,
             RegistryCommand.class, BenchCommand.class, BenchKernelCommand.class, BenchPredictCommand.class,
-            BenchMlCommand.class, BenchSystemCommand.class, KeysCommand.class, SampleCommand.class,
-            ReportCommand.class, TuneCommand.class, ScalingCommand.class, CommandLine.HelpCommand.class})
+            BenchMlCommand.class, BenchLoadCommand.class, BenchLoadCommand.Run.class, BenchSystemCommand.class,
+            KeysCommand.class, SampleCommand.class, ReportCommand.class, TuneCommand.class, ScalingCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Shoal {
 
     public static void main(String[] args) {

@@ -143,7 +143,7 @@ public final class TrainingRun {
     }
 
     /** The run's data in executor memory, and how long loading took. */
-    private record Loaded(Preflight.Sources sources, TrainingData train, TrainingData test, double seconds) {
+    public record Loaded(Preflight.Sources sources, TrainingData train, TrainingData test, double seconds) {
     }
 
     /** What fitting left: the result, the driver's copy of the network, the TensorBoard log, and its seconds. */
@@ -153,22 +153,30 @@ public final class TrainingRun {
 
     private static Loaded load(TrainingPlan plan, Preflight.Sources sources, JavaSparkContext sc, RunDirectory dir,
                                PrintStream out) {
-        long t0 = System.nanoTime();
-        int workers = plan.sync().workers();
-        Preflight.Sources ready = sources.open(sc);
-        var loaded = SideBySide.run(() -> load(sc, ready.train(), trainingPartitions(plan), plan.training().seed()),
-                () -> load(sc, ready.test(), workers, plan.training().seed()));
-        TrainingData train = loaded.first();
-        TrainingData test = loaded.second();
-        double loadSeconds = (System.nanoTime() - t0) / 1e9;
+        Loaded loaded = load(sources, sc);
+        TrainingData train = loaded.train();
+        TrainingData test = loaded.test();
         out.printf("loaded %,d training and %,d test examples on %d workers in %.1fs (master %s)%n",
-                train.examples(), test.examples(), workers, loadSeconds, sc.master());
+                train.examples(), test.examples(), plan.sync().workers(), loaded.seconds(), sc.master());
         if (train.skipped() + test.skipped() > 0) {
             out.printf("skipped %,d training and %,d test records that cannot be used (data.skip-bad-records; the "
                     + "executors' log names each)%n", train.skipped(), test.skipped());
         }
         dir.accept(new Metrics.Data(train.examples(), train.skipped(), test.examples(), test.skipped()));
-        return new Loaded(ready, train, test, loadSeconds);
+        return loaded;
+    }
+
+    /**
+     * Opens the plan's training and test sets and loads them into executor memory, side by side, as a run does
+     * before its first epoch (also what {@code shoal bench-load} times).
+     */
+    public static Loaded load(Preflight.Sources sources, JavaSparkContext sc) {
+        long t0 = System.nanoTime();
+        TrainingPlan plan = sources.plan();
+        Preflight.Sources ready = sources.open(sc);
+        var loaded = SideBySide.run(() -> load(sc, ready.train(), trainingPartitions(plan), plan.training().seed()),
+                () -> load(sc, ready.test(), plan.sync().workers(), plan.training().seed()));
+        return new Loaded(ready, loaded.first(), loaded.second(), (System.nanoTime() - t0) / 1e9);
     }
 
     /**
