@@ -254,6 +254,71 @@ class TableDataSourceTest {
     }
 
     @Test
+    void aNonFiniteValueInAnArrayIsNamedWithItsIndex() {
+        StructType schema = new StructType()
+                .add("features", DataTypes.createArrayType(DataTypes.FloatType))
+                .add("label", DataTypes.IntegerType);
+        SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
+        String[] errors = new String[3];
+        float[][] bad = {{1, 2, Float.NaN}, {Float.NEGATIVE_INFINITY, 0, 0}, {0, Float.MAX_VALUE, 1}};
+        for (int k = 0; k < bad.length; k++) {
+            List<Row> rows = new ArrayList<>();
+            rows.add(RowFactory.create(List.of(0.5f, 0.25f, 0f), 1));
+            List<Float> values = new ArrayList<>();
+            for (float v : bad[k]) {
+                values.add(v);
+            }
+            rows.add(RowFactory.create(values, 2));
+            Path path = dir.resolve("nonfinite" + k + ".parquet");
+            spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path.toString());
+            Throwable e = assertThrows(Exception.class,
+                    () -> load(open(DataFormat.PARQUET, path, List.of(), 2, List.of()), 1, 1));
+            while (!(e instanceof DataFormatException) && e.getCause() != null) {
+                e = e.getCause();
+            }
+            errors[k] = e.getMessage().replaceAll(".*: row 1 \\(in [^)]*\\): ", "");
+        }
+        assertEquals("feature 'features[2]' is NaN (x 2.0 = NaN)", errors[0]);
+        assertEquals("feature 'features[0]' is -Infinity (x 2.0 = -Infinity)", errors[1]);
+        assertEquals("feature 'features[1]' is " + (double) Float.MAX_VALUE + " (x 2.0 = Infinity)", errors[2]);
+    }
+
+    @Test
+    void firstNonFiniteFindsTheFirstInfinityOrNaNInARange() {
+        float[] x = new float[100];
+        Arrays.fill(x, 1e30f);
+        x[3] = Float.MIN_VALUE; // subnormal: finite
+        assertEquals(-1, TableDataSource.firstNonFinite(x, 0, 100));
+        x[70] = Float.NaN;
+        x[90] = Float.POSITIVE_INFINITY;
+        assertEquals(70, TableDataSource.firstNonFinite(x, 0, 100));
+        assertEquals(10, TableDataSource.firstNonFinite(x, 80, 20));
+        assertEquals(-1, TableDataSource.firstNonFinite(x, 0, 70), "the range ends before the NaN");
+        x[5] = -Float.MAX_VALUE;
+        assertEquals(-1, TableDataSource.firstNonFinite(x, 0, 70));
+    }
+
+    /**
+     * Files are read in at least 8 splits per core (balanced tasks), unless the session already says how many; a
+     * user's setting is kept.
+     */
+    @Test
+    void aTableIsReadInSmallSplitsUnlessTheSessionSaysOtherwise() throws IOException {
+        SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
+        String key = "spark.sql.files.minPartitionNum";
+        spark.conf().unset(key);
+        open(DataFormat.CSV, csv(10));
+        assertEquals(Integer.toString(8 * SPARK.sc().defaultParallelism()), spark.conf().get(key));
+        spark.conf().set(key, "3");
+        try {
+            open(DataFormat.CSV, csv(10));
+            assertEquals("3", spark.conf().get(key));
+        } finally {
+            spark.conf().unset(key);
+        }
+    }
+
+    @Test
     void anArrayOfTheWrongLengthIsNamed() throws IOException {
         Path path = Files.writeString(dir.resolve("arr.json"), "{\"features\": [1, 2, 3], \"label\": 1}\n"
                 + "{\"features\": [1, 2], \"label\": 1}\n");
