@@ -67,7 +67,10 @@ public final class Shoal {
         return 1;
     }
 
-    /** The command line that runs {@code shoal args...} in a new JVM with this JVM's flags and classpath. */
+    /**
+     * The command line that runs {@code shoal args...} in a new JVM with this JVM's flags (its class-data archive
+     * too) and classpath.
+     */
     static List<String> inNewJvm(String... args) {
         return inNewJvm(List.of(), args);
     }
@@ -79,7 +82,9 @@ public final class Shoal {
         for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             boolean heapOption = option.startsWith("-Xms") || option.startsWith("-Xmx")
                     || option.equals("-XX:+AlwaysPreTouch");
-            if (heap.isEmpty() || !heapOption) {
+            // Only the JVM scripts/shoal started writes the class-data archive (it renames the file when done).
+            boolean archiveWriter = option.startsWith("-XX:ArchiveClassesAtExit");
+            if ((heap.isEmpty() || !heapOption) && !archiveWriter) {
                 command.add(option);
             }
         }
