@@ -253,6 +253,54 @@ class TableDataSourceTest {
                 shape.getMessage());
     }
 
+    /**
+     * A float array column is read straight from the Parquet scan's column batches; a double one is cast by Spark
+     * and read as rows. Either way, in several partitions, row k in Spark's order of the rows is in the slot the
+     * seeded permutation gives k, with a label of any integral type.
+     */
+    @Test
+    void columnBatchesAndRowsBothPlaceEveryRow() {
+        SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
+        Random random = new Random(11);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            List<Float> f = new ArrayList<>();
+            for (int k = 0; k < 7; k++) {
+                f.add(random.nextInt(5) == 0 ? 0f : (float) random.nextGaussian());
+            }
+            rows.add(RowFactory.create(f, i % 10));
+        }
+        Path floats = dir.resolve("floats.parquet");
+        Path doubles = dir.resolve("doubles.parquet");
+        spark.createDataFrame(rows, new StructType().add("features", DataTypes.createArrayType(DataTypes.FloatType))
+                .add("label", DataTypes.IntegerType)).repartition(3).write().parquet(floats.toString());
+        spark.read().parquet(floats.toString()).selectExpr("cast(features as array<double>) features",
+                "cast(label as long) label").write().parquet(doubles.toString());
+
+        TableDataSource fromFloats = open(DataFormat.PARQUET, floats, List.of(), 0.5, List.of());
+        TableDataSource fromDoubles = open(DataFormat.PARQUET, doubles, List.of(), 0.5, List.of());
+        assertTrue(TableDataSource.columnarScan(fromFloats.rows(SPARK.sc()).queryExecution().executedPlan())
+                .isPresent());
+        assertTrue(TableDataSource.columnarScan(fromDoubles.rows(SPARK.sc()).queryExecution().executedPlan())
+                .isEmpty());
+        for (var source : List.of(fromFloats, fromDoubles)) {
+            assertTrue(source.layout().partitionRows().length > 2, Arrays.toString(source.layout().partitionRows()));
+            List<Row> inOrder = spark.read().parquet(source.spec().path()).collectAsList();
+            List<ExampleBlock> blocks = load(source, 2, 3);
+            int[] slotOf = Shuffle.permutation(300, 3);
+            for (int k = 0; k < 300; k++) {
+                int p = slotOf[k] < 150 ? 0 : 1;
+                int row = slotOf[k] - 150 * p;
+                List<Object> features = inOrder.get(k).getList(0);
+                for (int f = 0; f < 7; f++) {
+                    assertEquals(0.5f * ((Number) features.get(f)).floatValue(), blocks.get(p).feature(row * 7 + f),
+                            source.spec().path() + " row " + k);
+                }
+                assertEquals(((Number) inOrder.get(k).get(1)).intValue(), blocks.get(p).labels()[row]);
+            }
+        }
+    }
+
     @Test
     void aNonFiniteValueInAnArrayIsNamedWithItsIndex() {
         StructType schema = new StructType()
