@@ -169,9 +169,12 @@ final class BenchLoadCommand implements Callable<Integer> {
 
     /** The markdown table: each case's cold and warm medians, and their ratios to IDX at the same size. */
     private String table(List<Case> cases, Map<String, List<Loads>> measured) {
+        boolean archive = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .anyMatch(o -> o.startsWith("-XX:SharedArchiveFile"));
         StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "Loading %s's data (training and test sets), "
-                + "%d JVMs per case, a cold load and %d warm ones each; medians. CPU: %s.%n%n", Path.of(job)
-                .getFileName(), repeats, warm, BenchCommand.cpu()));
+                + "%d JVMs per case, a cold load and %d warm ones each; medians; class-data archive %s. CPU: %s.%n%n",
+                Path.of(job).getFileName(), repeats, warm, archive ? "in use" : "not in use (see scripts/shoal)",
+                BenchCommand.cpu()));
         s.append("| data | rows | cold load s | warm load s | cold x IDX | warm x IDX | warm us per row |\n");
         s.append("|---|---|---|---|---|---|---|\n");
         Map<String, double[]> medians = new LinkedHashMap<>();
