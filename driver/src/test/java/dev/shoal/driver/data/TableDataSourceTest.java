@@ -324,6 +324,7 @@ class TableDataSourceTest {
             while (!(e instanceof DataFormatException) && e.getCause() != null) {
                 e = e.getCause();
             }
+            assertTrue(e.getMessage().contains(": row 1 (in " + path.toUri()), e.getMessage()); // the part file
             errors[k] = e.getMessage().replaceAll(".*: row 1 \\(in [^)]*\\): ", "");
         }
         assertEquals("feature 'features[2]' is NaN (x 2.0 = NaN)", errors[0]);
