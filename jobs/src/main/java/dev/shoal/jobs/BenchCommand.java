@@ -283,6 +283,19 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** The median of {@code values}. */
+    static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int m = sorted.size() / 2;
+        return sorted.size() % 2 == 1 ? sorted.get(m) : (sorted.get(m - 1) + sorted.get(m)) / 2;
+    }
+
+    /** A job file named on a bench's command line: as given if it exists there, else in the Shoal installation. */
+    static Path jobFile(String job) {
+        return Path.of(job).isAbsolute() || Files.exists(Path.of(job)) ? Path.of(job)
+                : Path.of(System.getProperty("shoal.home", ".")).resolve(job);
+    }
+
     /**
      * The machine's CPU as /proc/cpuinfo names it (model name, family, model) and its cores: figures compare only
      * within one machine, and the same job ran twice as fast on one CPU as on another.

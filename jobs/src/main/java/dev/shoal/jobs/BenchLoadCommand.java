@@ -70,8 +70,7 @@ final class BenchLoadCommand implements Callable<Integer> {
             String key = scale < 1 ? "--scale" : repeats < 1 ? "--repeats" : "--warm";
             throw new ConfigException(key, scale < 1 ? scale : repeats < 1 ? repeats : warm, "must be at least 1");
         }
-        Path jobFile = Path.of(job).isAbsolute() || Files.exists(Path.of(job)) ? Path.of(job)
-                : Path.of(System.getProperty("shoal.home", ".")).resolve(job);
+        Path jobFile = BenchCommand.jobFile(job);
         TrainingPlan plan = TrainCommand.plan(jobFile, List.of());
         if (plan.data().format() != DataFormat.IDX) {
             throw new ConfigException("data.format", plan.data().format().name().toLowerCase(Locale.ROOT),
@@ -180,9 +179,9 @@ final class BenchLoadCommand implements Callable<Integer> {
         Map<String, double[]> medians = new LinkedHashMap<>();
         for (Case c : cases) {
             List<Loads> jvms = measured.get(c.name());
-            double cold = median(jvms.stream().map(l -> l.seconds().get(0)).toList());
-            double warmSeconds = median(jvms.stream().flatMap(l -> l.seconds().subList(1, l.seconds().size())
-                    .stream()).toList());
+            double cold = BenchCommand.median(jvms.stream().map(l -> l.seconds().get(0)).toList());
+            double warmSeconds = BenchCommand.median(jvms.stream()
+                    .flatMap(l -> l.seconds().subList(1, l.seconds().size()).stream()).toList());
             medians.put(c.name(), new double[] {cold, warmSeconds});
             double[] idx = medians.get(c.name().replace("parquet", "idx"));
             s.append(String.format(Locale.ROOT, "| %s | %,d | %.2f | %.2f | %.2f | %.2f | %.2f |%n", c.name(),
@@ -195,12 +194,6 @@ final class BenchLoadCommand implements Callable<Integer> {
                     medians.get("idx" + x)[1] / medians.get("idx")[1], scale));
         }
         return s.toString();
-    }
-
-    private static double median(List<Double> values) {
-        List<Double> sorted = values.stream().sorted().toList();
-        int m = sorted.size() / 2;
-        return sorted.size() % 2 == 1 ? sorted.get(m) : (sorted.get(m - 1) + sorted.get(m)) / 2;
     }
 
     private static int run(List<String> command) {

@@ -57,8 +57,7 @@ final class BenchMlCommand implements Callable<Integer> {
             throw new ConfigException(epochs < 1 ? "--epochs" : "--mllib-iterations",
                     epochs < 1 ? epochs : mllibIterations, epochs < 1 ? "must be at least 1" : "must be >= 0");
         }
-        Path jobFile = Path.of(job).isAbsolute() || Files.exists(Path.of(job)) ? Path.of(job)
-                : Path.of(System.getProperty("shoal.home", ".")).resolve(job);
+        Path jobFile = BenchCommand.jobFile(job);
         Path work = Files.createTempDirectory("shoal-bench-ml-");
         try {
             TrainingPlan plan = TrainCommand.plan(jobFile, List.of("training.epochs=" + epochs));

@@ -90,8 +90,8 @@ final class BenchPredictCommand implements Callable<Integer> {
                             .parquet(work.resolve(folder).toString())));
                 }
                 double written = writes.get(1);
-                double dl4jWarm = n / median(dl4j.subList(1, dl4j.size()));
-                double shoalWarm = n / median(shoal.subList(1, shoal.size()));
+                double dl4jWarm = n / BenchCommand.median(dl4j.subList(1, dl4j.size()));
+                double shoalWarm = n / BenchCommand.median(shoal.subList(1, shoal.size()));
                 System.out.printf(Locale.ROOT, "%n%,d rows of %d values, batch %d, Shoal on local[%d], %s%n%n", n,
                         size, batchSize, workers, System.getProperty("os.arch"));
                 System.out.println("| system | cold first pass | warm rows/s (median) | x dl4j |");
@@ -142,11 +142,5 @@ final class BenchPredictCommand implements Callable<Integer> {
         long start = System.nanoTime();
         action.run();
         return (System.nanoTime() - start) / 1e9;
-    }
-
-    private static double median(List<Double> values) {
-        List<Double> sorted = values.stream().sorted().toList();
-        int m = sorted.size() / 2;
-        return sorted.size() % 2 == 1 ? sorted.get(m) : (sorted.get(m - 1) + sorted.get(m)) / 2;
     }
 }
