@@ -83,7 +83,8 @@ public final class Shoal {
             boolean heapOption = option.startsWith("-Xms") || option.startsWith("-Xmx")
                     || option.equals("-XX:+AlwaysPreTouch");
             // Only the JVM scripts/shoal started writes the class-data archive (it renames the file when done).
-            boolean archiveWriter = option.startsWith("-XX:ArchiveClassesAtExit");
+            boolean archiveWriter = option.startsWith("-XX:ArchiveClassesAtExit")
+                    || option.startsWith("-Dshoal.class-archive.writing");
             if ((heap.isEmpty() || !heapOption) && !archiveWriter) {
                 command.add(option);
             }

@@ -128,6 +128,7 @@ public final class TrainingRun {
         try {
             return run.apply(own);
         } finally {
+            ClassArchive.loadTableClasses(own);
             own.stop();
         }
     }
