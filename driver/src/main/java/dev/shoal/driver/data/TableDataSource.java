@@ -85,12 +85,11 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      * The feature columns found, whether they are one array column (or one Spark ML vector column, read as an
      * array), the values per example and the rows, and the rows of each of the partitions Spark reads the table
      * in; with a client column, its distinct values, sorted (a row's client is the index of its value there); the
-     * label column's type (labels are read as the table has them); the table's schema as it was read (the load
-     * reads the files with it instead of inferring it again: a CSV file's inference reads the whole file).
+     * table's schema as it was read (the load reads the files with it instead of inferring it again: a CSV file's
+     * inference reads the whole file; labels are read in the type it gives them).
      */
     public record Layout(List<String> columns, boolean array, boolean vector, int featureSize, int examples,
-                         List<String> clients, long[] partitionRows, DataType labelType, StructType schema)
-            implements Serializable {
+                         List<String> clients, long[] partitionRows, StructType schema) implements Serializable {
 
         /** The feature columns as the rows are read, as floats: a vector column becomes an array of floats. */
         List<Column> select() {
@@ -126,8 +125,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             }
             array = true;
             vector = firstType instanceof VectorUDT;
-            Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0], labelType, schema)
-                    .select().get(0);
+            Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0], schema).select().get(0);
             featureSize = table.select(functions.size(values)).head().getInt(0);
         } else {
             for (String c : columns) {
@@ -151,7 +149,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                     + Integer.MAX_VALUE + " are supported");
         }
         return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows,
-                clientNames(table, schema), partitionRows, labelType, schema));
+                clientNames(table, schema), partitionRows, schema));
     }
 
     /**
@@ -421,7 +419,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         if (row.isNullAt(column)) {
             throw rowError(index, "label column '" + spec.label() + "' is null");
         }
-        double y = number(row, column, layout.labelType());
+        double y = number(row, column, layout.schema().apply(spec.label()).dataType());
         if (y != Math.rint(y) || y < 0 || y >= spec.classes()) {
             throw rowError(index, "label " + number(y) + " is not a class index in [0, " + (spec.classes() - 1)
                     + "] (data.classes is " + spec.classes() + ")");
