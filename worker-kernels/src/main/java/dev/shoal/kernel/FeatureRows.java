@@ -1,7 +1,13 @@
 package dev.shoal.kernel;
 
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The feature values of a block's rows, {@code width} floats a row, kept in executor memory for a whole run.
@@ -18,8 +24,11 @@ public final class FeatureRows implements Serializable {
 
     private final int width;
     private final int rows;
-    /** The values themselves, or with {@link #codes} the table of distinct values (at most 256). */
-    private final float[] values;
+    /**
+     * The values themselves, or with {@link #codes} the table of distinct values (at most 256). Serialized in bulk
+     * ({@link #writeObject}): Java serialization writes an array of floats a float at a time.
+     */
+    private transient float[] values;
     /** One index into {@link #values} per feature value; empty when the values are stored as they are. */
     private final byte[] codes;
 
@@ -55,6 +64,84 @@ public final class FeatureRows implements Serializable {
             codes[i] = (byte) code;
         }
         return new FeatureRows(width, rows, book.values(), codes);
+    }
+
+    /**
+     * One block's rows put together from parts coded each on its own (a part read on one executor, the block
+     * assembled on another): row {@code i} of {@code parts.get(k)} becomes row {@code rowsAt.get(k)[i]}, and every
+     * one of the {@code rows} rows must be given once. When every part is coded and their values number at most
+     * 256 together, the block is coded too, its codes renumbered from the parts' through a table of 256 (no value
+     * looked up again); otherwise it is built from the values, as {@link #of} builds it. Either way, the same
+     * choice {@link #of} makes for the block's values, which are read back bit for bit.
+     */
+    public static FeatureRows gather(int width, int rows, List<FeatureRows> parts, List<int[]> rowsAt) {
+        if (parts.size() != rowsAt.size()) {
+            throw new IllegalArgumentException(parts.size() + " parts but " + rowsAt.size() + " lists of rows");
+        }
+        long given = 0;
+        for (int k = 0; k < parts.size(); k++) {
+            if (parts.get(k).width != width || parts.get(k).rows != rowsAt.get(k).length) {
+                throw new IllegalArgumentException("part " + k + " has " + parts.get(k).rows + " rows of "
+                        + parts.get(k).width + " values for " + rowsAt.get(k).length + " rows of " + width);
+            }
+            given += parts.get(k).rows;
+        }
+        if (given != rows) {
+            throw new IllegalArgumentException("the parts give " + given + " rows for " + rows);
+        }
+        Codebook book = new Codebook();
+        byte[][] renumber = renumbering(parts, book);
+        if (renumber == null) {
+            float[] all = new float[rows * width];
+            for (int k = 0; k < parts.size(); k++) {
+                int[] at = rowsAt.get(k);
+                for (int i = 0; i < at.length; i++) {
+                    parts.get(k).copyRow(i, all, at[i] * width);
+                }
+            }
+            return of(all, width);
+        }
+        byte[] codes = new byte[rows * width];
+        for (int k = 0; k < parts.size(); k++) {
+            byte[] partCodes = parts.get(k).codes;
+            byte[] code = renumber[k];
+            int[] at = rowsAt.get(k);
+            for (int i = 0; i < at.length; i++) {
+                int from = i * width;
+                int to = at[i] * width;
+                for (int j = 0; j < width; j++) {
+                    codes[to + j] = code[partCodes[from + j] & 0xff];
+                }
+            }
+        }
+        return new FeatureRows(width, rows, book.values(), codes);
+    }
+
+    /**
+     * For each part, its codes' codes in {@code book}; null when a part (with rows) is not coded or the parts'
+     * values are more than 256 together.
+     */
+    private static byte[][] renumbering(List<FeatureRows> parts, Codebook book) {
+        byte[][] renumber = new byte[parts.size()][];
+        for (int k = 0; k < parts.size(); k++) {
+            FeatureRows part = parts.get(k);
+            if (part.rows == 0) {
+                renumber[k] = new byte[0];
+                continue;
+            }
+            if (!part.coded()) {
+                return null;
+            }
+            renumber[k] = new byte[part.values.length];
+            for (int c = 0; c < part.values.length; c++) {
+                int code = book.codeOf(part.values[c]);
+                if (code < 0) {
+                    return null;
+                }
+                renumber[k][c] = (byte) code;
+            }
+        }
+        return renumber;
     }
 
     /**
@@ -97,6 +184,22 @@ public final class FeatureRows implements Serializable {
         float[] values() {
             return Arrays.copyOf(values, count);
         }
+    }
+
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        out.defaultWriteObject();
+        out.writeInt(values.length);
+        byte[] bytes = new byte[values.length * Float.BYTES];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values);
+        out.write(bytes);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        byte[] bytes = new byte[in.readInt() * Float.BYTES];
+        in.readFully(bytes);
+        values = new float[bytes.length / Float.BYTES];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
     }
 
     public int width() {

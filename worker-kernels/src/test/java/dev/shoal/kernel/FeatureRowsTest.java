@@ -6,6 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -117,6 +124,93 @@ class FeatureRowsTest {
                 }
                 assertEquals(labels[row], batch.labels()[r]);
             }
+        }
+    }
+
+    /**
+     * Parts coded each on its own, with tables of their own, put together in an order of rows of their own: the
+     * block holds every value bit for bit where its row was sent, coded exactly when coding the block's floats
+     * would code it.
+     */
+    @Test
+    void gatheredPartsAreTheBlockOfTheirRowsCodedWhenTheirValuesAllow() {
+        Random random = new Random(5);
+        int width = 7;
+        int rows = 90;
+        for (int distinct : new int[] {3, 256, 257}) {
+            float[] values = new float[distinct];
+            for (int v = 0; v < distinct; v++) {
+                values[v] = v == 0 ? -0f : v == 1 ? Float.NaN : v * 0.37f;
+            }
+            float[] block = new float[rows * width];
+            for (int i = 0; i < block.length; i++) {
+                block[i] = values[i < distinct ? i : random.nextInt(distinct)]; // every value once at least
+            }
+            int[] order = Shuffle.permutation(rows, distinct);
+            List<FeatureRows> parts = new ArrayList<>();
+            List<int[]> rowsAt = new ArrayList<>();
+            for (int from = 0; from < rows; from += 20) { // parts of 20, 20, 20, 20, 10 rows, sent to shuffled rows
+                int size = Math.min(20, rows - from);
+                float[] part = new float[size * width];
+                int[] at = new int[size];
+                for (int i = 0; i < size; i++) {
+                    at[i] = order[from + i];
+                    System.arraycopy(block, at[i] * width, part, i * width, width);
+                }
+                parts.add(FeatureRows.of(part, width));
+                rowsAt.add(at);
+            }
+            parts.add(FeatureRows.of(new float[0], width)); // a part with no rows (its every row was bad)
+            rowsAt.add(new int[0]);
+            FeatureRows gathered = FeatureRows.gather(width, rows, parts, rowsAt);
+            assertEquals(FeatureRows.of(block.clone(), width).coded(), gathered.coded(), distinct + " values");
+            assertEquals(distinct <= 256, gathered.coded(), distinct + " values");
+            assertArrayEquals(bits(block), bits(gathered.toArray()), distinct + " values");
+        }
+    }
+
+    /** One part of floats (more than 256 values in it) leaves the block as floats, as coding its floats would. */
+    @Test
+    void aPartOfFloatsKeepsTheGatheredBlockAsFloats() {
+        float[] floats = new float[300];
+        for (int i = 0; i < floats.length; i++) {
+            floats[i] = i / 3f;
+        }
+        FeatureRows coded = FeatureRows.of(new float[] {1, 2, 3}, 3);
+        FeatureRows gathered = FeatureRows.gather(3, 101, List.of(FeatureRows.of(floats.clone(), 3), coded),
+                List.of(java.util.stream.IntStream.rangeClosed(1, 100).toArray(), new int[] {0}));
+        assertFalse(gathered.coded());
+        float[] expected = new float[303];
+        System.arraycopy(new float[] {1, 2, 3}, 0, expected, 0, 3);
+        System.arraycopy(floats, 0, expected, 3, 300);
+        assertArrayEquals(expected, gathered.toArray());
+        assertThrows(IllegalArgumentException.class, () -> FeatureRows.gather(3, 2, List.of(coded),
+                List.of(new int[] {0})), "one row given for two");
+        assertThrows(IllegalArgumentException.class, () -> FeatureRows.gather(4, 1, List.of(coded),
+                List.of(new int[] {0})), "rows of 3 values for rows of 4");
+    }
+
+    /** Serialized and read back (Spark's shuffle), coded or not, every value bit for bit. */
+    @Test
+    void serializedRowsReadBackBitForBit() throws IOException, ClassNotFoundException {
+        float[] few = {0f, -0f, Float.NaN, 1f / 255, Float.NEGATIVE_INFINITY, 0f};
+        float[] many = new float[600];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = i == 7 ? -0f : (float) Math.sin(i);
+        }
+        for (float[] values : List.of(few, many)) {
+            FeatureRows rows = FeatureRows.of(values.clone(), 3);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(rows);
+            }
+            FeatureRows read;
+            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+                read = (FeatureRows) in.readObject();
+            }
+            assertEquals(values == few, read.coded());
+            assertEquals(values.length / 3, read.rows());
+            assertArrayEquals(bits(values), bits(read.toArray()));
         }
     }
 }

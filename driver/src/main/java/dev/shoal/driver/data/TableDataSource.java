@@ -4,6 +4,7 @@ import static org.apache.spark.ml.functions.vector_to_array;
 
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.kernel.ExampleBlock;
+import dev.shoal.kernel.FeatureRows;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.Shuffle;
 import java.io.Serializable;
@@ -312,7 +313,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 if (ready.isEmpty()) { // the partition is read: what is left in each block's chunk
                     for (int p = 0; p < partitions; p++) {
                         if (filling[p] != null) {
-                            ready.add(filling[p].trim());
+                            ready.add(filling[p].done());
                             filling[p] = null;
                         }
                     }
@@ -340,7 +341,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                     }
                     filling[p].add(slot, row, index, TableDataSource.this);
                     if (filling[p].full()) {
-                        ready.add(filling[p]);
+                        ready.add(filling[p].done());
                         filling[p] = null;
                     }
                 } catch (DataFormatException problem) {
@@ -468,34 +469,53 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 
+    /**
+     * Block {@code partition}: the rows of its chunks in their slots' order. A chunk's features come coded one
+     * byte a value where the values allow (a quarter of the bytes through Spark's shuffle), and the block keeps
+     * them coded, renumbered rather than coded again (the same choice as coding the block's floats would make).
+     */
     private ExampleBlock block(int partition, int partitions, Iterator<Tuple2<Integer, Chunk>> chunks) {
         int n = layout.examples();
         int first = DataSource.start(partition, partitions, n);
         int size = DataSource.start(partition + 1, partitions, n) - first;
-        int featureSize = layout.featureSize();
-        float[] x = new float[size * featureSize];
-        int[] y = new int[size];
-        int[] clients = new int[layout.clients().isEmpty() ? 0 : size];
+        List<Chunk> all = new ArrayList<>();
         boolean[] filled = new boolean[size];
         int count = 0;
         while (chunks.hasNext()) {
             Chunk c = chunks.next()._2();
             for (int i = 0; i < c.rows; i++) {
-                int row = c.slots[i] - first;
-                System.arraycopy(c.x, i * featureSize, x, row * featureSize, featureSize);
-                y[row] = c.y[i];
-                if (clients.length > 0) {
-                    clients[row] = c.clients[i];
-                }
-                filled[row] = true;
+                filled[c.slots[i] - first] = true;
             }
             count += c.rows;
+            all.add(c);
         }
         if (count != size && !spec.bad().skip()) {
             throw new DataFormatException(spec.path() + " changed while it was read: block " + partition + " got "
                     + count + " rows, expected " + size);
         }
-        return DataSource.compact(x, y, clients, filled, featureSize, spec.classes());
+        int[] rowOf = new int[size]; // a slot's row in the block: the slots of skipped bad rows leave no hole
+        int kept = 0;
+        for (int r = 0; r < size; r++) {
+            rowOf[r] = filled[r] ? kept++ : -1;
+        }
+        int[] y = new int[kept];
+        int[] clients = new int[layout.clients().isEmpty() ? 0 : kept];
+        List<FeatureRows> parts = new ArrayList<>();
+        List<int[]> rowsAt = new ArrayList<>();
+        for (Chunk c : all) {
+            int[] at = new int[c.rows];
+            for (int i = 0; i < c.rows; i++) {
+                at[i] = rowOf[c.slots[i] - first];
+                y[at[i]] = c.y[i];
+                if (clients.length > 0) {
+                    clients[at[i]] = c.clients[i];
+                }
+            }
+            parts.add(c.features);
+            rowsAt.add(at);
+        }
+        return new ExampleBlock(FeatureRows.gather(layout.featureSize(), kept, parts, rowsAt), y, spec.classes(),
+                clients);
     }
 
     /** The table at {@code path} in {@code format}: files Spark SQL reads, or a table in the session's catalog. */
@@ -579,7 +599,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
 
     /**
      * Rows of one partition whose slots fall in block {@code block}: their slots, features, labels and (with a
-     * client column) clients; as many rows as make about a megabyte of features.
+     * client column) clients; as many rows as make about a megabyte of features. Filled as floats, its features
+     * are coded ({@link FeatureRows}) when it is {@link #done}, before Spark serializes it.
      */
     private static final class Chunk implements Serializable {
         private static final int FLOATS = 1 << 18;
@@ -587,7 +608,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         private final int featureSize;
         private int rows;
         private int[] slots;
-        private transient float[] x; // written in bulk (writeObject): Java serialization writes a float at a time
+        private transient float[] x;
+        private FeatureRows features;
         private int[] y;
         private int[] clients;
 
@@ -619,26 +641,11 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             slots[rows++] = slot;
         }
 
-        private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
-            out.defaultWriteObject();
-            byte[] bytes = new byte[rows * featureSize * Float.BYTES];
-            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
-                    .put(x, 0, rows * featureSize);
-            out.write(bytes);
-        }
-
-        private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
-            in.defaultReadObject();
-            byte[] bytes = new byte[rows * featureSize * Float.BYTES];
-            in.readFully(bytes);
-            x = new float[rows * featureSize];
-            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(x);
-        }
-
-        /** This chunk with its arrays cut to the rows it holds, for the trip to the block's executor. */
-        Chunk trim() {
+        /** This chunk ready for the trip to the block's executor: arrays cut to its rows, its features coded. */
+        Chunk done() {
+            features = FeatureRows.of(full() ? x : Arrays.copyOf(x, rows * featureSize), featureSize);
             slots = Arrays.copyOf(slots, rows);
-            x = Arrays.copyOf(x, rows * featureSize);
+            x = null;
             y = Arrays.copyOf(y, rows);
             clients = clients.length == 0 ? clients : Arrays.copyOf(clients, rows);
             return this;

@@ -301,6 +301,48 @@ class TableDataSourceTest {
         }
     }
 
+    /**
+     * Pixels (256 values) cross the shuffle coded one byte a value in chunks coded each on its own, and the blocks
+     * stay coded, every value in its slot; a table of floats loads as floats.
+     */
+    @Test
+    void pixelsStayCodedFromTheChunksToTheBlocks() {
+        SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
+        Random random = new Random(13);
+        int n = 2000;
+        int width = 50; // 2,000 rows in chunks of 5,242 rows at most: 3 partitions x 2 blocks make 6 chunks
+        for (boolean pixels : new boolean[] {true, false}) {
+            List<Row> rows = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                List<Float> f = new ArrayList<>();
+                for (int k = 0; k < width; k++) {
+                    f.add(pixels ? (float) random.nextInt(256) : random.nextFloat());
+                }
+                rows.add(RowFactory.create(f, i % 10));
+            }
+            Path path = dir.resolve(pixels + ".parquet");
+            spark.createDataFrame(rows, new StructType().add("features",
+                    DataTypes.createArrayType(DataTypes.FloatType)).add("label", DataTypes.IntegerType))
+                    .repartition(3).write().parquet(path.toString());
+            TableDataSource source = open(DataFormat.PARQUET, path, List.of(), 1 / 255.0, List.of());
+            List<Row> inOrder = spark.read().parquet(path.toString()).collectAsList();
+            List<ExampleBlock> blocks = load(source, 2, 5);
+            int[] slotOf = Shuffle.permutation(n, 5);
+            for (ExampleBlock block : blocks) {
+                assertEquals(pixels, block.featureRows().coded());
+            }
+            for (int k = 0; k < n; k++) {
+                int p = slotOf[k] < n / 2 ? 0 : 1;
+                int row = slotOf[k] - n / 2 * p;
+                List<Object> features = inOrder.get(k).getList(0);
+                for (int f = 0; f < width; f++) {
+                    assertEquals((float) (1 / 255.0) * ((Number) features.get(f)).floatValue(),
+                            blocks.get(p).feature(row * width + f), path + " row " + k);
+                }
+            }
+        }
+    }
+
     @Test
     void aNonFiniteValueInAnArrayIsNamedWithItsIndex() {
         StructType schema = new StructType()
