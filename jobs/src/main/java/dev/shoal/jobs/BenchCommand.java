@@ -209,8 +209,8 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         String table = BenchReport.table(summaries, target);
-        String context = String.format("%s, %d epoch(s)%s, batch %d (per worker when averaging; split across the "
-                        + "workers by the systems that step together: gradient sharing, DDP), %d workers averaging "
+        String context = String.format("%s, %d epoch(s)%s, batch %d (split across the workers by every system "
+                        + "that has workers: an epoch takes as many steps as one process's), %d workers averaging "
                         + "every %d steps, %d ND4J thread(s) per worker; %d run(s) per system in turns. CPU: %s.%n",
                 plan.name(), plan.training().epochs(), quick ? " on 6,000 examples" : "",
                 plan.training().batchSize(), plan.sync().workers(), plan.sync().averageEvery(),

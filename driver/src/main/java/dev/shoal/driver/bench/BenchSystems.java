@@ -88,7 +88,7 @@ public final class BenchSystems {
             }
         });
         boolean averaging = plan.sync().strategy() == SyncStrategy.AVERAGING;
-        // training.batch-size is per worker for both strategies (the bench halves it for gradient sharing).
+        // training.batch-size is per worker (the bench splits its batch across the workers).
         int examplesPerStep = plan.training().batchSize() * plan.sync().workers();
         List<EpochMeasurement> epochs = new ArrayList<>();
         for (Metrics.Epoch e : outcome.result().epochs()) {
@@ -172,7 +172,7 @@ public final class BenchSystems {
 
     /**
      * dl4j-spark's gradient sharing (SharedTrainingMaster: threshold-encoded updates over Aeron) with the plan's
-     * workers, the batch split across them as for Shoal's gradient sharing, and its defaults otherwise, tuned only
+     * workers, the batch split across them as for every system with workers, and its defaults otherwise, tuned only
      * as far as it needs to run here: Aeron's publication timeout raised (it gives up within seconds while a worker
      * JVM starts), the data left in its partitions (by default it repartitions into a task per minibatch), and a
      * new training master per epoch (reusing one deadlocked on the third {@code fit}). Bytes on the wire are not
@@ -180,7 +180,7 @@ public final class BenchSystems {
      */
     private static List<EpochMeasurement> dl4jSparkShared(TrainingPlan plan, Preflight.Sources sources,
                                                           Path workDir, PrintStream out) {
-        int batch = BenchSystem.DL4J_SPARK_SHARED.batchPerWorker(plan.training().batchSize(), plan.sync().workers());
+        int batch = plan.training().batchSize(); // per worker: the bench has split its batch already
         ExampleBlock train = whole(sources.train(), plan.training().seed());
         List<DataSet> test = dataSets(whole(sources.test(), plan.training().seed()).inOrder(EVAL_BATCH));
         System.setProperty("aeron.publication.unblock.timeout", "60000000000");
