@@ -104,7 +104,10 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         return new TableDataSource(spec, null);
     }
 
-    /** Reads the schema and counts the rows (one Spark job), checking that the columns are usable. */
+    /**
+     * Reads the schema, counts the rows of each partition and, for an array column, reads the first row's size,
+     * checking that the columns are usable.
+     */
     @Override
     public TableDataSource open(JavaSparkContext sc) {
         Dataset<Row> table = read(sc, null);
@@ -126,8 +129,6 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             }
             array = true;
             vector = firstType instanceof VectorUDT;
-            Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0], schema).select().get(0);
-            featureSize = table.select(functions.size(values)).head().getInt(0);
         } else {
             for (String c : columns) {
                 DataType t = type(schema, c, "features");
@@ -136,18 +137,26 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 }
             }
         }
+        long[] partitionRows = rowsPerPartition(table.select(spec.label()));
+        long rows = Arrays.stream(partitionRows).sum();
+        if (rows == 0 || rows > Integer.MAX_VALUE) {
+            throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
+                    + Integer.MAX_VALUE + " are supported");
+        }
+        if (array) {
+            Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0], schema).select().get(0);
+            featureSize = firstRowSize(table.select(functions.size(values)), partitionRows);
+            if (featureSize < 1) {
+                throw error("feature column '" + columns.get(0) + "' of the first row is "
+                        + (featureSize < 0 ? "null" : "empty"));
+            }
+        }
         if (!spec.shape().isEmpty()) {
             int product = spec.shape().stream().reduce(1, (x, y) -> x * y);
             if (product != featureSize) {
                 throw error("data.shape " + spec.shape() + " holds " + product + " values, but the table has "
                         + featureSize + " features per row");
             }
-        }
-        long[] partitionRows = rowsPerPartition(table.select(spec.label()));
-        long rows = Arrays.stream(partitionRows).sum();
-        if (rows == 0 || rows > Integer.MAX_VALUE) {
-            throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
-                    + Integer.MAX_VALUE + " are supported");
         }
         return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows,
                 clientNames(table, schema), partitionRows, schema));
@@ -168,6 +177,27 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             return List.of(n).iterator();
         }).collect();
         return counts.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /**
+     * The value of {@code sizes}' first row (the size of the first row's feature array), read from the first
+     * partition that has rows and no other: Spark's head() reads the partitions in turns from the first, and a
+     * split holding no row group's start is empty (the first of Fashion-MNIST's was, and its second look read
+     * four partitions: 1 s of a table's first load).
+     */
+    static int firstRowSize(Dataset<Row> sizes, long[] partitionRows) {
+        int first = 0;
+        while (partitionRows[first] == 0) {
+            first++;
+        }
+        int partition = first;
+        List<Integer> size = sizes.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex((p, rows) ->
+                p == partition && rows.hasNext() ? List.of(rows.next().getInt(0)).iterator()
+                        : java.util.Collections.emptyIterator(), false).collect();
+        if (size.isEmpty()) {
+            throw new IllegalStateException("partition " + partition + " of the table had rows and now has none");
+        }
+        return size.get(0);
     }
 
     /** The distinct values of the client column, sorted; empty without one. */

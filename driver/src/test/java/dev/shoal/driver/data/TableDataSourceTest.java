@@ -409,6 +409,33 @@ class TableDataSourceTest {
         }
     }
 
+    /** The feature size is read from the first partition that has rows: an empty first partition is passed over. */
+    @Test
+    void theFeatureSizeComesFromTheFirstPartitionWithRows() {
+        SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            rows.add(RowFactory.create((Object) new float[i < 6 ? 3 : 5]));
+        }
+        // Three partitions of three rows, the first emptied: partition 1's rows have 3 values, partition 2's 5.
+        var partitions = SPARK.sc().parallelize(rows, 3).mapPartitionsWithIndex((p, it) -> p == 0
+                ? java.util.Collections.<Row>emptyIterator() : it, true);
+        var table = spark.createDataFrame(partitions, new StructType().add("features",
+                DataTypes.createArrayType(DataTypes.FloatType)));
+        var sizes = table.select(org.apache.spark.sql.functions.size(table.col("features")));
+        assertEquals(3, TableDataSource.firstRowSize(sizes, new long[] {0, 3, 3}));
+        assertEquals(5, TableDataSource.firstRowSize(sizes, new long[] {0, 0, 3}), "partition 2 read alone");
+    }
+
+    @Test
+    void aNullFeatureArrayInTheFirstRowIsNamed() throws IOException {
+        Path path = Files.writeString(dir.resolve("null.json"), "{\"features\": null, \"label\": 1}\n"
+                + "{\"features\": [1, 2], \"label\": 1}\n");
+        DataFormatException e = assertThrows(DataFormatException.class, () -> open(DataFormat.JSON, path));
+        assertEquals("data.train = " + path + ": feature column 'features' of the first row is null",
+                e.getMessage());
+    }
+
     @Test
     void anArrayOfTheWrongLengthIsNamed() throws IOException {
         Path path = Files.writeString(dir.resolve("arr.json"), "{\"features\": [1, 2, 3], \"label\": 1}\n"
