@@ -68,26 +68,17 @@ public sealed interface DataSource permits IdxDataSource, TableDataSource, TextD
      * skipped.
      */
     static ExampleBlock compact(float[] x, int[] y, boolean[] filled, int featureSize, int classes) {
-        return compact(x, y, new int[0], filled, featureSize, classes);
-    }
-
-    /** As {@link #compact(float[], int[], boolean[], int, int)}, keeping each row's client too (unless empty). */
-    static ExampleBlock compact(float[] x, int[] y, int[] clients, boolean[] filled, int featureSize, int classes) {
         if (allTrue(filled)) { // no bad record left a hole: the arrays are the block's as they are
-            return new ExampleBlock(x, y, featureSize, classes, clients);
+            return new ExampleBlock(x, y, featureSize, classes);
         }
         int kept = 0;
         for (int r = 0; r < filled.length; r++) {
             if (filled[r]) {
                 System.arraycopy(x, r * featureSize, x, kept * featureSize, featureSize);
-                if (clients.length > 0) {
-                    clients[kept] = clients[r];
-                }
                 y[kept++] = y[r];
             }
         }
-        return new ExampleBlock(Arrays.copyOf(x, kept * featureSize), Arrays.copyOf(y, kept),
-                featureSize, classes, Arrays.copyOf(clients, clients.length > 0 ? kept : 0));
+        return new ExampleBlock(Arrays.copyOf(x, kept * featureSize), Arrays.copyOf(y, kept), featureSize, classes);
     }
 
     private static boolean allTrue(boolean[] filled) {
