@@ -47,21 +47,16 @@ public final class FeatureRows implements Serializable {
         int rows = features.length / width;
         Codebook book = new Codebook();
         // Float data (most tables) has more than 256 distinct values within a few rows: a first look at a sample
-        // finds that out before a code per value is allocated. It numbers the sample's values as the full pass
-        // would, so the codes do not depend on the sample.
+        // finds that out before a code per value is allocated.
         int sample = Math.min(features.length, SAMPLE);
-        for (int i = 0; i < sample; i++) {
-            if (book.codeOf(features[i]) < 0) {
-                return new FeatureRows(width, rows, features, new byte[0]);
-            }
+        byte[] first = new byte[sample];
+        if (!book.code(features, 0, sample, first)) {
+            return new FeatureRows(width, rows, features, new byte[0]);
         }
         byte[] codes = new byte[features.length];
-        for (int i = 0; i < features.length; i++) {
-            int code = book.codeOf(features[i]);
-            if (code < 0) {
-                return new FeatureRows(width, rows, features, new byte[0]);
-            }
-            codes[i] = (byte) code;
+        System.arraycopy(first, 0, codes, 0, sample);
+        if (!book.code(features, sample, features.length, codes)) {
+            return new FeatureRows(width, rows, features, new byte[0]);
         }
         return new FeatureRows(width, rows, book.values(), codes);
     }
@@ -146,39 +141,48 @@ public final class FeatureRows implements Serializable {
 
     /**
      * Up to 256 distinct float bit patterns (so -0.0 and 0.0, and each NaN, stay apart), numbered in the order
-     * first seen: an open-addressing hash set of int bits, no boxing.
+     * first seen: an open-addressing hash set of int bits, no boxing. Sixteen slots a value and the product's
+     * high bits folded into the slot, so that a value is nearly always in the first slot it looks at: on
+     * Fashion-MNIST's pixels, 0.4% of the lookups look further (20% with the product's top 10 bits as the slot,
+     * a quarter as many slots, which took 10 ns a value with a shortcut for runs of one value; now 3.3).
      */
     private static final class Codebook {
-        private final int[] keys = new int[4 * MAX_CODES];
+        private final int[] keys = new int[16 * MAX_CODES];
         private final short[] codes = new short[keys.length]; // code + 1; 0 marks a free slot
         private final float[] values = new float[MAX_CODES];
         private int count;
 
-        /** The last value looked up and its code: runs of one value (the zeros around a picture) skip the table. */
-        private int lastBits;
-        private int lastCode = -1;
-
         /** The code of {@code v}, numbering it if new; -1 when it is new and 256 values are numbered already. */
         int codeOf(float v) {
             int bits = Float.floatToRawIntBits(v);
-            if (bits == lastBits && lastCode >= 0) {
-                return lastCode;
-            }
-            int slot = (bits * 0x9E3779B9) >>> 22; // 10 bits: the table has 1,024 slots
-            while (codes[slot] != 0 && keys[slot] != bits) {
+            int h = bits * 0x9E3779B9;
+            int slot = (h ^ (h >>> 15)) & (keys.length - 1);
+            int code;
+            while ((code = codes[slot]) != 0 && keys[slot] != bits) {
                 slot = (slot + 1) & (keys.length - 1);
             }
-            if (codes[slot] == 0) {
+            if (code == 0) {
                 if (count == MAX_CODES) {
                     return -1;
                 }
                 keys[slot] = bits;
                 values[count] = v;
-                codes[slot] = (short) ++count;
+                code = ++count;
+                codes[slot] = (short) code;
             }
-            lastBits = bits;
-            lastCode = codes[slot] - 1;
-            return lastCode;
+            return code - 1;
+        }
+
+        /** Codes {@code v[from..to)} into {@code out} at the same indices; false when a value would be the 257th. */
+        boolean code(float[] v, int from, int to, byte[] out) {
+            for (int i = from; i < to; i++) {
+                int code = codeOf(v[i]);
+                if (code < 0) {
+                    return false;
+                }
+                out[i] = (byte) code;
+            }
+            return true;
         }
 
         float[] values() {
