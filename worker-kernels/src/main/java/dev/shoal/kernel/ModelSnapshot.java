@@ -29,17 +29,12 @@ public record ModelSnapshot(float[] params, float[] updaterState, int iteration,
      * -1 when every value is finite.
      */
     public int firstNonFinite() {
-        for (int i = 0; i < params.length; i++) {
-            if (!Float.isFinite(params[i])) {
-                return i;
-            }
+        int param = Floats.firstNonFinite(params, 0, params.length);
+        if (param >= 0) {
+            return param;
         }
-        for (int i = 0; i < updaterState.length; i++) {
-            if (!Float.isFinite(updaterState[i])) {
-                return params.length + i;
-            }
-        }
-        return -1;
+        int state = Floats.firstNonFinite(updaterState, 0, updaterState.length);
+        return state < 0 ? -1 : params.length + state;
     }
 
     @Override

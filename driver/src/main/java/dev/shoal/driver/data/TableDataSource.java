@@ -5,6 +5,7 @@ import static org.apache.spark.ml.functions.vector_to_array;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.FeatureRows;
+import dev.shoal.kernel.Floats;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.Shuffle;
 import java.io.Serializable;
@@ -409,7 +410,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             for (int i = 0; i < size; i++) {
                 x[offset + i] = copied[i] * scale;
             }
-            int bad = firstNonFinite(x, offset, size);
+            int bad = Floats.firstNonFinite(x, offset, size);
             if (bad >= 0) {
                 throw notFinite(copied[bad], index, l.columns().get(0) + "[" + bad + "]");
             }
@@ -424,24 +425,6 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 }
             }
         }
-    }
-
-    /** The index (from {@code offset}) of the first of {@code x}'s {@code size} values that is not finite, or -1. */
-    static int firstNonFinite(float[] x, int offset, int size) {
-        int flags = 0;
-        for (int i = 0; i < size; i++) {
-            // All eight exponent bits set (infinity, NaN) carry into the sign bit; no branch per value.
-            flags |= (Float.floatToRawIntBits(x[offset + i]) & 0x7f800000) + 0x00800000;
-        }
-        if (flags >= 0) {
-            return -1;
-        }
-        for (int i = 0; i < size; i++) {
-            if (!Float.isFinite(x[offset + i])) {
-                return i;
-            }
-        }
-        throw new AssertionError("a non-finite value that is not there");
     }
 
     /** A row's label, checked to be a class index. */

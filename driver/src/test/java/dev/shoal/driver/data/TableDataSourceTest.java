@@ -374,21 +374,6 @@ class TableDataSourceTest {
         assertEquals("feature 'features[1]' is " + (double) Float.MAX_VALUE + " (x 2.0 = Infinity)", errors[2]);
     }
 
-    @Test
-    void firstNonFiniteFindsTheFirstInfinityOrNaNInARange() {
-        float[] x = new float[100];
-        Arrays.fill(x, 1e30f);
-        x[3] = Float.MIN_VALUE; // subnormal: finite
-        assertEquals(-1, TableDataSource.firstNonFinite(x, 0, 100));
-        x[70] = Float.NaN;
-        x[90] = Float.POSITIVE_INFINITY;
-        assertEquals(70, TableDataSource.firstNonFinite(x, 0, 100));
-        assertEquals(10, TableDataSource.firstNonFinite(x, 80, 20));
-        assertEquals(-1, TableDataSource.firstNonFinite(x, 0, 70), "the range ends before the NaN");
-        x[5] = -Float.MAX_VALUE;
-        assertEquals(-1, TableDataSource.firstNonFinite(x, 0, 70));
-    }
-
     /**
      * Files are read in at least 8 splits per core (balanced tasks), unless the session already says how many; a
      * user's setting is kept.
