@@ -146,7 +146,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         }
         if (array) {
             Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0], schema).select().get(0);
-            featureSize = firstRowSize(table.select(functions.size(values)), partitionRows);
+            featureSize = firstRowSize(table, values, partitionRows);
             if (featureSize < 1) {
                 throw error("feature column '" + columns.get(0) + "' of the first row is "
                         + (featureSize < 0 ? "null" : "empty"));
@@ -167,38 +167,64 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      * The rows of each partition Spark reads {@code column} in, which are the partitions of any other selection of
      * the table's columns (Spark splits files by their bytes, not by the columns read): so that each partition of
      * the load knows the number of its first row without the pass over all the data that zipWithIndex makes.
-     * Counted on the label alone: counting on the feature array's size read the whole array column.
+     * Counted on the label alone: counting on the feature array's size read the whole array column. Counted from
+     * the scan's column batches when the query is nothing but the scan (Parquet): no code for Spark to generate
+     * and compile, which the first time in a JVM took 0.43 s.
      */
     private static long[] rowsPerPartition(Dataset<Row> column) {
-        List<Long> counts = column.queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
-            long n = 0;
-            for (; rows.hasNext(); rows.next()) {
-                n++;
-            }
-            return List.of(n).iterator();
-        }).collect();
-        return counts.stream().mapToLong(Long::longValue).toArray();
+        Optional<SparkPlan> scan = columnarScan(column.queryExecution().executedPlan());
+        JavaRDD<Long> counts = scan.isPresent()
+                ? scan.get().executeColumnar().toJavaRDD().mapPartitions(batches -> {
+                    long n = 0;
+                    while (batches.hasNext()) {
+                        n += batches.next().numRows();
+                    }
+                    return List.of(n).iterator();
+                })
+                : column.queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
+                    long n = 0;
+                    for (; rows.hasNext(); rows.next()) {
+                        n++;
+                    }
+                    return List.of(n).iterator();
+                });
+        return counts.collect().stream().mapToLong(Long::longValue).toArray();
     }
 
     /**
-     * The value of {@code sizes}' first row (the size of the first row's feature array), read from the first
-     * partition that has rows and no other: Spark's head() reads the partitions in turns from the first, and a
-     * split holding no row group's start is empty (the first of Fashion-MNIST's was, and its second look read
-     * four partitions: 1 s of a table's first load).
+     * The size of the first row's array in {@code values} (a column of {@code table}; -1 when null), read from the
+     * first partition that has rows and no other: Spark's head() reads the partitions in turns from the first, and
+     * a split holding no row group's start is empty (the first of Fashion-MNIST's was, and its second look read
+     * four partitions: 1 s of a table's first load). From the scan's column batches when the column is read as it
+     * is stored, as {@link #rowsPerPartition} counts.
      */
-    static int firstRowSize(Dataset<Row> sizes, long[] partitionRows) {
+    static int firstRowSize(Dataset<Row> table, Column values, long[] partitionRows) {
         int first = 0;
         while (partitionRows[first] == 0) {
             first++;
         }
         int partition = first;
-        List<Integer> size = sizes.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex((p, rows) ->
-                p == partition && rows.hasNext() ? List.of(rows.next().getInt(0)).iterator()
-                        : java.util.Collections.emptyIterator(), false).collect();
+        Dataset<Row> column = table.select(values);
+        Optional<SparkPlan> scan = columnarScan(column.queryExecution().executedPlan());
+        JavaRDD<Integer> sizes = scan.isPresent()
+                ? scan.get().executeColumnar().toJavaRDD().mapPartitionsWithIndex((p, batches) -> {
+                    Iterator<InternalRow> rows = rowsOf(batches);
+                    return p == partition && rows.hasNext() ? List.of(arraySize(rows.next())).iterator()
+                            : java.util.Collections.emptyIterator();
+                }, false)
+                : table.select(functions.size(values)).queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(
+                        (p, rows) -> p == partition && rows.hasNext() ? List.of(rows.next().getInt(0)).iterator()
+                                : java.util.Collections.emptyIterator(), false);
+        List<Integer> size = sizes.collect();
         if (size.isEmpty()) {
             throw new IllegalStateException("partition " + partition + " of the table had rows and now has none");
         }
         return size.get(0);
+    }
+
+    /** The size of a row's first field, an array; -1 when it is null (as Spark's size() says). */
+    private static int arraySize(InternalRow row) {
+        return row.isNullAt(0) ? -1 : row.getArray(0).numElements();
     }
 
     /** The distinct values of the client column, sorted; empty without one. */

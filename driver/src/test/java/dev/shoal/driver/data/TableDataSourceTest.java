@@ -407,9 +407,32 @@ class TableDataSourceTest {
                 ? java.util.Collections.<Row>emptyIterator() : it, true);
         var table = spark.createDataFrame(partitions, new StructType().add("features",
                 DataTypes.createArrayType(DataTypes.FloatType)));
-        var sizes = table.select(org.apache.spark.sql.functions.size(table.col("features")));
-        assertEquals(3, TableDataSource.firstRowSize(sizes, new long[] {0, 3, 3}));
-        assertEquals(5, TableDataSource.firstRowSize(sizes, new long[] {0, 0, 3}), "partition 2 read alone");
+        assertEquals(3, TableDataSource.firstRowSize(table, table.col("features"), new long[] {0, 3, 3}));
+        assertEquals(5, TableDataSource.firstRowSize(table, table.col("features"), new long[] {0, 0, 3}),
+                "partition 2 read alone");
+        // The same from a Parquet scan's column batches: its first partition is empty too.
+        Path path = dir.resolve("sizes.parquet");
+        table.write().parquet(path.toString());
+        var parquet = spark.read().parquet(path.toString());
+        assertTrue(TableDataSource.columnarScan(parquet.queryExecution().executedPlan()).isPresent());
+        long[] partitionRows = new long[parquet.rdd().getNumPartitions()];
+        var counted = parquet.javaRDD().mapPartitionsWithIndex((p, it) -> {
+            long n = 0;
+            for (; it.hasNext(); it.next()) {
+                n++;
+            }
+            return List.of(new long[] {p, n}).iterator();
+        }, false).collect();
+        counted.forEach(c -> partitionRows[(int) c[0]] = c[1]);
+        int firstWithRows = 0;
+        while (partitionRows[firstWithRows] == 0) {
+            firstWithRows++;
+        }
+        int firstPartition = firstWithRows;
+        int expected = parquet.javaRDD().mapPartitionsWithIndex((p, it) -> p == firstPartition && it.hasNext()
+                ? List.of(it.next().getList(0).size()).iterator() : java.util.Collections.emptyIterator(), false)
+                .collect().get(0);
+        assertEquals(expected, TableDataSource.firstRowSize(parquet, parquet.col("features"), partitionRows));
     }
 
     @Test
