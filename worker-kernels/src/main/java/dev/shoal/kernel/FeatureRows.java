@@ -65,9 +65,9 @@ public final class FeatureRows implements Serializable {
      * One block's rows put together from parts coded each on its own (a part read on one executor, the block
      * assembled on another): row {@code i} of {@code parts.get(k)} becomes row {@code rowsAt.get(k)[i]}, and every
      * one of the {@code rows} rows must be given once. When every part is coded and their values number at most
-     * 256 together, the block is coded too, its codes renumbered from the parts' through a table of 256 (each part's
-     * table looked up, not each value); otherwise it is built from the values, as {@link #of} builds it. Either way, the same
-     * choice {@link #of} makes for the block's values, which are read back bit for bit.
+     * 256 together, the block is coded too, its codes renumbered from the parts' through a table of 256 (each
+     * part's table looked up, not each value); otherwise it is built from the values, as {@link #of} builds it.
+     * Either way, the same choice {@link #of} makes for the block's values, which are read back bit for bit.
      */
     public static FeatureRows gather(int width, int rows, List<FeatureRows> parts, List<int[]> rowsAt) {
         if (parts.size() != rowsAt.size()) {
