@@ -167,36 +167,23 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      * The rows of each partition Spark reads {@code column} in, which are the partitions of any other selection of
      * the table's columns (Spark splits files by their bytes, not by the columns read): so that each partition of
      * the load knows the number of its first row without the pass over all the data that zipWithIndex makes.
-     * Counted on the label alone: counting on the feature array's size read the whole array column. Counted from
-     * the scan's column batches when the query is nothing but the scan (Parquet): no code for Spark to generate
-     * and compile, which the first time in a JVM took 0.43 s.
+     * Counted on the label alone: counting on the feature array's size read the whole array column.
      */
     private static long[] rowsPerPartition(Dataset<Row> column) {
-        Optional<SparkPlan> scan = columnarScan(column.queryExecution().executedPlan());
-        JavaRDD<Long> counts = scan.isPresent()
-                ? scan.get().executeColumnar().toJavaRDD().mapPartitions(batches -> {
-                    long n = 0;
-                    while (batches.hasNext()) {
-                        n += batches.next().numRows();
-                    }
-                    return List.of(n).iterator();
-                })
-                : column.queryExecution().toRdd().toJavaRDD().mapPartitions(rows -> {
-                    long n = 0;
-                    for (; rows.hasNext(); rows.next()) {
-                        n++;
-                    }
-                    return List.of(n).iterator();
-                });
-        return counts.collect().stream().mapToLong(Long::longValue).toArray();
+        return internalRows(column).mapPartitions(rows -> {
+            long n = 0;
+            for (; rows.hasNext(); rows.next()) {
+                n++;
+            }
+            return List.of(n).iterator();
+        }).collect().stream().mapToLong(Long::longValue).toArray();
     }
 
     /**
      * The size of the first row's array in {@code values} (a column of {@code table}; -1 when null), read from the
      * first partition that has rows and no other: Spark's head() reads the partitions in turns from the first, and
      * a split holding no row group's start is empty (the first of Fashion-MNIST's was, and its second look read
-     * four partitions: 1 s of a table's first load). From the scan's column batches when the column is read as it
-     * is stored, as {@link #rowsPerPartition} counts.
+     * four partitions: 1 s of a table's first load).
      */
     static int firstRowSize(Dataset<Row> table, Column values, long[] partitionRows) {
         int first = 0;
@@ -204,25 +191,16 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             first++;
         }
         int partition = first;
-        Dataset<Row> column = table.select(values);
-        Optional<SparkPlan> scan = columnarScan(column.queryExecution().executedPlan());
-        JavaRDD<Integer> sizes = scan.isPresent()
-                ? scan.get().executeColumnar().toJavaRDD().mapPartitionsWithIndex((p, batches) -> {
-                    Iterator<InternalRow> rows = rowsOf(batches);
-                    return p == partition && rows.hasNext() ? List.of(arraySize(rows.next())).iterator()
-                            : java.util.Collections.emptyIterator();
-                }, false)
-                : table.select(functions.size(values)).queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(
-                        (p, rows) -> p == partition && rows.hasNext() ? List.of(rows.next().getInt(0)).iterator()
-                                : java.util.Collections.emptyIterator(), false);
-        List<Integer> size = sizes.collect();
+        List<Integer> size = internalRows(table.select(values)).mapPartitionsWithIndex((p, rows) ->
+                p == partition && rows.hasNext() ? List.of(arraySize(rows.next())).iterator()
+                        : java.util.Collections.emptyIterator(), false).collect();
         if (size.isEmpty()) {
             throw new IllegalStateException("partition " + partition + " of the table had rows and now has none");
         }
         return size.get(0);
     }
 
-    /** The size of a row's first field, an array; -1 when it is null (as Spark's size() says). */
+    /** The size of a row's first field, an array; -1 when it is null. */
     private static int arraySize(InternalRow row) {
         return row.isNullAt(0) ? -1 : row.getArray(0).numElements();
     }
@@ -275,15 +253,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             firstRows[p] = firstRows[p - 1] + l.partitionRows()[p - 1];
         }
         TableDataSource source = this;
-        Optional<SparkPlan> scan = columnarScan(rows.queryExecution().executedPlan());
-        // Spark's own rows: a feature array is copied out in one go, where a Row boxes every value. Straight from
-        // the scan's column batches when the query is nothing but the scan: reading every value of Fashion-MNIST
-        // as Parquet (600,000 rows) took 13 s through Spark's rows, 3.5 s from the batches.
-        JavaRDD<Chunk> chunks = scan.isPresent()
-                ? scan.get().executeColumnar().toJavaRDD().mapPartitionsWithIndex((part, batches) ->
-                        source.place(rowsOf(batches), (int) firstRows[part], partitions, seed), true)
-                : rows.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex((part, in) ->
-                        source.place(in, (int) firstRows[part], partitions, seed), true);
+        JavaRDD<Chunk> chunks = internalRows(rows).mapPartitionsWithIndex((part, in) ->
+                source.place(in, (int) firstRows[part], partitions, seed), true);
         if (chunks.getNumPartitions() != l.partitionRows().length) {
             throw error("was read in " + chunks.getNumPartitions() + " partitions, " + l.partitionRows().length
                     + " when it was opened: did it change?");
@@ -306,6 +277,20 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         }
         select.add(functions.col(spec.label()));
         return read(sc, opened().schema()).select(select.toArray(Column[]::new));
+    }
+
+    /**
+     * The rows of {@code query}, partition by partition, as Spark's internal rows (a feature array is copied out in
+     * one go, where a Row boxes every value): straight from the scan's column batches when the query is nothing but
+     * the scan (Parquet; a row is a view of its batch, read before the next), else as Spark executes the query.
+     * Reading every value of Fashion-MNIST as Parquet (600,000 rows) took 13 s through Spark's rows, 3.5 s from the
+     * batches, which also need no code generated and compiled (0.43 s the first time in a JVM).
+     */
+    private static JavaRDD<InternalRow> internalRows(Dataset<Row> query) {
+        Optional<SparkPlan> scan = columnarScan(query.queryExecution().executedPlan());
+        return scan.isPresent()
+                ? scan.get().executeColumnar().toJavaRDD().mapPartitions(TableDataSource::rowsOf, true)
+                : query.queryExecution().toRdd().toJavaRDD();
     }
 
     /**
