@@ -5,6 +5,7 @@ import dev.shoal.driver.plan.DataConfig;
 import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.Preflight;
+import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.driver.run.TrainingRun;
 import dev.shoal.kernel.JitDirectives;
@@ -113,7 +114,7 @@ final class BenchLoadCommand implements Callable<Integer> {
                     dir.resolve("bench-load.json"));
             return 0;
         } finally {
-            SavedModel.deleteAll(data);
+            RunDirectory.deleteAll(data);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.apache.spark.ml.functions.array_to_vector;
 
 import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.ml.ShoalClassificationModel;
 import dev.shoal.ml.ShoalClassifier;
@@ -131,7 +132,7 @@ final class BenchMlCommand implements Callable<Integer> {
             }
             return 0;
         } finally {
-            SavedModel.deleteAll(work);
+            RunDirectory.deleteAll(work);
         }
     }
 

@@ -4,6 +4,7 @@ import dev.shoal.driver.data.IdxFile;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.BatchPrediction;
 import dev.shoal.driver.run.ModelEvaluation;
+import dev.shoal.driver.run.RunDirectory;
 import dev.shoal.driver.run.SparkContexts;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -107,7 +108,7 @@ final class BenchPredictCommand implements Callable<Integer> {
             }
             return 0;
         } finally {
-            SavedModel.deleteAll(work);
+            RunDirectory.deleteAll(work);
         }
     }
 

@@ -73,7 +73,7 @@ final class EvaluateCommand implements Callable<Integer> {
             System.out.println("written: " + output.toAbsolutePath());
             return 0;
         } finally {
-            SavedModel.deleteAll(work);
+            RunDirectory.deleteAll(work);
         }
     }
 

@@ -144,7 +144,7 @@ final class PredictCommand implements Callable<Integer> {
             }
             return 0;
         } finally {
-            SavedModel.deleteAll(work);
+            RunDirectory.deleteAll(work);
         }
     }
 

@@ -7,7 +7,6 @@ import dev.shoal.kernel.config.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -85,14 +84,5 @@ record SavedModel(Path zip, Path plan, String label, String version) {
         return new SavedModel(work.resolve(RunDirectory.MODEL), work.resolve(RunDirectory.PLAN),
                 reference + " (version " + version + ", " + registry.versionUri(name, version) + ")",
                 name + "@" + version);
-    }
-
-    /** Deletes {@code dir} and everything in it. */
-    static void deleteAll(Path dir) throws IOException {
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -50,6 +50,15 @@ public final class RunDirectory implements Consumer<Metrics>, AutoCloseable {
                 StandardOpenOption.WRITE);
     }
 
+    /** Deletes {@code dir} and everything in it (the temporary folders commands and runs work in). */
+    public static void deleteAll(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     /** Creates {@code parent/runId}; fails if it exists, so a run never writes over another one. */
     public static RunDirectory create(Path parent, String runId) {
         Path dir = parent.resolve(runId);
