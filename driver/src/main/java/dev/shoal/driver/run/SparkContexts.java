@@ -40,6 +40,7 @@ public final class SparkContexts {
         executorJvmFlags().ifPresent(flags -> conf.setIfMissing("spark.executor.extraJavaOptions", flags
                 + " -XX:+AlwaysPreTouch -XX:+UseParallelGC -Xms" + conf.getSizeAsMb("spark.executor.memory", "1g")
                 + "m"));
+        conf.set("spark.plugins", RemovalPools.addedTo(conf.get("spark.plugins", null)));
         settings.forEach(conf::set);
         String master = plan.spark().master();
         if (!"auto".equals(master)) {
