@@ -27,6 +27,8 @@ public final class ThresholdEncoder {
     private static final int INFINITY = 0x7f800000;
 
     private final float[] residual;
+    /** The indices {@link #select} keeps from one block of entries. */
+    private final int[] selected = new int[4096];
     private final int target;
     private final int[] histogram = new int[BINS];
 
@@ -92,22 +94,36 @@ public final class ThresholdEncoder {
         return select(Float.intBitsToFloat(b << BIN_SHIFT), examples);
     }
 
-    /** Takes every entry of at least {@code threshold} off the residual, as a message. */
+    /**
+     * Takes every entry of at least {@code threshold} off the residual, as a message. A tenth of the entries, in
+     * no pattern, is selected, and the processor mispredicted a branch on that (and one on the entry's sign)
+     * often enough to double the time. So each block of entries is read twice, without a branch that depends on
+     * the data: first every index is written and only a selected one is kept (a finite float's magnitude orders
+     * as its bits do), then the kept entries' multiples are taken off the residual.
+     */
     private GradientMessage select(float threshold, int examples) {
+        int thresholdBits = Float.floatToRawIntBits(threshold);
         int[] entries = new int[Math.min(residual.length, 2 * target)];
         byte[] multiples = new byte[entries.length];
         int n = 0;
-        for (int i = 0; i < residual.length; i++) {
-            float v = residual[i];
-            // A branch taken for a tenth of the entries beat a branch-free loop, which divides every entry (2x).
-            if (Math.abs(v) >= threshold) {
+        for (int start = 0; start < residual.length; start += selected.length) {
+            int end = Math.min(residual.length, start + selected.length);
+            int kept = 0;
+            for (int i = start; i < end; i++) {
+                selected[kept] = i;
+                kept += 1 - (((Float.floatToRawIntBits(residual[i]) & 0x7fffffff) - thresholdBits) >>> 31);
+            }
+            if (n + kept > entries.length) {
+                entries = Arrays.copyOf(entries, Math.max(2 * entries.length, n + kept));
+                multiples = Arrays.copyOf(multiples, entries.length);
+            }
+            for (int j = 0; j < kept; j++) {
+                int i = selected[j];
+                float v = residual[i];
                 int k = (int) Math.min(GradientMessage.MAX_MULTIPLE, Math.abs(v) / threshold);
                 residual[i] = v - Math.copySign(k * threshold, v);
-                if (n == entries.length) {
-                    entries = Arrays.copyOf(entries, 2 * n);
-                    multiples = Arrays.copyOf(multiples, 2 * n);
-                }
-                entries[n] = v > 0 ? i + 1 : -(i + 1);
+                int sign = Float.floatToRawIntBits(v) >> 31; // 0 or -1
+                entries[n] = ((i + 1) ^ sign) - sign;
                 multiples[n++] = (byte) k;
             }
         }

@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Random;
+import java.util.stream.IntStream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -53,9 +55,9 @@ class ThresholdEncoderTest {
     }
 
     private static void assertReconstructs(float[] expected, GradientMessage message, float[] residual) {
-        float[] decoded = new float[SIZE];
+        float[] decoded = new float[expected.length];
         message.addTo(decoded);
-        for (int i = 0; i < SIZE; i++) {
+        for (int i = 0; i < expected.length; i++) {
             // Numeric equality: -0.0 and 0.0 are the same gradient.
             assertTrue(expected[i] == decoded[i] + residual[i], "entry " + i + ": " + expected[i] + " != "
                     + decoded[i] + " + " + residual[i]);
@@ -64,6 +66,35 @@ class ThresholdEncoderTest {
             float t = message.threshold();
             assertEquals(0, Float.floatToRawIntBits(t) & ((1 << 20) - 1), "threshold " + t + " has 3 mantissa bits");
         }
+    }
+
+    @Test
+    void entriesAreSelectedAcrossBlocks() {
+        // The encoder selects from a block of 4,096 entries at a time: three blocks and five entries more.
+        int size = 3 * 4096 + 5;
+        Random random = new Random(7);
+        float[] g = new float[size];
+        for (int i = 0; i < size; i++) {
+            g[i] = (float) (random.nextGaussian() * Math.exp(2 * random.nextGaussian()));
+        }
+        g[size - 1] = 1e6f; // the last, short block has an entry to send
+        ThresholdEncoder encoder = new ThresholdEncoder(size, 0.1);
+        GradientMessage message = encoder.encode(g, 1);
+        assertReconstructs(g, message, encoder.residual());
+
+        float t = message.threshold();
+        int[] entries = message.entries();
+        assertEquals(IntStream.range(0, size).filter(i -> Math.abs(g[i]) >= t).count(), entries.length,
+                "every entry of at least the threshold, once");
+        for (int j = 1; j < entries.length; j++) {
+            assertTrue(Math.abs(entries[j]) > Math.abs(entries[j - 1]), "entries in index order at " + j);
+        }
+        for (int block = 0; block < 4; block++) {
+            int first = block * 4096;
+            assertTrue(Arrays.stream(entries).anyMatch(e -> Math.abs(e) - 1 >= first && Math.abs(e) - 1 < first + 4096),
+                    "an entry from block " + block);
+        }
+        assertEquals(size, entries[entries.length - 1], "the last entry, positive");
     }
 
     @Test
