@@ -297,10 +297,17 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The machine's CPU as /proc/cpuinfo names it (model name, family, model) and its cores: figures compare only
-     * within one machine, and the same job ran twice as fast on one CPU as on another.
+     * The machine's CPU as /proc/cpuinfo names it (model name, family, model), its cores and the OpenBLAS kernels
+     * asked for (scripts/openblas-kernels): figures compare only within one machine, and the same job ran twice as
+     * fast on one CPU as on another.
      */
     static String cpu() {
+        String coretype = System.getenv("OPENBLAS_CORETYPE");
+        return cpuModel() + ", OpenBLAS kernels: " + (coretype == null || coretype.isBlank() ? "OpenBLAS's choice"
+                : coretype + " (OPENBLAS_CORETYPE)");
+    }
+
+    private static String cpuModel() {
         Map<String, String> fields = new LinkedHashMap<>();
         try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
             lines.takeWhile(l -> !l.isBlank()).forEach(l -> {

@@ -41,6 +41,11 @@ public final class SparkContexts {
                 + " -XX:+AlwaysPreTouch -XX:+UseParallelGC -Xms" + conf.getSizeAsMb("spark.executor.memory", "1g")
                 + "m"));
         conf.set("spark.plugins", RemovalPools.addedTo(conf.get("spark.plugins", null)));
+        // The matrix-product kernels the launcher named (scripts/openblas-kernels), for executors too.
+        String coretype = System.getenv("OPENBLAS_CORETYPE");
+        if (coretype != null && !coretype.isBlank()) {
+            conf.setIfMissing("spark.executorEnv.OPENBLAS_CORETYPE", coretype);
+        }
         settings.forEach(conf::set);
         String master = plan.spark().master();
         if (!"auto".equals(master)) {
