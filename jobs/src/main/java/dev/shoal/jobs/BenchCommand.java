@@ -10,6 +10,7 @@ import dev.shoal.driver.plan.DataFormat;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.run.HeapSize;
 import dev.shoal.driver.run.Preflight;
+import dev.shoal.driver.run.SparkContexts;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.UserFacingException;
 import java.io.IOException;
@@ -302,9 +303,8 @@ final class BenchCommand implements Callable<Integer> {
      * fast on one CPU as on another.
      */
     static String cpu() {
-        String coretype = System.getenv("OPENBLAS_CORETYPE");
-        return cpuModel() + ", OpenBLAS kernels: " + (coretype == null || coretype.isBlank() ? "OpenBLAS's choice"
-                : coretype + " (OPENBLAS_CORETYPE)");
+        return cpuModel() + ", OpenBLAS kernels: "
+                + SparkContexts.openBlasKernels().map(k -> k + " (OPENBLAS_CORETYPE)").orElse("OpenBLAS's choice");
     }
 
     private static String cpuModel() {

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * them the process's resident memory. A removal is short and nothing waits on it, so a few threads serve them.
  * Spark has no setting for these pools; this finds them through the RPC environment's endpoints and lowers their
  * core size (the queue is unbounded, so the core size is the number of threads). Where Spark's internals are not
- * as expected, it logs that once and changes nothing.
+ * as expected, it logs a warning and changes nothing.
  */
 public final class RemovalPools implements SparkPlugin {
     /** Threads a removal pool keeps. */

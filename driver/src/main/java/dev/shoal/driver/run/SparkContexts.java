@@ -41,11 +41,8 @@ public final class SparkContexts {
                 + " -XX:+AlwaysPreTouch -XX:+UseParallelGC -Xms" + conf.getSizeAsMb("spark.executor.memory", "1g")
                 + "m"));
         conf.set("spark.plugins", RemovalPools.addedTo(conf.get("spark.plugins", null)));
-        // The matrix-product kernels the launcher named (scripts/openblas-kernels), for executors too.
-        String coretype = System.getenv("OPENBLAS_CORETYPE");
-        if (coretype != null && !coretype.isBlank()) {
-            conf.setIfMissing("spark.executorEnv.OPENBLAS_CORETYPE", coretype);
-        }
+        // The matrix-product kernels the launcher named, for executors too.
+        openBlasKernels().ifPresent(kernels -> conf.setIfMissing("spark.executorEnv.OPENBLAS_CORETYPE", kernels));
         settings.forEach(conf::set);
         String master = plan.spark().master();
         if (!"auto".equals(master)) {
@@ -54,6 +51,11 @@ public final class SparkContexts {
             conf.setMaster("local[" + plan.sync().workers() + "]");
         }
         return new JavaSparkContext(conf);
+    }
+
+    /** The OpenBLAS kernels this process was started with ({@code OPENBLAS_CORETYPE}, scripts/openblas-kernels). */
+    public static Optional<String> openBlasKernels() {
+        return Optional.ofNullable(System.getenv("OPENBLAS_CORETYPE")).filter(k -> !k.isBlank());
     }
 
     /**
