@@ -112,6 +112,30 @@ public final class WorkerKernel {
      * Returns {@link WorkerResult#empty()} when there are no batches.
      */
     public WorkerResult train(ModelSnapshot start, Iterator<MiniBatch> batches) {
+        WorkerResult figures = steps(start, batches);
+        if (figures.workers() == 0) {
+            return figures;
+        }
+        return WorkerResult.of(net.params().toFloatVector(), updaterState(), figures.examples(),
+                figures.maxSteps(), figures.lossSum(), figures.computeNanos(), figures.memory());
+    }
+
+    /**
+     * {@link #train}'s result in {@link WorkerResultCodec}'s bytes, the same bytes, copied in bulk from the
+     * network's arrays: what an averaging stage sends its peers after a round.
+     */
+    public byte[] trainEncoded(ModelSnapshot start, Iterator<MiniBatch> batches) {
+        WorkerResult figures = steps(start, batches);
+        if (figures.workers() == 0) {
+            return WorkerResultCodec.encode(figures);
+        }
+        storeUpdaterState();
+        return WorkerResultCodec.encode(figures, floats(net.params()),
+                updaterStates().stream().map(WorkerKernel::floats).toList());
+    }
+
+    /** The steps of {@link #train}; their figures, without the model (empty when there were no batches). */
+    private WorkerResult steps(ModelSnapshot start, Iterator<MiniBatch> batches) {
         load(start);
         long begin = System.nanoTime();
         int steps = 0;
@@ -129,11 +153,8 @@ public final class WorkerKernel {
             steps++;
         }
         long compute = System.nanoTime() - begin;
-        if (steps == 0) {
-            return WorkerResult.empty();
-        }
-        return WorkerResult.of(net.params().toFloatVector(), updaterState(), examples, steps, lossSum, compute,
-                MemoryUse.now());
+        return steps == 0 ? WorkerResult.empty()
+                : WorkerResult.of(new float[0], new float[0], examples, steps, lossSum, compute, MemoryUse.now());
     }
 
     /**
@@ -353,9 +374,7 @@ public final class WorkerKernel {
     }
 
     private float[] updaterState() {
-        if (adamStep != null) {
-            adamStep.store();
-        }
+        storeUpdaterState();
         List<INDArray> states = updaterStates();
         float[] all = new float[(int) states.stream().mapToLong(INDArray::length).sum()];
         int offset = 0;
@@ -364,6 +383,13 @@ public final class WorkerKernel {
             offset += (int) state.length();
         }
         return all;
+    }
+
+    /** Brings the network's updater state up to date with the fast updater's, which keeps its own copy. */
+    private void storeUpdaterState() {
+        if (adamStep != null) {
+            adamStep.store();
+        }
     }
 
     /** The updater states: the network's, and a GAN discriminator's, which has an updater of its own. */

@@ -2,8 +2,11 @@ package dev.shoal.kernel;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The explicit, versioned byte form of a {@link WorkerResult}: what a task sends back to the driver (Spark
@@ -41,12 +44,7 @@ public final class WorkerResultCodec {
         int width = r.workers() == 1 && r.weight() == 1 ? Float.BYTES : Double.BYTES;
         int p = r.paramSum().length;
         int u = r.updaterSum().length;
-        int size = HEADER + width * (p + u) + TRAILER;
-        ByteBuffer buf = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        buf.put(MAGIC).putInt(VERSION).putInt(width).putInt(r.workers()).putDouble(r.weight())
-                .putLong(r.examples()).putInt(r.maxSteps()).putDouble(r.lossSum()).putLong(r.computeNanos())
-                .putLong(r.maxComputeNanos()).putLong(r.memory().rssMb()).putLong(r.memory().heapCommittedMb())
-                .putLong(r.memory().heapUsedMb()).putInt(p).putInt(u);
+        ByteBuffer buf = header(r, width, p, u);
         for (double[] values : new double[][] {r.paramSum(), r.updaterSum()}) {
             for (double v : values) {
                 if (width == Float.BYTES) {
@@ -56,7 +54,45 @@ public final class WorkerResultCodec {
                 }
             }
         }
-        buf.putInt(Checksum.crc32c(buf.array(), size - TRAILER));
+        return withChecksum(buf);
+    }
+
+    /**
+     * The bytes {@link #encode} gives for one unweighted worker's result with the figures of {@code figures}
+     * (whose own sums are ignored) and these values, copied in bulk from where they are (a network's arrays)
+     * without the float arrays and their widening to doubles that {@link WorkerResult#of} makes.
+     *
+     * @param params       the parameters, from position to limit
+     * @param updaterParts the updater state, one part after the other, each from position to limit
+     */
+    public static byte[] encode(WorkerResult figures, FloatBuffer params, List<FloatBuffer> updaterParts) {
+        if (figures.workers() != 1 || figures.weight() != 1) {
+            throw new IllegalArgumentException("values in floats are one unweighted worker's; got "
+                    + figures.workers() + " workers of weight " + figures.weight());
+        }
+        int u = updaterParts.stream().mapToInt(FloatBuffer::remaining).sum();
+        ByteBuffer buf = header(figures, Float.BYTES, params.remaining(), u);
+        FloatBuffer values = buf.asFloatBuffer();
+        values.put(params.duplicate());
+        for (FloatBuffer part : updaterParts) {
+            values.put(part.duplicate());
+        }
+        buf.position(buf.position() + Float.BYTES * values.position());
+        return withChecksum(buf);
+    }
+
+    /** A buffer of the whole encoding's size, its header written, positioned at the first value. */
+    private static ByteBuffer header(WorkerResult r, int width, int p, int u) {
+        int size = HEADER + width * (p + u) + TRAILER;
+        ByteBuffer buf = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        return buf.put(MAGIC).putInt(VERSION).putInt(width).putInt(r.workers()).putDouble(r.weight())
+                .putLong(r.examples()).putInt(r.maxSteps()).putDouble(r.lossSum()).putLong(r.computeNanos())
+                .putLong(r.maxComputeNanos()).putLong(r.memory().rssMb()).putLong(r.memory().heapCommittedMb())
+                .putLong(r.memory().heapUsedMb()).putInt(p).putInt(u);
+    }
+
+    private static byte[] withChecksum(ByteBuffer buf) {
+        buf.putInt(Checksum.crc32c(buf.array(), buf.position()));
         return buf.array();
     }
 
@@ -65,7 +101,9 @@ public final class WorkerResultCodec {
         Decoder d = new Decoder(bytes);
         double[] params = new double[d.params];
         double[] updater = new double[d.updater];
-        d.readValues(params, updater, false);
+        float[] scratch = new float[Decoder.CHUNK];
+        d.readValues(0, d.params, params, false, scratch, null);
+        d.readValues(d.params, d.updater, updater, false, scratch, null);
         WorkerResult f = d.figures;
         return new WorkerResult(params, updater, f.workers(), f.weight(), f.examples(), f.maxSteps(), f.lossSum(),
                 f.computeNanos(), f.maxComputeNanos(), f.memory());
@@ -76,11 +114,14 @@ public final class WorkerResultCodec {
      * values it holds, which {@link #readValues} then reads into arrays the caller owns.
      */
     static final class Decoder {
+        /** A good length for the scratch arrays of {@link #readValues}: a few pages, read in one copy. */
+        static final int CHUNK = 4096;
         final WorkerResult figures;
         final int params;
         final int updater;
-        private final ByteBuffer buf;
         private final int width;
+        private final FloatBuffer floatValues;
+        private final DoubleBuffer doubleValues;
 
         /** @throws CorruptSnapshotException naming the first check that failed */
         Decoder(byte[] bytes) {
@@ -88,7 +129,7 @@ public final class WorkerResultCodec {
                 throw new CorruptSnapshotException("worker result is " + bytes.length + " bytes, shorter than its "
                         + (HEADER + TRAILER) + "-byte header and checksum");
             }
-            buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
             byte[] magic = new byte[MAGIC.length];
             buf.get(magic);
             if (!Arrays.equals(magic, MAGIC)) {
@@ -125,18 +166,37 @@ public final class WorkerResultCodec {
             }
             figures = new WorkerResult(new double[0], new double[0], workers, weight, examples, steps, lossSum,
                     computeNanos, maxComputeNanos, memory);
+            ByteBuffer values = buf.slice(HEADER, width * (params + updater)).order(ByteOrder.LITTLE_ENDIAN);
+            floatValues = values.asFloatBuffer();
+            doubleValues = values.asDoubleBuffer();
         }
 
         /**
-         * Reads the parameter sums into {@code paramSums} and the updater-state sums into {@code updaterSums}
-         * ({@link #params} and {@link #updater} long): added to what they hold when {@code add}, else written
-         * over it.
+         * Reads values {@code first} to {@code first + count - 1} (the parameters, then the updater state, counted
+         * as one sequence) into {@code into}'s first {@code count} entries: added to what they hold when
+         * {@code add}, else written over it. Read in bulk through the scratch arrays, of any length:
+         * {@code floatScratch} for float values, {@code doubleScratch} (unused, may be null, unless adding) for
+         * double ones.
          */
-        void readValues(double[] paramSums, double[] updaterSums, boolean add) {
-            for (double[] values : new double[][] {paramSums, updaterSums}) {
-                for (int i = 0; i < values.length; i++) {
-                    double v = width == Float.BYTES ? buf.getFloat() : buf.getDouble();
-                    values[i] = add ? values[i] + v : v;
+        void readValues(int first, int count, double[] into, boolean add, float[] floatScratch,
+                        double[] doubleScratch) {
+            if (width == Double.BYTES && !add) {
+                doubleValues.get(first, into, 0, count);
+                return;
+            }
+            int chunk = width == Float.BYTES ? floatScratch.length : doubleScratch.length;
+            for (int done = 0; done < count; done += chunk) {
+                int n = Math.min(chunk, count - done);
+                if (width == Float.BYTES) {
+                    floatValues.get(first + done, floatScratch, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        into[done + i] = add ? into[done + i] + floatScratch[i] : floatScratch[i];
+                    }
+                } else {
+                    doubleValues.get(first + done, doubleScratch, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        into[done + i] += doubleScratch[i];
+                    }
                 }
             }
         }

@@ -12,6 +12,7 @@ import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.UpdaterType;
 import dev.shoal.kernel.config.WeightInit;
 import dev.shoal.kernel.testing.Rounding;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -157,6 +158,28 @@ class WorkerKernelTest {
         WorkerResult again = kernel.train(start, data.batches(9, BATCH, 0, 4));
         assertArrayEquals(first.paramSum(), again.paramSum());
         assertArrayEquals(first.updaterSum(), again.updaterSum());
+    }
+
+    /** The bytes an averaging stage sends, written from the network: the same result as {@code train}'s. */
+    @Test
+    void trainEncodedGivesTrainsResult() {
+        for (KernelOptions options : List.of(KernelOptions.ALL, KernelOptions.NONE)) { // with and without AdamStep
+            ExampleBlock data = KernelFixtures.block(64, 3);
+            WorkerKernel kernel = new WorkerKernel(reluAdam(), Target.CLASS, options);
+            ModelSnapshot start = kernel.snapshot();
+            kernel.seedRandom(5);
+            WorkerResult trained = kernel.train(start, data.batches(9, BATCH, 0, 4));
+            kernel.seedRandom(5);
+            WorkerResult encoded = WorkerResultCodec.decode(kernel.trainEncoded(start, data.batches(9, BATCH, 0, 4)));
+            assertArrayEquals(trained.paramSum(), encoded.paramSum());
+            assertArrayEquals(trained.updaterSum(), encoded.updaterSum());
+            assertTrue(trained.updaterSum().length > 0);
+            assertEquals(List.of(1, 1.0, 64L, 4, trained.lossSum()), List.of(encoded.workers(), encoded.weight(),
+                    encoded.examples(), encoded.maxSteps(), encoded.lossSum()));
+        }
+        WorkerKernel kernel = new WorkerKernel(reluAdam());
+        assertEquals(0, WorkerResultCodec.decode(kernel.trainEncoded(kernel.snapshot(),
+                Collections.emptyIterator())).workers(), "no batches, no worker");
     }
 
     @Test

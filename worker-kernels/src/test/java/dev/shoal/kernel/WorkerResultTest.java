@@ -10,7 +10,12 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -101,14 +106,55 @@ class WorkerResultTest {
             merger.clear();
             WorkerResult fold = WorkerResult.empty();
             for (WorkerResult r : merge) {
-                merger.add(WorkerResultCodec.encode(r));
+                assertSameResult(r.withoutModel(), merger.add(WorkerResultCodec.encode(r)));
                 fold = fold.merge(r);
             }
-            assertSameResult(fold, merger.merged());
+            assertSameResult(fold.withoutModel(), merger.figures());
             if (fold.workers() > 0) {
-                assertArrayEquals(fold.average(3, 1).params(), merger.merged().average(3, 1).params());
+                assertEquals(fold.average(3, 1), merger.average(3, 1));
+            } else {
+                assertThrows(IllegalStateException.class, () -> merger.average(3, 1));
             }
         }
+    }
+
+    /** Models of more values than the merger reads at once. */
+    @Test
+    void theMergerAveragesModelsLongerThanItsChunks() {
+        Random random = new Random(7);
+        List<WorkerResult> results = new ArrayList<>();
+        ResultMerger merger = new ResultMerger();
+        for (int w = 0; w < 3; w++) {
+            WorkerResult r = WorkerResult.of(gaussians(random, 9001), gaussians(random, 4099), 10 + w, 2, w, 5,
+                    MemoryUse.none());
+            results.add(r);
+            merger.add(WorkerResultCodec.encode(r));
+        }
+        ModelSnapshot expected = results.get(0).merge(results.get(1)).merge(results.get(2)).average(6, 2);
+        assertEquals(expected, merger.average(6, 2));
+    }
+
+    /** A worker's bytes written from buffers (a network's, outside the heap; the updater state in parts). */
+    @Test
+    void aWorkersBytesFromBuffersAreItsResultsBytes() {
+        Random random = new Random(8);
+        float[] params = gaussians(random, 5000);
+        float[] updater = gaussians(random, 300);
+        WorkerResult result = WorkerResult.of(params, updater, 64, 2, 1.5, 9, MemoryUse.none());
+        FloatBuffer direct = ByteBuffer.allocateDirect(Float.BYTES * params.length).order(ByteOrder.nativeOrder())
+                .asFloatBuffer().put(params).flip();
+        byte[] fromBuffers = WorkerResultCodec.encode(result.withoutModel(), direct,
+                List.of(FloatBuffer.wrap(updater, 0, 99), FloatBuffer.wrap(updater, 99, updater.length - 99)));
+        assertArrayEquals(WorkerResultCodec.encode(result), fromBuffers);
+        assertEquals(0, direct.position(), "the network's buffer is left as it was");
+    }
+
+    private static float[] gaussians(Random random, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) random.nextGaussian() * 1e3f;
+        }
+        return v;
     }
 
     @Provide
@@ -134,7 +180,7 @@ class WorkerResultTest {
                 .contains("2 + 1 vs 3 + 1 values"));
         merger.clear();
         merger.add(other);
-        assertEquals(3, merger.merged().paramSum().length, "a new merge may be of another size");
+        assertEquals(3, merger.average(1, 0).params().length, "a new merge may be of another size");
     }
 
     @Test

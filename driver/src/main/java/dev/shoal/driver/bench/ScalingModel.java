@@ -159,7 +159,8 @@ public record ScalingModel(double computeMs, Line exchangeMs, Line launchMs, dou
 
     /**
      * Milliseconds a worker of an averaging stage spends on one more peer's result of {@code modelValues} values
-     * ({@link ResultMerger#add}: checksum, decode, add), measured here.
+     * ({@link ResultMerger}: checksum, then one more addend for every averaged value), measured here: merging two
+     * results against merging one.
      */
     public static double mergeMsPerPeer(long modelValues) {
         float[] params = new float[(int) Math.min(Integer.MAX_VALUE - 16, modelValues)];
@@ -167,12 +168,19 @@ public record ScalingModel(double computeMs, Line exchangeMs, Line launchMs, dou
         byte[] encoded = WorkerResultCodec.encode(WorkerResult.of(params, new float[0], 1, 1, 0, 0,
                 MemoryUse.none()));
         ResultMerger merger = new ResultMerger();
+        return Math.max(0, bestMergeMs(merger, encoded, 2) - bestMergeMs(merger, encoded, 1));
+    }
+
+    /** The fastest of 30 merges and averages of {@code results} copies of {@code encoded}, in milliseconds. */
+    private static double bestMergeMs(ResultMerger merger, byte[] encoded, int results) {
         double best = Double.MAX_VALUE;
         for (int i = 0; i < 30; i++) {
-            merger.clear();
-            merger.add(encoded);
             long t0 = System.nanoTime();
-            merger.add(encoded);
+            merger.clear();
+            for (int r = 0; r < results; r++) {
+                merger.add(encoded);
+            }
+            merger.average(1, 0);
             best = Math.min(best, (System.nanoTime() - t0) / 1e6);
         }
         return best;

@@ -6,7 +6,6 @@ import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.ResultMerger;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
-import dev.shoal.kernel.WorkerResultCodec;
 import dev.shoal.kernel.sharing.PeerGroup;
 import java.io.Serializable;
 import java.time.Duration;
@@ -22,8 +21,8 @@ import org.apache.spark.util.LongAccumulator;
  * One worker of an averaging stage ({@code sync.average-on: workers}), run on an executor inside a Spark barrier
  * stage: the rounds from {@code firstRound} to {@code endRound} without going back to the driver. After each
  * round every worker sends its {@link WorkerResult} to every other, then each merges all of them in rank order
- * and averages them, the very code the driver runs on the results it collects, so every worker holds the
- * driver's next model to the bit and starts the next round from it. Only rank 0 sends the final model back; every
+ * and averages them ({@link ResultMerger}: the arithmetic of the driver's merge and average on the results it
+ * collects), so every worker holds the driver's next model to the bit and starts the next round from it. Only rank 0 sends the final model back; every
  * executor keeps it for the next stage ({@link ResidentModel}).
  */
 record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) implements Serializable {
@@ -54,16 +53,19 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
                 ResultMerger merger = new ResultMerger();
                 for (int round = firstRound; round < endRound; round++) {
                     long begin = System.nanoTime();
-                    WorkerResult own = task.trainRound(rank, model, epoch, round * steps, steps, mine);
-                    examples.add(own.examples());
-                    losses.add(own.lossSum());
+                    byte[] own = task.trainRoundEncoded(rank, model, epoch, round * steps, steps, mine);
                     merger.clear();
-                    for (byte[] result : peers.allGather(WorkerResultCodec.encode(own))) {
-                        merger.add(result);
+                    byte[][] results = peers.allGather(own);
+                    for (int r = 0; r < results.length; r++) {
+                        WorkerResult added = merger.add(results[r]);
+                        if (r == rank) {
+                            examples.add(added.examples());
+                            losses.add(added.lossSum());
+                        }
                     }
-                    WorkerResult merged = merger.merged();
-                    model = merged.average(model.iteration() + merged.maxSteps(), epoch);
-                    figures.add(merged.withoutModel());
+                    WorkerResult merged = merger.figures();
+                    model = merger.average(model.iteration() + merged.maxSteps(), epoch);
+                    figures.add(merged);
                     roundNanos.add(System.nanoTime() - begin);
                     if (!Double.isFinite(merged.meanLoss()) || model.firstNonFinite() >= 0) {
                         break; // every worker stops here; the driver reports the round

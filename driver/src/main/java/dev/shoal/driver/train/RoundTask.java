@@ -9,7 +9,9 @@ import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.Shuffle;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.Target;
+import dev.shoal.kernel.WorkerKernel;
 import dev.shoal.kernel.WorkerResult;
+import dev.shoal.kernel.WorkerResultCodec;
 import dev.shoal.kernel.config.KernelOptions;
 import java.io.Serializable;
 import dev.shoal.kernel.MiniBatch;
@@ -39,15 +41,38 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
     WorkerResult trainRound(int partition, ModelSnapshot start, int epoch, int firstBatch, int steps,
                             List<ExampleBlock> mine) {
         WorkerResult result = WorkerResult.empty();
-        long order = Shuffle.orderSeed(seed, epoch, partition);
         for (ExampleBlock block : mine) {
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                lease.kernel().seedRandom(order + firstBatch);
-                var batches = block.batches(order, batchSize, firstBatch, steps);
-                result = result.merge(lease.kernel().train(start, augmentation.apply(batches, order + firstBatch)));
-            }
+            result = result.merge(trainBlock(partition, start, epoch, firstBatch, steps, block, WorkerKernel::train));
         }
         return result;
+    }
+
+    /**
+     * {@link #trainRound}'s result in {@link WorkerResultCodec}'s bytes; a partition of one block (as averaging
+     * stages have) has them written straight from the network, without the arrays its result would take.
+     */
+    byte[] trainRoundEncoded(int partition, ModelSnapshot start, int epoch, int firstBatch, int steps,
+                             List<ExampleBlock> mine) {
+        if (mine.size() != 1) {
+            return WorkerResultCodec.encode(trainRound(partition, start, epoch, firstBatch, steps, mine));
+        }
+        return trainBlock(partition, start, epoch, firstBatch, steps, mine.get(0), WorkerKernel::trainEncoded);
+    }
+
+    /** {@code train} (a kernel's training method) on a block's share of a round, in the partition's order. */
+    private <T> T trainBlock(int partition, ModelSnapshot start, int epoch, int firstBatch, int steps,
+                             ExampleBlock block, KernelTraining<T> train) {
+        long order = Shuffle.orderSeed(seed, epoch, partition);
+        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+            lease.kernel().seedRandom(order + firstBatch);
+            var batches = block.batches(order, batchSize, firstBatch, steps);
+            return train.apply(lease.kernel(), start, augmentation.apply(batches, order + firstBatch));
+        }
+    }
+
+    /** One of a kernel's training methods. */
+    private interface KernelTraining<T> {
+        T apply(WorkerKernel kernel, ModelSnapshot start, Iterator<MiniBatch> batches);
     }
 
     /**
