@@ -43,13 +43,28 @@ final class AdamStep {
     private final float[] m;
     private final float[] v;
     private final float[] gradient;
+    /** Per variable, the sum of the squares of its parameters, valid while {@link #squaresCurrent}. */
+    private final double[] squares;
+    private boolean squaresCurrent;
+
+    /** Values an Adam step updates before it sums their squares, while they are in cache. */
+    private static final int CHUNK = 2048;
+    /** Independent running sums of squares. */
+    private static final int LANES = 4;
 
     /** One DL4J updater block: a range of parameters with one Adam configuration and its state views. */
     private record Block(Adam config, int start, INDArray mView, INDArray vView, List<Variable> variables) {
     }
 
-    /** One parameter array of a layer, as a range of the network's flattened parameters, and its L2 coefficient. */
-    private record Variable(int start, int end, ISchedule l2) {
+    /**
+     * One parameter array of a layer, as a range of the network's flattened parameters, and its L2 coefficient;
+     * {@code index} counts the network's variables.
+     */
+    private record Variable(int index, int start, int end, ISchedule l2) {
+        /** Whether the L2 coefficient can be other than zero: only then the score needs the squares. */
+        boolean penalized() {
+            return !(l2 instanceof FixedSchedule) || l2.valueAt(0, 0) != 0;
+        }
     }
 
     private AdamStep(MultiLayerNetwork net, List<Block> blocks) {
@@ -60,6 +75,7 @@ final class AdamStep {
         m = new float[n];
         v = new float[n];
         gradient = new float[n];
+        squares = new double[blocks.stream().mapToInt(b -> b.variables().size()).sum()];
         load();
     }
 
@@ -74,6 +90,7 @@ final class AdamStep {
             return null;
         }
         List<Block> blocks = new ArrayList<>();
+        int index = 0;
         for (UpdaterBlock block : ((BaseMultiLayerUpdater<?>) net.getUpdater()).getUpdaterBlocks()) {
             if (!(block.getGradientUpdater() instanceof AdamUpdater adam) || block.skipDueToPretrainConfig(false)) {
                 return null;
@@ -84,7 +101,7 @@ final class AdamStep {
                 if (l2 == null) {
                     return null;
                 }
-                variables.add(new Variable(p.getParamOffsetStart(), p.getParamOffsetEnd(), l2));
+                variables.add(new Variable(index++, p.getParamOffsetStart(), p.getParamOffsetEnd(), l2));
             }
             blocks.add(new Block(adam.getConfig(), block.getParamOffsetStart(), adam.getM(), adam.getV(), variables));
         }
@@ -115,6 +132,7 @@ final class AdamStep {
     /** Takes the network's parameters and updater state as the state of the step (after they were set). */
     void load() {
         floats(net.params()).get(params);
+        squaresCurrent = false;
         for (Block b : blocks) {
             floats(b.mView()).get(m, b.start(), (int) b.mView().length());
             floats(b.vView()).get(v, b.start(), (int) b.vView().length());
@@ -151,16 +169,25 @@ final class AdamStep {
             for (Variable var : b.variables()) {
                 float l2 = (float) var.l2().valueAt(iteration, epoch);
                 float batch = examples;
-                for (int i = var.start(); i < var.end(); i++) {
-                    float g = summed[i] / batch + l2 * params[i];
-                    float mi = beta1 * m[i] + (1 - beta1) * g;
-                    float vi = beta2 * v[i] + (1 - beta2) * g * g;
-                    m[i] = mi;
-                    v[i] = vi;
-                    params[i] -= mi / ((float) Math.sqrt(vi) + epsilon) * alpha;
+                double[] lanes = var.penalized() ? new double[LANES] : null;
+                for (int from = var.start(); from < var.end(); from += CHUNK) { // CHUNK: a multiple of LANES
+                    int to = Math.min(var.end(), from + CHUNK);
+                    for (int i = from; i < to; i++) {
+                        float g = summed[i] / batch + l2 * params[i];
+                        float mi = beta1 * m[i] + (1 - beta1) * g;
+                        float vi = beta2 * v[i] + (1 - beta2) * g * g;
+                        m[i] = mi;
+                        v[i] = vi;
+                        params[i] -= mi / ((float) Math.sqrt(vi) + epsilon) * alpha;
+                    }
+                    if (lanes != null) {
+                        addSquares(params, from, to, lanes);
+                    }
                 }
+                squares[var.index()] = lanes == null ? 0 : sum(lanes);
             }
         }
+        squaresCurrent = true;
         floats(net.params()).put(params);
     }
 
@@ -168,11 +195,16 @@ final class AdamStep {
     void flushSubnormals() {
         int flushed = Subnormals.flush(params) + Subnormals.flush(m) + Subnormals.flush(v);
         if (flushed > 0) {
+            squaresCurrent = false;
             floats(net.params()).put(params);
         }
     }
 
-    /** DL4J's regularization score of the current parameters: the sum over parameters of l2 / 2 * |w|^2. */
+    /**
+     * DL4J's regularization score of the current parameters: the sum over parameters of l2 / 2 * |w|^2. The sums
+     * of squares come from the last step, which took them while the parameters it had just updated were in cache
+     * (a pass of their own over the parameters was 6% of the Fashion-MNIST MLP's training time).
+     */
     double regularizationScore() {
         int iteration = net.getLayerWiseConfigurations().getIterationCount();
         int epoch = net.getLayerWiseConfigurations().getEpochCount();
@@ -181,15 +213,54 @@ final class AdamStep {
             for (Variable var : b.variables()) {
                 double l2 = var.l2().valueAt(iteration, epoch);
                 if (l2 != 0) {
-                    double squares = 0;
-                    for (int i = var.start(); i < var.end(); i++) {
-                        squares += params[i] * params[i];
-                    }
-                    score += l2 * 0.5 * squares;
+                    score += l2 * 0.5 * squares(var);
                 }
             }
         }
         return score;
+    }
+
+    /** The sum of the squares of a variable's parameters: the last step's, or taken now after a load or flush. */
+    private double squares(Variable var) {
+        if (!squaresCurrent) {
+            for (Block b : blocks) {
+                for (Variable each : b.variables()) {
+                    double[] lanes = new double[LANES];
+                    addSquares(params, each.start(), each.end(), lanes);
+                    squares[each.index()] = sum(lanes);
+                }
+            }
+            squaresCurrent = true;
+        }
+        return squares[var.index()];
+    }
+
+    /**
+     * Adds the squares of {@code a[from..to)} to {@code lanes}, round robin from lane 0, the last lanes of a
+     * range whose length is not a multiple of {@link #LANES} left short: a range summed in pieces of multiples of
+     * {@link #LANES} gets the very sums of one pass. Independent sums run at the CPU's throughput where one running
+     * sum waits for each addition to finish.
+     */
+    private static void addSquares(float[] a, int from, int to, double[] lanes) {
+        double s0 = lanes[0];
+        double s1 = lanes[1];
+        double s2 = lanes[2];
+        double s3 = lanes[3];
+        int i = from;
+        for (; i + LANES <= to; i += LANES) {
+            s0 += a[i] * a[i];
+            s1 += a[i + 1] * a[i + 1];
+            s2 += a[i + 2] * a[i + 2];
+            s3 += a[i + 3] * a[i + 3];
+        }
+        lanes[0] = s0 + (i < to ? a[i] * a[i] : 0);
+        lanes[1] = s1 + (i + 1 < to ? a[i + 1] * a[i + 1] : 0);
+        lanes[2] = s2 + (i + 2 < to ? a[i + 2] * a[i + 2] : 0);
+        lanes[3] = s3;
+    }
+
+    private static double sum(double[] lanes) {
+        return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
     }
 
     private static FloatBuffer floats(INDArray a) {

@@ -1,5 +1,6 @@
 package dev.shoal.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -84,6 +85,29 @@ class AdamStepTest {
                 fast.getUpdater().getStateViewArray().toFloatVector());
         Rounding.assertClose("regularization score", dl4j.calcRegularizationScore(true),
                 step.regularizationScore());
+    }
+
+    /**
+     * The score after a step, from the squares the step summed as it went (in chunks), is the score of a pass of
+     * its own over the same parameters, to the bit: layers of several chunks and of lengths that are not
+     * multiples of the step's four running sums.
+     */
+    @Test
+    void theStepsSumsOfSquaresAreThoseOfAPassOfTheirOwn() {
+        ModelConfig model = new ModelConfig(ModelType.MLP, List.of(13), Activation.RELU, WeightInit.RELU, 0, 0,
+                0.05, Loss.MCXENT);
+        MultiLayerNetwork net = initialised(NetworkFactory.build(model, ADAM, InputShape.vector(2101), 3, 3));
+        AdamStep step = AdamStep.of(net);
+        assertNotNull(step);
+        int n = (int) net.numParams();
+        for (int iteration = 0; iteration < 3; iteration++) {
+            step.step(Nd4j.randn(DataType.FLOAT, 1, n).muli(16).toFloatVector(), 16);
+            double fromTheStep = step.regularizationScore();
+            step.store();
+            step.load(); // the same parameters: their squares summed anew
+            assertEquals(fromTheStep, step.regularizationScore(), "after step " + (iteration + 1));
+            Rounding.assertClose("regularization score", net.calcRegularizationScore(true), fromTheStep);
+        }
     }
 
     @Test
