@@ -16,6 +16,7 @@ import java.util.List;
  * thread-safe; reused from one merge to the next.
  */
 public final class ResultMerger {
+    private static final long MANTISSA = (1L << 52) - 1;
     private final List<WorkerResultCodec.Decoder> results = new ArrayList<>();
     private final double[] sums = new double[WorkerResultCodec.Decoder.CHUNK];
     private final float[] floatScratch = new float[WorkerResultCodec.Decoder.CHUNK];
@@ -78,13 +79,24 @@ public final class ResultMerger {
     /** The mean of values {@code offset} to {@code offset + out.length - 1} of the results, into {@code out}. */
     private void averageInto(float[] out, int offset) {
         double weight = figures.weight();
+        // Dividing by a power of two (the weight of 1, 2, 4... workers) is multiplying by its reciprocal, to the
+        // bit: both round the same real number once. The multiplication vectorises; the division took a third
+        // of the average's time.
+        boolean powerOfTwo = weight >= 1 && (Double.doubleToRawLongBits(weight) & MANTISSA) == 0;
+        double reciprocal = 1 / weight;
         for (int done = 0; done < out.length; done += sums.length) {
             int n = Math.min(sums.length, out.length - done);
             for (int r = 0; r < results.size(); r++) {
                 results.get(r).readValues(offset + done, n, sums, r > 0, floatScratch, doubleScratch);
             }
-            for (int i = 0; i < n; i++) {
-                out[done + i] = (float) (sums[i] / weight);
+            if (powerOfTwo) {
+                for (int i = 0; i < n; i++) {
+                    out[done + i] = (float) (sums[i] * reciprocal);
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    out[done + i] = (float) (sums[i] / weight);
+                }
             }
         }
     }
