@@ -36,6 +36,10 @@ import org.nd4j.linalg.schedule.ISchedule;
 final class AdamStep {
     /** The largest network the step takes on: 8 M parameters, 128 MB of heap copies. */
     static final long MAX_PARAMS = 1 << 23;
+    /** Values an Adam step updates before it sums their squares, while they are in cache. */
+    private static final int CHUNK = 2048;
+    /** Independent running sums of squares. */
+    private static final int LANES = 4;
 
     private final MultiLayerNetwork net;
     private final List<Block> blocks;
@@ -46,11 +50,6 @@ final class AdamStep {
     /** Per variable, the sum of the squares of its parameters, valid while {@link #squaresCurrent}. */
     private final double[] squares;
     private boolean squaresCurrent;
-
-    /** Values an Adam step updates before it sums their squares, while they are in cache. */
-    private static final int CHUNK = 2048;
-    /** Independent running sums of squares. */
-    private static final int LANES = 4;
 
     /** One DL4J updater block: a range of parameters with one Adam configuration and its state views. */
     private record Block(Adam config, int start, INDArray mView, INDArray vView, List<Variable> variables) {

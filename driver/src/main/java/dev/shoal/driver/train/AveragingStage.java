@@ -22,8 +22,8 @@ import org.apache.spark.util.LongAccumulator;
  * stage: the rounds from {@code firstRound} to {@code endRound} without going back to the driver. After each
  * round every worker sends its {@link WorkerResult} to every other, then each merges all of them in rank order
  * and averages them ({@link ResultMerger}: the arithmetic of the driver's merge and average on the results it
- * collects), so every worker holds the driver's next model to the bit and starts the next round from it. Only rank 0 sends the final model back; every
- * executor keeps it for the next stage ({@link ResidentModel}).
+ * collects), so every worker holds the driver's next model to the bit and starts the next round from it. Only
+ * rank 0 sends the final model back; every executor keeps it for the next stage ({@link ResidentModel}).
  */
 record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) implements Serializable {
 
