@@ -44,6 +44,7 @@ public final class SparkContexts {
         // The matrix-product kernels the launcher named, for executors too.
         openBlasKernels().ifPresent(kernels -> conf.setIfMissing("spark.executorEnv.OPENBLAS_CORETYPE", kernels));
         settings.forEach(conf::set);
+        OpenBlasKernels.warnIfUnnamed(conf);
         String master = plan.spark().master();
         if (!"auto".equals(master)) {
             conf.setMaster(master);
