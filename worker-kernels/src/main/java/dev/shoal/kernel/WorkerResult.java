@@ -29,6 +29,7 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
                            double lossSum, long computeNanos, long maxComputeNanos, MemoryUse memory)
         implements Serializable {
 
+    private static final long MANTISSA = (1L << 52) - 1;
     private static final WorkerResult EMPTY = new WorkerResult(new double[0], new double[0], 0, 0, 0, 0, 0, 0, 0,
             MemoryUse.none());
 
@@ -103,10 +104,27 @@ public record WorkerResult(double[] paramSum, double[] updaterSum, int workers, 
 
     private float[] mean(double[] sum) {
         float[] out = new float[sum.length];
-        for (int i = 0; i < sum.length; i++) {
-            out[i] = (float) (sum[i] / weight);
-        }
+        mean(sum, sum.length, weight, out, 0);
         return out;
+    }
+
+    /**
+     * {@code out[at + i] = (float) (sums[i] / weight)} for the first {@code n} sums. Dividing by a power of two
+     * (the weight of 1, 2, 4... workers) is multiplying by its reciprocal, to the bit: both round the same real
+     * number once. The multiplication vectorises; the division took a third of an averaging stage's average.
+     */
+    static void mean(double[] sums, int n, double weight, float[] out, int at) {
+        boolean powerOfTwo = weight >= 1 && (Double.doubleToRawLongBits(weight) & MANTISSA) == 0;
+        if (powerOfTwo) {
+            double reciprocal = 1 / weight;
+            for (int i = 0; i < n; i++) {
+                out[at + i] = (float) (sums[i] * reciprocal);
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[at + i] = (float) (sums[i] / weight);
+            }
+        }
     }
 
     private static double[] add(double[] a, double[] b) {

@@ -118,6 +118,24 @@ class WorkerResultTest {
         }
     }
 
+    /**
+     * The mean multiplies by the reciprocal where the weight is a power of two: the same bits as the division,
+     * for any sum (huge, tiny, subnormal results), and the division itself for other weights.
+     */
+    @Property
+    void theMeanIsTheDivisionToTheBit(@ForAll double sum, @ForAll("weights") double weight) {
+        float[] out = new float[2];
+        WorkerResult.mean(new double[] {sum, -sum}, 2, weight, out, 0);
+        assertEquals(Float.floatToIntBits((float) (sum / weight)), Float.floatToIntBits(out[0]));
+        assertEquals(Float.floatToIntBits((float) (-sum / weight)), Float.floatToIntBits(out[1]));
+    }
+
+    @Provide
+    Arbitrary<Double> weights() {
+        return Arbitraries.oneOf(Arbitraries.integers().between(0, 1000).map(k -> Math.scalb(1.0, k)),
+                Arbitraries.of(3.0, 7.0, 12.0, 1e6));
+    }
+
     /** Models of more values than the merger reads at once. */
     @Test
     void theMergerAveragesModelsLongerThanItsChunks() {
