@@ -164,6 +164,90 @@ final class FastPooling implements SubsamplingHelper {
             return plane * height * width + oy * kh * width + ox * kw;
         }
 
+        /** Whether the windows cover every input position (no remainder rows or columns). */
+        boolean covers() {
+            return outH * kh == height && outW * kw == width;
+        }
+
+        /** Each window's largest value, window after window ({@link #max}; 2x2 windows, LeNet's, unrolled). */
+        void maxima(float[] in, float[] out) {
+            int o = 0;
+            for (int p = 0; p < planes; p++) {
+                for (int oy = 0; oy < outH; oy++) {
+                    int at = first(p, oy, 0);
+                    if (kh == 2 && kw == 2) {
+                        for (int end = o + outW; o < end; o++, at += 2) {
+                            out[o] = max4(in[at], in[at + 1], in[at + width], in[at + width + 1]);
+                        }
+                    } else {
+                        for (int ox = 0; ox < outW; ox++, at += kw) {
+                            out[o++] = max(in, at);
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * The input's gradient: each window's output gradient {@code eps} at its first largest value
+         * ({@link #argMax}), zero everywhere else. 2x2 windows write all four positions at once, choosing without a
+         * branch; other windows scatter into a zeroed array.
+         */
+        void route(float[] in, float[] eps, float[] out) {
+            boolean pairs = kh == 2 && kw == 2;
+            if (!pairs || !covers()) {
+                Arrays.fill(out, 0, planes * height * width, 0);
+            }
+            int o = 0;
+            for (int p = 0; p < planes; p++) {
+                for (int oy = 0; oy < outH; oy++) {
+                    int at = first(p, oy, 0);
+                    if (pairs) {
+                        for (int end = o + outW; o < end; o++, at += 2) {
+                            route4(in, at, eps[o], out);
+                        }
+                    } else {
+                        for (int ox = 0; ox < outW; ox++, at += kw) {
+                            out[argMax(in, at)] = eps[o++];
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * {@link #route} for the 2x2 window at {@code at}: {@code g} to the first of its values (row by row) equal
+         * to their maximum bit for bit, or to the first value if none is (a NaN), as {@link #argMax} picks; +0 to
+         * the other three.
+         */
+        private void route4(float[] in, int at, float g, float[] out) {
+            float a = in[at];
+            float b = in[at + 1];
+            float c = in[at + width];
+            float d = in[at + width + 1];
+            int max = Float.floatToRawIntBits(max4(a, b, c, d));
+            int isA = same(a, max);
+            int isB = same(b, max) & ~isA;
+            int isC = same(c, max) & ~isA & ~isB;
+            int isD = same(d, max) & ~isA & ~isB & ~isC;
+            int bits = Float.floatToRawIntBits(g);
+            out[at] = Float.intBitsToFloat(bits & ~(isB | isC | isD));
+            out[at + 1] = Float.intBitsToFloat(bits & isB);
+            out[at + width] = Float.intBitsToFloat(bits & isC);
+            out[at + width + 1] = Float.intBitsToFloat(bits & isD);
+        }
+
+        /** All ones where {@code v}'s bits are {@code bits}, else 0. */
+        private static int same(float v, int bits) {
+            int differs = Float.floatToRawIntBits(v) ^ bits;
+            return ~((differs | -differs) >> 31);
+        }
+
+        /** The largest of four values: {@link #max}'s result for a 2x2 window (max is exact, in any order). */
+        private static float max4(float a, float b, float c, float d) {
+            return Math.max(Math.max(a, b), Math.max(c, d));
+        }
+
         /**
          * The largest value of the window that starts at {@code first}. Math.max compiles to no branch, where a
          * comparison that picks the larger one mispredicts about half the time on a convolution's output (5x as
@@ -223,17 +307,9 @@ final class FastPooling implements SubsamplingHelper {
         }
         INDArray output = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT,
                 new long[] {input.size(0), input.size(1), w.outH(), w.outW()}, 'c');
-        float[] in = read(input, INPUT);
         float[] out = reuse(OUTPUT, (int) output.length());
-        int o = 0;
-        for (int p = 0; p < w.planes(); p++) {
-            for (int oy = 0; oy < w.outH(); oy++) {
-                for (int ox = 0; ox < w.outW(); ox++) {
-                    out[o++] = w.max(in, w.first(p, oy, ox));
-                }
-            }
-        }
-        WorkerKernel.floats(output).put(out, 0, o);
+        w.maxima(read(input, INPUT), out);
+        WorkerKernel.floats(output).put(out, 0, (int) output.length());
         return output;
     }
 
@@ -248,18 +324,8 @@ final class FastPooling implements SubsamplingHelper {
         }
         INDArray gradient = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT,
                 input.shape(), 'c');
-        float[] in = read(input, INPUT);
-        float[] eps = read(epsilon, OUTPUT);
         float[] out = reuse(INPUT_GRADIENT, (int) input.length());
-        Arrays.fill(out, 0, (int) input.length(), 0);
-        int o = 0;
-        for (int p = 0; p < w.planes(); p++) {
-            for (int oy = 0; oy < w.outH(); oy++) {
-                for (int ox = 0; ox < w.outW(); ox++) {
-                    out[w.argMax(in, w.first(p, oy, ox))] = eps[o++];
-                }
-            }
-        }
+        w.route(read(input, INPUT), read(epsilon, OUTPUT), out);
         WorkerKernel.floats(gradient).put(out, 0, (int) input.length());
         return new Pair<>(new DefaultGradient(), gradient);
     }
