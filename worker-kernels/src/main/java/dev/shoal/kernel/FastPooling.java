@@ -31,8 +31,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Why: libnd4j's {@code maxpool2d} ops run through oneDNN's pooling for plain NCHW data ({@code simple_nchw}),
  * which took 41% of a LeNet step on an AMD EPYC without AVX-512 (JFR: 20 ms for the first pooling's forward pass
- * of 128 images, 8 ms for its backward pass), more than the convolutions. One pass over the input here takes a
- * few milliseconds.
+ * of 128 images, 8 ms for its backward pass), more than the convolutions. Here LeNet's two poolings of 64 images
+ * take 1.6 ms forward and 3.4 ms backward (2x2 windows unrolled; 4.5 and 8.9 ms with a loop per window).
  *
  * <p>Exact: a maximum is computed without rounding, and with windows that do not overlap each input position gets
  * at most one gradient, so outputs and gradients are DL4J's bit for bit. Where a window holds its maximum more than
