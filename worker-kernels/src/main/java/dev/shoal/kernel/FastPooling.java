@@ -159,9 +159,9 @@ final class FastPooling implements SubsamplingHelper {
                     height / kernel[0], width / kernel[1]);
         }
 
-        /** The position in a plane-after-plane array of the first value of window ({@code oy}, {@code ox}). */
-        int first(int plane, int oy, int ox) {
-            return plane * height * width + oy * kh * width + ox * kw;
+        /** The position in a plane-after-plane array of the first value of row {@code oy} of windows. */
+        int first(int plane, int oy) {
+            return plane * height * width + oy * kh * width;
         }
 
         /** Whether the windows cover every input position (no remainder rows or columns). */
@@ -174,7 +174,7 @@ final class FastPooling implements SubsamplingHelper {
             int o = 0;
             for (int p = 0; p < planes; p++) {
                 for (int oy = 0; oy < outH; oy++) {
-                    int at = first(p, oy, 0);
+                    int at = first(p, oy);
                     if (kh == 2 && kw == 2) {
                         for (int end = o + outW; o < end; o++, at += 2) {
                             out[o] = max4(in[at], in[at + 1], in[at + width], in[at + width + 1]);
@@ -201,7 +201,7 @@ final class FastPooling implements SubsamplingHelper {
             int o = 0;
             for (int p = 0; p < planes; p++) {
                 for (int oy = 0; oy < outH; oy++) {
-                    int at = first(p, oy, 0);
+                    int at = first(p, oy);
                     if (pairs) {
                         for (int end = o + outW; o < end; o++, at += 2) {
                             route4(in, at, eps[o], out);
