@@ -159,9 +159,8 @@ public final class FastConvolution implements ConvolutionHelper {
         int channels = (int) input.size(1);
         int h = (int) input.size(2);
         int w = (int) input.size(3);
-        float[] in = inputValues = grow(inputValues, (int) input.length());
-        WorkerKernel.floats(HeapCopy.dense(input, 'c')).get(in, 0, (int) input.length());
-        float[] out = patchValues = grow(patchValues, (int) patches.length());
+        float[] in = inputValues = HeapCopy.values(input, inputValues);
+        float[] out = patchValues = HeapCopy.reuse(patchValues, patches.length());
         int o = 0;
         for (int c = 0; c < channels; c++) {
             for (int i = 0; i < kernel[0]; i++) {
@@ -192,10 +191,6 @@ public final class FastConvolution implements ConvolutionHelper {
             }
         }
         WorkerKernel.floats(patches).put(out, 0, o);
-    }
-
-    private static float[] grow(float[] array, int length) {
-        return array.length >= length ? array : new float[length];
     }
 
     /** {@link #patches} by one strided copy of the input, seen channels first, per kernel offset. */

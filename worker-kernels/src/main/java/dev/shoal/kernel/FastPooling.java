@@ -164,6 +164,11 @@ final class FastPooling implements SubsamplingHelper {
             return plane * height * width + oy * kh * width;
         }
 
+        /** Whether the windows are 2x2 (LeNet's), which {@link #maxima} and {@link #route} unroll. */
+        boolean pairs() {
+            return kh == 2 && kw == 2;
+        }
+
         /** Whether the windows cover every input position (no remainder rows or columns). */
         boolean covers() {
             return outH * kh == height && outW * kw == width;
@@ -175,7 +180,7 @@ final class FastPooling implements SubsamplingHelper {
             for (int p = 0; p < planes; p++) {
                 for (int oy = 0; oy < outH; oy++) {
                     int at = first(p, oy);
-                    if (kh == 2 && kw == 2) {
+                    if (pairs()) {
                         for (int end = o + outW; o < end; o++, at += 2) {
                             out[o] = max4(in[at], in[at + 1], in[at + width], in[at + width + 1]);
                         }
@@ -194,7 +199,7 @@ final class FastPooling implements SubsamplingHelper {
          * branch; other windows scatter into a zeroed array.
          */
         void route(float[] in, float[] eps, float[] out) {
-            boolean pairs = kh == 2 && kw == 2;
+            boolean pairs = pairs();
             if (!pairs || !covers()) {
                 Arrays.fill(out, 0, planes * height * width, 0);
             }
@@ -284,17 +289,12 @@ final class FastPooling implements SubsamplingHelper {
 
     /** Scratch array {@code slot}, at least {@code length} long. */
     private float[] reuse(int slot, int length) {
-        if (scratch[slot].length < length) {
-            scratch[slot] = new float[length];
-        }
-        return scratch[slot];
+        return scratch[slot] = HeapCopy.reuse(scratch[slot], length);
     }
 
     /** {@code a}'s values in c order, in scratch array {@code slot}. */
     private float[] read(INDArray a, int slot) {
-        float[] values = reuse(slot, (int) a.length());
-        WorkerKernel.floats(HeapCopy.dense(a, 'c')).get(values, 0, (int) a.length());
-        return values;
+        return scratch[slot] = HeapCopy.values(a, scratch[slot]);
     }
 
     @Override

@@ -11,7 +11,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Bulk copies between the memory of an ND4J array (float or double; the elements in memory order from the
  * array's offset) and a {@code double[]} on the heap, where a helper's own loops work. One bulk copy plus a
  * conversion loop the JIT vectorises: element-by-element access to native memory is many times slower. Keeps a
- * float scratch array for the conversion; not thread-safe.
+ * float scratch array for the conversion; not thread-safe. Float helpers' loops take a float array's values as
+ * they are ({@link #values}).
  */
 final class HeapCopy {
     private float[] floats = new float[0];
@@ -109,6 +110,21 @@ final class HeapCopy {
             floats = new float[length];
         }
         return floats;
+    }
+
+    /**
+     * A float array's values in c order, in {@code array} (returned) if it holds them, else in a new one: a
+     * float helper's heap copy of its input, grown once, then reused.
+     */
+    static float[] values(INDArray a, float[] array) {
+        float[] values = reuse(array, a.length());
+        WorkerKernel.floats(dense(a, 'c')).get(values, 0, (int) a.length());
+        return values;
+    }
+
+    /** {@code array} if it holds at least {@code length} elements, else a new one: grown once, then reused. */
+    static float[] reuse(float[] array, long length) {
+        return array != null && array.length >= length ? array : new float[Math.toIntExact(length)];
     }
 
     /** {@code array} if it holds at least {@code length} elements, else a new one: grown once, then reused. */
