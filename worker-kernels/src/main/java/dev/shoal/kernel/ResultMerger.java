@@ -59,17 +59,21 @@ public final class ResultMerger {
 
     /**
      * The average of the results added since {@link #clear()}: {@code merged.average(iteration, epoch)} of their
-     * fold, to the bit.
+     * fold, to the bit, written over {@code params} and {@code updaterState}, which the snapshot returned then
+     * owns (a stage writes every round's average over the arrays of the round before's, read by then).
      *
-     * @throws IllegalStateException if no worker contributed
+     * @throws IllegalStateException    if no worker contributed
+     * @throws IllegalArgumentException if the arrays are not the results' sizes
      */
-    public ModelSnapshot average(int iteration, int epoch) {
+    public ModelSnapshot average(int iteration, int epoch, float[] params, float[] updaterState) {
         if (results.isEmpty()) {
             throw new IllegalStateException("no worker contributed to this round");
         }
         WorkerResultCodec.Decoder first = results.get(0);
-        float[] params = new float[first.params];
-        float[] updaterState = new float[first.updater];
+        if (params.length != first.params || updaterState.length != first.updater) {
+            throw new IllegalArgumentException("the results hold " + first.params + " + " + first.updater
+                    + " values, not " + params.length + " + " + updaterState.length);
+        }
         averageInto(params, 0);
         averageInto(updaterState, first.params);
         return new ModelSnapshot(params, updaterState, iteration, epoch);

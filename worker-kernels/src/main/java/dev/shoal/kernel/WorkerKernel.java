@@ -122,16 +122,17 @@ public final class WorkerKernel {
 
     /**
      * {@link #train}'s result in {@link WorkerResultCodec}'s bytes, the same bytes, copied in bulk from the
-     * network's arrays: what an averaging stage sends its peers after a round.
+     * network's arrays: what an averaging stage sends its peers after a round. Written into {@code reuse} when
+     * that is the encoding's size (the caller's bytes of the round before, read by then).
      */
-    public byte[] trainEncoded(ModelSnapshot start, Iterator<MiniBatch> batches) {
+    public byte[] trainEncoded(ModelSnapshot start, Iterator<MiniBatch> batches, byte[] reuse) {
         WorkerResult figures = steps(start, batches);
         if (figures.workers() == 0) {
             return WorkerResultCodec.encode(figures);
         }
         storeUpdaterState();
         return WorkerResultCodec.encode(figures, floats(net.params()),
-                updaterStates().stream().map(WorkerKernel::floats).toList());
+                updaterStates().stream().map(WorkerKernel::floats).toList(), reuse);
     }
 
     /** The steps of {@link #train}; their figures, without the model (empty when there were no batches). */

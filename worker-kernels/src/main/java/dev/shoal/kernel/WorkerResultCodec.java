@@ -44,7 +44,7 @@ public final class WorkerResultCodec {
         int width = r.workers() == 1 && r.weight() == 1 ? Float.BYTES : Double.BYTES;
         int p = r.paramSum().length;
         int u = r.updaterSum().length;
-        ByteBuffer buf = header(r, width, p, u);
+        ByteBuffer buf = header(r, width, p, u, new byte[0]);
         for (double[] values : new double[][] {r.paramSum(), r.updaterSum()}) {
             for (double v : values) {
                 if (width == Float.BYTES) {
@@ -64,14 +64,17 @@ public final class WorkerResultCodec {
      *
      * @param params       the parameters, from position to limit
      * @param updaterParts the updater state, one part after the other, each from position to limit
+     * @param reuse        written over and returned when it is exactly the encoding's size (a worker sending one
+     *                     model's results round after round), else a new array is returned
      */
-    public static byte[] encode(WorkerResult figures, FloatBuffer params, List<FloatBuffer> updaterParts) {
+    public static byte[] encode(WorkerResult figures, FloatBuffer params, List<FloatBuffer> updaterParts,
+                                byte[] reuse) {
         if (figures.workers() != 1 || figures.weight() != 1) {
             throw new IllegalArgumentException("values in floats are one unweighted worker's; got "
                     + figures.workers() + " workers of weight " + figures.weight());
         }
         int u = updaterParts.stream().mapToInt(FloatBuffer::remaining).sum();
-        ByteBuffer buf = header(figures, Float.BYTES, params.remaining(), u);
+        ByteBuffer buf = header(figures, Float.BYTES, params.remaining(), u, reuse);
         FloatBuffer values = buf.asFloatBuffer();
         values.put(params.duplicate());
         for (FloatBuffer part : updaterParts) {
@@ -81,10 +84,14 @@ public final class WorkerResultCodec {
         return withChecksum(buf);
     }
 
-    /** A buffer of the whole encoding's size, its header written, positioned at the first value. */
-    private static ByteBuffer header(WorkerResult r, int width, int p, int u) {
+    /**
+     * A buffer of the whole encoding's size ({@code reuse}'s bytes when it has that size), its header written,
+     * positioned at the first value.
+     */
+    private static ByteBuffer header(WorkerResult r, int width, int p, int u, byte[] reuse) {
         int size = HEADER + width * (p + u) + TRAILER;
-        ByteBuffer buf = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = (reuse.length == size ? ByteBuffer.wrap(reuse) : ByteBuffer.allocate(size))
+                .order(ByteOrder.LITTLE_ENDIAN);
         return buf.put(MAGIC).putInt(VERSION).putInt(width).putInt(r.workers()).putDouble(r.weight())
                 .putLong(r.examples()).putInt(r.maxSteps()).putDouble(r.lossSum()).putLong(r.computeNanos())
                 .putLong(r.maxComputeNanos()).putLong(r.memory().rssMb()).putLong(r.memory().heapCommittedMb())

@@ -2,6 +2,7 @@ package dev.shoal.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shoal.kernel.config.Activation;
@@ -12,6 +13,7 @@ import dev.shoal.kernel.config.ModelType;
 import dev.shoal.kernel.config.UpdaterType;
 import dev.shoal.kernel.config.WeightInit;
 import dev.shoal.kernel.testing.Rounding;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -170,7 +172,15 @@ class WorkerKernelTest {
             kernel.seedRandom(5);
             WorkerResult trained = kernel.train(start, data.batches(9, BATCH, 0, 4));
             kernel.seedRandom(5);
-            WorkerResult encoded = WorkerResultCodec.decode(kernel.trainEncoded(start, data.batches(9, BATCH, 0, 4)));
+            byte[] bytes = kernel.trainEncoded(start, data.batches(9, BATCH, 0, 4), new byte[0]);
+            WorkerResult encoded = WorkerResultCodec.decode(bytes);
+            Arrays.fill(bytes, (byte) 7);
+            kernel.seedRandom(5);
+            assertSame(bytes, kernel.trainEncoded(start, data.batches(9, BATCH, 0, 4), bytes),
+                    "the round before's bytes are written over");
+            WorkerResult again = WorkerResultCodec.decode(bytes); // checks every byte (CRC-32C)
+            assertArrayEquals(encoded.paramSum(), again.paramSum());
+            assertArrayEquals(encoded.updaterSum(), again.updaterSum());
             assertArrayEquals(trained.paramSum(), encoded.paramSum());
             assertArrayEquals(trained.updaterSum(), encoded.updaterSum());
             assertTrue(trained.updaterSum().length > 0);
@@ -179,7 +189,7 @@ class WorkerKernelTest {
         }
         WorkerKernel kernel = new WorkerKernel(reluAdam());
         assertEquals(0, WorkerResultCodec.decode(kernel.trainEncoded(kernel.snapshot(),
-                Collections.emptyIterator())).workers(), "no batches, no worker");
+                Collections.emptyIterator(), new byte[0])).workers(), "no batches, no worker");
     }
 
     @Test

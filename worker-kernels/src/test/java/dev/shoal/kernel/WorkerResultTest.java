@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import net.jqwik.api.Arbitraries;
@@ -110,10 +111,18 @@ class WorkerResultTest {
                 fold = fold.merge(r);
             }
             assertSameResult(fold.withoutModel(), merger.figures());
+            float[] params = new float[fold.paramSum().length];
+            float[] updaterState = new float[fold.updaterSum().length];
+            Arrays.fill(params, Float.NaN); // what the round before left there
+            Arrays.fill(updaterState, Float.NaN);
             if (fold.workers() > 0) {
-                assertEquals(fold.average(3, 1), merger.average(3, 1));
+                ModelSnapshot mean = merger.average(3, 1, params, updaterState);
+                assertEquals(fold.average(3, 1), mean);
+                assertSame(params, mean.params());
+                assertThrows(IllegalArgumentException.class,
+                        () -> merger.average(3, 1, new float[params.length + 1], updaterState));
             } else {
-                assertThrows(IllegalStateException.class, () -> merger.average(3, 1));
+                assertThrows(IllegalStateException.class, () -> merger.average(3, 1, params, updaterState));
             }
         }
     }
@@ -149,7 +158,7 @@ class WorkerResultTest {
             merger.add(WorkerResultCodec.encode(r));
         }
         ModelSnapshot expected = results.get(0).merge(results.get(1)).merge(results.get(2)).average(6, 2);
-        assertEquals(expected, merger.average(6, 2));
+        assertEquals(expected, merger.average(6, 2, new float[9001], new float[4099]));
     }
 
     /** A worker's bytes written from buffers (a network's, outside the heap; the updater state in parts). */
@@ -161,10 +170,18 @@ class WorkerResultTest {
         WorkerResult result = WorkerResult.of(params, updater, 64, 2, 1.5, 9, MemoryUse.none());
         FloatBuffer direct = ByteBuffer.allocateDirect(Float.BYTES * params.length).order(ByteOrder.nativeOrder())
                 .asFloatBuffer().put(params).flip();
-        byte[] fromBuffers = WorkerResultCodec.encode(result.withoutModel(), direct,
-                List.of(FloatBuffer.wrap(updater, 0, 99), FloatBuffer.wrap(updater, 99, updater.length - 99)));
-        assertArrayEquals(WorkerResultCodec.encode(result), fromBuffers);
+        List<FloatBuffer> parts = List.of(FloatBuffer.wrap(updater, 0, 99),
+                FloatBuffer.wrap(updater, 99, updater.length - 99));
+        byte[] fromBuffers = WorkerResultCodec.encode(result.withoutModel(), direct, parts, new byte[0]);
+        byte[] expected = WorkerResultCodec.encode(result);
+        assertArrayEquals(expected, fromBuffers);
         assertEquals(0, direct.position(), "the network's buffer is left as it was");
+        Arrays.fill(fromBuffers, (byte) -1);
+        assertSame(fromBuffers, WorkerResultCodec.encode(result.withoutModel(), direct, parts, fromBuffers));
+        assertArrayEquals(expected, fromBuffers, "a buffer of the encoding's size is written over");
+        byte[] other = new byte[expected.length - 1];
+        assertArrayEquals(expected, WorkerResultCodec.encode(result.withoutModel(), direct, parts, other));
+        assertEquals(0, other[0], "one of another size is left alone");
     }
 
     private static float[] gaussians(Random random, int n) {
@@ -198,7 +215,8 @@ class WorkerResultTest {
                 .contains("2 + 1 vs 3 + 1 values"));
         merger.clear();
         merger.add(other);
-        assertEquals(3, merger.average(1, 0).params().length, "a new merge may be of another size");
+        assertEquals(3, merger.average(1, 0, new float[3], new float[1]).params().length,
+                "a new merge may be of another size");
     }
 
     @Test

@@ -168,11 +168,14 @@ public record ScalingModel(double computeMs, Line exchangeMs, Line launchMs, dou
         byte[] encoded = WorkerResultCodec.encode(WorkerResult.of(params, new float[0], 1, 1, 0, 0,
                 MemoryUse.none()));
         ResultMerger merger = new ResultMerger();
-        return Math.max(0, bestMergeMs(merger, encoded, 2) - bestMergeMs(merger, encoded, 1));
+        return Math.max(0, bestMergeMs(merger, encoded, params, 2) - bestMergeMs(merger, encoded, params, 1));
     }
 
-    /** The fastest of 30 merges and averages of {@code results} copies of {@code encoded}, in milliseconds. */
-    private static double bestMergeMs(ResultMerger merger, byte[] encoded, int results) {
+    /**
+     * The fastest of 30 merges and averages of {@code results} copies of {@code encoded} (into {@code params}, as
+     * a stage's rounds average), in milliseconds.
+     */
+    private static double bestMergeMs(ResultMerger merger, byte[] encoded, float[] params, int results) {
         double best = Double.MAX_VALUE;
         for (int i = 0; i < 30; i++) {
             long t0 = System.nanoTime();
@@ -180,7 +183,7 @@ public record ScalingModel(double computeMs, Line exchangeMs, Line launchMs, dou
             for (int r = 0; r < results; r++) {
                 merger.add(encoded);
             }
-            merger.average(1, 0);
+            merger.average(1, 0, params, new float[0]);
             best = Math.min(best, (System.nanoTime() - t0) / 1e6);
         }
         return best;

@@ -48,12 +48,18 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
         try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
             return List.of(KernelThreads.call(() -> {
                 ModelSnapshot model = first;
+                // Every round's average goes over the same arrays, and its bytes over the round before's: the
+                // next round reads the model only to load it into its network, and the bytes are merged by then.
+                // (The first model is the broadcast's, which the executor's tasks share: never written over.)
+                float[] params = new float[first.params().length];
+                float[] updaterState = new float[first.updaterState().length];
+                byte[] own = new byte[0];
                 List<WorkerResult> figures = new ArrayList<>();
                 List<Long> roundNanos = new ArrayList<>();
                 ResultMerger merger = new ResultMerger();
                 for (int round = firstRound; round < endRound; round++) {
                     long begin = System.nanoTime();
-                    byte[] own = task.trainRoundEncoded(rank, model, epoch, round * steps, steps, mine);
+                    own = task.trainRoundEncoded(rank, model, epoch, round * steps, steps, mine, own);
                     merger.clear();
                     byte[][] results = peers.allGather(own);
                     for (int r = 0; r < results.length; r++) {
@@ -64,7 +70,7 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
                         }
                     }
                     WorkerResult merged = merger.figures();
-                    model = merger.average(model.iteration() + merged.maxSteps(), epoch);
+                    model = merger.average(model.iteration() + merged.maxSteps(), epoch, params, updaterState);
                     figures.add(merged);
                     roundNanos.add(System.nanoTime() - begin);
                     if (!Double.isFinite(merged.meanLoss()) || model.firstNonFinite() >= 0) {

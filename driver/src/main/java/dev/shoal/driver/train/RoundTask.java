@@ -49,14 +49,16 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
 
     /**
      * {@link #trainRound}'s result in {@link WorkerResultCodec}'s bytes; a partition of one block (as averaging
-     * stages have) has them written straight from the network, without the arrays its result would take.
+     * stages have) has them written straight from the network, without the arrays its result would take, into
+     * {@code reuse} where it has their size.
      */
     byte[] trainRoundEncoded(int partition, ModelSnapshot start, int epoch, int firstBatch, int steps,
-                             List<ExampleBlock> mine) {
+                             List<ExampleBlock> mine, byte[] reuse) {
         if (mine.size() != 1) {
             return WorkerResultCodec.encode(trainRound(partition, start, epoch, firstBatch, steps, mine));
         }
-        return trainBlock(partition, start, epoch, firstBatch, steps, mine.get(0), WorkerKernel::trainEncoded);
+        return trainBlock(partition, start, epoch, firstBatch, steps, mine.get(0),
+                (kernel, from, batches) -> kernel.trainEncoded(from, batches, reuse));
     }
 
     /** {@code train} (a kernel's training method) on a block's share of a round, in the partition's order. */

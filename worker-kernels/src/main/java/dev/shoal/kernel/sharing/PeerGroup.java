@@ -43,6 +43,8 @@ public final class PeerGroup implements AutoCloseable {
     private final ExecutorService sender;
     private long bytesSent;
     private final byte[][] buffers = {new byte[0], new byte[0]};
+    /** Each peer's bytes from the last {@link #allGather(byte[])}, by rank; the next takes them again if it can. */
+    private final byte[][] received;
 
     private PeerGroup(int rank, List<PeerAddress> addresses) {
         this.rank = rank;
@@ -51,6 +53,7 @@ public final class PeerGroup implements AutoCloseable {
         this.sockets = new Socket[n];
         this.in = new DataInputStream[n];
         this.out = new DataOutputStream[n];
+        this.received = new byte[n][0];
         this.sender = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "shoal-peer-send-" + rank);
             t.setDaemon(true);
@@ -169,22 +172,28 @@ public final class PeerGroup implements AutoCloseable {
     public GradientMessage[] allGather(GradientMessage mine) {
         byte[] wire = mine.toBytes();
         return allGather(mine, new GradientMessage[size()], stream -> stream.write(wire), wire.length,
-                GradientMessage::read);
+                (peer, stream) -> GradientMessage.read(stream));
     }
 
-    /** Every worker's bytes, indexed by rank (this worker's own included). */
+    /**
+     * Every worker's bytes, indexed by rank (this worker's own included). A peer's array is reused by the next
+     * call when that peer sends as many bytes again (an averaging stage's results, round after round), so read
+     * the arrays before calling again.
+     */
     public byte[][] allGather(byte[] mine) {
         return allGather(mine, new byte[size()][], stream -> {
             stream.writeInt(mine.length);
             stream.write(mine);
-        }, Integer.BYTES + mine.length, stream -> {
+        }, Integer.BYTES + mine.length, (peer, stream) -> {
             int length = stream.readInt();
             if (length < 0) {
                 throw new IOException("a message of " + length + " bytes");
             }
-            byte[] bytes = new byte[length];
-            stream.readFully(bytes);
-            return bytes;
+            if (received[peer].length != length) {
+                received[peer] = new byte[length];
+            }
+            stream.readFully(received[peer]);
+            return received[peer];
         });
     }
 
@@ -195,7 +204,7 @@ public final class PeerGroup implements AutoCloseable {
 
     /** Reads a message from one peer's stream. */
     private interface Reader<T> {
-        T read(DataInputStream in) throws IOException;
+        T read(int peer, DataInputStream in) throws IOException;
     }
 
     /**
@@ -219,7 +228,7 @@ public final class PeerGroup implements AutoCloseable {
         for (int peer = 0; peer < size(); peer++) {
             if (peer != rank) {
                 try {
-                    all[peer] = read.read(in[peer]);
+                    all[peer] = read.read(peer, in[peer]);
                 } catch (IOException e) {
                     sending.cancel(true);
                     throw failure(peer, "lost", e);

@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
@@ -66,6 +67,31 @@ class PeerGroupTest {
                 assertArrayEquals(new float[] {r, -r}, messages[r].dense());
             }
         }
+    }
+
+    /** An averaging stage's results, round after round: the same sizes land in the same arrays, others in new. */
+    @Test
+    void allGatherOfBytesReusesAPeersArrayForBytesOfItsSize() throws Exception {
+        List<String> failures = onWorkers(3, Duration.ofSeconds(10), g -> {
+            byte[][] first = g.allGather(new byte[] {(byte) g.rank(), 1, 2}).clone();
+            byte[][] second = g.allGather(new byte[] {(byte) g.rank(), 3, 4}).clone();
+            byte[][] third = g.allGather(new byte[] {(byte) g.rank(), 5});
+            for (int r = 0; r < 3; r++) {
+                if (r == g.rank()) {
+                    continue;
+                }
+                if (first[r] != second[r] || second[r] == third[r]) {
+                    return "worker " + g.rank() + ": peer " + r + "'s arrays not reused by size";
+                }
+                if (!Arrays.equals(new byte[] {(byte) r, 3, 4}, second[r])
+                        || !Arrays.equals(new byte[] {(byte) r, 5}, third[r])) {
+                    return "worker " + g.rank() + ": peer " + r + "'s bytes " + Arrays.toString(second[r]) + ", "
+                            + Arrays.toString(third[r]);
+                }
+            }
+            return "";
+        });
+        assertEquals(List.of("", "", ""), failures);
     }
 
     @Test
