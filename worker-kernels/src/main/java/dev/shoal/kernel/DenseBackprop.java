@@ -127,7 +127,7 @@ final class DenseBackprop {
         }
         INDArray input = features;
         for (Dense d : layers) {
-            Nd4j.gemm(input, d.weights, d.preOutput, false, false, 1.0, 0.0);
+            Gemm.product(input, false, d.weights, false, d.preOutput);
             d.preOutput.addiRowVector(d.bias);
             if (d != last()) {
                 d.activation.getActivation(d.output.assign(d.preOutput), true);
@@ -148,11 +148,11 @@ final class DenseBackprop {
         for (int i = layers.size() - 1; i >= 0; i--) {
             Dense d = layers.get(i);
             INDArray below = i == 0 ? features : layers.get(i - 1).output;
-            Nd4j.gemm(below, delta, d.weightGradient, true, false, 1.0, 0.0);
-            Nd4j.gemm(ones, delta, d.biasGradient, false, false, 1.0, 0.0);
+            Gemm.product(below, true, delta, false, d.weightGradient);
+            Gemm.product(ones, false, delta, false, d.biasGradient);
             if (i > 0) {
                 Dense previous = layers.get(i - 1);
-                Nd4j.gemm(delta, d.weights, d.delta, false, true, 1.0, 0.0);
+                Gemm.product(delta, false, d.weights, true, d.delta);
                 // backprop turns dL/d(output) into dL/d(preOutput), in the preOutput array it was given.
                 delta = previous.activation.backprop(previous.preOutput, d.delta).getFirst();
             }

@@ -275,7 +275,7 @@ public final class FastConvolution implements ConvolutionHelper {
         INDArray cols = patches(input, kernel, strides, pad, out[0], out[1]);
         channelsFirst = Buffers.reuse(channelsFirst, input, new long[] {outChannels, batch, out[0], out[1]});
         INDArray product = matrix(channelsFirst, 1);
-        Nd4j.gemm(weights.reshape('c', outChannels, patchSize), cols, product, false, false, 1.0, 0.0);
+        Gemm.product(weights.reshape('c', outChannels, patchSize), false, cols, false, product);
         product.addiColumnVector(bias.reshape(outChannels, 1));
         z.permute(1, 0, 2, 3).assign(channelsFirst);
         return z;
@@ -333,11 +333,11 @@ public final class FastConvolution implements ConvolutionHelper {
         INDArray d = matrix(positionsFirst, 3);
         transposedWeightGradient = Buffers.reuse(transposedWeightGradient, delta,
                 new long[] {cols.rows(), outChannels});
-        Nd4j.gemm(cols, d, transposedWeightGradient, false, false, 1.0, 0.0);
+        Gemm.product(cols, false, d, false, transposedWeightGradient);
         weightGradView.reshape('c', outChannels, cols.rows()).assign(transposedWeightGradient.transpose());
         ones = Buffers.reuse(ones, delta, new long[] {1, d.rows()});
         ones.assign(1);
-        Nd4j.gemm(ones, d, biasGradView.reshape(1, outChannels), false, false, 1.0, 0.0);
+        Gemm.product(ones, false, d, false, biasGradView.reshape(1, outChannels));
     }
 
     /**
@@ -349,8 +349,8 @@ public final class FastConvolution implements ConvolutionHelper {
                                     INDArray epsilon) {
         long patchSize = weights.length() / weights.size(0);
         patchGradients = Buffers.reuse(patchGradients, patches, patches.shape());
-        Nd4j.gemm(weights.reshape('c', weights.size(0), patchSize), channelsFirst(delta), matrix(patchGradients, 3),
-                true, false, 1.0, 0.0);
+        Gemm.product(weights.reshape('c', weights.size(0), patchSize), true, channelsFirst(delta), false,
+                matrix(patchGradients, 3));
         long[] s = patchGradients.shape();
         examplesFirst = Buffers.reuse(examplesFirst, patchGradients, new long[] {s[3], s[0], s[1], s[2], s[4], s[5]});
         // Seen as rank 3: libnd4j copies between rank-3 layouts fast, between these rank-6 ones several times slower.

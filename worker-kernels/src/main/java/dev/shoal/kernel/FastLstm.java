@@ -155,7 +155,7 @@ public final class FastLstm implements LSTMHelper {
         inputs = Buffers.reuse(inputs, input, new long[] {nIn, steps, batch});
         inputs.assign(input.permute(1, 2, 0));
         work = Buffers.reuse(work, input, new long[] {4L * units, (long) steps * batch});
-        Nd4j.gemm(inputWeights, matrix(inputs), work, true, false, 1.0, 0.0);
+        Gemm.product(inputWeights, true, matrix(inputs), false, work);
         work.addiColumnVector(biases.reshape(4L * units, 1));
         products = HeapCopy.reuse(products, 4L * steps * state);
         copy.read(work, 0, products, 0, 4 * steps * state);
@@ -187,7 +187,7 @@ public final class FastLstm implements LSTMHelper {
             int before = (t + kept - 1) % kept;
             if (t > 0) {
                 copy.write(h[before], 0, state, previousOutput, 0);
-                Nd4j.gemm(recurrentWeights, previousOutput, stepGates, true, false, 1.0, 0.0);
+                Gemm.product(recurrentWeights, true, previousOutput, false, stepGates);
                 copy.read(stepGates, 0, step, 0, 4 * state);
             } else {
                 Arrays.fill(step, 0, 4 * state, 0);
@@ -299,18 +299,18 @@ public final class FastLstm implements LSTMHelper {
             backwardStep(t, steps, units, batch);
             if (t > 0) { // what flows back to the step before's output through the recurrent weights
                 copy.write(step, 0, 4 * state, stepGates, 0);
-                Nd4j.gemm(recurrentWeights, stepGates, recurrentGradient, false, false, 1.0, 0.0);
+                Gemm.product(recurrentWeights, false, stepGates, false, recurrentGradient);
                 copy.read(recurrentGradient, 0, carried, 0, state);
             }
         }
         copy.write(products, 0, 4 * steps * state, work, 0);
         INDArray biasGradient = gradientViews.get(biasWeightKey);
         biasGradient.assign(Nd4j.create(rowSums(4 * units, batch)).reshape(biasGradient.shape()));
-        Nd4j.gemm(matrix(inputs), work, gradientViews.get(inputWeightKey), false, true, 1.0, 0.0);
+        Gemm.product(matrix(inputs), false, work, true, gradientViews.get(inputWeightKey));
         shiftOutputs(units, steps, batch, epsilon);
-        Nd4j.gemm(matrix(previousOutputs), work, gradientViews.get(recurrentWeightKey), false, true, 1.0, 0.0);
+        Gemm.product(matrix(previousOutputs), false, work, true, gradientViews.get(recurrentWeightKey));
         inputGradients = Buffers.reuse(inputGradients, epsilon, inputs.shape());
-        Nd4j.gemm(inputWeights, work, matrix(inputGradients), false, false, 1.0, 0.0);
+        Gemm.product(inputWeights, false, work, false, matrix(inputGradients));
         INDArray epsilonOut = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(),
                 new long[] {batch, nIn, steps}, 'f');
         epsilonOut.assign(inputGradients.permute(2, 0, 1));

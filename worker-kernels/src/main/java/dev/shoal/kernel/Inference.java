@@ -88,7 +88,7 @@ public final class Inference {
             out = input;
             for (Dense d : layers) {
                 d.output = Buffers.reuse(d.output, input, new long[] {rows, d.weights.size(1)});
-                Nd4j.gemm(out, d.weights, d.output, false, false, 1.0, 0.0);
+                Gemm.product(out, false, d.weights, false, d.output);
                 d.output.addiRowVector(d.bias);
                 d.activation.getActivation(d.output, false);
                 out = d.output;
