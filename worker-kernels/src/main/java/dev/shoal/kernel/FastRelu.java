@@ -8,6 +8,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.api.ops.impl.scalar.Step;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -48,6 +49,11 @@ final class FastRelu extends ActivationReLU {
             return true;
         }
         return false;
+    }
+
+    /** {@code max(0, in)} into {@code out}, DL4J's op in one pass, leaving {@code in} as it is. */
+    void activate(INDArray in, INDArray out) {
+        Nd4j.getExecutioner().exec(new RectifiedLinear(in, out));
     }
 
     /** In place, in {@code in}, as DL4J's other activations (tanh, sigmoid) make their gradients. */

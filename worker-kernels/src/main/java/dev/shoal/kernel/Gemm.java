@@ -31,13 +31,24 @@ final class Gemm {
      * one type; {@code c} must not share memory with {@code a} or {@code b}.
      */
     static void product(INDArray a, boolean transposeA, INDArray b, boolean transposeB, INDArray c) {
+        product(a, transposeA, b, transposeB, 0, c);
+    }
+
+    /** {@code c += op(a) op(b)}, as {@link #product}. */
+    static void addProduct(INDArray a, boolean transposeA, INDArray b, boolean transposeB, INDArray c) {
+        product(a, transposeA, b, transposeB, 1, c);
+    }
+
+    /** {@code c = op(a) op(b) + beta c}. */
+    private static void product(INDArray a, boolean transposeA, INDArray b, boolean transposeB, int beta,
+                                INDArray c) {
         Layout la = Layout.of(a);
         Layout lb = Layout.of(b);
         Layout lc = Layout.of(c);
         DataType type = c.dataType();
         if (la == null || lb == null || lc == null || a.dataType() != type || b.dataType() != type
                 || (type != DataType.FLOAT && type != DataType.DOUBLE)) {
-            Nd4j.gemm(a, b, c, transposeA, transposeB, 1.0, 0.0);
+            Nd4j.gemm(a, b, c, transposeA, transposeB, 1.0, beta);
             return;
         }
         int m = (int) c.size(0);
@@ -47,21 +58,22 @@ final class Gemm {
         boolean tb = transposeB != lb.transposed();
         if (lc.transposed()) {
             // c stored column by column is c's transpose row by row: op(b)' op(a)'.
-            gemm(type, !tb, !ta, n, m, k, b, lb.ld(), a, la.ld(), c, lc.ld());
+            gemm(type, !tb, !ta, n, m, k, b, lb.ld(), a, la.ld(), beta, c, lc.ld());
         } else {
-            gemm(type, ta, tb, m, n, k, a, la.ld(), b, lb.ld(), c, lc.ld());
+            gemm(type, ta, tb, m, n, k, a, la.ld(), b, lb.ld(), beta, c, lc.ld());
         }
     }
 
-    /** Row-major {@code c (m x n) = op(a) op(b)} with the stored matrices' leading dimensions. */
+    /** Row-major {@code c (m x n) = op(a) op(b) + beta c} with the stored matrices' leading dimensions. */
     private static void gemm(DataType type, boolean ta, boolean tb, int m, int n, int k, INDArray a, int lda,
-                             INDArray b, int ldb, INDArray c, int ldc) {
+                             INDArray b, int ldb, int beta, INDArray c, int ldc) {
         int opA = ta ? CblasTrans : CblasNoTrans;
         int opB = tb ? CblasTrans : CblasNoTrans;
         if (type == DataType.FLOAT) {
-            cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, 1f, floats(a), lda, floats(b), ldb, 0f, floats(c), ldc);
+            cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, 1f, floats(a), lda, floats(b), ldb, beta, floats(c), ldc);
         } else {
-            cblas_dgemm(CblasRowMajor, opA, opB, m, n, k, 1, doubles(a), lda, doubles(b), ldb, 0, doubles(c), ldc);
+            cblas_dgemm(CblasRowMajor, opA, opB, m, n, k, 1, doubles(a), lda, doubles(b), ldb, beta, doubles(c),
+                    ldc);
         }
     }
 

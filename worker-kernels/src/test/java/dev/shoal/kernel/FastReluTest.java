@@ -44,6 +44,20 @@ class FastReluTest {
         assertEquals(expected, actual);
     }
 
+    /** The forward pass into another array: DL4J's ReLU in place, and the input left as it was. */
+    @Test
+    void activationIntoAnotherArrayEqualsDl4jsInPlace() {
+        INDArray in = Nd4j.randn(DataType.FLOAT, 64, 50);
+        in.getRow(3).assign(0);
+        INDArray before = in.dup();
+        INDArray out = Nd4j.create(DataType.FLOAT, 64, 50).assign(Float.NaN);
+
+        new FastRelu().activate(in, out);
+
+        assertEquals(new ActivationReLU().getActivation(in.dup(), true), out);
+        assertEquals(before, in);
+    }
+
     static Stream<ModelType> models() {
         return Stream.of(ModelType.MLP, ModelType.LENET);
     }
