@@ -120,29 +120,7 @@ final class DenseBackprop {
      */
     double compute(INDArray features, INDArray labels) {
         int rows = (int) features.size(0);
-        if (rows != batchRows) {
-            for (Dense d : layers) {
-                d.preOutput = Nd4j.create(DataType.FLOAT, rows, d.weights.size(1));
-                d.output = Nd4j.create(DataType.FLOAT, rows, d.weights.size(1));
-                d.delta = Nd4j.create(DataType.FLOAT, rows, d.weights.size(0));
-            }
-            ones = Nd4j.ones(DataType.FLOAT, 1, rows);
-            batchRows = rows;
-        }
-        INDArray input = features;
-        for (Dense d : layers) {
-            // The bias in every row (ones' x bias, a product of depth 1), then input x weights added to it.
-            Gemm.product(ones, true, d.bias, false, d.preOutput);
-            Gemm.addProduct(input, false, d.weights, false, d.preOutput);
-            if (d != last()) {
-                if (d.activation instanceof FastRelu relu) {
-                    relu.activate(d.preOutput, d.output);
-                } else {
-                    d.activation.getActivation(d.output.assign(d.preOutput), true);
-                }
-                input = d.output;
-            }
-        }
+        forward(features);
         Dense out = last();
         double score;
         INDArray delta;
@@ -167,6 +145,49 @@ final class DenseBackprop {
             }
         }
         return score;
+    }
+
+    /** Whether {@link #evaluate} applies: a softmax output scored by cross-entropy (the classifiers'). */
+    boolean classifies() {
+        return softmaxLoss != null;
+    }
+
+    /**
+     * Evaluation's forward pass: the loss summed over the rows (DL4J's score times the rows, without the
+     * regularization term) and each row's most probable class into {@code predicted}. Only where
+     * {@link #classifies()}.
+     */
+    double evaluate(INDArray features, INDArray labels, int[] predicted) {
+        forward(features);
+        return softmaxLoss.evaluate(labels, last().preOutput, predicted);
+    }
+
+    /** The layers' pre-activations and activations for {@code features}, in buffers of its number of rows. */
+    private void forward(INDArray features) {
+        int rows = (int) features.size(0);
+        if (rows != batchRows) {
+            for (Dense d : layers) {
+                d.preOutput = Nd4j.create(DataType.FLOAT, rows, d.weights.size(1));
+                d.output = Nd4j.create(DataType.FLOAT, rows, d.weights.size(1));
+                d.delta = Nd4j.create(DataType.FLOAT, rows, d.weights.size(0));
+            }
+            ones = Nd4j.ones(DataType.FLOAT, 1, rows);
+            batchRows = rows;
+        }
+        INDArray input = features;
+        for (Dense d : layers) {
+            // The bias in every row (ones' x bias, a product of depth 1), then input x weights added to it.
+            Gemm.product(ones, true, d.bias, false, d.preOutput);
+            Gemm.addProduct(input, false, d.weights, false, d.preOutput);
+            if (d != last()) {
+                if (d.activation instanceof FastRelu relu) {
+                    relu.activate(d.preOutput, d.output);
+                } else {
+                    d.activation.getActivation(d.output.assign(d.preOutput), true);
+                }
+                input = d.output;
+            }
+        }
     }
 
     private Dense last() {

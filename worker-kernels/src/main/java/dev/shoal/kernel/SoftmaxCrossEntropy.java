@@ -36,6 +36,23 @@ final class SoftmaxCrossEntropy {
      * {@code preOutput} into {@code gradient}; all three arrays are {@code rows x classes} floats.
      */
     double compute(INDArray labels, INDArray preOutput, INDArray gradient) {
+        double score = pass(labels, preOutput, NO_CLASSES);
+        WorkerKernel.floats(gradient).put(z);
+        return score;
+    }
+
+    /**
+     * Evaluation's: the summed loss, as {@link #compute}'s, and each row's most probable class (the first of
+     * equally probable ones, as DL4J's argMax of the softmax picks) into {@code predicted}.
+     */
+    double evaluate(INDArray labels, INDArray preOutput, int[] predicted) {
+        return pass(labels, preOutput, predicted);
+    }
+
+    private static final int[] NO_CLASSES = new int[0];
+
+    /** The summed loss; the gradient into {@code z}; each row's most probable class into a non-empty predicted. */
+    private double pass(INDArray labels, INDArray preOutput, int[] predicted) {
         int rows = (int) preOutput.size(0);
         int classes = (int) preOutput.size(1);
         int n = rows * classes;
@@ -60,13 +77,17 @@ final class SoftmaxCrossEntropy {
                 z[i] = (float) Math.exp(z[i] - max);
                 sum += z[i];
             }
+            float most = Float.NEGATIVE_INFINITY;
             for (int i = from; i < to; i++) {
                 float p = z[i] / sum;
                 score -= y[i] * (float) Math.log(Math.min(Math.max(p, low), high));
                 z[i] = p - y[i];
+                if (predicted.length > 0 && p > most) {
+                    most = p;
+                    predicted[r] = i - from;
+                }
             }
         }
-        WorkerKernel.floats(gradient).put(z);
         return score;
     }
 }

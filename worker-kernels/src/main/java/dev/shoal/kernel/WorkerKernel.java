@@ -208,13 +208,17 @@ public final class WorkerKernel {
     private double computeGradient(MiniBatch batch) {
         DataSet data = toDataSet(batch);
         if (dense != null) {
-            double loss = dense.compute(data.getFeatures(), data.getLabels());
-            return loss + (adamStep != null ? adamStep.regularizationScore() : net.calcRegularizationScore(true));
+            return dense.compute(data.getFeatures(), data.getLabels()) + regularizationScore();
         }
         net.setInput(data.getFeatures());
         net.setLabels(data.getLabels());
         net.computeGradientAndScore();
         return net.score();
+    }
+
+    /** DL4J's regularization term of the score (L1, L2, weight decay) for the current parameters. */
+    private double regularizationScore() {
+        return adamStep != null ? adamStep.regularizationScore() : net.calcRegularizationScore(true);
     }
 
     /** The rest of a DL4J training step: the updater turns the gradient array into an update, which is applied. */
@@ -261,11 +265,28 @@ public final class WorkerKernel {
         long[] confusion = new long[0];
         double lossSum = 0;
         long examples = 0;
+        boolean denseClasses = dense != null && dense.classifies() && target.hasAccuracy();
+        // The same for every batch: the parameters do not change here.
+        double penalty = denseClasses ? regularizationScore() : 0;
+        int[] predicted = new int[0];
         while (batches.hasNext()) {
             MiniBatch batch = batches.next();
             DataSet data = toDataSet(batch);
             double loss;
-            if (target.hasAccuracy() && gan == null && !data.hasMaskArrays()) {
+            if (denseClasses) {
+                if (numClasses == 0) {
+                    numClasses = batch.numClasses();
+                    confusion = new long[numClasses * numClasses];
+                }
+                if (predicted.length < batch.rows()) {
+                    predicted = new int[batch.rows()];
+                }
+                loss = dense.evaluate(data.getFeatures(), data.getLabels(), predicted) / batch.rows() + penalty;
+                int[] truth = batch.labels();
+                for (int r = 0; r < batch.rows(); r++) {
+                    confusion[truth[r] * numClasses + predicted[r]]++;
+                }
+            } else if (target.hasAccuracy() && gan == null && !data.hasMaskArrays()) {
                 if (numClasses == 0) {
                     numClasses = batch.numClasses();
                     confusion = new long[numClasses * numClasses];

@@ -212,8 +212,9 @@ class WorkerKernelTest {
     /**
      * Evaluation makes one forward pass per minibatch for both the predictions and the loss: the same loss as
      * DL4J's {@code score(data, false)} (regularisation included) and the same predicted classes as its
-     * {@code output}, on a dense network with L1 and L2, the lstm-classifier and the attention-classifier. Its
-     * arrays live in a workspace reset after each minibatch: evaluating again, after training steps and over two
+     * {@code output}, on a dense network with L1 and L2 (DenseBackprop's forward pass; without the speed-ups,
+     * DL4J's layers: the same confusion matrix), the lstm-classifier and the attention-classifier. Its arrays live
+     * in a workspace reset after each minibatch: evaluating again, after training steps and over two
      * minibatches, gives the same figures bit for bit.
      */
     @ParameterizedTest
@@ -254,6 +255,12 @@ class WorkerKernelTest {
         }
         assertEquals(rows, result.examples());
         assertEquals((double) right / rows, result.accuracy(), 1e-12);
+        if (!tokens) {
+            EvalResult layers = new WorkerKernel(conf.toJson(), Target.CLASS, KernelOptions.NONE)
+                    .evaluate(start, List.of(batch).iterator());
+            assertArrayEquals(layers.confusion(), result.confusion());
+            Rounding.assertClose("mean loss through DL4J's layers", layers.meanLoss(), result.meanLoss());
+        }
 
         kernel.train(start, List.of(batch, batch).iterator());
         EvalResult again = kernel.evaluate(start, List.of(batch, batch).iterator());
