@@ -78,6 +78,9 @@ final class SoftmaxCrossEntropy {
                 sum += z[i];
             }
             float most = Float.NEGATIVE_INFINITY;
+            if (predicted.length > 0) {
+                predicted[r] = 0; // where every probability is NaN
+            }
             for (int i = from; i < to; i++) {
                 float p = z[i] / sum;
                 score -= y[i] * (float) Math.log(Math.min(Math.max(p, low), high));

@@ -272,12 +272,13 @@ public final class WorkerKernel {
         while (batches.hasNext()) {
             MiniBatch batch = batches.next();
             DataSet data = toDataSet(batch);
+            boolean counted = denseClasses || target.hasAccuracy() && gan == null && !data.hasMaskArrays();
+            if (counted && numClasses == 0) {
+                numClasses = batch.numClasses();
+                confusion = new long[numClasses * numClasses];
+            }
             double loss;
             if (denseClasses) {
-                if (numClasses == 0) {
-                    numClasses = batch.numClasses();
-                    confusion = new long[numClasses * numClasses];
-                }
                 if (predicted.length < batch.rows()) {
                     predicted = new int[batch.rows()];
                 }
@@ -286,11 +287,7 @@ public final class WorkerKernel {
                 for (int r = 0; r < batch.rows(); r++) {
                     confusion[truth[r] * numClasses + predicted[r]]++;
                 }
-            } else if (target.hasAccuracy() && gan == null && !data.hasMaskArrays()) {
-                if (numClasses == 0) {
-                    numClasses = batch.numClasses();
-                    confusion = new long[numClasses * numClasses];
-                }
+            } else if (counted) {
                 loss = countAndScore(data, confusion);
             } else {
                 loss = gan != null ? gan.score(data.getFeatures()) : net.score(data, false);
