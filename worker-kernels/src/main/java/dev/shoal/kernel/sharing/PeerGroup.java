@@ -11,12 +11,16 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +34,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Sends run on a helper thread while this thread receives, so two peers sending large messages to each other
  * cannot block each other on full socket buffers. Not thread-safe: one step at a time.
+ *
+ * <p>Peers in the same JVM (local mode, or an executor that runs several workers) learn so when they connect, and
+ * {@link #allGather(byte[])}'s bytes then go from one to the other in memory: the sender leaves its array with
+ * the receiver's group and sends a marker, the receiver copies the array and acknowledges over the socket, and
+ * the sender returns only after every such acknowledgement, so it may write over its array again. The socket
+ * still carries the marker and the acknowledgement, so a peer that fails or stalls is caught as before. (A
+ * Fashion-MNIST MLP's 2.8 MB result took ~2.2 ms each way over loopback TCP.)
  */
 public final class PeerGroup implements AutoCloseable {
     private final int rank;
@@ -43,13 +54,29 @@ public final class PeerGroup implements AutoCloseable {
     private final ExecutorService sender;
     private long bytesSent;
     private final byte[][] buffers = {new byte[0], new byte[0]};
+    /** This JVM, as peers recognize it; {@link #connect} with another value stands for a JVM of its own (tests). */
+    private static final long THIS_JVM = new SecureRandom().nextLong();
+    /** The groups of this JVM by token, for peers in this JVM to leave bytes with. */
+    private static final Map<Long, PeerGroup> GROUPS = new ConcurrentHashMap<>();
+    /** A peer's length word for bytes left in memory, and the acknowledgement that they were copied. */
+    private static final int IN_MEMORY = -1;
+    private static final int COPIED = 0x434f5059;
+    private final long jvm;
+    private final long token = new SecureRandom().nextLong();
+    /** Each peer's group if it is in this JVM (then bytes go in memory), else null; by rank. */
+    private final PeerGroup[] local;
+    /** Bytes peers in this JVM left for this group, by their rank, until copied. */
+    private final AtomicReferenceArray<byte[]> left;
     /** Each peer's bytes from the last {@link #allGather(byte[])}, by rank; the next takes them again if it can. */
     private final byte[][] received;
 
-    private PeerGroup(int rank, List<PeerAddress> addresses) {
+    private PeerGroup(int rank, List<PeerAddress> addresses, long jvm) {
         this.rank = rank;
         this.addresses = List.copyOf(addresses);
+        this.jvm = jvm;
         int n = addresses.size();
+        this.local = new PeerGroup[n];
+        this.left = new AtomicReferenceArray<>(n);
         this.sockets = new Socket[n];
         this.in = new DataInputStream[n];
         this.out = new DataOutputStream[n];
@@ -80,7 +107,14 @@ public final class PeerGroup implements AutoCloseable {
      */
     public static PeerGroup connect(int rank, List<PeerAddress> addresses, ServerSocket server, Duration timeout,
                                     byte[] secret) {
-        PeerGroup group = new PeerGroup(rank, addresses);
+        return connect(rank, addresses, server, timeout, secret, THIS_JVM);
+    }
+
+    /** {@link #connect} as a group of JVM {@code jvm}: peers of the same value exchange bytes in memory. */
+    static PeerGroup connect(int rank, List<PeerAddress> addresses, ServerSocket server, Duration timeout,
+                             byte[] secret, long jvm) {
+        PeerGroup group = new PeerGroup(rank, addresses, jvm);
+        GROUPS.put(group.token, group);
         int millis = (int) timeout.toMillis();
         try (server) {
             for (int peer = 0; peer < rank; peer++) {
@@ -91,7 +125,7 @@ public final class PeerGroup implements AutoCloseable {
                     group.attach(peer, s, millis);
                     Handshake.asClient(group.in[peer], group.out[peer], secret);
                     group.out[peer].writeInt(rank);
-                    group.out[peer].flush();
+                    group.introduce(peer);
                 } catch (IOException e) {
                     s.close();
                     throw group.failure(peer, "cannot connect", e);
@@ -144,7 +178,18 @@ public final class PeerGroup implements AutoCloseable {
             return false;
         }
         attach(peer, s, millis);
+        introduce(peer);
         return true;
+    }
+
+    /** Tells a newly connected peer which JVM and group this is, and learns the same of it. */
+    private void introduce(int peer) throws IOException {
+        out[peer].writeLong(jvm);
+        out[peer].writeLong(token);
+        out[peer].flush();
+        long peerJvm = in[peer].readLong();
+        long peerToken = in[peer].readLong();
+        local[peer] = peerJvm == jvm ? GROUPS.get(peerToken) : null;
     }
 
     private void attach(int peer, Socket s, int millis) throws IOException {
@@ -171,8 +216,10 @@ public final class PeerGroup implements AutoCloseable {
     /** Every worker's message, indexed by rank (this worker's own included). */
     public GradientMessage[] allGather(GradientMessage mine) {
         byte[] wire = mine.toBytes();
-        return allGather(mine, new GradientMessage[size()], stream -> stream.write(wire), wire.length,
-                (peer, stream) -> GradientMessage.read(stream));
+        return allGather(mine, new GradientMessage[size()], (peer, stream) -> {
+            stream.write(wire);
+            return wire.length;
+        }, (peer, stream) -> GradientMessage.read(stream));
     }
 
     /**
@@ -181,25 +228,69 @@ public final class PeerGroup implements AutoCloseable {
      * the arrays before calling again.
      */
     public byte[][] allGather(byte[] mine) {
-        return allGather(mine, new byte[size()][], stream -> {
+        byte[][] all = allGather(mine, new byte[size()][], (peer, stream) -> {
+            if (local[peer] != null) {
+                local[peer].left.set(rank, mine);
+                stream.writeInt(IN_MEMORY);
+                return Integer.BYTES;
+            }
             stream.writeInt(mine.length);
             stream.write(mine);
-        }, Integer.BYTES + mine.length, (peer, stream) -> {
+            return Integer.BYTES + mine.length;
+        }, (peer, stream) -> {
             int length = stream.readInt();
-            if (length < 0) {
+            byte[] bytes = length == IN_MEMORY && local[peer] != null ? left.getAndSet(peer, null) : null;
+            if (length < 0 && bytes == null) {
                 throw new IOException("a message of " + length + " bytes");
             }
-            if (received[peer].length != length) {
-                received[peer] = new byte[length];
+            int size = bytes != null ? bytes.length : length;
+            if (received[peer].length != size) {
+                received[peer] = new byte[size];
             }
-            stream.readFully(received[peer]);
+            if (bytes != null) {
+                System.arraycopy(bytes, 0, received[peer], 0, size);
+            } else {
+                stream.readFully(received[peer]);
+            }
             return received[peer];
         });
+        acknowledgeCopies();
+        return all;
     }
 
-    /** Writes a message to one peer's stream. */
+    /**
+     * For peers in this JVM: tells each that its bytes were copied, then waits until each has copied this
+     * worker's, after which the caller's array is its own again.
+     */
+    private void acknowledgeCopies() {
+        for (int peer = 0; peer < size(); peer++) {
+            if (local[peer] != null) {
+                try {
+                    out[peer].writeInt(COPIED);
+                    out[peer].flush();
+                    bytesSent += Integer.BYTES;
+                } catch (IOException e) {
+                    throw failure(peer, "cannot send to", e);
+                }
+            }
+        }
+        for (int peer = 0; peer < size(); peer++) {
+            if (local[peer] != null) {
+                try {
+                    int word = in[peer].readInt();
+                    if (word != COPIED) {
+                        throw new IOException("expected the acknowledgement of a copy, read " + word);
+                    }
+                } catch (IOException e) {
+                    throw failure(peer, "lost", e);
+                }
+            }
+        }
+    }
+
+    /** Writes a message to one peer's stream; returns the bytes written. */
     private interface Writer {
-        void write(DataOutputStream out) throws IOException;
+        int write(int peer, DataOutputStream out) throws IOException;
     }
 
     /** Reads a message from one peer's stream. */
@@ -208,21 +299,23 @@ public final class PeerGroup implements AutoCloseable {
     }
 
     /**
-     * Sends this worker's message ({@code wireBytes} long, as {@code write} puts it) to every peer while reading
-     * each peer's with {@code read}, into {@code all} by rank, {@code mine} at this worker's.
+     * Sends this worker's message (as {@code write} puts it) to every peer while reading each peer's with
+     * {@code read}, into {@code all} by rank, {@code mine} at this worker's.
      */
-    private <T> T[] allGather(T mine, T[] all, Writer write, int wireBytes, Reader<T> read) {
-        Future<?> sending = sender.submit(() -> {
+    private <T> T[] allGather(T mine, T[] all, Writer write, Reader<T> read) {
+        Future<Long> sending = sender.submit(() -> {
+            long sent = 0;
             for (int peer = 0; peer < size(); peer++) {
                 if (peer != rank) {
                     try {
-                        write.write(out[peer]);
+                        sent += write.write(peer, out[peer]);
                         out[peer].flush();
                     } catch (IOException e) {
                         throw failure(peer, "cannot send to", e);
                     }
                 }
             }
+            return sent;
         });
         all[rank] = mine;
         for (int peer = 0; peer < size(); peer++) {
@@ -235,8 +328,7 @@ public final class PeerGroup implements AutoCloseable {
                 }
             }
         }
-        await(sending);
-        bytesSent += (long) wireBytes * (size() - 1);
+        bytesSent += await(sending);
         return all;
     }
 
@@ -300,9 +392,9 @@ public final class PeerGroup implements AutoCloseable {
         return (int) ((long) chunk * length / chunks);
     }
 
-    private void await(Future<?> sending) {
+    private <T> T await(Future<T> sending) {
         try {
-            sending.get();
+            return sending.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PeerException("worker " + rank + ": interrupted while sending", e);
@@ -319,6 +411,7 @@ public final class PeerGroup implements AutoCloseable {
 
     @Override
     public void close() {
+        GROUPS.remove(token);
         sender.shutdownNow();
         for (Socket s : sockets) {
             if (s != null) {

@@ -21,6 +21,8 @@ import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Workers as threads on loopback, each with its own group, as executors would be. */
 class PeerGroupTest {
@@ -34,6 +36,15 @@ class PeerGroupTest {
 
     /** Runs {@code body} on {@code n} connected workers and returns their results by rank. */
     private <T> List<T> onWorkers(int n, Duration timeout, Function<PeerGroup, T> body) throws Exception {
+        return onWorkers(n, timeout, false, body);
+    }
+
+    /**
+     * {@link #onWorkers(int, Duration, Function)}, the workers standing for workers of JVMs of their own when
+     * {@code ownJvms} (everything over the sockets), else for workers of one JVM (as they are).
+     */
+    private <T> List<T> onWorkers(int n, Duration timeout, boolean ownJvms, Function<PeerGroup, T> body)
+            throws Exception {
         List<ServerSocket> servers = new ArrayList<>();
         List<PeerAddress> addresses = new ArrayList<>();
         for (int r = 0; r < n; r++) {
@@ -45,7 +56,9 @@ class PeerGroupTest {
         for (int r = 0; r < n; r++) {
             int rank = r;
             futures.add(pool.submit(() -> {
-                try (PeerGroup g = PeerGroup.connect(rank, addresses, servers.get(rank), timeout, SECRET)) {
+                try (PeerGroup g = ownJvms
+                        ? PeerGroup.connect(rank, addresses, servers.get(rank), timeout, SECRET, rank + 1)
+                        : PeerGroup.connect(rank, addresses, servers.get(rank), timeout, SECRET)) {
                     return body.apply(g);
                 }
             }));
@@ -69,29 +82,74 @@ class PeerGroupTest {
         }
     }
 
-    /** An averaging stage's results, round after round: the same sizes land in the same arrays, others in new. */
-    @Test
-    void allGatherOfBytesReusesAPeersArrayForBytesOfItsSize() throws Exception {
-        List<String> failures = onWorkers(3, Duration.ofSeconds(10), g -> {
-            byte[][] first = g.allGather(new byte[] {(byte) g.rank(), 1, 2}).clone();
-            byte[][] second = g.allGather(new byte[] {(byte) g.rank(), 3, 4}).clone();
+    /**
+     * An averaging stage's results, round after round: the same sizes land in the same arrays, others in new;
+     * between workers of one JVM in memory (only markers and acknowledgements on the sockets), between JVMs over
+     * the sockets. Each worker writes over its array as soon as a gather returns, as a stage does, and the peers'
+     * copies hold what was gathered.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void allGatherOfBytesReusesAPeersArrayForBytesOfItsSize(boolean ownJvms) throws Exception {
+        List<String> failures = onWorkers(3, Duration.ofSeconds(10), ownJvms, g -> {
+            byte[] mine = {(byte) g.rank(), 1, 2};
+            byte[][] first = g.allGather(mine).clone();
+            String wrong = misgathered(g.rank(), first, 1, 2);
+            mine[1] = 3;
+            mine[2] = 4;
+            byte[][] second = g.allGather(mine).clone();
+            wrong += misgathered(g.rank(), second, 3, 4);
+            mine[1] = 9;
             byte[][] third = g.allGather(new byte[] {(byte) g.rank(), 5});
+            wrong += misgathered(g.rank(), third, 5);
             for (int r = 0; r < 3; r++) {
-                if (r == g.rank()) {
-                    continue;
-                }
-                if (first[r] != second[r] || second[r] == third[r]) {
-                    return "worker " + g.rank() + ": peer " + r + "'s arrays not reused by size";
-                }
-                if (!Arrays.equals(new byte[] {(byte) r, 3, 4}, second[r])
-                        || !Arrays.equals(new byte[] {(byte) r, 5}, third[r])) {
-                    return "worker " + g.rank() + ": peer " + r + "'s bytes " + Arrays.toString(second[r]) + ", "
-                            + Arrays.toString(third[r]);
+                if (r != g.rank() && (first[r] != second[r] || second[r] == third[r])) {
+                    wrong += "worker " + g.rank() + ": peer " + r + "'s arrays not reused by size; ";
                 }
             }
-            return "";
+            // Over sockets every byte (a length word and the bytes to each of two peers); in memory a marker
+            // and an acknowledgement to each.
+            long expected = ownJvms ? 2 * (3 * Integer.BYTES + 3 + 3 + 2) : 2 * 3 * 2 * Integer.BYTES;
+            if (g.bytesSent() != expected) {
+                wrong += "worker " + g.rank() + " sent " + g.bytesSent() + " bytes, not " + expected;
+            }
+            return wrong;
         });
         assertEquals(List.of("", "", ""), failures);
+    }
+
+    /** What is wrong with {@code all}, as worker {@code rank} gathered it: each rank r's bytes should be r, rest. */
+    private static String misgathered(int rank, byte[][] all, int... rest) {
+        String wrong = "";
+        for (int r = 0; r < all.length; r++) {
+            byte[] expected = new byte[1 + rest.length];
+            expected[0] = (byte) r;
+            for (int i = 0; i < rest.length; i++) {
+                expected[i + 1] = (byte) rest[i];
+            }
+            if (!Arrays.equals(expected, all[r])) {
+                wrong += "worker " + rank + " gathered " + Arrays.toString(all[r]) + " from " + r + "; ";
+            }
+        }
+        return wrong;
+    }
+
+    /** A worker of the same JVM that leaves mid-gather fails the others, naming it. */
+    @Test
+    void aPeerOfTheSameJvmThatLeavesFailsTheOthersNamingIt() throws Exception {
+        List<String> outcomes = onWorkers(2, Duration.ofSeconds(5), g -> {
+            if (g.rank() == 1) {
+                g.close();
+                return "left";
+            }
+            try {
+                g.allGather(new byte[1000]);
+                return "gathered";
+            } catch (PeerException e) {
+                return e.getMessage().contains("peer worker 1") ? "failed naming it" : e.getMessage();
+            }
+        });
+        assertEquals(List.of("failed naming it", "left"), outcomes);
     }
 
     @Test
