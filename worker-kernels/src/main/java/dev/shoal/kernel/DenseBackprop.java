@@ -20,9 +20,9 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
 /**
  * Forward and backward passes of a network of dense layers, computed with a handful of operations per layer
  * (five matrix products, {@link Gemm}'s, one of them the bias; the activation) on buffers reused from step to
- * step, into the network's own flattened gradient array in DL4J's layout. DL4J's updater then takes it from there, so training
- * and saved models stay DL4J's; only the per-operation overhead of DL4J's layer code is gone (it made the
- * backward pass of the Fashion-MNIST MLP 3x slower than its matrix products).
+ * step, into the network's own flattened gradient array in DL4J's layout. DL4J's updater then takes it from
+ * there, so training and saved models stay DL4J's; only the per-operation overhead of DL4J's layer code is gone
+ * (it made the backward pass of the Fashion-MNIST MLP 3x slower than its matrix products).
  *
  * <p>The activations and the loss are DL4J's own objects from the configuration, so the arithmetic is theirs,
  * except for a softmax output with cross-entropy, the classifiers' case, which {@link SoftmaxCrossEntropy} does.
