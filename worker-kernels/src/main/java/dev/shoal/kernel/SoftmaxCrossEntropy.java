@@ -14,6 +14,8 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
  * -sum(labels * log(clip(softmax))) with DL4J's clipping epsilon, the gradient softmax - labels (unclipped).
  */
 final class SoftmaxCrossEntropy {
+    /** {@link #pass}'s predicted classes when none are asked for (training). */
+    private static final int[] NO_CLASSES = new int[0];
     private final double clip;
     private float[] z = new float[0];
     private float[] y = new float[0];
@@ -48,8 +50,6 @@ final class SoftmaxCrossEntropy {
     double evaluate(INDArray labels, INDArray preOutput, int[] predicted) {
         return pass(labels, preOutput, predicted);
     }
-
-    private static final int[] NO_CLASSES = new int[0];
 
     /** The summed loss; the gradient into {@code z}; each row's most probable class into a non-empty predicted. */
     private double pass(INDArray labels, INDArray preOutput, int[] predicted) {

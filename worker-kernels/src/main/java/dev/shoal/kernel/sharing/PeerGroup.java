@@ -43,17 +43,9 @@ import org.slf4j.LoggerFactory;
  * Fashion-MNIST MLP's 2.8 MB result took ~2.2 ms each way over loopback TCP.)
  */
 public final class PeerGroup implements AutoCloseable {
-    private final int rank;
     private static final Logger LOG = LoggerFactory.getLogger(PeerGroup.class);
     /** How long a connection may take to prove itself before it is dropped. */
     private static final int HANDSHAKE_MILLIS = 2_000;
-    private final List<PeerAddress> addresses;
-    private final Socket[] sockets;
-    private final DataInputStream[] in;
-    private final DataOutputStream[] out;
-    private final ExecutorService sender;
-    private long bytesSent;
-    private final byte[][] buffers = {new byte[0], new byte[0]};
     /** This JVM, as peers recognize it; {@link #connect} with another value stands for a JVM of its own (tests). */
     private static final long THIS_JVM = new SecureRandom().nextLong();
     /** The groups of this JVM by token, for peers in this JVM to leave bytes with. */
@@ -61,6 +53,15 @@ public final class PeerGroup implements AutoCloseable {
     /** A peer's length word for bytes left in memory, and the acknowledgement that they were copied. */
     private static final int IN_MEMORY = -1;
     private static final int COPIED = 0x434f5059;
+    private final int rank;
+    private final List<PeerAddress> addresses;
+    private final Socket[] sockets;
+    private final DataInputStream[] in;
+    private final DataOutputStream[] out;
+    private final ExecutorService sender;
+    private long bytesSent;
+    private final byte[][] buffers = {new byte[0], new byte[0]};
+    /** The JVM this group is in (THIS_JVM but in tests), and the group's name in {@link #GROUPS}. */
     private final long jvm;
     private final long token = new SecureRandom().nextLong();
     /** Each peer's group if it is in this JVM (then bytes go in memory), else null; by rank. */
