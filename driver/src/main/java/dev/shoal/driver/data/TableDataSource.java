@@ -8,7 +8,9 @@ import dev.shoal.kernel.FeatureRows;
 import dev.shoal.kernel.Floats;
 import dev.shoal.kernel.InputShape;
 import dev.shoal.kernel.Shuffle;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,7 +18,9 @@ import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.IntStream;
 import org.apache.spark.HashPartitioner;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.InputFileBlockHolder;
@@ -41,6 +45,8 @@ import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
+import org.apache.spark.util.SerializableConfiguration;
+import org.apache.spark.util.TaskCompletionListener;
 import scala.Tuple2;
 
 /**
@@ -88,10 +94,12 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      * array), the values per example and the rows, and the rows of each of the partitions Spark reads the table
      * in; with a client column, its distinct values, sorted (a row's client is the index of its value there); the
      * table's schema as it was read (the load reads the files with it instead of inferring it again: a CSV file's
-     * inference reads the whole file; labels are read in the type it gives them).
+     * inference reads the whole file; labels are read in the type it gives them). A Parquet table that Parquet's
+     * own readers read ({@link ParquetTable}) has its row groups as the partitions, and no Spark schema.
      */
     public record Layout(List<String> columns, boolean array, boolean vector, int featureSize, int examples,
-                         List<String> clients, long[] partitionRows, StructType schema) implements Serializable {
+                         List<String> clients, long[] partitionRows, StructType schema, ParquetTable parquet)
+            implements Serializable {
 
         /** The feature columns as the rows are read, as floats: a vector column becomes an array of floats. */
         List<Column> select() {
@@ -111,6 +119,16 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      */
     @Override
     public TableDataSource open(JavaSparkContext sc) {
+        if (spec.format() == DataFormat.PARQUET && spec.clientColumn().isEmpty()) {
+            Optional<ParquetTable> parquet = ParquetTable.find(spec.path(), spec.label(), spec.features(),
+                    spec.limit(), sc.hadoopConfiguration());
+            if (parquet.isPresent()) {
+                ParquetTable p = parquet.get();
+                long[] partRows = p.partRows();
+                return checked(new Layout(List.of(p.features()), true, false, p.featureSize(),
+                        examples(partRows), List.of(), partRows, null, p));
+            }
+        }
         Dataset<Row> table = read(sc, null);
         StructType schema = table.schema();
         DataType labelType = type(schema, spec.label(), "label");
@@ -139,18 +157,32 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             }
         }
         long[] partitionRows = rowsPerPartition(table.select(spec.label()));
+        int rows = examples(partitionRows);
+        if (array) {
+            Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0], schema, null).select()
+                    .get(0);
+            featureSize = firstRowSize(table, values, partitionRows);
+        }
+        return checked(new Layout(List.copyOf(columns), array, vector, featureSize, rows,
+                clientNames(table, schema), partitionRows, schema, null));
+    }
+
+    /** The rows of all partitions, checked to be some and at most an int's count. */
+    private int examples(long[] partitionRows) {
         long rows = Arrays.stream(partitionRows).sum();
         if (rows == 0 || rows > Integer.MAX_VALUE) {
             throw error(rows == 0 ? "the table has no rows" : "the table has " + rows + " rows; at most "
                     + Integer.MAX_VALUE + " are supported");
         }
-        if (array) {
-            Column values = new Layout(columns, true, vector, 0, 0, List.of(), new long[0], schema).select().get(0);
-            featureSize = firstRowSize(table, values, partitionRows);
-            if (featureSize < 1) {
-                throw error("feature column '" + columns.get(0) + "' of the first row is "
-                        + (featureSize < 0 ? "null" : "empty"));
-            }
+        return (int) rows;
+    }
+
+    /** This table with {@code layout}, once its first row's array has values and data.shape fits them. */
+    private TableDataSource checked(Layout layout) {
+        int featureSize = layout.featureSize();
+        if (layout.array() && featureSize < 1) {
+            throw error("feature column '" + layout.columns().get(0) + "' of the first row is "
+                    + (featureSize < 0 ? "null" : "empty"));
         }
         if (!spec.shape().isEmpty()) {
             int product = spec.shape().stream().reduce(1, (x, y) -> x * y);
@@ -159,8 +191,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                         + featureSize + " features per row");
             }
         }
-        return new TableDataSource(spec, new Layout(List.copyOf(columns), array, vector, featureSize, (int) rows,
-                clientNames(table, schema), partitionRows, schema));
+        return new TableDataSource(spec, layout);
     }
 
     /**
@@ -247,17 +278,35 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     @Override
     public JavaRDD<ExampleBlock> load(JavaSparkContext sc, int partitions, long seed) {
         Layout l = opened();
-        Dataset<Row> rows = rows(sc);
         long[] firstRows = new long[l.partitionRows().length];
         for (int p = 1; p < firstRows.length; p++) {
             firstRows[p] = firstRows[p - 1] + l.partitionRows()[p - 1];
         }
         TableDataSource source = this;
-        JavaRDD<Chunk> chunks = internalRows(rows).mapPartitionsWithIndex((part, in) ->
-                source.place(in, (int) firstRows[part], partitions, seed), true);
-        if (chunks.getNumPartitions() != l.partitionRows().length) {
-            throw error("was read in " + chunks.getNumPartitions() + " partitions, " + l.partitionRows().length
-                    + " when it was opened: did it change?");
+        JavaRDD<Chunk> chunks;
+        if (l.parquet() != null) {
+            ParquetTable table = l.parquet();
+            SerializableConfiguration conf = new SerializableConfiguration(sc.hadoopConfiguration());
+            List<Integer> parts = IntStream.range(0, table.parts().size()).boxed().toList();
+            chunks = sc.parallelize(parts, parts.size()).mapPartitions(in -> {
+                int part = in.next();
+                ParquetTable.Rows rows = table.rows(table.parts().get(part), conf.value());
+                TaskContext.get().addTaskCompletionListener((TaskCompletionListener) task -> {
+                    try {
+                        rows.close();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+                return source.place(rows, source.parquetRows(), (int) firstRows[part], partitions, seed);
+            }, true);
+        } else {
+            chunks = internalRows(rows(sc)).mapPartitionsWithIndex((part, in) ->
+                    source.place(in, source.sparkRows(), (int) firstRows[part], partitions, seed), true);
+            if (chunks.getNumPartitions() != l.partitionRows().length) {
+                throw error("was read in " + chunks.getNumPartitions() + " partitions, "
+                        + l.partitionRows().length + " when it was opened: did it change?");
+            }
         }
         JavaRDD<ExampleBlock> blocks = chunks
                 .mapToPair(chunk -> new Tuple2<>(chunk.block(), chunk))
@@ -339,7 +388,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
      * as soon as it is full, so Spark moves arrays of about a megabyte (small enough for the garbage collector's
      * regions) rather than an object per row, and a partition's rows are never all held at once.
      */
-    private Iterator<Chunk> place(Iterator<InternalRow> rows, int first, int partitions, long seed) {
+    private <R> Iterator<Chunk> place(Iterator<R> rows, RowReader<R> reader, int first, int partitions, long seed) {
         int n = layout.examples();
         int[] slotOf = Shuffle.permutation(n, seed);
         Chunk[] filling = new Chunk[partitions];
@@ -371,7 +420,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 return ready.poll();
             }
 
-            private void add(InternalRow row) {
+            private void add(R row) {
                 try {
                     if (index >= n) {
                         throw rowError(index, "the table has more rows than when it was opened (" + n + ")");
@@ -381,7 +430,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                     if (filling[p] == null) {
                         filling[p] = new Chunk(p, layout.featureSize(), !layout.clients().isEmpty());
                     }
-                    filling[p].add(slot, row, index, TableDataSource.this);
+                    filling[p].add(slot, row, index, reader);
                     if (filling[p].full()) {
                         ready.add(filling[p].done());
                         filling[p] = null;
@@ -394,6 +443,91 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         };
     }
 
+    /** How a chunk reads a row of type R: its features into an array, its label and its client, each checked. */
+    private interface RowReader<R> {
+        void features(R row, int index, float[] x, int offset);
+
+        int label(R row, int index);
+
+        int client(R row, int index);
+    }
+
+    /** Spark's rows: the feature columns (as floats), the client (with a client column), the label. */
+    private RowReader<InternalRow> sparkRows() {
+        return new RowReader<>() {
+            @Override
+            public void features(InternalRow row, int index, float[] x, int offset) {
+                TableDataSource.this.features(row, index, x, offset);
+            }
+
+            @Override
+            public int label(InternalRow row, int index) {
+                return TableDataSource.this.label(row, index);
+            }
+
+            @Override
+            public int client(InternalRow row, int index) {
+                return TableDataSource.this.client(row, index);
+            }
+        };
+    }
+
+    /** Parquet's rows, as {@link ParquetTable} reads them: an array column and a label. */
+    private RowReader<ParquetTable.Rows> parquetRows() {
+        return new RowReader<>() {
+            @Override
+            public void features(ParquetTable.Rows row, int index, float[] x, int offset) {
+                String file = row.file();
+                if (row.size() < 0) {
+                    throw rowError(index, file, "feature column '" + layout.columns().get(0) + "' is null");
+                }
+                checkArray(row.size(), row.nullElement(), index, file);
+                scaled(row.values(), index, file, x, offset);
+            }
+
+            @Override
+            public int label(ParquetTable.Rows row, int index) {
+                if (row.labelNull()) {
+                    throw rowError(index, row.file(), "label column '" + spec.label() + "' is null");
+                }
+                return classIndex(row.label(), index, row.file());
+            }
+
+            @Override
+            public int client(ParquetTable.Rows row, int index) {
+                throw new IllegalStateException("a table with clients is read by Spark SQL");
+            }
+        };
+    }
+
+    /** Checks that a row's array holds the first row's number of values, none null (the first null: -1 if none). */
+    private void checkArray(int size, int nullElement, int index, String file) {
+        String column = layout.columns().get(0);
+        if (size != layout.featureSize()) {
+            throw rowError(index, file, "feature column '" + column + "' holds " + size
+                    + " values; the table's first row has " + layout.featureSize());
+        }
+        if (nullElement >= 0) {
+            throw rowError(index, file, "feature '" + column + "[" + nullElement + "]' is null");
+        }
+    }
+
+    /**
+     * A row's array values into {@code x} at {@code offset}, scaled, then checked for infinity and NaN in loops
+     * without a branch per value.
+     */
+    private void scaled(float[] values, int index, String file, float[] x, int offset) {
+        int size = layout.featureSize();
+        float scale = spec.scale();
+        for (int i = 0; i < size; i++) {
+            x[offset + i] = values[i] * scale;
+        }
+        int bad = Floats.firstNonFinite(x, offset, size);
+        if (bad >= 0) {
+            throw notFinite(values[bad], index, file, layout.columns().get(0) + "[" + bad + "]");
+        }
+    }
+
     /**
      * One row's features into {@code x} at {@code offset}; the row holds the feature columns (as floats), the
      * client (with a client column) and the label (as the table has it), in that order.
@@ -402,29 +536,17 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         Layout l = layout;
         int size = l.featureSize();
         if (l.array()) {
+            String file = sparkFile();
             if (row.isNullAt(0)) {
-                throw rowError(index, "feature column '" + l.columns().get(0) + "' is null");
+                throw rowError(index, file, "feature column '" + l.columns().get(0) + "' is null");
             }
             ArrayData values = row.getArray(0);
-            if (values.numElements() != size) {
-                throw rowError(index, "feature column '" + l.columns().get(0) + "' holds "
-                        + values.numElements() + " values; the table's first row has " + size);
+            int nullElement = -1;
+            for (int i = 0; i < size && i < values.numElements() && nullElement < 0; i++) {
+                nullElement = values.isNullAt(i) ? i : -1;
             }
-            for (int i = 0; i < size; i++) {
-                if (values.isNullAt(i)) {
-                    throw rowError(index, "feature '" + l.columns().get(0) + "[" + i + "]' is null");
-                }
-            }
-            // Copied in bulk, then scaled and checked for infinity and NaN in loops without a branch per value.
-            float[] copied = values.toFloatArray();
-            float scale = spec.scale();
-            for (int i = 0; i < size; i++) {
-                x[offset + i] = copied[i] * scale;
-            }
-            int bad = Floats.firstNonFinite(x, offset, size);
-            if (bad >= 0) {
-                throw notFinite(copied[bad], index, l.columns().get(0) + "[" + bad + "]");
-            }
+            checkArray(values.numElements(), nullElement, index, file);
+            scaled(values.toFloatArray(), index, file, x, offset); // copied in bulk
         } else {
             for (int i = 0; i < size; i++) {
                 if (row.isNullAt(i)) {
@@ -432,7 +554,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
                 }
                 x[offset + i] = row.getFloat(i) * spec.scale();
                 if (!Float.isFinite(x[offset + i])) {
-                    throw notFinite(row.getFloat(i), index, l.columns().get(i));
+                    throw notFinite(row.getFloat(i), index, sparkFile(), l.columns().get(i));
                 }
             }
         }
@@ -444,10 +566,14 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         if (row.isNullAt(column)) {
             throw rowError(index, "label column '" + spec.label() + "' is null");
         }
-        double y = number(row, column, layout.schema().apply(spec.label()).dataType());
+        return classIndex(number(row, column, layout.schema().apply(spec.label()).dataType()), index, sparkFile());
+    }
+
+    /** A label checked to be a class index. */
+    private int classIndex(double y, int index, String file) {
         if (y != Math.rint(y) || y < 0 || y >= spec.classes()) {
-            throw rowError(index, "label " + number(y) + " is not a class index in [0, " + (spec.classes() - 1)
-                    + "] (data.classes is " + spec.classes() + ")");
+            throw rowError(index, file, "label " + number(y) + " is not a class index in [0, "
+                    + (spec.classes() - 1) + "] (data.classes is " + spec.classes() + ")");
         }
         return (int) y;
     }
@@ -467,8 +593,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     }
 
     /** The error for a feature that is not finite once scaled (its name is made here, not for every value). */
-    private DataFormatException notFinite(float value, int index, String column) {
-        return rowError(index, "feature '" + column + "' is " + number(value) + (spec.scale() != 1
+    private DataFormatException notFinite(float value, int index, String file, String column) {
+        return rowError(index, file, "feature '" + column + "' is " + number(value) + (spec.scale() != 1
                 ? " (x " + spec.scale() + " = " + value * spec.scale() + ")" : ""));
     }
 
@@ -611,14 +737,20 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         return new DataFormatException(spec.key() + " = " + spec.path() + ": " + message);
     }
 
-    /**
-     * An error naming the row, and the file it is in: the file the task is reading, as Spark's input_file_name()
-     * knows it (empty for data that is not read from files).
-     */
+    /** An error naming the row, and the file it is in as Spark reads it ({@link #sparkFile}). */
     private DataFormatException rowError(int index, String message) {
-        String file = InputFileBlockHolder.getInputFilePath().toString();
+        return rowError(index, sparkFile(), message);
+    }
+
+    /** An error naming the row and the file it is in. */
+    private DataFormatException rowError(int index, String file, String message) {
         return new DataFormatException(spec.key() + " = " + spec.path() + ": row " + index + " (in " + file + "): "
                 + message);
+    }
+
+    /** The file the task is reading, as Spark's input_file_name() knows it (empty for data not read from files). */
+    private static String sparkFile() {
+        return InputFileBlockHolder.getInputFilePath().toString();
     }
 
     /**
@@ -656,11 +788,11 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         }
 
         /** Converts {@code row} (row {@code index} of the table) into the next place; a bad row adds nothing. */
-        void add(int slot, InternalRow row, int index, TableDataSource source) {
-            source.features(row, index, x, rows * featureSize);
-            y[rows] = source.label(row, index);
+        <R> void add(int slot, R row, int index, RowReader<R> reader) {
+            reader.features(row, index, x, rows * featureSize);
+            y[rows] = reader.label(row, index);
             if (clients.length > 0) {
-                clients[rows] = source.client(row, index);
+                clients[rows] = reader.client(row, index);
             }
             slots[rows++] = slot;
         }

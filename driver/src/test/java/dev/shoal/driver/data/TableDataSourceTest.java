@@ -156,9 +156,9 @@ class TableDataSourceTest {
     }
 
     /**
-     * A table read in several partitions: each partition numbers its rows from the count of the partitions before
-     * it (taken when the table is opened), so row k in Spark's order of the rows goes to the slot the seeded
-     * permutation gives k, as in a table of one partition.
+     * A table that Spark SQL reads (a glob of files) in several partitions: each partition numbers its rows from
+     * the count of the partitions before it (taken when the table is opened), so row k in Spark's order of the
+     * rows goes to the slot the seeded permutation gives k, as in a table of one partition.
      */
     @Test
     void rowsOfEveryPartitionGoToTheirSlots() throws IOException {
@@ -170,9 +170,11 @@ class TableDataSourceTest {
         spark.conf().set("spark.sql.files.openCostInBytes", "1");
         spark.conf().set("spark.sql.files.maxPartitionBytes", "600");
         try {
-            TableDataSource source = open(DataFormat.PARQUET, path);
+            Path glob = path.resolve("*.parquet");
+            TableDataSource source = open(DataFormat.PARQUET, glob);
+            assertEquals(null, source.layout().parquet(), "a glob is Spark's to read");
             assertTrue(source.layout().partitionRows().length > 2, Arrays.toString(source.layout().partitionRows()));
-            List<Row> inOrder = spark.read().parquet(path.toString()).select("a", "label").collectAsList();
+            List<Row> inOrder = spark.read().parquet(glob.toString()).select("a", "label").collectAsList();
             List<ExampleBlock> blocks = load(source, 3, 7);
             int[] slotOf = Shuffle.permutation(n, 7);
             for (int k = 0; k < n; k++) {
@@ -254,12 +256,47 @@ class TableDataSourceTest {
     }
 
     /**
-     * A float array column is read straight from the Parquet scan's column batches; a double one is cast by Spark
-     * and read as rows. Either way, in several partitions, row k in Spark's order of the rows is in the slot the
-     * seeded permutation gives k, with a label of any integral type.
+     * The rows of a folder of Parquet files in the order Parquet's own readers number them: the files by name,
+     * each file's rows in order.
+     */
+    private static List<Row> inNameOrder(SparkSession spark, Path folder) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        try (var files = Files.list(folder)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".parquet")).sorted().toList()) {
+                rows.addAll(spark.read().parquet(f.toString()).collectAsList());
+            }
+        }
+        return rows;
+    }
+
+    /** Checks that row k of {@code inOrder} (an array and a label) is in the slot the seeded permutation gives k. */
+    private static void assertPlaced(List<Row> inOrder, List<ExampleBlock> blocks, int width, float scale,
+                                     long seed, String what) {
+        int n = inOrder.size();
+        int[] slotOf = Shuffle.permutation(n, seed);
+        for (int k = 0; k < n; k++) {
+            int p = 0;
+            while (DataSource.start(p + 1, blocks.size(), n) <= slotOf[k]) {
+                p++;
+            }
+            int row = slotOf[k] - DataSource.start(p, blocks.size(), n);
+            List<Object> features = inOrder.get(k).getList(0);
+            for (int f = 0; f < width; f++) {
+                assertEquals(scale * ((Number) features.get(f)).floatValue(), blocks.get(p).feature(row * width + f),
+                        what + " row " + k);
+            }
+            assertEquals(((Number) inOrder.get(k).get(1)).intValue(), blocks.get(p).labels()[row], what + " row " + k);
+        }
+    }
+
+    /**
+     * Arrays of floats, doubles and ints in a folder of files are read by Parquet's own readers, row k of the
+     * files in name order going to the slot the seeded permutation gives k, with a label of any integral type.
+     * The same files through a glob are Spark SQL's: floats straight from the scan's column batches, doubles cast
+     * by Spark and read as rows, row k in Spark's order of the rows in slot k.
      */
     @Test
-    void columnBatchesAndRowsBothPlaceEveryRow() {
+    void parquetReadersColumnBatchesAndRowsAllPlaceEveryRow() throws IOException {
         SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
         Random random = new Random(11);
         List<Row> rows = new ArrayList<>();
@@ -271,33 +308,30 @@ class TableDataSourceTest {
             rows.add(RowFactory.create(f, i % 10));
         }
         Path floats = dir.resolve("floats.parquet");
-        Path doubles = dir.resolve("doubles.parquet");
         spark.createDataFrame(rows, new StructType().add("features", DataTypes.createArrayType(DataTypes.FloatType))
                 .add("label", DataTypes.IntegerType)).repartition(3).write().parquet(floats.toString());
+        Path doubles = dir.resolve("doubles.parquet");
         spark.read().parquet(floats.toString()).selectExpr("cast(features as array<double>) features",
                 "cast(label as long) label").write().parquet(doubles.toString());
+        Path ints = dir.resolve("ints.parquet");
+        spark.read().parquet(floats.toString()).selectExpr("cast(features as array<int>) features",
+                "cast(label as short) label").write().parquet(ints.toString());
 
-        TableDataSource fromFloats = open(DataFormat.PARQUET, floats, List.of(), 0.5, List.of());
-        TableDataSource fromDoubles = open(DataFormat.PARQUET, doubles, List.of(), 0.5, List.of());
-        assertTrue(TableDataSource.columnarScan(fromFloats.rows(SPARK.sc()).queryExecution().executedPlan())
-                .isPresent());
-        assertTrue(TableDataSource.columnarScan(fromDoubles.rows(SPARK.sc()).queryExecution().executedPlan())
-                .isEmpty());
-        for (var source : List.of(fromFloats, fromDoubles)) {
-            assertTrue(source.layout().partitionRows().length > 2, Arrays.toString(source.layout().partitionRows()));
-            List<Row> inOrder = spark.read().parquet(source.spec().path()).collectAsList();
-            List<ExampleBlock> blocks = load(source, 2, 3);
-            int[] slotOf = Shuffle.permutation(300, 3);
-            for (int k = 0; k < 300; k++) {
-                int p = slotOf[k] < 150 ? 0 : 1;
-                int row = slotOf[k] - 150 * p;
-                List<Object> features = inOrder.get(k).getList(0);
-                for (int f = 0; f < 7; f++) {
-                    assertEquals(0.5f * ((Number) features.get(f)).floatValue(), blocks.get(p).feature(row * 7 + f),
-                            source.spec().path() + " row " + k);
-                }
-                assertEquals(((Number) inOrder.get(k).get(1)).intValue(), blocks.get(p).labels()[row]);
-            }
+        for (Path table : List.of(floats, doubles, ints)) {
+            TableDataSource source = open(DataFormat.PARQUET, table, List.of(), 0.5, List.of());
+            assertTrue(source.layout().parquet() != null, table + " is Parquet's to read");
+            assertTrue(source.layout().partitionRows().length > 1, Arrays.toString(source.layout().partitionRows()));
+            assertPlaced(inNameOrder(spark, table), load(source, 2, 3), 7, 0.5f, 3, table.toString());
+        }
+        for (Path table : List.of(floats, doubles)) {
+            Path glob = table.resolve("*.parquet");
+            TableDataSource source = open(DataFormat.PARQUET, glob, List.of(), 0.5, List.of());
+            assertEquals(null, source.layout().parquet(), "a glob is Spark's to read");
+            assertEquals(table == floats,
+                    TableDataSource.columnarScan(source.rows(SPARK.sc()).queryExecution().executedPlan()).isPresent());
+            assertTrue(source.layout().partitionRows().length > 1, Arrays.toString(source.layout().partitionRows()));
+            assertPlaced(spark.read().parquet(glob.toString()).collectAsList(), load(source, 2, 3), 7, 0.5f, 3,
+                    glob.toString());
         }
     }
 
@@ -306,7 +340,7 @@ class TableDataSourceTest {
      * stay coded, every value in its slot; a table of floats loads as floats.
      */
     @Test
-    void pixelsStayCodedFromTheChunksToTheBlocks() {
+    void pixelsStayCodedFromTheChunksToTheBlocks() throws IOException {
         SparkSession spark = SparkSession.builder().sparkContext(SPARK.sc().sc()).getOrCreate();
         Random random = new Random(13);
         int n = 2000;
@@ -325,7 +359,7 @@ class TableDataSourceTest {
                     DataTypes.createArrayType(DataTypes.FloatType)).add("label", DataTypes.IntegerType))
                     .repartition(3).write().parquet(path.toString());
             TableDataSource source = open(DataFormat.PARQUET, path, List.of(), 1 / 255.0, List.of());
-            List<Row> inOrder = spark.read().parquet(path.toString()).collectAsList();
+            List<Row> inOrder = inNameOrder(spark, path);
             List<ExampleBlock> blocks = load(source, 2, 5);
             int[] slotOf = Shuffle.permutation(n, 5);
             for (ExampleBlock block : blocks) {
