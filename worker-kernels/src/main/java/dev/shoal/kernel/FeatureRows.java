@@ -62,34 +62,6 @@ public final class FeatureRows implements Serializable {
     }
 
     /**
-     * Rows coded elsewhere: {@code codes} one byte a value (row-major, {@code width} a row), each an index into
-     * {@code values} (at most 256, repeats allowed: a Parquet dictionary's values once scaled). Renumbered
-     * through a table into the distinct values in the order first used, as {@link #of} would code the values
-     * they stand for, which are read back bit for bit. {@code codes} is taken over and written.
-     */
-    public static FeatureRows coded(byte[] codes, float[] values, int width) {
-        if (width < 1 || codes.length % width != 0 || values.length > MAX_CODES) {
-            throw new IllegalArgumentException(codes.length + " codes into " + values.length
-                    + " values do not make rows of " + width + " (at most " + MAX_CODES + " values)");
-        }
-        Codebook book = new Codebook();
-        short[] renumber = new short[MAX_CODES];
-        Arrays.fill(renumber, (short) -1);
-        for (int i = 0; i < codes.length; i++) {
-            int c = codes[i] & 0xff;
-            if (renumber[c] < 0) {
-                if (c >= values.length) {
-                    throw new IllegalArgumentException("code " + c + " at " + i + " of " + values.length
-                            + " values");
-                }
-                renumber[c] = (short) book.codeOf(values[c]);
-            }
-            codes[i] = (byte) renumber[c];
-        }
-        return new FeatureRows(width, codes.length / width, book.values(), codes);
-    }
-
-    /**
      * One block's rows put together from parts coded each on its own (a part read on one executor, the block
      * assembled on another): row {@code i} of {@code parts.get(k)} becomes row {@code rowsAt.get(k)[i]}, and every
      * one of the {@code rows} rows must be given once. When every part is coded and their values number at most

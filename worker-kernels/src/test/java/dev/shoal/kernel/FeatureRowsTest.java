@@ -95,36 +95,6 @@ class FeatureRowsTest {
         assertArrayEquals(bits(fewer), bits(coded.toArray()));
     }
 
-    /**
-     * Rows coded elsewhere (a dictionary's ids, its values repeating and some unused) are the rows their values
-     * make: coded as {@link FeatureRows#of} codes those values, read back bit for bit; a code past the values and
-     * more than 256 values are refused.
-     */
-    @Test
-    void rowsCodedElsewhereAreTheRowsOfTheirValues() {
-        Random random = new Random(3);
-        float[] dictionary = new float[200];
-        for (int i = 0; i < dictionary.length; i++) {
-            dictionary[i] = i % 7 == 0 ? -0.0f : random.nextInt(100) / 255f; // repeats, -0.0 apart from 0.0
-        }
-        byte[] codes = new byte[30 * 11];
-        float[] values = new float[codes.length];
-        for (int i = 0; i < codes.length; i++) {
-            codes[i] = (byte) random.nextInt(150); // the last 50 values are never used
-            values[i] = dictionary[codes[i] & 0xff];
-        }
-        FeatureRows coded = FeatureRows.coded(codes, dictionary, 11);
-        FeatureRows of = FeatureRows.of(values, 11);
-        assertTrue(coded.coded());
-        assertEquals(30, coded.rows());
-        assertArrayEquals(bits(values), bits(coded.toArray()));
-        assertEquals(of.bytes(), coded.bytes(), "the distinct values used, as of() keeps them");
-
-        assertThrows(IllegalArgumentException.class, () -> FeatureRows.coded(new byte[] {0, 5}, new float[5], 2));
-        assertThrows(IllegalArgumentException.class, () -> FeatureRows.coded(new byte[2], new float[257], 2));
-        assertThrows(IllegalArgumentException.class, () -> FeatureRows.coded(new byte[3], new float[1], 2));
-    }
-
     @Test
     void valuesThatDoNotMakeWholeRowsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> FeatureRows.of(new float[10], 3));

@@ -234,9 +234,6 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
         private final Column array;
         private long read;
         private float[] values = new float[64];
-        /** The current row's values as their dictionary ids, when {@link #coded}. */
-        private byte[] codes = new byte[64];
-        private boolean coded;
         private int size;
         private int nullElement;
         private double labelValue;
@@ -288,14 +285,12 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
             ended(c);
             size = 0;
             nullElement = -1;
-            coded = false;
             int d = c.definitions[c.entry];
             if (d < c.listDefinition) {
                 size = d == c.listDefinition - 1 ? 0 : -1;
                 c.entry++;
                 return;
             }
-            coded = c.decodedFloats.length <= 256;
             for (boolean first = true; ; first = false) {
                 int from = c.entry;
                 if (!first && c.repetitions[from] == 0) {
@@ -307,9 +302,7 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
                 }
                 if (values.length < size + to - from) {
                     values = Arrays.copyOf(values, Math.max(2 * values.length, size + to - from));
-                    codes = Arrays.copyOf(codes, values.length);
                 }
-                coded = coded && c.ids(from, to, codes, size);
                 int firstNull = c.floats(from, to, values, size);
                 if (firstNull >= 0 && nullElement < 0) {
                     nullElement = firstNull;
@@ -328,24 +321,6 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
                 throw new IOException("column " + c.descriptor + " of row group " + part.rowGroup() + " ends at row "
                         + read + "; the row group has " + part.rows());
             }
-        }
-
-        /**
-         * Whether the current row's values all come from the array column's dictionary of at most 256 values
-         * ({@link #dictionary}), their ids in {@link #codes}.
-         */
-        boolean coded() {
-            return coded;
-        }
-
-        /** The current row's dictionary ids, one byte each (its first {@link #size}), when {@link #coded}. */
-        byte[] codes() {
-            return codes;
-        }
-
-        /** The array column's dictionary in this row group, as floats; empty without one. */
-        float[] dictionary() {
-            return array.decodedFloats;
         }
 
         /** The current row's array values (its first {@link #size}). */
@@ -465,20 +440,6 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
                 case FLOAT -> plain.readFloat();
                 default -> plain.readDouble();
             };
-        }
-
-        /**
-         * The dictionary ids of entries {@code from} to {@code to} of the page into {@code out} at {@code at}, one
-         * byte each; false (and nothing written) unless every entry of the page has a value from the dictionary.
-         */
-        boolean ids(int from, int to, byte[] out, int at) {
-            if (plain != null || present != entries) {
-                return false;
-            }
-            for (int e = from; e < to; e++) {
-                out[at++] = (byte) ids[e];
-            }
-            return true;
         }
 
         /**

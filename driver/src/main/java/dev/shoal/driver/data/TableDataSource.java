@@ -451,22 +451,6 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         int label(R row, int index);
 
         int client(R row, int index);
-
-        /**
-         * The values that the row's features may be given as codes of ({@link #codes}), already scaled and
-         * finite; null when they are read as floats only.
-         */
-        default float[] codebook(R row) {
-            return null;
-        }
-
-        /**
-         * The row's features as one-byte indices into {@link #codebook} into {@code out} at {@code offset}; false
-         * (nothing written) when they are to be read by {@link #features}, which checks them.
-         */
-        default boolean codes(R row, byte[] out, int offset) {
-            return false;
-        }
     }
 
     /** Spark's rows: the feature columns (as floats), the client (with a client column), the label. */
@@ -513,35 +497,6 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             @Override
             public int client(ParquetTable.Rows row, int index) {
                 throw new IllegalStateException("a table with clients is read by Spark SQL");
-            }
-
-            /** The dictionary the codebook was made of, and the codebook (the same for a row group's rows). */
-            private float[] dictionary;
-            private float[] codebook;
-
-            @Override
-            public float[] codebook(ParquetTable.Rows row) {
-                if (row.dictionary() != dictionary) {
-                    dictionary = row.dictionary();
-                    codebook = new float[dictionary.length];
-                    for (int i = 0; i < codebook.length; i++) {
-                        codebook[i] = dictionary[i] * spec.scale();
-                    }
-                    if (codebook.length > FeatureRows.MAX_CODES
-                            || Floats.firstNonFinite(codebook, 0, codebook.length) >= 0) {
-                        codebook = null; // values to code, or to check row by row for a non-finite one
-                    }
-                }
-                return codebook;
-            }
-
-            @Override
-            public boolean codes(ParquetTable.Rows row, byte[] out, int offset) {
-                if (!row.coded() || row.size() != layout.featureSize() || row.nullElement() >= 0) {
-                    return false;
-                }
-                System.arraycopy(row.codes(), 0, out, offset, row.size());
-                return true;
             }
         };
     }
@@ -810,10 +765,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         private final int featureSize;
         private int rows;
         private int[] slots;
-        /** The rows' features as floats, or as codes into {@link #codebook}; null until the first row. */
         private transient float[] x;
-        private transient byte[] codes;
-        private transient float[] codebook;
         private FeatureRows features;
         private int[] y;
         private int[] clients;
@@ -823,6 +775,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             this.featureSize = featureSize;
             int capacity = Math.max(1, FLOATS / featureSize);
             slots = new int[capacity];
+            x = new float[capacity * featureSize];
             y = new int[capacity];
             clients = new int[withClients ? capacity : 0];
         }
@@ -837,25 +790,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
 
         /** Converts {@code row} (row {@code index} of the table) into the next place; a bad row adds nothing. */
         <R> void add(int slot, R row, int index, RowReader<R> reader) {
-            int capacity = slots.length * featureSize;
-            if (x == null && codes == null) { // the first row: codes if it comes as codes
-                codebook = reader.codebook(row);
-                if (codebook != null) {
-                    codes = new byte[capacity];
-                } else {
-                    x = new float[capacity];
-                }
-            }
-            if (codes == null || reader.codebook(row) != codebook || !reader.codes(row, codes, rows * featureSize)) {
-                if (x == null) { // a row that is not codes of the same values: the chunk goes on as floats
-                    x = new float[capacity];
-                    for (int i = 0; i < rows * featureSize; i++) {
-                        x[i] = codebook[codes[i] & 0xff];
-                    }
-                    codes = null;
-                }
-                reader.features(row, index, x, rows * featureSize);
-            }
+            reader.features(row, index, x, rows * featureSize);
             y[rows] = reader.label(row, index);
             if (clients.length > 0) {
                 clients[rows] = reader.client(row, index);
@@ -865,13 +800,9 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
 
         /** This chunk ready for the trip to the block's executor: arrays cut to its rows, its features coded. */
         Chunk done() {
-            int n = rows * featureSize;
-            features = codes != null ? FeatureRows.coded(Arrays.copyOf(codes, n), codebook, featureSize)
-                    : FeatureRows.of(full() ? x : Arrays.copyOf(x, n), featureSize);
+            features = FeatureRows.of(full() ? x : Arrays.copyOf(x, rows * featureSize), featureSize);
             slots = Arrays.copyOf(slots, rows);
             x = null;
-            codes = null;
-            codebook = null;
             y = Arrays.copyOf(y, rows);
             clients = clients.length == 0 ? clients : Arrays.copyOf(clients, rows);
             return this;
