@@ -40,10 +40,11 @@ import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Type;
 
 /**
- * A Parquet table of a numeric label column and one array column of numbers (as Spark writes a {@code float[]}:
- * a LIST of FLOAT, DOUBLE or INT32), read with Parquet's own page readers instead of Spark SQL: no session, no
- * schema inference job, no row-count job (the files' footers give the schema and each row group's rows), and the
- * array's values decoded straight from the pages, a dictionary's values once per column chunk.
+ * A Parquet table of a numeric label column and either one array column of numbers (as Spark writes a
+ * {@code float[]}: a LIST of FLOAT, DOUBLE or INT32) or number columns (FLOAT, DOUBLE, INT32), read with Parquet's
+ * own page readers instead of Spark SQL: no session, no schema inference job, no row-count job (the files' footers
+ * give the schema and each row group's rows), and the values decoded straight from the pages, a dictionary's
+ * values once per column chunk.
  *
  * <p>The table's rows are numbered in the order of its files' names, then of each file's row groups, so a row's
  * number (and its slot in a seeded permutation) depends on the data alone, not on how Spark splits files. A row
@@ -52,10 +53,12 @@ import org.apache.parquet.schema.Type;
  *
  * @param parts       the row groups in the rows' order
  * @param label       the label column's name
- * @param features    the array column's name
- * @param featureSize the values of the first row's array; -1 when it is null
+ * @param features    the feature columns' names: one array column, or number columns
+ * @param array       whether the features are one array column
+ * @param featureSize the values of the first row's array (-1 when it is null), or the number columns
  */
-record ParquetTable(List<Part> parts, String label, String features, int featureSize) implements Serializable {
+record ParquetTable(List<Part> parts, String label, List<String> features, boolean array, int featureSize)
+        implements Serializable {
 
     /** One row group: its file, its index in the file, and the rows read of it (fewer with a row limit). */
     record Part(String file, int rowGroup, long rows) implements Serializable {
@@ -63,42 +66,32 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
 
     /**
      * The table at {@code path} when it is a Parquet file, or a folder of Parquet files (names starting with
-     * "_" or "." left out, as Spark does), with a label column {@code label} of a number type and an array column
-     * (named {@code features}, or "features" when the list is empty) of numbers, every file with the same types;
-     * empty when Spark SQL should read it instead. Reads the footers and the first row's array.
+     * "_" or "." left out, as Spark does), whose label column {@code label} and feature columns ({@code features},
+     * or as Spark SQL finds them when the list is empty: "features", else every number column but the label) are
+     * of types these readers read, the same in every file; empty when Spark SQL should read it instead. Reads the
+     * footers and, for an array, the first row.
      */
     static Optional<ParquetTable> find(String path, String label, List<String> features, int limit,
                                        Configuration conf) {
-        if (features.size() > 1 || path.matches(".*[*?\\[{].*")) {
+        if (path.matches(".*[*?\\[{].*")) {
             return Optional.empty();
         }
-        String array = features.isEmpty() ? "features" : features.get(0);
         try {
             List<Path> files = files(new Path(path), conf);
             if (files.isEmpty()) {
                 return Optional.empty();
             }
             List<Part> parts = new ArrayList<>();
-            Type labelType = null;
-            Type arrayType = null;
+            List<Type> columns = null;
             long rows = 0;
             for (Path file : files) {
                 try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
-                    MessageType schema = reader.getFooter().getFileMetaData().getSchema();
-                    if (!schema.containsField(label) || !schema.containsField(array)) {
-                        return Optional.empty();
-                    }
-                    Type l = schema.getType(label);
-                    Type a = schema.getType(array);
-                    if (labelType == null) {
-                        if (!readableLabel(l) || element(a).isEmpty()) {
-                            return Optional.empty();
-                        }
-                        labelType = l;
-                        arrayType = a;
-                    } else if (!l.equals(labelType) || !a.equals(arrayType)) {
+                    Optional<List<Type>> read = columns(reader.getFooter().getFileMetaData().getSchema(), label,
+                            features);
+                    if (read.isEmpty() || columns != null && !read.get().equals(columns)) {
                         return Optional.empty(); // files that disagree: Spark's rules decide
                     }
+                    columns = read.get();
                     List<BlockMetaData> groups = reader.getRowGroups();
                     for (int g = 0; g < groups.size(); g++) {
                         long n = groups.get(g).getRowCount();
@@ -110,13 +103,54 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
                     }
                 }
             }
-            ParquetTable table = new ParquetTable(List.copyOf(parts), label, array, 0);
-            return Optional.of(new ParquetTable(table.parts, label, array, table.firstRowSize(conf)));
+            List<String> names = columns.subList(1, columns.size()).stream().map(Type::getName).toList();
+            boolean array = !columns.get(1).isPrimitive();
+            ParquetTable table = new ParquetTable(List.copyOf(parts), label, names, array, names.size());
+            return Optional.of(array ? new ParquetTable(table.parts, label, names, true, table.firstRowSize(conf))
+                    : table);
         } catch (FileNotFoundException e) {
             return Optional.empty(); // Spark SQL names a missing path in its own words
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The label's and the features' columns of {@code schema}, in that order, when these readers read them all;
+     * empty otherwise (a missing column is named by Spark SQL).
+     */
+    private static Optional<List<Type>> columns(MessageType schema, String label, List<String> features) {
+        if (!schema.containsField(label) || !number(schema.getType(label), true)) {
+            return Optional.empty();
+        }
+        List<String> names = features;
+        if (names.isEmpty()) {
+            names = new ArrayList<>();
+            for (Type t : schema.getFields()) {
+                if (t.getName().equals("features")) {
+                    names = List.of("features");
+                    break;
+                }
+                if (!t.getName().equals(label) && sparkNumber(t)) {
+                    names.add(t.getName());
+                }
+            }
+        }
+        if (names.isEmpty() || names.contains(label)) {
+            return Optional.empty();
+        }
+        List<Type> columns = new ArrayList<>(List.of(schema.getType(label)));
+        for (String name : names) {
+            if (!schema.containsField(name)) {
+                return Optional.empty();
+            }
+            Type t = schema.getType(name);
+            if (!(names.size() == 1 && element(t).isPresent() || number(t, false))) {
+                return Optional.empty();
+            }
+            columns.add(t);
+        }
+        return Optional.of(columns);
     }
 
     /** The Parquet files at {@code path}: itself, or a folder's files by name; empty if it holds folders. */
@@ -141,11 +175,15 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
         return files;
     }
 
-    /** A top-level number column, one value per row, of a type the label is read in. */
-    private static boolean readableLabel(Type t) {
+    /**
+     * A top-level number column, one value per row, of a type read here: FLOAT, DOUBLE, signed INT32, and for a
+     * label signed INT64 (a feature's float from a long through a double could round twice).
+     */
+    private static boolean number(Type t, boolean label) {
         return t.isPrimitive() && !t.isRepetition(Type.Repetition.REPEATED) && switch (
                 t.asPrimitiveType().getPrimitiveTypeName()) {
-            case INT32, INT64 -> plainInteger(t);
+            case INT32 -> plainInteger(t);
+            case INT64 -> label && plainInteger(t);
             case FLOAT, DOUBLE -> t.getLogicalTypeAnnotation() == null;
             default -> false;
         };
@@ -155,6 +193,21 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
     private static boolean plainInteger(Type t) {
         LogicalTypeAnnotation a = t.getLogicalTypeAnnotation();
         return a == null || a instanceof LogicalTypeAnnotation.IntLogicalTypeAnnotation i && i.isSigned();
+    }
+
+    /** A top-level column that Spark SQL reads as a number (and so takes as a feature when none are named). */
+    private static boolean sparkNumber(Type t) {
+        if (!t.isPrimitive() || t.isRepetition(Type.Repetition.REPEATED)) {
+            return false;
+        }
+        LogicalTypeAnnotation a = t.getLogicalTypeAnnotation();
+        boolean decimal = a instanceof LogicalTypeAnnotation.DecimalLogicalTypeAnnotation;
+        return switch (t.asPrimitiveType().getPrimitiveTypeName()) {
+            case INT32, INT64 -> a == null || decimal || a instanceof LogicalTypeAnnotation.IntLogicalTypeAnnotation;
+            case FLOAT, DOUBLE -> true;
+            case BINARY, FIXED_LEN_BYTE_ARRAY -> decimal;
+            default -> false;
+        };
     }
 
     /**
@@ -207,7 +260,9 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
         ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(new Path(part.file()), conf));
         try {
             MessageType schema = reader.getFooter().getFileMetaData().getSchema();
-            MessageType read = new MessageType(schema.getName(), schema.getType(label), schema.getType(features));
+            List<Type> columns = new ArrayList<>(List.of(schema.getType(label)));
+            features.forEach(f -> columns.add(schema.getType(f)));
+            MessageType read = new MessageType(schema.getName(), columns);
             reader.setRequestedSchema(read);
             BlockMetaData group = reader.getRowGroups().get(part.rowGroup());
             if (group.getRowCount() < part.rows()) {
@@ -215,8 +270,12 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
                         + part.rowGroup() + ", " + part.rows() + " when the table was opened: did it change?");
             }
             PageReadStore pages = reader.readRowGroup(part.rowGroup());
-            return new Rows(reader, part, new Column(read.getColumnDescription(new String[] {label}), pages),
-                    new Column(read.getColumns().get(1), pages));
+            List<ColumnDescriptor> leaves = read.getColumns(); // the label's, then one a feature column
+            Column[] featureColumns = new Column[leaves.size() - 1];
+            for (int f = 0; f < featureColumns.length; f++) {
+                featureColumns[f] = new Column(leaves.get(f + 1), pages);
+            }
+            return new Rows(reader, part, new Column(leaves.get(0), pages), featureColumns, array);
         } catch (IOException | RuntimeException e) {
             reader.close();
             throw e;
@@ -224,26 +283,30 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
     }
 
     /**
-     * The rows of one row group, one at a time: {@link #next} reads a row's label and array; {@link #values},
-     * {@link #size} and the null flags describe it until the next call.
+     * The rows of one row group, one at a time: {@link #next} reads a row's label and features (its array, or
+     * one value a number column); {@link #values}, {@link #size} and the null flags describe it until the next
+     * call.
      */
     static final class Rows implements Iterator<Rows>, AutoCloseable {
         private final ParquetFileReader reader;
         private final Part part;
         private final Column label;
-        private final Column array;
+        private final Column[] features;
+        private final boolean array;
         private long read;
-        private float[] values = new float[64];
+        private float[] values;
         private int size;
         private int nullElement;
         private double labelValue;
         private boolean labelNull;
 
-        private Rows(ParquetFileReader reader, Part part, Column label, Column array) throws IOException {
+        private Rows(ParquetFileReader reader, Part part, Column label, Column[] features, boolean array) {
             this.reader = reader;
             this.part = part;
             this.label = label;
+            this.features = features;
             this.array = array;
+            values = new float[Math.max(64, features.length)];
         }
 
         @Override
@@ -259,7 +322,11 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
             }
             try {
                 readLabel();
-                readArray();
+                if (array) {
+                    readArray();
+                } else {
+                    readNumbers();
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + part.file() + ": " + e.getMessage(), e);
             }
@@ -281,7 +348,7 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
          * value's level is a null element.
          */
         private void readArray() throws IOException {
-            Column c = array;
+            Column c = features[0];
             ended(c);
             size = 0;
             nullElement = -1;
@@ -315,6 +382,23 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
             }
         }
 
+        /** A row's value of each number column (0 for a null; the first null's column in {@link #nullElement}). */
+        private void readNumbers() throws IOException {
+            nullElement = -1;
+            for (int f = 0; f < features.length; f++) {
+                Column c = features[f];
+                ended(c);
+                if (c.definitions[c.entry] < c.maxDefinition) {
+                    nullElement = nullElement < 0 ? f : nullElement;
+                    values[f] = 0;
+                } else {
+                    values[f] = (float) c.value();
+                }
+                c.entry++;
+            }
+            size = features.length;
+        }
+
         /** Fails when {@code c} has no more entries although the row group has more rows. */
         private void ended(Column c) throws IOException {
             if (c.atEnd()) {
@@ -328,12 +412,12 @@ record ParquetTable(List<Part> parts, String label, String features, int feature
             return values;
         }
 
-        /** The current row's array size; -1 when the array is null. */
+        /** The current row's values: its array's (-1 when the array is null), or one a number column. */
         int size() {
             return size;
         }
 
-        /** The index of the current row's first null element, -1 if none. */
+        /** The index of the current row's first null element or number column, -1 if none. */
         int nullElement() {
             return nullElement;
         }

@@ -57,7 +57,7 @@ import scala.Tuple2;
  * <p>Executors read the rows; each row gets its slot from the seeded permutation of the table's row numbers,
  * and Spark moves it to the block that owns the slot (each partition's rows grouped by block, a few arrays per
  * partition and block), so blocks are balanced and random as for IDX files and the driver never holds the data.
- * A Parquet table of a label and one array column is read by Parquet's own readers ({@link ParquetTable}: the
+ * A Parquet table of a label and one array column or number columns is read by Parquet's own readers ({@link ParquetTable}: the
  * footers give its row groups' rows, a row group is a partition). Spark SQL reads any other table twice: its label
  * column when it is opened, to count the rows of each partition, then everything once. A row with a missing or non-finite value, an array of the wrong length or a
  * label that is not a class index fails the load with a message naming the file, the row and the value.
@@ -126,8 +126,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             if (parquet.isPresent()) {
                 ParquetTable p = parquet.get();
                 long[] partRows = p.partRows();
-                return checked(new Layout(List.of(p.features()), true, false, p.featureSize(),
-                        examples(partRows), List.of(), partRows, null, p));
+                return checked(new Layout(p.features(), p.array(), false, p.featureSize(), examples(partRows),
+                        List.of(), partRows, null, p));
             }
         }
         Dataset<Row> table = read(sc, null);
@@ -473,12 +473,25 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
         };
     }
 
-    /** Parquet's rows, as {@link ParquetTable} reads them: an array column and a label. */
+    /** Parquet's rows, as {@link ParquetTable} reads them: an array column or number columns, and a label. */
     private RowReader<ParquetTable.Rows> parquetRows() {
         return new RowReader<>() {
             @Override
             public void features(ParquetTable.Rows row, int index, float[] x, int offset) {
                 String file = row.file();
+                if (!layout.array()) {
+                    float[] values = row.values();
+                    for (int i = 0; i < layout.featureSize(); i++) { // the first bad column, in order, is named
+                        if (i == row.nullElement()) {
+                            throw rowError(index, file, "feature '" + layout.columns().get(i) + "' is null");
+                        }
+                        x[offset + i] = values[i] * spec.scale();
+                        if (!Float.isFinite(x[offset + i])) {
+                            throw notFinite(values[i], index, file, layout.columns().get(i));
+                        }
+                    }
+                    return;
+                }
                 if (row.size() < 0) {
                     throw rowError(index, file, "feature column '" + layout.columns().get(0) + "' is null");
                 }

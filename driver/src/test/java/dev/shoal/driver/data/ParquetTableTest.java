@@ -172,16 +172,6 @@ class ParquetTableTest {
         }
     }
 
-    /** The message of the load's error (the DataFormatException under Spark's task failure). */
-    private static String loadError(Path path) {
-        Throwable e = assertThrows(Exception.class, () -> open(path, 0).load(SPARK.sc(), 1, 1).count());
-        while (!(e instanceof DataFormatException) && e.getCause() != null) {
-            e = e.getCause();
-        }
-        assertTrue(e instanceof DataFormatException, e.toString());
-        return e.getMessage();
-    }
-
     @Test
     void badRowsAreNamedWithTheirFileRowAndValue() throws IOException {
         Object[][] bad = {
@@ -193,7 +183,7 @@ class ParquetTableTest {
             spark().createDataFrame(List.of(RowFactory.create(List.of(0f, 0.5f, 1f), 2),
                     RowFactory.create(bad[k][0], bad[k][1])), SCHEMA).coalesce(1).write().parquet(path.toString());
             assertNotNull(open(path, 0).layout().parquet());
-            String message = loadError(path);
+            String message = TableDataSourceTest.loadError(() -> open(path, 0).load(SPARK.sc(), 1, 1).count());
             String file = partFiles(path).get(0).toUri().toString();
             String prefix = "data.train = " + path + ": row 1 (in " + file + "): ";
             assertTrue(message.startsWith(prefix), message);
@@ -229,7 +219,47 @@ class ParquetTableTest {
                 e.getMessage());
     }
 
-    /** Partition folders, globs, vectors and numeric columns are Spark SQL's to read, and load as before. */
+    /**
+     * Number columns (FLOAT, DOUBLE, INT32) are read as they are named, or found as Spark SQL finds them (every
+     * number column but the label, in the schema's order); each row's values as Spark casts them to floats, and a
+     * null or non-finite value named with its column.
+     */
+    @Test
+    void numberColumnsAreReadAsSparkSqlFindsThem() throws IOException {
+        Path path = dir.resolve("columns.parquet");
+        Dataset<Row> table = spark().createDataFrame(rows(90, 3, false, 7), SCHEMA);
+        table.selectExpr("features[0] a", "cast(features[1] as double) b", "label",
+                "cast(features[2] * 100 as int) c", "'text' name").repartition(2).write().parquet(path.toString());
+        TableDataSource found = open(path, 0);
+        assertNotNull(found.layout().parquet());
+        assertEquals(List.of("a", "b", "c"), found.layout().columns());
+        List<Row> inOrder = new ArrayList<>();
+        for (Path f : partFiles(path)) {
+            inOrder.addAll(spark().read().parquet(f.toString())
+                    .selectExpr("array(cast(a as float), cast(b as float), cast(c as float))", "label")
+                    .collectAsList());
+        }
+        assertEquals(placed(inOrder, 2, 8), loaded(found, 2, 8));
+
+        TableDataSource named = TableDataSource.of(new TableDataSource.Spec("data.train", path.toString(),
+                DataFormat.PARQUET, "label", List.of("c", "a"), 10, 1, List.of(), 0, BadRecords.FAIL))
+                .open(SPARK.sc());
+        assertEquals(List.of("c", "a"), named.layout().columns());
+        assertEquals(2, named.featureSize());
+
+        Path bad = dir.resolve("bad-columns.parquet");
+        spark().createDataFrame(List.of(RowFactory.create(1f, 2.0, 1), RowFactory.create(Float.NaN, null, 2)),
+                new StructType().add("a", DataTypes.FloatType).add("b", DataTypes.DoubleType)
+                        .add("label", DataTypes.IntegerType)).coalesce(1).write().parquet(bad.toString());
+        assertNotNull(open(bad, 0).layout().parquet());
+        String message = TableDataSourceTest.loadError(() -> open(bad, 0).load(SPARK.sc(), 1, 1).count());
+        assertTrue(message.endsWith("): feature 'a' is NaN"), message + ": the first bad column in order");
+    }
+
+    /**
+     * Partition folders, globs, vector columns and number types read elsewhere (a decimal, a long feature) are
+     * Spark SQL's to read, and load as before.
+     */
     @Test
     void whatParquetsReadersDoNotReadIsLeftToSparkSql() throws IOException {
         Path partitioned = dir.resolve("partitioned.parquet");
@@ -239,12 +269,14 @@ class ParquetTableTest {
         assertNull(byDay.layout().parquet());
         assertEquals(60, loaded(byDay, 2, 1).size());
 
-        Path columns = dir.resolve("columns.parquet");
-        table.selectExpr("features[0] a", "features[1] b", "label").write().parquet(columns.toString());
-        TableDataSource numeric = open(columns, 0);
-        assertNull(numeric.layout().parquet());
-        assertEquals(List.of("a", "b"), numeric.layout().columns());
-        assertEquals(60, loaded(numeric, 2, 1).size());
+        for (String other : List.of("cast(features[1] as decimal(10, 4))", "cast(features[1] * 1000 as long)")) {
+            Path columns = dir.resolve("other" + other.length() + ".parquet");
+            table.selectExpr("features[0] a", other + " b", "label").write().parquet(columns.toString());
+            TableDataSource numeric = open(columns, 0);
+            assertNull(numeric.layout().parquet(), other);
+            assertEquals(List.of("a", "b"), numeric.layout().columns());
+            assertEquals(60, loaded(numeric, 2, 1).size());
+        }
     }
 
     /** The run-length/bit-packing decoder against Parquet's own encoder: runs, packed groups, every width. */

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.apache.spark.SparkException;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -207,7 +206,12 @@ class TableDataSourceTest {
     /** The message of the error that loading {@code csv} (header a,b,label) raises. */
     private String csvError(String body) throws IOException {
         Path path = Files.writeString(dir.resolve("bad.csv"), "a,b,label\n" + body);
-        Throwable e = assertThrows(Exception.class, () -> load(open(DataFormat.CSV, path), 1, 1));
+        return loadError(() -> load(open(DataFormat.CSV, path), 1, 1));
+    }
+
+    /** The message of the DataFormatException that {@code load} raises, under Spark's task failure if need be. */
+    static String loadError(org.junit.jupiter.api.function.Executable load) {
+        Throwable e = assertThrows(Exception.class, load);
         while (!(e instanceof DataFormatException) && e.getCause() != null) {
             e = e.getCause();
         }
@@ -395,13 +399,9 @@ class TableDataSourceTest {
             rows.add(RowFactory.create(values, 2));
             Path path = dir.resolve("nonfinite" + k + ".parquet");
             spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path.toString());
-            Throwable e = assertThrows(Exception.class,
-                    () -> load(open(DataFormat.PARQUET, path, List.of(), 2, List.of()), 1, 1));
-            while (!(e instanceof DataFormatException) && e.getCause() != null) {
-                e = e.getCause();
-            }
-            assertTrue(e.getMessage().contains(": row 1 (in " + path.toUri()), e.getMessage()); // the part file
-            errors[k] = e.getMessage().replaceAll(".*: row 1 \\(in [^)]*\\): ", "");
+            String message = loadError(() -> load(open(DataFormat.PARQUET, path, List.of(), 2, List.of()), 1, 1));
+            assertTrue(message.contains(": row 1 (in " + path.toUri()), message); // the part file
+            errors[k] = message.replaceAll(".*: row 1 \\(in [^)]*\\): ", "");
         }
         assertEquals("feature 'features[2]' is NaN (x 2.0 = NaN)", errors[0]);
         assertEquals("feature 'features[0]' is -Infinity (x 2.0 = -Infinity)", errors[1]);
@@ -482,12 +482,8 @@ class TableDataSourceTest {
     void anArrayOfTheWrongLengthIsNamed() throws IOException {
         Path path = Files.writeString(dir.resolve("arr.json"), "{\"features\": [1, 2, 3], \"label\": 1}\n"
                 + "{\"features\": [1, 2], \"label\": 1}\n");
-        SparkException e = assertThrows(SparkException.class, () -> load(open(DataFormat.JSON, path), 1, 1));
-        Throwable cause = e;
-        while (!(cause instanceof DataFormatException) && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        assertTrue(cause.getMessage().endsWith("row 1 (in " + path.toUri() + "): feature column 'features' holds 2 "
-                + "values; the table's first row has 3"), cause.getMessage());
+        String message = loadError(() -> load(open(DataFormat.JSON, path), 1, 1));
+        assertTrue(message.endsWith("row 1 (in " + path.toUri() + "): feature column 'features' holds 2 "
+                + "values; the table's first row has 3"), message);
     }
 }
