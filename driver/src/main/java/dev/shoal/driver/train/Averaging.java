@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.AverageOn;
 import dev.shoal.driver.plan.TrainingPlan;
+import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
@@ -10,7 +11,9 @@ import dev.shoal.kernel.sharing.Handshake;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.DoubleAccumulator;
@@ -76,7 +79,7 @@ final class Averaging implements Strategy {
 
     /** The epoch's batches in rounds of {@code sync.average-every} local steps, from the state's round on. */
     @Override
-    public EpochWork epoch(TrainingData train, ModelSnapshot start, int epoch, SyncState state,
+    public EpochWork epoch(TrainingData train, TrainingData test, ModelSnapshot start, int epoch, SyncState state,
                            Consumer<EpochWork> midEpoch) {
         SyncState.Averaging position = (SyncState.Averaging) state;
         int batches = train.batchesPerEpoch(plan.training().batchSize());
@@ -87,29 +90,31 @@ final class Averaging implements Strategy {
         long examples = position.epochExamples();
         double losses = position.epochLossSum();
         MemoryUse memory = MemoryUse.none();
+        Optional<Evaluation> evaluation = Optional.empty();
         for (int round = position.round(); round < rounds; ) {
             // On the workers, the rounds up to the next checkpoint (or the epoch's end) go as one stage.
             int end = stageTask == null ? round + 1
                     : every > 0 ? Math.min(rounds, (round / every + 1) * every) : rounds;
             Rounds done = stageTask == null ? round(train, model, epoch, round, rounds, steps)
-                    : stage(train, model, epoch, round, end, rounds, steps);
+                    : stage(train, end == rounds ? test : null, model, epoch, round, end, rounds, steps);
             for (WorkerResult result : done.results()) {
                 examples += result.examples();
                 losses += result.lossSum();
                 memory = memory.max(result.memory());
             }
             model = done.next();
+            evaluation = done.evaluation();
             round = end;
             if (every > 0 && round % every == 0 && round < rounds) {
                 midEpoch.accept(new EpochWork(model, examples, losses, memory,
                         new SyncState.Averaging(round, examples, losses)));
             }
         }
-        return new EpochWork(model, examples, losses, memory, SyncState.Averaging.EPOCH_START);
+        return new EpochWork(model, examples, losses, memory, SyncState.Averaging.EPOCH_START, evaluation);
     }
 
-    /** The model after some rounds, and each round's figures. */
-    private record Rounds(ModelSnapshot next, List<WorkerResult> results) {
+    /** The model after some rounds, each round's figures, and the model's evaluation if the workers made it. */
+    private record Rounds(ModelSnapshot next, List<WorkerResult> results, Optional<Evaluation> evaluation) {
     }
 
     /** One round: every worker's steps from {@code model}, averaged; the round's figures go to the sink. */
@@ -147,22 +152,39 @@ final class Averaging implements Strategy {
         sink.accept(new Metrics.Round(epoch + 1, round + 1, rounds, result.workers(), result.examples(),
                 result.meanLoss(), (t1 - t0) / 1e6, computeMs, (t3 - t2) / 1e6,
                 Math.max(0, (t2 - t1) / 1e6 - computeMs), (t3 - t0) / 1e6));
-        return new Rounds(next, List.of(result.withoutModel()));
+        return new Rounds(next, List.of(result.withoutModel()), Optional.empty());
     }
 
-    /** Rounds {@code first} to {@code end} (exclusive) as one barrier stage, run again from its start if it fails. */
-    private Rounds stage(TrainingData train, ModelSnapshot model, int epoch, int first, int end, int rounds,
-                         int steps) {
+    /**
+     * Rounds {@code first} to {@code end} (exclusive) as one barrier stage, run again from its start if it fails;
+     * with {@code test} (null for none), the last model evaluated on it by the workers.
+     */
+    private Rounds stage(TrainingData train, TrainingData test, ModelSnapshot model, int epoch, int first, int end,
+                         int rounds, int steps) {
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " rounds " + (first + 1) + "-" + end);
         try (Rendezvous rendezvous = new Rendezvous(driverHost, stageTask.secret())) {
             return BarrierStages.withAttempts(plan.sync().sharing().stageAttempts(),
                     "averaging stage of epoch " + (epoch + 1) + ", rounds " + (first + 1) + "-" + end,
-                    attempt -> stageAttempt(rendezvous, train, model, epoch, first, end, rounds, steps, attempt));
+                    attempt -> stageAttempt(rendezvous, train, test, model, epoch, first, end, rounds, steps,
+                            attempt));
         }
     }
 
-    private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, int epoch,
-                                int first, int end, int rounds, int steps, int attempt) {
+    /**
+     * Each worker's blocks: its training partition and, with {@code test} in as many partitions, the test
+     * partition of its rank (zipped into the stage, so the evaluation needs no job of its own).
+     */
+    private static JavaRDD<AveragingStage.Blocks> blocks(TrainingData train, TrainingData test) {
+        if (test == null || test.blocks().getNumPartitions() != train.blocks().getNumPartitions()) {
+            return train.blocks().mapPartitions(b -> List.of(new AveragingStage.Blocks(RoundTask.drain(b),
+                    List.of())).iterator(), true);
+        }
+        return train.blocks().zipPartitions(test.blocks(), (b, t) -> List.of(new AveragingStage.Blocks(
+                RoundTask.drain(b), RoundTask.drain(t))).iterator());
+    }
+
+    private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, TrainingData test, ModelSnapshot model,
+                                int epoch, int first, int end, int rounds, int steps, int attempt) {
         long t0 = System.nanoTime();
         ModelBroadcast snapshot = ModelBroadcast.of(sc, model);
         long t1 = System.nanoTime();
@@ -174,7 +196,7 @@ final class Averaging implements Strategy {
         DoubleAccumulator losses = lossSum;
         List<AveragingStage.Rounds> results;
         try {
-            results = BarrierStages.run(train.blocks(), AveragingStage.Rounds.class,
+            results = BarrierStages.run(blocks(train, test), AveragingStage.Rounds.class,
                     blocks -> task.run(at, name, snapshot, epoch, first, end, steps, examples, losses, blocks))
                     .stream().sorted(Comparator.comparingInt(AveragingStage.Rounds::rank)).toList();
         } finally {
@@ -194,8 +216,16 @@ final class Averaging implements Strategy {
             int round = i;
             slowestMs[i] = results.stream().mapToLong(r -> r.roundNanos().get(round)).max().orElse(0) / 1e6;
         }
-        // Launching the stage and bringing the model back: what the workers' rounds do not account for.
-        double launchMs = Math.max(0, stageMs - Arrays.stream(slowestMs).sum());
+        Optional<Evaluation> evaluation = Optional.empty();
+        if (results.stream().allMatch(r -> r.evaluation() != null)) { // in rank order, as the driver's would be
+            evaluation = Optional.of(new Evaluation(results.stream().map(AveragingStage.Rounds::evaluation)
+                    .reduce(EvalResult.empty(), EvalResult::merge), results.stream()
+                    .mapToLong(AveragingStage.Rounds::evaluationNanos).max().orElse(0) / 1e9));
+        }
+        // Launching the stage and bringing the model back: what the workers' rounds (and evaluation) do not
+        // account for.
+        double launchMs = Math.max(0, stageMs - Arrays.stream(slowestMs).sum()
+                - evaluation.map(Evaluation::seconds).orElse(0.0) * 1e3);
         for (int i = 0; i < figures.size(); i++) {
             WorkerResult r = figures.get(i);
             Trainer.requireFiniteLoss(r.meanLoss(), "epoch " + (epoch + 1) + ", round " + (first + i + 1), plan);
@@ -209,6 +239,6 @@ final class Averaging implements Strategy {
         }
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
         Trainer.requireFinite(next, "epoch " + (epoch + 1) + ", round " + (first + figures.size()));
-        return new Rounds(next, figures);
+        return new Rounds(next, figures, evaluation);
     }
 }

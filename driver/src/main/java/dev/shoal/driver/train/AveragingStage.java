@@ -1,5 +1,6 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelThreads;
 import dev.shoal.kernel.ModelSnapshot;
@@ -23,26 +24,34 @@ import org.apache.spark.util.LongAccumulator;
  * round every worker sends its {@link WorkerResult} to every other, then each merges all of them in rank order
  * and averages them ({@link ResultMerger}: the arithmetic of the driver's merge and average on the results it
  * collects), so every worker holds the driver's next model to the bit and starts the next round from it. Only
- * rank 0 sends the final model back; every executor keeps it for the next stage ({@link ResidentModel}).
+ * rank 0 sends the final model back; every executor keeps it for the next stage ({@link ResidentModel}). A stage
+ * that ends an epoch also evaluates that model on the worker's test blocks, so the epoch's evaluation needs no
+ * Spark job of its own.
  */
 record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) implements Serializable {
 
     /**
      * What a stage returns from a worker: rank 0 the final model, every worker each round's merged figures (no
-     * parameters) and how long the round took it, training and exchange.
+     * parameters) and how long the round took it, training and exchange; with test blocks, the final model's
+     * evaluation on them (null without) and how long that took.
      */
-    record Rounds(int rank, byte[] model, int finalHash, List<WorkerResult> figures, List<Long> roundNanos)
-            implements Serializable {
+    record Rounds(int rank, byte[] model, int finalHash, List<WorkerResult> figures, List<Long> roundNanos,
+                  EvalResult evaluation, long evaluationNanos) implements Serializable {
+    }
+
+    /** A worker's blocks: those it trains on, and those it evaluates the stage's last model on (maybe none). */
+    record Blocks(List<ExampleBlock> train, List<ExampleBlock> test) {
     }
 
     /** Runs the stage's rounds on this worker from {@code start}. */
     Iterator<Rounds> run(Rendezvous.Address rendezvous, String stage, ModelBroadcast start, int epoch,
                          int firstRound, int endRound, int steps, LongAccumulator examples,
-                         DoubleAccumulator losses, Iterator<ExampleBlock> blocks) {
+                         DoubleAccumulator losses, Iterator<Blocks> input) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
-        List<ExampleBlock> mine = RoundTask.drain(blocks);
+        Blocks blocks = input.next();
+        List<ExampleBlock> mine = blocks.train();
         ModelSnapshot first = start.value();
         Duration timeout = Duration.ofSeconds(peerTimeoutSeconds);
         try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
@@ -78,8 +87,13 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
                     }
                 }
                 ResidentModel.keep(model);
+                long evaluationStart = System.nanoTime();
+                EvalResult evaluation = blocks.test().isEmpty() || figures.size() < endRound - firstRound ? null
+                        : task.evaluate(model, blocks.test());
+                long evaluationNanos = System.nanoTime() - evaluationStart;
                 byte[] encoded = rank == 0 ? SnapshotCodec.encode(model) : new byte[0];
-                return new Rounds(rank, encoded, Arrays.hashCode(model.params()), figures, roundNanos);
+                return new Rounds(rank, encoded, Arrays.hashCode(model.params()), figures, roundNanos, evaluation,
+                        evaluationNanos);
             })).iterator();
         }
     }

@@ -1,6 +1,5 @@
 package dev.shoal.driver.train;
 
-import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.UserFacingException;
 import java.io.Serializable;
@@ -42,32 +41,32 @@ final class BarrierStages {
         return conf.getBoolean("spark.dynamicAllocation.enabled", false);
     }
 
-    /** A worker's part of a barrier stage, shipped to the executors: its partition's blocks in, its results out. */
+    /** A worker's part of a barrier stage, shipped to the executors: its partition's input, its results out. */
     @FunctionalInterface
-    interface StageBody<T> extends Serializable {
-        Iterator<T> run(Iterator<ExampleBlock> blocks);
+    interface StageBody<I, T> extends Serializable {
+        Iterator<T> run(Iterator<I> input);
     }
 
-    /** Runs {@code body} on every partition of {@code blocks} at once, one Spark barrier stage: what each returns. */
-    static <T> List<T> run(JavaRDD<ExampleBlock> blocks, Class<T> type, StageBody<T> body) {
+    /** Runs {@code body} on every partition of {@code input} at once, one Spark barrier stage: what each returns. */
+    static <I, T> List<T> run(JavaRDD<I> input, Class<T> type, StageBody<I, T> body) {
         ClassTag<T> tag = ClassTag$.MODULE$.apply(type);
-        RDD<T> rdd = blocks.rdd().barrier().mapPartitions(new ScalaFunction<>(body), false, tag);
+        RDD<T> rdd = input.rdd().barrier().mapPartitions(new ScalaFunction<>(body), false, tag);
         return new JavaRDD<>(rdd, tag).collect();
     }
 
     /** {@link StageBody} as the Scala function Spark's barrier RDD takes: Scala's iterators in and out. */
-    private static final class ScalaFunction<T> extends AbstractFunction1<scala.collection.Iterator<ExampleBlock>,
+    private static final class ScalaFunction<I, T> extends AbstractFunction1<scala.collection.Iterator<I>,
             scala.collection.Iterator<T>> implements Serializable {
-        private final StageBody<T> body;
+        private final StageBody<I, T> body;
 
-        ScalaFunction(StageBody<T> body) {
+        ScalaFunction(StageBody<I, T> body) {
             this.body = body;
         }
 
         @Override
-        public scala.collection.Iterator<T> apply(scala.collection.Iterator<ExampleBlock> blocks) {
+        public scala.collection.Iterator<T> apply(scala.collection.Iterator<I> input) {
             return JavaConverters.asScalaIteratorConverter(
-                    body.run(JavaConverters.asJavaIteratorConverter(blocks).asJava())).asScala();
+                    body.run(JavaConverters.asJavaIteratorConverter(input).asJava())).asScala();
         }
     }
 

@@ -101,7 +101,7 @@ final class FederatedAveraging implements Strategy {
 
     /** Round {@code round}: the sampled clients' local training from {@code model}, averaged. */
     @Override
-    public EpochWork epoch(TrainingData train, ModelSnapshot model, int round, SyncState state,
+    public EpochWork epoch(TrainingData train, TrainingData test, ModelSnapshot model, int round, SyncState state,
                            Consumer<EpochWork> midEpoch) {
         JavaPairRDD<Integer, ExampleBlock> dealt = clients(train);
         int[] sampled = Clients.sample(clientCount, config.clientsPerRound(clientCount), config.dropout(),

@@ -64,7 +64,7 @@ final class GradientSharing implements Strategy {
 
     /** Trains one epoch from {@code model} as one stage (run again if it fails); no checkpoint inside it. */
     @Override
-    public EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, SyncState state,
+    public EpochWork epoch(TrainingData train, TrainingData test, ModelSnapshot model, int epoch, SyncState state,
                            Consumer<EpochWork> midEpoch) {
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " gradient sharing");
         int steps = train.batchesPerEpoch(plan.training().batchSize());

@@ -123,16 +123,18 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
 
     Iterator<EvalResult> evaluate(ModelBroadcast snapshot, Iterator<ExampleBlock> blocks) {
         List<ExampleBlock> mine = drain(blocks);
-        return List.of(KernelThreads.call(() -> {
-            ModelSnapshot model = snapshot.value();
-            EvalResult result = EvalResult.empty();
-            for (ExampleBlock block : mine) {
-                try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                    result = result.merge(lease.kernel().evaluate(model, block.inOrder(EVAL_BATCH)));
-                }
+        return List.of(KernelThreads.call(() -> evaluate(snapshot.value(), mine))).iterator();
+    }
+
+    /** {@code model} evaluated on {@code blocks}, on the calling thread (a kernel thread). */
+    EvalResult evaluate(ModelSnapshot model, List<ExampleBlock> blocks) {
+        EvalResult result = EvalResult.empty();
+        for (ExampleBlock block : blocks) {
+            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+                result = result.merge(lease.kernel().evaluate(model, block.inOrder(EVAL_BATCH)));
             }
-            return result;
-        })).iterator();
+        }
+        return result;
     }
 
     /** A partition's blocks (usually one), read on the task's own thread before a kernel thread takes over. */

@@ -1,7 +1,9 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -25,9 +27,10 @@ sealed interface Strategy permits Averaging, GradientSharing, FederatedAveraging
     /**
      * Trains epoch {@code epoch} (0-based) from {@code model} and {@code state}, which a checkpoint may have
      * taken in the middle of the epoch. States inside the epoch that are worth a checkpoint go to
-     * {@code midEpoch}.
+     * {@code midEpoch}. A strategy may evaluate the epoch's model on {@code test} itself, where the epoch's work
+     * ends ({@link EpochWork#evaluation}); the {@link Trainer} evaluates it otherwise.
      */
-    EpochWork epoch(TrainingData train, ModelSnapshot model, int epoch, SyncState state,
+    EpochWork epoch(TrainingData train, TrainingData test, ModelSnapshot model, int epoch, SyncState state,
                     Consumer<EpochWork> midEpoch);
 
     /** Lets go of what the strategy keeps between epochs (cached data); the strategy is not used again. */
@@ -39,6 +42,15 @@ sealed interface Strategy permits Averaging, GradientSharing, FederatedAveraging
      * loss (a resumed epoch's earlier rounds included), the executors' peak memory, and the strategy's state.
      */
     record EpochWork(ModelSnapshot model, long examples, double lossSum, MemoryUse executorMemory,
-                     SyncState state) {
+                     SyncState state, Optional<Evaluation> evaluation) {
+
+        /** Work whose model the {@link Trainer} evaluates. */
+        EpochWork(ModelSnapshot model, long examples, double lossSum, MemoryUse executorMemory, SyncState state) {
+            this(model, examples, lossSum, executorMemory, state, Optional.empty());
+        }
+    }
+
+    /** The epoch's model evaluated on the test set by the strategy, and the seconds that took (the slowest worker). */
+    record Evaluation(EvalResult result, double seconds) {
     }
 }

@@ -107,16 +107,23 @@ public final class Trainer {
                     w.state(), history, stopping.best(), stopping.bestEpoch()));
             long epochStart = System.nanoTime();
             long before = state.epochExamples();
-            Strategy.EpochWork work = strategy.epoch(train, model, epoch, state, midEpoch);
+            Strategy.EpochWork work = strategy.epoch(train, test, model, epoch, state, midEpoch);
             model = work.model();
             state = work.state();
             double trainSeconds = seconds(System.nanoTime() - epochStart);
             long trainedNow = work.examples() - before;
             examplesDone += trainedNow;
-            long evalStart = System.nanoTime();
-            describeJobs(sc, "epoch " + (epoch + 1) + " evaluation");
-            evaluation = evaluate(model, test);
-            double evalSeconds = seconds(System.nanoTime() - evalStart);
+            double evalSeconds;
+            if (work.evaluation().isPresent()) { // evaluated where the epoch's training ended
+                evaluation = work.evaluation().get().result();
+                evalSeconds = work.evaluation().get().seconds();
+                trainSeconds -= evalSeconds;
+            } else {
+                long evalStart = System.nanoTime();
+                describeJobs(sc, "epoch " + (epoch + 1) + " evaluation");
+                evaluation = evaluate(model, test);
+                evalSeconds = seconds(System.nanoTime() - evalStart);
+            }
             double elapsed = seconds(System.nanoTime() - runStart);
             double eta = elapsed / examplesDone * (totalExamples - examplesDone);
             Metrics.Epoch metrics = new Metrics.Epoch(epoch + 1, epochs, work.examples(),

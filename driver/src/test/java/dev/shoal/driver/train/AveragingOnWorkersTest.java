@@ -25,7 +25,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Averaging on the workers ({@code sync.average-on: workers}) runs the driver's merge and average on every worker,
  * so it must train to the same bits as averaging on the driver: the same loss every round, the same parameters
  * and updater state at the end, whatever the number of workers, with blocks of unequal size (a worker out of
- * batches in the last rounds) and with stages cut short by checkpoints.
+ * batches in the last rounds) and with stages cut short by checkpoints. The workers evaluate each epoch's model
+ * in the epoch's last stage, no Spark job of its own, to the driver's figures.
  */
 class AveragingOnWorkersTest {
     @RegisterExtension
@@ -75,9 +76,35 @@ class AveragingOnWorkersTest {
         assertArrayEquals(bits(onDriver.model().params()), bits(onWorkers.model().params()));
         assertArrayEquals(bits(onDriver.model().updaterState()), bits(onWorkers.model().updaterState()));
         assertEquals(onDriver.model().iteration(), onWorkers.model().iteration());
+
+        assertEquals(2, onDriver.evaluations().size());
+        assertEquals(onDriver.evaluationJobs(), onDriver.evaluations().size(), "an evaluation job an epoch");
+        assertEquals(0, onWorkers.evaluationJobs(), "evaluated in the epoch's last stage");
+        for (int e = 0; e < onDriver.evaluations().size(); e++) {
+            assertEquals(onDriver.evaluations().get(e).testAccuracy(), onWorkers.evaluations().get(e).testAccuracy());
+            // The workers' results merged in rank order, the driver's in the order its tasks end: the same sum
+            // of a few doubles, up to its rounding.
+            assertEquals(onDriver.evaluations().get(e).testLoss(), onWorkers.evaluations().get(e).testLoss(),
+                    1e-12 * Math.abs(onDriver.evaluations().get(e).testLoss()));
+        }
     }
 
-    private record Run(ModelSnapshot model, List<Double> losses, List<Long> examples, long roundsWithoutBroadcast) {
+    private record Run(ModelSnapshot model, List<Double> losses, List<Long> examples, long roundsWithoutBroadcast,
+                       List<Metrics.Epoch> evaluations, int evaluationJobs) {
+    }
+
+    /** Counts the Spark jobs whose description says they evaluate. */
+    private static final class EvaluationJobs extends org.apache.spark.scheduler.SparkListener {
+        private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
+            String description = job.properties() == null ? null
+                    : job.properties().getProperty("spark.job.description");
+            if (description != null && description.endsWith("evaluation")) {
+                count.incrementAndGet();
+            }
+        }
     }
 
     private static Run train(TrainingPlan plan, String json, ModelSnapshot start, List<ExampleBlock> blocks) {
@@ -86,14 +113,26 @@ class AveragingOnWorkersTest {
         int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
         TrainingData data = new TrainingData(rdd, total, largest);
         List<Metrics> metrics = new ArrayList<>();
-        TrainingResult result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add)
-                .run(start, data, data);
+        EvaluationJobs jobs = new EvaluationJobs();
+        SPARK.sc().sc().addSparkListener(jobs);
+        TrainingResult result;
+        try {
+            result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add)
+                    .run(start, data, data);
+            SPARK.sc().sc().listenerBus().waitUntilEmpty(); // the jobs' starts are counted
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("Spark's listeners did not catch up", e);
+        } finally {
+            SPARK.sc().sc().removeSparkListener(jobs);
+        }
         rdd.unpersist();
         List<Metrics.Round> rounds = metrics.stream().filter(m -> m instanceof Metrics.Round)
                 .map(m -> (Metrics.Round) m).toList();
         return new Run(result.model(), rounds.stream().map(Metrics.Round::loss).toList(),
                 rounds.stream().map(Metrics.Round::examples).toList(),
-                rounds.stream().filter(r -> r.broadcastMs() == 0).count());
+                rounds.stream().filter(r -> r.broadcastMs() == 0).count(),
+                metrics.stream().filter(m -> m instanceof Metrics.Epoch).map(m -> (Metrics.Epoch) m).toList(),
+                jobs.count.get());
     }
 
     static TrainingPlan with(TrainingPlan p, AverageOn on, int checkpointEvery) {

@@ -130,7 +130,7 @@ class GradientSharingTest {
         try {
             GradientSharing sharing = new GradientSharing(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE,
                     m -> { }, WorkerFault.NONE);
-            Strategy.EpochWork first = sharing.epoch(data, new WorkerKernel(json).snapshot(), 0,
+            Strategy.EpochWork first = sharing.epoch(data, data, new WorkerKernel(json).snapshot(), 0,
                     SyncState.Sharing.NONE, w -> { });
             float[][] unsent = ((SyncState.Sharing) first.state()).residuals().toArray(float[][]::new);
             // The second stage on one batch per worker: one step to replay.
@@ -138,7 +138,7 @@ class GradientSharingTest {
                     AveragingInvariantsTest.block(BATCH, 5));
             TrainingData oneStep = data(small);
             long keptUses = ResidentModel.uses();
-            Strategy.EpochWork second = sharing.epoch(oneStep, first.model(), 1, first.state(), w -> { });
+            Strategy.EpochWork second = sharing.epoch(oneStep, oneStep, first.model(), 1, first.state(), w -> { });
             assertEquals(keptUses + 2, ResidentModel.uses(), "both workers start stage 2 from the model they kept,"
                     + " which the replay below shows to be the driver's");
             oneStep.blocks().unpersist();
