@@ -2,7 +2,6 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.AverageOn;
 import dev.shoal.driver.plan.TrainingPlan;
-import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.MemoryUse;
 import dev.shoal.kernel.ModelSnapshot;
 import dev.shoal.kernel.SnapshotCodec;
@@ -13,7 +12,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.DoubleAccumulator;
@@ -170,19 +168,6 @@ final class Averaging implements Strategy {
         }
     }
 
-    /**
-     * Each worker's blocks: its training partition and, with {@code test} in as many partitions, the test
-     * partition of its rank (zipped into the stage, so the evaluation needs no job of its own).
-     */
-    private static JavaRDD<AveragingStage.Blocks> blocks(TrainingData train, TrainingData test) {
-        if (test == null || test.blocks().getNumPartitions() != train.blocks().getNumPartitions()) {
-            return train.blocks().mapPartitions(b -> List.of(new AveragingStage.Blocks(RoundTask.drain(b),
-                    List.of())).iterator(), true);
-        }
-        return train.blocks().zipPartitions(test.blocks(), (b, t) -> List.of(new AveragingStage.Blocks(
-                RoundTask.drain(b), RoundTask.drain(t))).iterator());
-    }
-
     private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, TrainingData test, ModelSnapshot model,
                                 int epoch, int first, int end, int rounds, int steps, int attempt) {
         long t0 = System.nanoTime();
@@ -196,7 +181,7 @@ final class Averaging implements Strategy {
         DoubleAccumulator losses = lossSum;
         List<AveragingStage.Rounds> results;
         try {
-            results = BarrierStages.run(blocks(train, test), AveragingStage.Rounds.class,
+            results = BarrierStages.run(BarrierStages.blocks(train, test), AveragingStage.Rounds.class,
                     blocks -> task.run(at, name, snapshot, epoch, first, end, steps, examples, losses, blocks))
                     .stream().sorted(Comparator.comparingInt(AveragingStage.Rounds::rank)).toList();
         } finally {
@@ -216,12 +201,9 @@ final class Averaging implements Strategy {
             int round = i;
             slowestMs[i] = results.stream().mapToLong(r -> r.roundNanos().get(round)).max().orElse(0) / 1e6;
         }
-        Optional<Evaluation> evaluation = Optional.empty();
-        if (results.stream().allMatch(r -> r.evaluation() != null)) { // in rank order, as the driver's would be
-            evaluation = Optional.of(new Evaluation(results.stream().map(AveragingStage.Rounds::evaluation)
-                    .reduce(EvalResult.empty(), EvalResult::merge), results.stream()
-                    .mapToLong(AveragingStage.Rounds::evaluationNanos).max().orElse(0) / 1e9));
-        }
+        Optional<Evaluation> evaluation = BarrierStages.evaluation(
+                results.stream().map(AveragingStage.Rounds::evaluation).toList(),
+                results.stream().mapToLong(AveragingStage.Rounds::evaluationNanos).max().orElse(0));
         // Launching the stage and bringing the model back: what the workers' rounds (and evaluation) do not
         // account for.
         double launchMs = Math.max(0, stageMs - Arrays.stream(slowestMs).sum()

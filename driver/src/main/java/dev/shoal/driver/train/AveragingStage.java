@@ -39,18 +39,14 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
                   EvalResult evaluation, long evaluationNanos) implements Serializable {
     }
 
-    /** A worker's blocks: those it trains on, and those it evaluates the stage's last model on (maybe none). */
-    record Blocks(List<ExampleBlock> train, List<ExampleBlock> test) {
-    }
-
     /** Runs the stage's rounds on this worker from {@code start}. */
     Iterator<Rounds> run(Rendezvous.Address rendezvous, String stage, ModelBroadcast start, int epoch,
                          int firstRound, int endRound, int steps, LongAccumulator examples,
-                         DoubleAccumulator losses, Iterator<Blocks> input) {
+                         DoubleAccumulator losses, Iterator<BarrierStages.WorkerBlocks> input) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
-        Blocks blocks = input.next();
+        BarrierStages.WorkerBlocks blocks = input.next();
         List<ExampleBlock> mine = blocks.train();
         ModelSnapshot first = start.value();
         Duration timeout = Duration.ofSeconds(peerTimeoutSeconds);

@@ -1,10 +1,13 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.EvalResult;
+import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.config.ConfigException;
 import dev.shoal.kernel.config.UserFacingException;
 import java.io.Serializable;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.IntFunction;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
@@ -68,6 +71,35 @@ final class BarrierStages {
             return JavaConverters.asScalaIteratorConverter(
                     body.run(JavaConverters.asJavaIteratorConverter(input).asJava())).asScala();
         }
+    }
+
+    /** A worker's blocks: those it trains on, and those it evaluates the stage's last model on (maybe none). */
+    record WorkerBlocks(List<ExampleBlock> train, List<ExampleBlock> test) {
+    }
+
+    /**
+     * Each worker's blocks: its training partition and, with {@code test} (null for none) in as many partitions,
+     * the test partition of its rank, zipped into the stage so that the epoch's evaluation needs no job of its own.
+     */
+    static JavaRDD<WorkerBlocks> blocks(TrainingData train, TrainingData test) {
+        if (test == null || test.blocks().getNumPartitions() != train.blocks().getNumPartitions()) {
+            return train.blocks().mapPartitions(b -> List.of(new WorkerBlocks(RoundTask.drain(b), List.of()))
+                    .iterator(), true);
+        }
+        return train.blocks().zipPartitions(test.blocks(), (b, t) -> List.of(new WorkerBlocks(RoundTask.drain(b),
+                RoundTask.drain(t))).iterator());
+    }
+
+    /**
+     * The workers' evaluations of the stage's last model (null where a worker made none), merged in rank order as
+     * the driver's evaluation merges partitions, and the slowest worker's time for it; empty unless all made one.
+     */
+    static Optional<Strategy.Evaluation> evaluation(List<EvalResult> byRank, long slowestNanos) {
+        if (byRank.isEmpty() || byRank.contains(null)) {
+            return Optional.empty();
+        }
+        return Optional.of(new Strategy.Evaluation(byRank.stream().reduce(EvalResult.empty(), EvalResult::merge),
+                slowestNanos / 1e9));
     }
 
     /** The host workers reach the driver's rendezvous at. */

@@ -9,6 +9,7 @@ import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.sharing.Handshake;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
@@ -71,13 +72,14 @@ final class GradientSharing implements Strategy {
         float[][] residuals = ((SyncState.Sharing) state).residuals().toArray(float[][]::new);
         try (Rendezvous rendezvous = new Rendezvous(driverHost, secret)) {
             return BarrierStages.withAttempts(sharing.stageAttempts(), "gradient-sharing stage of epoch "
-                    + (epoch + 1), attempt -> stage(rendezvous, train, model.atEpoch(epoch), residuals, epoch, steps,
-                    attempt));
+                    + (epoch + 1), attempt -> stage(rendezvous, train, test, model.atEpoch(epoch), residuals, epoch,
+                    steps, attempt));
         }
     }
 
-    private EpochWork stage(Rendezvous rendezvous, TrainingData train, ModelSnapshot model, float[][] residuals,
-                            int epoch, int steps, int attempt) {
+    /** The epoch as one stage, its last model evaluated on {@code test} by the workers. */
+    private EpochWork stage(Rendezvous rendezvous, TrainingData train, TrainingData test, ModelSnapshot model,
+                            float[][] residuals, int epoch, int steps, int attempt) {
         long t0 = System.nanoTime();
         ModelBroadcast snapshot = ModelBroadcast.of(sc, model);
         Broadcast<float[][]> residualsAtStart = sc.broadcast(residuals);
@@ -87,15 +89,18 @@ final class GradientSharing implements Strategy {
         Rendezvous.Address at = rendezvous.address();
         List<StageResult> results;
         try {
-            results = BarrierStages.run(train.blocks(), StageResult.class,
+            results = BarrierStages.run(BarrierStages.blocks(train, test), StageResult.class,
                     blocks -> worker.run(at, stage, snapshot, residualsAtStart.value(), epoch, steps, blocks));
         } finally {
             snapshot.destroy();
             residualsAtStart.destroy();
             rendezvous.forget(stage);
         }
-        double totalMs = (System.nanoTime() - t0) / 1e6;
         results = results.stream().sorted(Comparator.comparingInt(StageResult::rank)).toList();
+        Optional<Evaluation> evaluation = BarrierStages.evaluation(results.stream().map(StageResult::evaluation)
+                .toList(), results.stream().mapToLong(StageResult::evaluationNanos).max().orElse(0));
+        // The stage's time without the evaluation at its end, which the epoch's figures report apart.
+        double totalMs = (System.nanoTime() - t0) / 1e6 - evaluation.map(Evaluation::seconds).orElse(0.0) * 1e3;
         checkReplicasAgree(results, epoch);
         long examples = results.stream().mapToLong(StageResult::examples).sum();
         double lossSum = results.stream().mapToDouble(StageResult::lossSum).sum();
@@ -121,7 +126,7 @@ final class GradientSharing implements Strategy {
         List<float[]> unsent = results.stream().map(StageResult::residual).toList();
         ModelSnapshot next = SnapshotCodec.decode(results.get(0).model());
         Trainer.requireFinite(next, "epoch " + (epoch + 1));
-        return new EpochWork(next, examples, lossSum, memory, new SyncState.Sharing(unsent));
+        return new EpochWork(next, examples, lossSum, memory, new SyncState.Sharing(unsent), evaluation);
     }
 
     private static void checkReplicasAgree(List<StageResult> results, int epoch) {

@@ -145,5 +145,5 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
     }
 
     /** Evaluation batch size: only speed depends on it. */
-    private static final int EVAL_BATCH = 256;
+    static final int EVAL_BATCH = 256;
 }

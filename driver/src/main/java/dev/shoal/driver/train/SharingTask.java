@@ -2,6 +2,7 @@ package dev.shoal.driver.train;
 
 import dev.shoal.driver.plan.SharingConfig;
 import dev.shoal.kernel.Augmentation;
+import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.KernelPool;
 import dev.shoal.kernel.KernelThreads;
@@ -45,25 +46,28 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
      * had not sent when the previous stage ended (an empty array, or no entry, for none).
      */
     Iterator<StageResult> run(Rendezvous.Address rendezvous, String stage, ModelBroadcast snapshot,
-                              float[][] residuals, int epoch, int steps, Iterator<ExampleBlock> blocks) {
+                              float[][] residuals, int epoch, int steps,
+                              Iterator<BarrierStages.WorkerBlocks> input) {
         BarrierTaskContext context = BarrierTaskContext.get();
         int rank = context.partitionId();
         int size = context.getTaskInfos().length;
         Duration timeout = Duration.ofSeconds(sharing.peerTimeoutSeconds());
-        ExampleBlock block = blocks.next();
+        BarrierStages.WorkerBlocks blocks = input.next();
+        ExampleBlock block = blocks.train().get(0);
         ModelSnapshot start = snapshot.value();
         float[] residual = rank < residuals.length ? residuals[rank] : new float[0];
         try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
             return List.of(KernelThreads.call(() -> {
                 try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                    return steps(lease.kernel(), peers, start, residual, block, epoch, steps);
+                    return steps(lease.kernel(), peers, start, residual, block, blocks.test(), epoch, steps);
                 }
             })).iterator();
         }
     }
 
+    /** The stage's steps, then the last model's evaluation on {@code test} (none without test blocks). */
     private StageResult steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, float[] residual,
-                              ExampleBlock block, int epoch, int steps) {
+                              ExampleBlock block, List<ExampleBlock> test, int epoch, int steps) {
         int rank = peers.rank();
         kernel.start(start);
         GradientExchange exchange = GradientExchange.of(sharing, kernel.numParams(), residual);
@@ -108,8 +112,14 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         }
         ModelSnapshot end = kernel.snapshot();
         ResidentModel.keep(end);
+        long evaluationStart = System.nanoTime();
+        EvalResult evaluation = test.isEmpty() ? null : EvalResult.empty();
+        for (ExampleBlock b : test) {
+            evaluation = evaluation.merge(kernel.evaluate(end, b.inOrder(RoundTask.EVAL_BATCH)));
+        }
+        long evaluationNanos = System.nanoTime() - evaluationStart;
         byte[] model = rank == 0 ? SnapshotCodec.encode(end) : new byte[0];
         return new StageResult(rank, model, Arrays.hashCode(end.params()), hashes, exchange.residual(), examples,
-                lossSum, log, MemoryUse.now());
+                lossSum, log, MemoryUse.now(), evaluation, evaluationNanos);
     }
 }

@@ -1,5 +1,6 @@
 package dev.shoal.driver.train;
 
+import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.MemoryUse;
 import java.io.Serializable;
 import java.util.List;
@@ -20,5 +21,6 @@ import java.util.List;
  * @param memory     memory of the worker's JVM at the end
  */
 record StageResult(int rank, byte[] model, int finalHash, List<Integer> stepHashes, float[] residual, long examples,
-                   double lossSum, StepLog log, MemoryUse memory) implements Serializable {
+                   double lossSum, StepLog log, MemoryUse memory, EvalResult evaluation, long evaluationNanos)
+        implements Serializable {
 }

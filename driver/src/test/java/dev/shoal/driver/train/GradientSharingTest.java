@@ -11,6 +11,7 @@ import dev.shoal.driver.plan.SyncConfig;
 import dev.shoal.driver.plan.SyncStrategy;
 import dev.shoal.driver.plan.TrainingPlan;
 import dev.shoal.driver.testing.SparkFixture;
+import dev.shoal.kernel.EvalResult;
 import dev.shoal.kernel.ExampleBlock;
 import dev.shoal.kernel.MiniBatch;
 import dev.shoal.kernel.ModelSnapshot;
@@ -132,6 +133,14 @@ class GradientSharingTest {
                     m -> { }, WorkerFault.NONE);
             Strategy.EpochWork first = sharing.epoch(data, data, new WorkerKernel(json).snapshot(), 0,
                     SyncState.Sharing.NONE, w -> { });
+            // The workers evaluated the epoch's model in the stage, as the driver evaluates it (2 workers: the
+            // same sum of 2 losses in either order).
+            EvalResult inStage = first.evaluation().orElseThrow().result();
+            EvalResult byDriver = Trainer.evaluate(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE,
+                    first.model(), data);
+            assertArrayEquals(byDriver.confusion(), inStage.confusion());
+            assertEquals(byDriver.examples(), inStage.examples());
+            assertEquals(byDriver.lossSum(), inStage.lossSum());
             float[][] unsent = ((SyncState.Sharing) first.state()).residuals().toArray(float[][]::new);
             // The second stage on one batch per worker: one step to replay.
             List<ExampleBlock> small = List.of(AveragingInvariantsTest.block(BATCH, 4),
