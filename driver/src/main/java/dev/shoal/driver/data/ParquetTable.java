@@ -11,6 +11,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -31,6 +35,7 @@ import org.apache.parquet.column.values.bitpacking.BytePacker;
 import org.apache.parquet.column.values.bitpacking.Packer;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.hadoop.metadata.ParquetMetadata;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
@@ -59,6 +64,7 @@ import org.apache.parquet.schema.Type;
  */
 record ParquetTable(List<Part> parts, String label, List<String> features, boolean array, int featureSize)
         implements Serializable {
+    private static final int FOOTER_THREADS = 16;
 
     /** One row group: its file, its index in the file, and the rows read of it (fewer with a row limit). */
     record Part(String file, int rowGroup, long rows) implements Serializable {
@@ -81,26 +87,24 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
             if (files.isEmpty()) {
                 return Optional.empty();
             }
+            List<ParquetMetadata> footers = footers(files, conf);
             List<Part> parts = new ArrayList<>();
             List<Type> columns = null;
             long rows = 0;
-            for (Path file : files) {
-                try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
-                    Optional<List<Type>> read = columns(reader.getFooter().getFileMetaData().getSchema(), label,
-                            features);
-                    if (read.isEmpty() || columns != null && !read.get().equals(columns)) {
-                        return Optional.empty(); // files that disagree: Spark's rules decide
+            for (int f = 0; f < files.size(); f++) {
+                Optional<List<Type>> read = columns(footers.get(f).getFileMetaData().getSchema(), label, features);
+                if (read.isEmpty() || columns != null && !read.get().equals(columns)) {
+                    return Optional.empty(); // files that disagree: Spark's rules decide
+                }
+                columns = read.get();
+                List<BlockMetaData> groups = footers.get(f).getBlocks();
+                for (int g = 0; g < groups.size(); g++) {
+                    long n = groups.get(g).getRowCount();
+                    if (limit > 0) {
+                        n = Math.max(0, Math.min(n, limit - rows));
                     }
-                    columns = read.get();
-                    List<BlockMetaData> groups = reader.getRowGroups();
-                    for (int g = 0; g < groups.size(); g++) {
-                        long n = groups.get(g).getRowCount();
-                        if (limit > 0) {
-                            n = Math.max(0, Math.min(n, limit - rows));
-                        }
-                        rows += n;
-                        parts.add(new Part(file.toUri().toString(), g, n));
-                    }
+                    rows += n;
+                    parts.add(new Part(files.get(f).toUri().toString(), g, n));
                 }
             }
             List<String> names = columns.subList(1, columns.size()).stream().map(Type::getName).toList();
@@ -151,6 +155,39 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
             columns.add(t);
         }
         return Optional.of(columns);
+    }
+
+    /**
+     * The files' footers, in their order, read by up to {@value #FOOTER_THREADS} threads: each is a round trip or
+     * two to the file system, which a folder of many files on HDFS or S3 would otherwise pay one after the other.
+     */
+    private static List<ParquetMetadata> footers(List<Path> files, Configuration conf) throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(FOOTER_THREADS, files.size()));
+        try {
+            List<Future<ParquetMetadata>> reads = new ArrayList<>();
+            for (Path file : files) {
+                reads.add(pool.submit(() -> {
+                    try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file, conf))) {
+                        return reader.getFooter();
+                    }
+                }));
+            }
+            List<ParquetMetadata> footers = new ArrayList<>();
+            for (Future<ParquetMetadata> read : reads) {
+                footers.add(read.get());
+            }
+            return footers;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading the footers", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** The Parquet files at {@code path}: itself, or a folder's files by name; empty if it holds folders. */
