@@ -57,10 +57,11 @@ import scala.Tuple2;
  * <p>Executors read the rows; each row gets its slot from the seeded permutation of the table's row numbers,
  * and Spark moves it to the block that owns the slot (each partition's rows grouped by block, a few arrays per
  * partition and block), so blocks are balanced and random as for IDX files and the driver never holds the data.
- * A Parquet table of a label and one array column or number columns is read by Parquet's own readers ({@link ParquetTable}: the
- * footers give its row groups' rows, a row group is a partition). Spark SQL reads any other table twice: its label
- * column when it is opened, to count the rows of each partition, then everything once. A row with a missing or non-finite value, an array of the wrong length or a
- * label that is not a class index fails the load with a message naming the file, the row and the value.
+ * A Parquet table of a label and one array column or number columns is read by Parquet's own readers
+ * ({@link ParquetTable}: the footers give its row groups' rows, a row group is a partition). Spark SQL reads any
+ * other table twice: its label column when it is opened, to count the rows of each partition, then everything
+ * once. A row with a missing or non-finite value, an array of the wrong length or a label that is not a class
+ * index fails the load with a message naming the file, the row and the value.
  *
  * @param spec   what the plan says
  * @param layout what the table holds: null until {@link #open} has read it through Spark
