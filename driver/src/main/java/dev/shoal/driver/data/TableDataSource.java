@@ -123,7 +123,7 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
     public TableDataSource open(JavaSparkContext sc) {
         if (spec.format() == DataFormat.PARQUET && spec.clientColumn().isEmpty()) {
             Optional<ParquetTable> parquet = ParquetTable.find(spec.path(), spec.label(), spec.features(),
-                    spec.limit(), sc.hadoopConfiguration());
+                    spec.limit(), sc.defaultParallelism(), sc.hadoopConfiguration());
             if (parquet.isPresent()) {
                 ParquetTable p = parquet.get();
                 long[] partRows = p.partRows();

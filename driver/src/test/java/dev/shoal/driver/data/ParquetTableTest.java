@@ -139,6 +139,61 @@ class ParquetTableTest {
     }
 
     /**
+     * A table of one large row group is cut into as many parts as there are cores; each part passes over the rows
+     * before its own (levels, and dictionary ids or plain values, unread), and the parts together are the file's
+     * rows in order, for pages of version 1 and 2, values from a dictionary or plain. Small row groups stay whole.
+     */
+    @Test
+    void aRowGroupIsCutIntoPartsThatSkipToTheirRows() throws IOException {
+        for (String version : List.of("PARQUET_1_0", "PARQUET_2_0")) {
+            for (boolean dictionary : new boolean[] {true, false}) {
+                Path path = dir.resolve("one-" + version + "-" + dictionary + ".parquet");
+                spark().createDataFrame(rows(301, 9, true, 8), SCHEMA).coalesce(1).write()
+                        .option("parquet.writer.version", version)
+                        .option("parquet.enable.dictionary", Boolean.toString(dictionary))
+                        .option("parquet.page.size", "1024").parquet(path.toString());
+                ParquetTable whole = ParquetTable.find(path.toString(), "label", List.of(), 0, 3,
+                        new Configuration()).orElseThrow();
+                assertEquals(1, whole.parts().size(), "a few kB: not worth cutting");
+                // The same row group as if it were large.
+                ParquetTable table = new ParquetTable(ParquetTable.split(whole.parts(),
+                        List.of(10 * ParquetTable.MIN_PIECE_BYTES), 3), "label", List.of("features"), true, 9);
+                assertEquals(List.of(0L, 100L, 200L), table.parts().stream().map(ParquetTable.Part::firstRow)
+                        .toList(), path.toString());
+                assertEquals(List.of(100L, 100L, 101L), table.parts().stream().map(ParquetTable.Part::rows)
+                        .toList());
+                List<String> read = new ArrayList<>();
+                for (ParquetTable.Part part : table.parts()) {
+                    try (ParquetTable.Rows rows = table.rows(part, new Configuration())) {
+                        while (rows.hasNext()) {
+                            rows.next();
+                            read.add(Arrays.toString(Arrays.copyOf(rows.values(), rows.size())) + ":"
+                                    + (int) rows.label());
+                        }
+                    }
+                }
+                List<String> written = new ArrayList<>();
+                for (Row row : inNameOrder(path)) {
+                    List<Object> values = row.getList(0);
+                    float[] f = new float[values.size()];
+                    for (int i = 0; i < f.length; i++) {
+                        f[i] = ((Number) values.get(i)).floatValue();
+                    }
+                    written.add(Arrays.toString(f) + ":" + row.getInt(1));
+                }
+                assertEquals(written, read, path.toString());
+            }
+        }
+        long large = 100 * ParquetTable.MIN_PIECE_BYTES;
+        List<ParquetTable.Part> two = List.of(new ParquetTable.Part("f", 0, 0, 5), new ParquetTable.Part("f", 1, 0, 0));
+        assertEquals(two, ParquetTable.split(two, List.of(large, 0L), 1), "enough parts: left as they are");
+        assertEquals(5, ParquetTable.split(List.of(new ParquetTable.Part("f", 0, 0, 5)), List.of(large), 8).size(),
+                "no part without rows");
+        assertEquals(3, ParquetTable.split(List.of(new ParquetTable.Part("f", 0, 0, 1000)),
+                List.of(3 * ParquetTable.MIN_PIECE_BYTES + 1), 8).size(), "pieces of the least bytes at most");
+    }
+
+    /**
      * Data pages of version 1 and 2, values from a dictionary or plain, pages small enough that a column chunk
      * has many: every value as Spark reads it.
      */
