@@ -33,7 +33,13 @@ public final class SparkContexts {
                 // Each worker returns its whole model every round (a few MB). Above this size Spark would park
                 // the result in the block manager and fetch it in a second step: 15 ms more per round measured
                 // on the Fashion-MNIST MLP. Spark caps it at spark.rpc.message.maxSize (128 MiB).
-                .setIfMissing("spark.task.maxDirectResultSize", "128m");
+                .setIfMissing("spark.task.maxDirectResultSize", "128m")
+                // A training stage's tasks (one a worker, all at once: barrier mode) read blocks cached on the
+                // executors; Spark would hold a task back up to 3 s a stage for the executor that caches its
+                // block when another task took it (a test block cached beside the other worker's training
+                // block: a soak on the local cluster took 4 s an epoch instead of 1.5). Run at once, a task reads
+                // the few MB it lacks from the other executor.
+                .setIfMissing("spark.locality.wait", "0");
         // Executors in JVMs of their own get the launcher's fixed, pre-touched heap (see scripts/shoal): with a
         // growable one their resident memory climbed 645 -> 1,519 MB over 12 epochs on the local cluster. And
         // the training JVM's collector (HeapSize): under G1 every model-sized array is a humongous allocation.
