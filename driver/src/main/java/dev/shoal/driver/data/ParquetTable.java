@@ -37,10 +37,8 @@ import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
 import org.apache.parquet.hadoop.metadata.ParquetMetadata;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
-import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
-import org.apache.parquet.schema.PrimitiveType;
 import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Type;
 
@@ -52,11 +50,12 @@ import org.apache.parquet.schema.Type;
  * values once per column chunk.
  *
  * <p>The table's rows are numbered in the order of its files' names, then of each file's row groups, so a row's
- * number (and its slot in a seeded permutation) depends on the data alone, not on how Spark splits files. A row
- * group is a task. Anything else (a folder of partition folders, a glob, other column types, a vector column)
- * is left to Spark SQL: {@link #find} says so by returning empty.
+ * number (and its slot in a seeded permutation) depends on the data alone, not on how Spark splits files. A part
+ * (a row group, or a range of a large one's rows: {@link #split}) is a task. Anything else (a folder of partition
+ * folders, a glob, other column types, a vector column) is left to Spark SQL: {@link #find} says so by returning
+ * empty.
  *
- * @param parts       the row groups in the rows' order
+ * @param parts       the parts in the rows' order
  * @param label       the label column's name
  * @param features    the feature columns' names: one array column, or number columns
  * @param array       whether the features are one array column
@@ -157,7 +156,7 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
                 return Optional.empty();
             }
             Type t = schema.getType(name);
-            if (!(names.size() == 1 && element(t).isPresent() || number(t, false))) {
+            if (!(names.size() == 1 && listOfNumbers(t) || number(t, false))) {
                 return Optional.empty();
             }
             columns.add(t);
@@ -256,30 +255,18 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
     }
 
     /**
-     * The element of a standard three-level LIST column ({@code group (LIST) { repeated group list { element } }})
-     * of FLOAT, DOUBLE or signed INT32 (whose float is what Spark's cast makes of it); empty for anything else.
+     * A standard three-level LIST column ({@code group (LIST) { repeated group list { element } }}) whose element
+     * is a number of a type read here, as a feature column's (FLOAT, DOUBLE, signed INT32).
      */
-    private static Optional<PrimitiveType> element(Type t) {
+    private static boolean listOfNumbers(Type t) {
         if (t.isPrimitive() || t.isRepetition(Type.Repetition.REPEATED)
                 || !(t.getLogicalTypeAnnotation() instanceof LogicalTypeAnnotation.ListLogicalTypeAnnotation)
                 || t.asGroupType().getFieldCount() != 1) {
-            return Optional.empty();
+            return false;
         }
         Type list = t.asGroupType().getType(0);
-        if (list.isPrimitive() || !list.isRepetition(Type.Repetition.REPEATED)
-                || list.asGroupType().getFieldCount() != 1) {
-            return Optional.empty();
-        }
-        Type e = list.asGroupType().getType(0);
-        if (!e.isPrimitive() || e.isRepetition(Type.Repetition.REPEATED)) {
-            return Optional.empty();
-        }
-        return switch (e.asPrimitiveType().getPrimitiveTypeName()) {
-            case FLOAT, DOUBLE -> e.getLogicalTypeAnnotation() == null ? Optional.of(e.asPrimitiveType())
-                    : Optional.empty();
-            case INT32 -> plainInteger(e) ? Optional.of(e.asPrimitiveType()) : Optional.empty();
-            default -> Optional.empty();
-        };
+        return !list.isPrimitive() && list.isRepetition(Type.Repetition.REPEATED)
+                && list.asGroupType().getFieldCount() == 1 && number(list.asGroupType().getType(0), false);
     }
 
     /**
@@ -332,9 +319,9 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
         ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(new Path(part.file()), conf));
         try {
             MessageType schema = reader.getFooter().getFileMetaData().getSchema();
-            List<Type> columns = new ArrayList<>(List.of(schema.getType(label)));
-            features.forEach(f -> columns.add(schema.getType(f)));
-            MessageType read = new MessageType(schema.getName(), columns);
+            List<Type> types = new ArrayList<>(List.of(schema.getType(label)));
+            features.forEach(f -> types.add(schema.getType(f)));
+            MessageType read = new MessageType(schema.getName(), types);
             reader.setRequestedSchema(read);
             BlockMetaData group = reader.getRowGroups().get(part.rowGroup());
             if (group.getRowCount() < part.firstRow() + part.rows()) {
@@ -344,14 +331,12 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
             }
             PageReadStore pages = reader.readRowGroup(part.rowGroup());
             List<ColumnDescriptor> leaves = read.getColumns(); // the label's, then one a feature column
-            Column labelColumn = new Column(leaves.get(0), pages);
-            labelColumn.skipRows(part.firstRow());
-            Column[] featureColumns = new Column[leaves.size() - 1];
-            for (int f = 0; f < featureColumns.length; f++) {
-                featureColumns[f] = new Column(leaves.get(f + 1), pages);
-                featureColumns[f].skipRows(part.firstRow());
+            Column[] columns = new Column[leaves.size()];
+            for (int c = 0; c < columns.length; c++) {
+                columns[c] = new Column(leaves.get(c), pages);
+                columns[c].skipRows(part.firstRow());
             }
-            return new Rows(reader, part, labelColumn, featureColumns, array);
+            return new Rows(reader, part, columns[0], Arrays.copyOfRange(columns, 1, columns.length), array);
         } catch (IOException | RuntimeException e) {
             reader.close();
             throw e;
@@ -359,7 +344,7 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
     }
 
     /**
-     * The rows of one row group, one at a time: {@link #next} reads a row's label and features (its array, or
+     * The rows of one part, one at a time: {@link #next} reads a row's label and features (its array, or
      * one value a number column); {@link #values}, {@link #size} and the null flags describe it until the next
      * call.
      */
@@ -520,7 +505,8 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
     /**
      * One column of a row group, entry by entry across its pages: each entry's repetition and definition level
      * and, at the column's full definition level, its value (dictionary ids through the decoded dictionary). A
-     * page's levels and dictionary ids are decoded when it is opened, in one pass each ({@link #hybrid}).
+     * page's levels are decoded when it is opened, its dictionary ids when a value is first read, in one pass each
+     * ({@link #hybrid}).
      */
     private static final class Column {
         private final ColumnDescriptor descriptor;
@@ -655,10 +641,10 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
          * 0 for a null; the index in {@code out} of the first null, or -1.
          */
         int floats(int from, int to, float[] out, int at) throws IOException {
-            int[] ids = plain == null ? ids() : null;
+            int[] pageIds = plain == null ? ids() : null;
             if (plain == null && present == entries) { // a dictionary's values and no null: a plain gather
                 for (int e = from; e < to; e++) {
-                    out[at++] = decodedFloats[ids[e]];
+                    out[at++] = decodedFloats[pageIds[e]];
                 }
                 id += to - from;
                 return -1;
@@ -666,7 +652,7 @@ record ParquetTable(List<Part> parts, String label, List<String> features, boole
             int firstNull = -1;
             for (int e = from; e < to; e++, at++) {
                 if (definitions[e] == maxDefinition) {
-                    out[at] = plain == null ? decodedFloats[ids[id++]] : (float) plainValue();
+                    out[at] = plain == null ? decodedFloats[pageIds[id++]] : (float) plainValue();
                 } else {
                     firstNull = firstNull < 0 ? at : firstNull;
                     out[at] = 0;

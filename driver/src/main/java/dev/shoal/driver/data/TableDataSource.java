@@ -481,16 +481,8 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             public void features(ParquetTable.Rows row, int index, float[] x, int offset) {
                 String file = row.file();
                 if (!layout.array()) {
-                    float[] values = row.values();
-                    for (int i = 0; i < layout.featureSize(); i++) { // the first bad column, in order, is named
-                        if (i == row.nullElement()) {
-                            throw rowError(index, file, "feature '" + layout.columns().get(i) + "' is null");
-                        }
-                        x[offset + i] = values[i] * spec.scale();
-                        if (!Float.isFinite(x[offset + i])) {
-                            throw notFinite(values[i], index, file, layout.columns().get(i));
-                        }
-                    }
+                    System.arraycopy(row.values(), 0, x, offset, layout.featureSize());
+                    scaledColumns(row.nullElement(), index, file, x, offset);
                     return;
                 }
                 if (row.size() < 0) {
@@ -563,14 +555,31 @@ public record TableDataSource(Spec spec, Layout layout) implements DataSource, S
             checkArray(values.numElements(), nullElement, index, file);
             scaled(values.toFloatArray(), index, file, x, offset); // copied in bulk
         } else {
-            for (int i = 0; i < size; i++) {
+            int firstNull = -1;
+            for (int i = 0; i < size && firstNull < 0; i++) {
                 if (row.isNullAt(i)) {
-                    throw rowError(index, "feature '" + l.columns().get(i) + "' is null");
+                    firstNull = i;
+                } else {
+                    x[offset + i] = row.getFloat(i);
                 }
-                x[offset + i] = row.getFloat(i) * spec.scale();
-                if (!Float.isFinite(x[offset + i])) {
-                    throw notFinite(row.getFloat(i), index, sparkFile(), l.columns().get(i));
-                }
+            }
+            scaledColumns(firstNull, index, sparkFile(), x, offset);
+        }
+    }
+
+    /**
+     * A row's number columns, read into {@code x} at {@code offset} up to the first null one ({@code firstNull},
+     * -1 for none), scaled there; the first bad column in order, null or not finite once scaled, is named.
+     */
+    private void scaledColumns(int firstNull, int index, String file, float[] x, int offset) {
+        for (int i = 0; i < layout.featureSize(); i++) {
+            if (i == firstNull) {
+                throw rowError(index, file, "feature '" + layout.columns().get(i) + "' is null");
+            }
+            float value = x[offset + i];
+            x[offset + i] = value * spec.scale();
+            if (!Float.isFinite(x[offset + i])) {
+                throw notFinite(value, index, file, layout.columns().get(i));
             }
         }
     }

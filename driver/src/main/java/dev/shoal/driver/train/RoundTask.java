@@ -128,11 +128,16 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
 
     /** {@code model} evaluated on {@code blocks}, on the calling thread (a kernel thread). */
     EvalResult evaluate(ModelSnapshot model, List<ExampleBlock> blocks) {
+        try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
+            return evaluate(lease.kernel(), model, blocks);
+        }
+    }
+
+    /** {@code model} evaluated on {@code blocks} with {@code kernel}, in batches of {@value #EVAL_BATCH}. */
+    static EvalResult evaluate(WorkerKernel kernel, ModelSnapshot model, List<ExampleBlock> blocks) {
         EvalResult result = EvalResult.empty();
         for (ExampleBlock block : blocks) {
-            try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                result = result.merge(lease.kernel().evaluate(model, block.inOrder(EVAL_BATCH)));
-            }
+            result = result.merge(kernel.evaluate(model, block.inOrder(EVAL_BATCH)));
         }
         return result;
     }
@@ -145,5 +150,5 @@ record RoundTask(String networkJson, Target target, int threads, int batchSize, 
     }
 
     /** Evaluation batch size: only speed depends on it. */
-    static final int EVAL_BATCH = 256;
+    private static final int EVAL_BATCH = 256;
 }

@@ -113,10 +113,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         ModelSnapshot end = kernel.snapshot();
         ResidentModel.keep(end);
         long evaluationStart = System.nanoTime();
-        EvalResult evaluation = test.isEmpty() ? null : EvalResult.empty();
-        for (ExampleBlock b : test) {
-            evaluation = evaluation.merge(kernel.evaluate(end, b.inOrder(RoundTask.EVAL_BATCH)));
-        }
+        EvalResult evaluation = test.isEmpty() ? null : RoundTask.evaluate(kernel, end, test);
         long evaluationNanos = System.nanoTime() - evaluationStart;
         byte[] model = rank == 0 ? SnapshotCodec.encode(end) : new byte[0];
         return new StageResult(rank, model, Arrays.hashCode(end.params()), hashes, exchange.residual(), examples,
