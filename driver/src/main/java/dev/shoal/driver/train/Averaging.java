@@ -21,10 +21,12 @@ import org.apache.spark.util.LongAccumulator;
  * Parameter averaging on Spark: every worker takes {@code sync.average-every} local steps on its own partition,
  * the {@link WorkerResult}s are summed in partition order and averaged into the next snapshot. With
  * {@code sync.average-on: driver} each round is one Spark job: the model goes out as a broadcast, the results come
- * back to the driver. With {@code workers}, the rounds up to the next checkpoint run as one barrier stage
- * ({@link AveragingStage}): the workers exchange their results with each other and average them as the driver
- * would, to the same bits, and only the stage's last model comes back. A checkpoint may be taken every
- * {@code checkpoint.every-rounds} rounds; its {@link SyncState.Averaging} is the position inside the epoch.
+ * back to the driver. With {@code workers}, the workers exchange their results with each other and average them
+ * as the driver would, to the same bits ({@link AveragingStage}); the driver asks for the rounds up to the next
+ * checkpoint at a time and only their last model comes back. The workers run as one barrier stage for the whole
+ * run ({@link WorkerSession}), or, where the test data cannot go into it, one stage per request. A checkpoint may
+ * be taken every {@code checkpoint.every-rounds} rounds; its {@link SyncState.Averaging} is the position inside
+ * the epoch.
  */
 final class Averaging implements Strategy {
     private final JavaSparkContext sc;
@@ -37,6 +39,10 @@ final class Averaging implements Strategy {
     /** The workers' part when they average among themselves; null when the driver averages. */
     private final AveragingStage stageTask;
     private final String driverHost;
+    /** The workers' session while one runs, the training data it was started on, and how many were started. */
+    private WorkerSession session;
+    private TrainingData sessionData;
+    private int sessions;
 
     Averaging(JavaSparkContext sc, TrainingPlan plan, RoundTask task, Consumer<Metrics> sink) {
         this.sc = sc;
@@ -94,7 +100,7 @@ final class Averaging implements Strategy {
             int end = stageTask == null ? round + 1
                     : every > 0 ? Math.min(rounds, (round / every + 1) * every) : rounds;
             Rounds done = stageTask == null ? round(train, model, epoch, round, rounds, steps)
-                    : stage(train, end == rounds ? test : null, model, epoch, round, end, rounds, steps);
+                    : stage(train, test, end == rounds, model, epoch, round, end, rounds, steps);
             for (WorkerResult result : done.results()) {
                 examples += result.examples();
                 losses += result.lossSum();
@@ -154,18 +160,65 @@ final class Averaging implements Strategy {
     }
 
     /**
-     * Rounds {@code first} to {@code end} (exclusive) as one barrier stage, run again from its start if it fails;
-     * with {@code test} (null for none), the last model evaluated on it by the workers.
+     * Rounds {@code first} to {@code end} (exclusive) on the workers, run again from their start if they fail; with
+     * {@code evaluate}, the last model evaluated on {@code test} by the workers. They go to the workers' session
+     * ({@link WorkerSession}) when every worker has a test partition to evaluate on (else the Trainer's evaluation
+     * job would wait for the session's cores), else as a barrier stage of their own.
      */
-    private Rounds stage(TrainingData train, TrainingData test, ModelSnapshot model, int epoch, int first, int end,
-                         int rounds, int steps) {
+    private Rounds stage(TrainingData train, TrainingData test, boolean evaluate, ModelSnapshot model, int epoch,
+                         int first, int end, int rounds, int steps) {
+        String what = "averaging stage of epoch " + (epoch + 1) + ", rounds " + (first + 1) + "-" + end;
+        int attempts = plan.sync().sharing().stageAttempts();
+        if (BarrierStages.zippable(train, test)) {
+            return BarrierStages.withAttempts(attempts, what, attempt -> {
+                try {
+                    return sessionRounds(train, test, evaluate, model, epoch, first, end, rounds, steps);
+                } catch (RuntimeException e) {
+                    closeSession();
+                    throw e;
+                }
+            });
+        }
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " rounds " + (first + 1) + "-" + end);
         try (Rendezvous rendezvous = new Rendezvous(driverHost, stageTask.secret())) {
-            return BarrierStages.withAttempts(plan.sync().sharing().stageAttempts(),
-                    "averaging stage of epoch " + (epoch + 1) + ", rounds " + (first + 1) + "-" + end,
-                    attempt -> stageAttempt(rendezvous, train, test, model, epoch, first, end, rounds, steps,
-                            attempt));
+            return BarrierStages.withAttempts(attempts, what,
+                    attempt -> stageAttempt(rendezvous, train, evaluate ? test : null, model, epoch, first, end,
+                            rounds, steps, attempt));
         }
+    }
+
+    /** The rounds by the workers' session, started (one job for the rest of the run) if none runs. */
+    private Rounds sessionRounds(TrainingData train, TrainingData test, boolean evaluate, ModelSnapshot model,
+                                 int epoch, int first, int end, int rounds, int steps) {
+        long t0 = System.nanoTime();
+        if (session == null || sessionData != train) {
+            closeSession();
+            Trainer.describeJobs(sc, "training from epoch " + (epoch + 1) + " round " + (first + 1));
+            session = new WorkerSession("session-" + ++sessions, driverHost, BarrierStages.blocks(train, test),
+                    stageTask, examplesTrained, lossSum);
+            sessionData = train;
+        }
+        long t1 = System.nanoTime();
+        byte[] encoded = session.holds(model) ? null : SnapshotCodec.encode(model);
+        long t2 = System.nanoTime();
+        List<AveragingStage.Rounds> results = session.train(encoded, epoch, first, end, steps, evaluate);
+        Rounds done = finish(results, epoch, first, rounds, encoded == null ? 0 : (t2 - t1) / 1e6,
+                (System.nanoTime() - t2) / 1e6, (t1 - t0) / 1e6);
+        session.held(done.next());
+        return done;
+    }
+
+    private void closeSession() {
+        if (session != null) {
+            session.close();
+            session = null;
+            sessionData = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeSession();
     }
 
     private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, TrainingData test, ModelSnapshot model,
@@ -188,7 +241,16 @@ final class Averaging implements Strategy {
             snapshot.destroy();
             rendezvous.forget(name);
         }
-        double stageMs = (System.nanoTime() - t1) / 1e6;
+        return finish(results, epoch, first, rounds, (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6, 0);
+    }
+
+    /**
+     * The workers' answers (by rank) for rounds from {@code first}, checked and reported to the sink: the model
+     * rank 0 sent, each round's figures, the evaluation. {@code sendMs} went to sending the model out,
+     * {@code stageMs} to the rounds from then on, {@code startMs} to starting the workers before that.
+     */
+    private Rounds finish(List<AveragingStage.Rounds> results, int epoch, int first, int rounds, double sendMs,
+                          double stageMs, double startMs) {
         for (AveragingStage.Rounds r : results) {
             if (r.finalHash() != results.get(0).finalHash()) {
                 throw new BarrierStages.ReplicaMismatchException("averaging replicas diverged: epoch " + (epoch + 1)
@@ -206,14 +268,14 @@ final class Averaging implements Strategy {
                 results.stream().mapToLong(AveragingStage.Rounds::evaluationNanos).max().orElse(0));
         // Launching the stage and bringing the model back: what the workers' rounds (and evaluation) do not
         // account for.
-        double launchMs = Math.max(0, stageMs - Arrays.stream(slowestMs).sum()
+        double launchMs = startMs + Math.max(0, stageMs - Arrays.stream(slowestMs).sum()
                 - evaluation.map(Evaluation::seconds).orElse(0.0) * 1e3);
         for (int i = 0; i < figures.size(); i++) {
             WorkerResult r = figures.get(i);
             Trainer.requireFiniteLoss(r.meanLoss(), "epoch " + (epoch + 1) + ", round " + (first + i + 1), plan);
             double roundMs = slowestMs[i];
             double computeMs = r.maxComputeNanos() / 1e6;
-            double broadcastMs = i == 0 ? (t1 - t0) / 1e6 : 0;
+            double broadcastMs = i == 0 ? sendMs : 0;
             double idleMs = i == 0 ? launchMs : 0;
             sink.accept(new Metrics.Round(epoch + 1, first + i + 1, rounds, r.workers(), r.examples(),
                     r.meanLoss(), broadcastMs, computeMs, Math.max(0, roundMs - computeMs), idleMs,

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.function.IntFunction;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
@@ -52,9 +53,18 @@ final class BarrierStages {
 
     /** Runs {@code body} on every partition of {@code input} at once, one Spark barrier stage: what each returns. */
     static <I, T> List<T> run(JavaRDD<I> input, Class<T> type, StageBody<I, T> body) {
+        return stage(input, type, body).collect();
+    }
+
+    /** {@link #run}, submitted: the caller goes on while the stage runs. */
+    static <I, T> JavaFutureAction<List<T>> submit(JavaRDD<I> input, Class<T> type, StageBody<I, T> body) {
+        return stage(input, type, body).collectAsync();
+    }
+
+    private static <I, T> JavaRDD<T> stage(JavaRDD<I> input, Class<T> type, StageBody<I, T> body) {
         ClassTag<T> tag = ClassTag$.MODULE$.apply(type);
         RDD<T> rdd = input.rdd().barrier().mapPartitions(new ScalaFunction<>(body), false, tag);
-        return new JavaRDD<>(rdd, tag).collect();
+        return new JavaRDD<>(rdd, tag);
     }
 
     /** {@link StageBody} as the Scala function Spark's barrier RDD takes: Scala's iterators in and out. */
@@ -82,12 +92,17 @@ final class BarrierStages {
      * the test partition of its rank, zipped into the stage so that the epoch's evaluation needs no job of its own.
      */
     static JavaRDD<WorkerBlocks> blocks(TrainingData train, TrainingData test) {
-        if (test == null || test.blocks().getNumPartitions() != train.blocks().getNumPartitions()) {
+        if (!zippable(train, test)) {
             return train.blocks().mapPartitions(b -> List.of(new WorkerBlocks(RoundTask.drain(b), List.of()))
                     .iterator(), true);
         }
         return train.blocks().zipPartitions(test.blocks(), (b, t) -> List.of(new WorkerBlocks(RoundTask.drain(b),
                 RoundTask.drain(t))).iterator());
+    }
+
+    /** Whether {@code test} (null for none) has a partition for every worker of {@code train}. */
+    static boolean zippable(TrainingData train, TrainingData test) {
+        return test != null && test.blocks().getNumPartitions() == train.blocks().getNumPartitions();
     }
 
     /**

@@ -34,12 +34,18 @@ class AveragingOnWorkersTest {
 
     @Test
     void twoWorkersTrainToTheDriversBits() {
-        assertSameTraining(2, 0);
+        assertSameTraining(2, 0, true);
     }
 
     @Test
     void threeUnequalWorkersTrainToTheDriversBitsAcrossCheckpointStages() {
-        assertSameTraining(3, 2);
+        assertSameTraining(3, 2, true);
+    }
+
+    /** Test data the workers cannot evaluate on (another partition count): a stage per request, no session. */
+    @Test
+    void withoutATestPartitionPerWorkerEachRequestIsAStageOfItsOwn() {
+        assertSameTraining(2, 2, false);
     }
 
     @Test
@@ -51,7 +57,11 @@ class AveragingOnWorkersTest {
         assertFalse(Averaging.onWorkers(SPARK.sc(), with(three, AverageOn.DRIVER, 0)));
     }
 
-    private static void assertSameTraining(int workers, int checkpointEvery) {
+    /**
+     * Trains 2 epochs averaging on the driver, then on the workers: the same bits. With {@code session}, the test
+     * data has a partition for every worker, and the workers run as one job, sent the model once.
+     */
+    private static void assertSameTraining(int workers, int checkpointEvery, boolean session) {
         TrainingPlan base = AveragingInvariantsTest.plan(UpdaterType.ADAM, ScheduleType.NONE, workers, 2, 8, 2);
         String json = AveragingInvariantsTest.networkJson(base);
         List<ExampleBlock> blocks = new ArrayList<>();
@@ -60,17 +70,27 @@ class AveragingOnWorkersTest {
         }
         ModelSnapshot start = new WorkerKernel(json).snapshot();
 
-        Run onDriver = train(with(base, AverageOn.DRIVER, checkpointEvery), json, start, blocks);
+        int testPartitions = session ? workers : workers + 1;
+        Run onDriver = train(with(base, AverageOn.DRIVER, checkpointEvery), json, start, blocks, testPartitions);
         long keptUses = ResidentModel.uses();
-        Run onWorkers = train(with(base, AverageOn.WORKERS, checkpointEvery), json, start, blocks);
-
-        assertTrue(ResidentModel.uses() - keptUses >= workers, "a stage after the first starts, on each worker, from"
-                + " the model the workers kept (one JVM here, so any worker's)");
+        Run onWorkers = train(with(base, AverageOn.WORKERS, checkpointEvery), json, start, blocks, testPartitions);
 
         assertTrue(onDriver.losses().size() > 4, "several rounds an epoch");
-        // Only a stage's first round carries a broadcast: proof that the workers' path ran, not the driver's twice.
         assertEquals(0, onDriver.roundsWithoutBroadcast(), "the driver broadcasts every round");
-        assertTrue(onWorkers.roundsWithoutBroadcast() > 0, "the workers' rounds after a stage's first");
+        int roundsPerEpoch = onWorkers.losses().size() / 2;
+        int requests = 2 * (checkpointEvery > 0 ? (roundsPerEpoch + checkpointEvery - 1) / checkpointEvery : 1);
+        if (session) {
+            assertEquals(List.of("training from epoch 1 round 1"), onWorkers.trainingJobs(), "one job for the run");
+            // Only the first request carries the model: proof that the workers kept theirs between requests.
+            assertEquals(onWorkers.losses().size() - 1, onWorkers.roundsWithoutBroadcast(), "the model sent once");
+            assertEquals(0, ResidentModel.uses() - keptUses, "the session keeps its model itself");
+        } else {
+            assertEquals(requests, onWorkers.trainingJobs().size(), onWorkers.trainingJobs().toString());
+            assertEquals(onWorkers.losses().size() - requests, onWorkers.roundsWithoutBroadcast(),
+                    "each stage's first round carries a broadcast");
+            assertTrue(ResidentModel.uses() - keptUses >= workers, "a stage after the first starts, on each worker,"
+                    + " from the model the workers kept (one JVM here, so any worker's)");
+        }
         assertEquals(onDriver.losses(), onWorkers.losses(), "every round's loss, to the last bit");
         assertEquals(onDriver.examples(), onWorkers.examples());
         assertArrayEquals(bits(onDriver.model().params()), bits(onWorkers.model().params()));
@@ -79,7 +99,7 @@ class AveragingOnWorkersTest {
 
         assertEquals(2, onDriver.evaluations().size());
         assertEquals(onDriver.evaluationJobs(), onDriver.evaluations().size(), "an evaluation job an epoch");
-        assertEquals(0, onWorkers.evaluationJobs(), "evaluated in the epoch's last stage");
+        assertEquals(session ? 0 : 2, onWorkers.evaluationJobs(), "evaluated by the workers when they can");
         for (int e = 0; e < onDriver.evaluations().size(); e++) {
             assertEquals(onDriver.evaluations().get(e).testAccuracy(), onWorkers.evaluations().get(e).testAccuracy());
             // The workers' results merged in rank order, the driver's in the order its tasks end: the same sum
@@ -90,35 +110,48 @@ class AveragingOnWorkersTest {
     }
 
     private record Run(ModelSnapshot model, List<Double> losses, List<Long> examples, long roundsWithoutBroadcast,
-                       List<Metrics.Epoch> evaluations, int evaluationJobs) {
+                       List<Metrics.Epoch> evaluations, int evaluationJobs, List<String> trainingJobs) {
     }
 
-    /** Counts the Spark jobs whose description says they evaluate. */
-    private static final class EvaluationJobs extends org.apache.spark.scheduler.SparkListener {
-        private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+    /** The descriptions of the Spark jobs that start, without the "shoal " they begin with. */
+    private static final class Jobs extends org.apache.spark.scheduler.SparkListener {
+        private final List<String> described = java.util.Collections.synchronizedList(new ArrayList<>());
 
         @Override
         public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
             String description = job.properties() == null ? null
                     : job.properties().getProperty("spark.job.description");
-            if (description != null && description.endsWith("evaluation")) {
-                count.incrementAndGet();
+            if (description != null && description.startsWith("shoal ")) {
+                described.add(description.substring("shoal ".length()));
             }
+        }
+
+        int evaluations() {
+            return (int) described.stream().filter(d -> d.endsWith("evaluation")).count();
+        }
+
+        List<String> training() {
+            return described.stream().filter(d -> !d.endsWith("evaluation")).toList();
         }
     }
 
-    private static Run train(TrainingPlan plan, String json, ModelSnapshot start, List<ExampleBlock> blocks) {
+    /** Trains on {@code blocks}, one a worker, and evaluates on the same examples in {@code testPartitions}. */
+    private static Run train(TrainingPlan plan, String json, ModelSnapshot start, List<ExampleBlock> blocks,
+                             int testPartitions) {
         JavaRDD<ExampleBlock> rdd = SPARK.sc().parallelize(blocks, blocks.size()).cache();
         int total = blocks.stream().mapToInt(ExampleBlock::size).sum();
         int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
         TrainingData data = new TrainingData(rdd, total, largest);
+        JavaRDD<ExampleBlock> testRdd = testPartitions == blocks.size() ? rdd
+                : rdd.repartition(testPartitions).cache();
+        TrainingData test = new TrainingData(testRdd, total, largest);
         List<Metrics> metrics = new ArrayList<>();
-        EvaluationJobs jobs = new EvaluationJobs();
+        Jobs jobs = new Jobs();
         SPARK.sc().sc().addSparkListener(jobs);
         TrainingResult result;
         try {
             result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add)
-                    .run(start, data, data);
+                    .run(start, data, test);
             SPARK.sc().sc().listenerBus().waitUntilEmpty(); // the jobs' starts are counted
         } catch (java.util.concurrent.TimeoutException e) {
             throw new AssertionError("Spark's listeners did not catch up", e);
@@ -126,13 +159,14 @@ class AveragingOnWorkersTest {
             SPARK.sc().sc().removeSparkListener(jobs);
         }
         rdd.unpersist();
+        testRdd.unpersist();
         List<Metrics.Round> rounds = metrics.stream().filter(m -> m instanceof Metrics.Round)
                 .map(m -> (Metrics.Round) m).toList();
         return new Run(result.model(), rounds.stream().map(Metrics.Round::loss).toList(),
                 rounds.stream().map(Metrics.Round::examples).toList(),
                 rounds.stream().filter(r -> r.broadcastMs() == 0).count(),
                 metrics.stream().filter(m -> m instanceof Metrics.Epoch).map(m -> (Metrics.Epoch) m).toList(),
-                jobs.count.get());
+                jobs.evaluations(), jobs.training());
     }
 
     static TrainingPlan with(TrainingPlan p, AverageOn on, int checkpointEvery) {

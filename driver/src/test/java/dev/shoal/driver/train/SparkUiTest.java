@@ -35,12 +35,12 @@ class SparkUiTest {
                 "shoal run-7 epoch 1 round 2", "shoal run-7 epoch 2 round 2", "shoal run-7 epoch 2 evaluation"));
     }
 
-    /** The workers evaluate in each epoch's last stage: no evaluation job. */
+    /** The workers train the whole run as one job (a session), evaluating in it: no evaluation job. */
     @Test
-    void workersAveragingNamesItsStagesByTheirRounds() throws Exception {
-        List<String> jobs = assertJobsNamedAndCounted(AverageOn.WORKERS, List.of("shoal run-7 epoch 1 rounds 1-2",
-                "shoal run-7 epoch 2 rounds 1-2"));
-        assertTrue(jobs.stream().noneMatch(j -> j.endsWith("evaluation")), jobs.toString());
+    void workersAveragingRunsAsOneJobNamedByWhereItStarts() throws Exception {
+        List<String> jobs = assertJobsNamedAndCounted(AverageOn.WORKERS,
+                List.of("shoal run-7 training from epoch 1 round 1"));
+        assertTrue(jobs.stream().noneMatch(j -> j.endsWith("evaluation") || j.contains("rounds")), jobs.toString());
     }
 
     /** Trains 2 epochs averaging {@code on}: the jobs' descriptions, which hold {@code expected}. */
