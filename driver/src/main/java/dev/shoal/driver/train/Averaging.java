@@ -174,7 +174,7 @@ final class Averaging implements Strategy {
                 try {
                     return sessionRounds(train, test, evaluate, model, epoch, first, end, rounds, steps);
                 } catch (RuntimeException e) {
-                    closeSession();
+                    endSession(true);
                     throw e;
                 }
             });
@@ -192,7 +192,7 @@ final class Averaging implements Strategy {
                                  int epoch, int first, int end, int rounds, int steps) {
         long t0 = System.nanoTime();
         if (session == null || sessionData != train) {
-            closeSession();
+            endSession(false);
             Trainer.describeJobs(sc, "training from epoch " + (epoch + 1) + " round " + (first + 1));
             session = new WorkerSession("session-" + ++sessions, driverHost, BarrierStages.blocks(train, test),
                     stageTask, examplesTrained, lossSum);
@@ -208,9 +208,14 @@ final class Averaging implements Strategy {
         return done;
     }
 
-    private void closeSession() {
+    /** Ends the workers' session if one runs: asks its workers to stop, or, {@code failed}, cancels it. */
+    private void endSession(boolean failed) {
         if (session != null) {
-            session.close();
+            if (failed) {
+                session.abort();
+            } else {
+                session.close();
+            }
             session = null;
             sessionData = null;
         }
@@ -218,7 +223,7 @@ final class Averaging implements Strategy {
 
     @Override
     public void close() {
-        closeSession();
+        endSession(false);
     }
 
     private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, TrainingData test, ModelSnapshot model,

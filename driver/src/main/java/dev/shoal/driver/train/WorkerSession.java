@@ -25,6 +25,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.util.DoubleAccumulator;
@@ -93,7 +94,7 @@ final class WorkerSession implements AutoCloseable {
         try {
             acceptWorkers(stage.secret());
         } catch (RuntimeException e) {
-            close();
+            abort();
             throw e;
         }
         // A worker that dies (its executor lost) closes its socket; one that hangs fails the job some other way.
@@ -211,6 +212,7 @@ final class WorkerSession implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        closeQuietly(server); // a retried task of this job connects nowhere
         for (DataOutputStream out : requests) {
             if (out != null) {
                 try {
@@ -222,11 +224,27 @@ final class WorkerSession implements AutoCloseable {
         }
         try {
             job.get(HANDSHAKE_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
+        } catch (ExecutionException e) {
+            // Failed; what failed was reported where it happened.
+        } catch (InterruptedException | TimeoutException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             job.cancel(true);
         }
-        closeSockets();
+        release();
+    }
+
+    /** Ends a failed session at once: cancels its job and closes its sockets, which ends its workers' waits. */
+    void abort() {
+        closing = true;
         closeQuietly(server);
+        job.cancel(true);
+        release();
+    }
+
+    private void release() {
+        closeSockets();
         rendezvous.close();
     }
 
@@ -254,6 +272,7 @@ final class WorkerSession implements AutoCloseable {
             Socket s = new Socket();
             try {
                 s.connect(new InetSocketAddress(at.host(), at.port()), (int) timeout.toMillis());
+                s.setSoTimeout((int) timeout.toMillis()); // a session that went away does not hold the task
                 s.setTcpNoDelay(true);
                 DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
                 DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
@@ -262,6 +281,7 @@ final class WorkerSession implements AutoCloseable {
                 out.writeInt(rank);
                 ObjectOutputStream objects = new ObjectOutputStream(out);
                 objects.flush();
+                s.setSoTimeout(0); // the driver's next request comes when the driver is ready
                 return new Link(s, in, objects);
             } catch (IOException | RuntimeException e) {
                 s.close();
