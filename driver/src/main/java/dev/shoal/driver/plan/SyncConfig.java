@@ -14,10 +14,11 @@ public record SyncConfig(
                 defaultValue = "1") int threadsPerWorker,
         @Key(doc = "Gradient sharing settings.", defaultValue = "{}") SharingConfig sharing,
         @Key(doc = "Federated averaging settings.", defaultValue = "{}") FederatedConfig federated,
-        @Key(doc = "Averaging: where rounds are merged: workers (one barrier stage per epoch or checkpoint "
-                + "interval; the workers exchange their results with each other and average them as the driver "
-                + "does, to the same bits), driver (a Spark job a round), or auto: workers when Spark has a core "
-                + "for every worker and no dynamic allocation, else driver.", defaultValue = "auto")
+        @Key(doc = "Averaging: where rounds are merged: workers (one barrier stage for the whole run, which the "
+                + "driver asks for each epoch's or checkpoint interval's rounds; the workers exchange their results "
+                + "with each other and average them as the driver does, to the same bits), driver (a Spark job a "
+                + "round), or auto: workers when Spark has a core for every worker and no dynamic allocation, else "
+                + "driver.", defaultValue = "auto")
         AverageOn averageOn) {
 
     public SyncConfig {

@@ -168,16 +168,27 @@ final class WorkerSession implements AutoCloseable {
                                       boolean evaluate) {
         Request request = new Request(epoch, firstRound, endRound, steps, evaluate, encoded, heldHash);
         List<AveragingStage.Rounds> all = new ArrayList<>();
+        int rank = 0;
         try {
-            for (DataOutputStream out : requests) {
-                request.write(out);
+            for (; rank < requests.length; rank++) {
+                request.write(requests[rank]);
             }
-            for (ObjectInputStream in : answers) {
-                all.add((AveragingStage.Rounds) in.readObject());
+            for (rank = 0; rank < answers.length; rank++) {
+                all.add((AveragingStage.Rounds) answers[rank].readObject());
             }
         } catch (IOException | ClassNotFoundException | ClassCastException e) {
-            throw new IllegalStateException("the workers' session broke off: " + (job.isDone() ? jobError()
-                    : e.toString()), e);
+            // The job's error says why (an executor lost, a worker's exception), once Spark has seen it.
+            try {
+                job.get(HANDSHAKE_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException notYet) {
+                // Reported below.
+            }
+            IllegalStateException failed = new IllegalStateException("worker " + rank + " of the workers' session "
+                    + "broke off (" + e + "); the session's job: " + (job.isDone() ? jobError() : "still running"));
+            failed.addSuppressed(e);
+            throw failed;
         }
         all.sort(Comparator.comparingInt(AveragingStage.Rounds::rank));
         heldHash = all.get(0).finalHash();
