@@ -50,9 +50,13 @@ public record BenchSummary(String system, String status, String reason, int runs
                     eval / epochs.size());
         }
 
-        /** Milliseconds per step neither computing nor exchanging: launching work, waiting for the slowest. */
+        /**
+         * Milliseconds per step neither computing nor exchanging: launching work, waiting for the slowest. At least
+         * 0: the parts are the workers' clocks, the whole the driver's, and with nothing to launch (a workers'
+         * session) they can differ by a few microseconds a step either way.
+         */
         public double otherMs() {
-            return trainMs - computeMs - exchangeMs;
+            return Math.max(0, trainMs - computeMs - exchangeMs);
         }
     }
 
