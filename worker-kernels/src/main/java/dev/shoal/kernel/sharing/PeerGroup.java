@@ -11,8 +11,11 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,7 +43,10 @@ import org.slf4j.LoggerFactory;
  * the receiver's group and sends a marker, the receiver copies the array and acknowledges over the socket, and
  * the sender returns only after every such acknowledgement, so it may write over its array again. The socket
  * still carries the marker and the acknowledgement, so a peer that fails or stalls is caught as before. (A
- * Fashion-MNIST MLP's 2.8 MB result took ~2.2 ms each way over loopback TCP.)
+ * Fashion-MNIST MLP's 2.8 MB result took ~2.2 ms each way over loopback TCP.) Peers in other JVMs of the same
+ * machine (executors side by side, as on the local standalone cluster) learn so by reading a file each leaves in
+ * {@code /dev/shm}, and then hand those bytes over the same way through a {@link SharedRegion}: the sender copies
+ * them into a shared-memory file and sends a marker, the receiver copies them out and acknowledges.
  */
 public final class PeerGroup implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerGroup.class);
@@ -52,6 +58,8 @@ public final class PeerGroup implements AutoCloseable {
     private static final Map<Long, PeerGroup> GROUPS = new ConcurrentHashMap<>();
     /** A peer's length word for bytes left in memory, and the acknowledgement that they were copied. */
     private static final int IN_MEMORY = -1;
+    /** A peer's length word for bytes in its shared-memory region; the length and the region's path follow. */
+    private static final int IN_SHARED = -2;
     private static final int COPIED = 0x434f5059;
     private final int rank;
     private final List<PeerAddress> addresses;
@@ -70,12 +78,27 @@ public final class PeerGroup implements AutoCloseable {
     private final AtomicReferenceArray<byte[]> left;
     /** Each peer's bytes from the last {@link #allGather(byte[])}, by rank; the next takes them again if it can. */
     private final byte[][] received;
+    /** Whether to look for peers on this machine to exchange through shared memory with. */
+    private final boolean sharedMemory;
+    /** By rank: whether the peer is in another JVM of this machine; the regions this worker writes and reads. */
+    private final boolean[] sameMachine;
+    private final SharedRegion[] outgoing;
+    private final SharedRegion[] incoming;
+    /** By rank, for one {@link #allGather(byte[])}: bytes handed to the peer, and taken from it, without TCP. */
+    private final boolean[] handedOver;
+    private final boolean[] tookOver;
 
-    private PeerGroup(int rank, List<PeerAddress> addresses, long jvm) {
+    private PeerGroup(int rank, List<PeerAddress> addresses, long jvm, boolean sharedMemory) {
         this.rank = rank;
         this.addresses = List.copyOf(addresses);
         this.jvm = jvm;
+        this.sharedMemory = sharedMemory;
         int n = addresses.size();
+        this.sameMachine = new boolean[n];
+        this.outgoing = new SharedRegion[n];
+        this.incoming = new SharedRegion[n];
+        this.handedOver = new boolean[n];
+        this.tookOver = new boolean[n];
         this.local = new PeerGroup[n];
         this.left = new AtomicReferenceArray<>(n);
         this.sockets = new Socket[n];
@@ -108,13 +131,16 @@ public final class PeerGroup implements AutoCloseable {
      */
     public static PeerGroup connect(int rank, List<PeerAddress> addresses, ServerSocket server, Duration timeout,
                                     byte[] secret) {
-        return connect(rank, addresses, server, timeout, secret, THIS_JVM);
+        return connect(rank, addresses, server, timeout, secret, THIS_JVM, SharedRegion.available());
     }
 
-    /** {@link #connect} as a group of JVM {@code jvm}: peers of the same value exchange bytes in memory. */
+    /**
+     * {@link #connect} as a group of JVM {@code jvm}: peers of the same value exchange bytes in memory; with
+     * {@code sharedMemory}, others on this machine through shared memory.
+     */
     static PeerGroup connect(int rank, List<PeerAddress> addresses, ServerSocket server, Duration timeout,
-                             byte[] secret, long jvm) {
-        PeerGroup group = new PeerGroup(rank, addresses, jvm);
+                             byte[] secret, long jvm, boolean sharedMemory) {
+        PeerGroup group = new PeerGroup(rank, addresses, jvm, sharedMemory);
         GROUPS.put(group.token, group);
         int millis = (int) timeout.toMillis();
         try (server) {
@@ -191,6 +217,53 @@ public final class PeerGroup implements AutoCloseable {
         long peerJvm = in[peer].readLong();
         long peerToken = in[peer].readLong();
         local[peer] = peerJvm == jvm ? GROUPS.get(peerToken) : null;
+        if (peerJvm != jvm && sharedMemory) {
+            sameMachine[peer] = seeEachOthersFiles(peer);
+        }
+    }
+
+    /**
+     * Whether this worker and {@code peer} (in another JVM) see the same {@code /dev/shm}: each leaves a file
+     * holding a random number there and reads the other's. Both ends take the same steps, so both agree.
+     */
+    private boolean seeEachOthersFiles(int peer) {
+        long mine = new SecureRandom().nextLong();
+        Path probe = null;
+        try {
+            probe = Files.createTempFile(SharedRegion.FOLDER, "shoal-probe-", ".bytes");
+            Files.write(probe, ByteBuffer.allocate(Long.BYTES).putLong(mine).array());
+        } catch (IOException e) {
+            probe = null; // this end cannot; the answer is no
+        }
+        try {
+            out[peer].writeUTF(probe == null ? "" : probe.toString());
+            out[peer].writeLong(mine);
+            out[peer].flush();
+            String theirs = in[peer].readUTF();
+            long number = in[peer].readLong();
+            boolean seen = false;
+            if (!theirs.isEmpty()) {
+                try {
+                    byte[] read = Files.readAllBytes(Path.of(theirs));
+                    seen = read.length == Long.BYTES && ByteBuffer.wrap(read).getLong() == number;
+                } catch (IOException e) {
+                    // Another machine (or another /dev/shm): TCP.
+                }
+            }
+            out[peer].writeBoolean(seen);
+            out[peer].flush();
+            return in[peer].readBoolean() && seen;
+        } catch (IOException e) {
+            throw failure(peer, "lost", e);
+        } finally {
+            if (probe != null) {
+                try {
+                    Files.deleteIfExists(probe);
+                } catch (IOException e) {
+                    LOG.warn("worker {}: cannot delete {}: {}", rank, probe, e.toString());
+                }
+            }
+        }
     }
 
     private void attach(int peer, Socket s, int millis) throws IOException {
@@ -229,43 +302,102 @@ public final class PeerGroup implements AutoCloseable {
      * the arrays before calling again.
      */
     public byte[][] allGather(byte[] mine) {
+        Arrays.fill(handedOver, false);
+        Arrays.fill(tookOver, false);
         byte[][] all = allGather(mine, new byte[size()][], (peer, stream) -> {
             if (local[peer] != null) {
                 local[peer].left.set(rank, mine);
                 stream.writeInt(IN_MEMORY);
+                handedOver[peer] = true;
                 return Integer.BYTES;
+            }
+            if (sameMachine[peer]) {
+                String created = "";
+                try {
+                    if (outgoing[peer] == null || outgoing[peer].capacity() < mine.length) {
+                        SharedRegion old = outgoing[peer];
+                        outgoing[peer] = SharedRegion.create(mine.length);
+                        created = outgoing[peer].path().toString();
+                        if (old != null) {
+                            old.close();
+                        }
+                    }
+                    outgoing[peer].write(mine);
+                } catch (IOException e) {
+                    LOG.warn("worker {}: shared memory for peer {} failed, TCP from now on: {}", rank, peer,
+                            e.toString());
+                    sameMachine[peer] = false;
+                }
+                if (sameMachine[peer]) {
+                    stream.writeInt(IN_SHARED);
+                    stream.writeInt(mine.length);
+                    stream.writeUTF(created);
+                    handedOver[peer] = true;
+                    return 2 * Integer.BYTES + 2 + created.length();
+                }
             }
             stream.writeInt(mine.length);
             stream.write(mine);
             return Integer.BYTES + mine.length;
         }, (peer, stream) -> {
             int length = stream.readInt();
+            if (length == IN_SHARED) {
+                return takeShared(peer, stream);
+            }
             byte[] bytes = length == IN_MEMORY && local[peer] != null ? left.getAndSet(peer, null) : null;
             if (length < 0 && bytes == null) {
                 throw new IOException("a message of " + length + " bytes");
             }
             int size = bytes != null ? bytes.length : length;
-            if (received[peer].length != size) {
-                received[peer] = new byte[size];
-            }
+            byte[] into = receiving(peer, size);
             if (bytes != null) {
-                System.arraycopy(bytes, 0, received[peer], 0, size);
+                System.arraycopy(bytes, 0, into, 0, size);
+                tookOver[peer] = true;
             } else {
-                stream.readFully(received[peer]);
+                stream.readFully(into);
             }
-            return received[peer];
+            return into;
         });
         acknowledgeCopies();
         return all;
     }
 
+    /** Bytes {@code peer} put in its shared-memory region (mapped here first if it made a new one). */
+    private byte[] takeShared(int peer, DataInputStream stream) throws IOException {
+        int size = stream.readInt();
+        String created = stream.readUTF();
+        if (!created.isEmpty()) {
+            SharedRegion old = incoming[peer];
+            incoming[peer] = SharedRegion.open(Path.of(created));
+            if (old != null) {
+                old.close();
+            }
+        }
+        if (incoming[peer] == null || size < 0 || size > incoming[peer].capacity()) {
+            throw new IOException("shared-memory bytes (" + size + ") that no region of the peer holds");
+        }
+        byte[] into = receiving(peer, size);
+        incoming[peer].read(into);
+        tookOver[peer] = true;
+        return into;
+    }
+
+    /** The array {@code peer}'s next {@code size} bytes go into: the last one's if of that size. */
+    private byte[] receiving(int peer, int size) {
+        if (received[peer].length != size) {
+            received[peer] = new byte[size];
+        }
+        return received[peer];
+    }
+
     /**
-     * For peers in this JVM: tells each that its bytes were copied, then waits until each has copied this
-     * worker's, after which the caller's array is its own again.
+     * Tells each peer whose bytes this worker took from memory (its own JVM's or shared) that they were copied,
+     * then waits until each peer it handed bytes to that way has copied them, after which the caller's array (and
+     * this worker's shared-memory regions) are its own again; a region the peer has now mapped loses its name.
      */
     private void acknowledgeCopies() {
         for (int peer = 0; peer < size(); peer++) {
-            if (local[peer] != null) {
+            if (tookOver[peer]) {
                 try {
                     out[peer].writeInt(COPIED);
                     out[peer].flush();
@@ -276,11 +408,14 @@ public final class PeerGroup implements AutoCloseable {
             }
         }
         for (int peer = 0; peer < size(); peer++) {
-            if (local[peer] != null) {
+            if (handedOver[peer]) {
                 try {
                     int word = in[peer].readInt();
                     if (word != COPIED) {
                         throw new IOException("expected the acknowledgement of a copy, read " + word);
+                    }
+                    if (outgoing[peer] != null) {
+                        outgoing[peer].unlink();
                     }
                 } catch (IOException e) {
                     throw failure(peer, "lost", e);
@@ -405,6 +540,16 @@ public final class PeerGroup implements AutoCloseable {
         }
     }
 
+    private static void closeQuietly(SharedRegion region) {
+        if (region != null) {
+            try {
+                region.close();
+            } catch (IOException e) {
+                // Closing anyway.
+            }
+        }
+    }
+
     private PeerException failure(int peer, String what, Exception e) {
         return new PeerException("worker " + rank + " " + what + " peer worker " + peer + " at "
                 + addresses.get(peer) + ": " + e, e);
@@ -414,6 +559,12 @@ public final class PeerGroup implements AutoCloseable {
     public void close() {
         GROUPS.remove(token);
         sender.shutdownNow();
+        for (SharedRegion region : outgoing) {
+            closeQuietly(region);
+        }
+        for (SharedRegion region : incoming) {
+            closeQuietly(region);
+        }
         for (Socket s : sockets) {
             if (s != null) {
                 try {
