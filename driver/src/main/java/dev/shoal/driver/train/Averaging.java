@@ -43,6 +43,9 @@ final class Averaging implements Strategy {
     private WorkerSession session;
     private TrainingData sessionData;
     private int sessions;
+    /** The parameters (and their hash) of the model the session's workers hold: the last answer's. */
+    private float[] heldParams;
+    private int heldHash;
 
     Averaging(JavaSparkContext sc, TrainingPlan plan, RoundTask task, Consumer<Metrics> sink) {
         this.sc = sc;
@@ -187,25 +190,46 @@ final class Averaging implements Strategy {
         }
     }
 
-    /** The rounds by the workers' session, started (one job for the rest of the run) if none runs. */
+    /**
+     * The rounds by the workers' session, started (one job for the rest of the run) if none runs or the last one
+     * yielded its cores to another job.
+     */
     private Rounds sessionRounds(TrainingData train, TrainingData test, boolean evaluate, ModelSnapshot model,
                                  int epoch, int first, int end, int rounds, int steps) {
         long t0 = System.nanoTime();
-        if (session == null || sessionData != train) {
-            endSession(false);
-            Trainer.describeJobs(sc, "training from epoch " + (epoch + 1) + " round " + (first + 1));
-            session = new WorkerSession("session-" + ++sessions, driverHost, BarrierStages.blocks(train, test),
-                    stageTask, examplesTrained, lossSum);
-            sessionData = train;
+        while (true) {
+            if (session == null || sessionData != train) {
+                endSession(false);
+                Trainer.describeJobs(sc, "training from epoch " + (epoch + 1) + " round " + (first + 1));
+                AveragingStage worker = stageTask;
+                LongAccumulator examples = examplesTrained;
+                DoubleAccumulator losses = lossSum;
+                session = new WorkerSession(sc, "averaging-" + ++sessions, driverHost,
+                        BarrierStages.blocks(train, test), stageTask.secret(),
+                        (peers, at, name, input) -> worker.serve(peers, at, name, examples, losses, input));
+                sessionData = train;
+            }
+            long t1 = System.nanoTime();
+            // The workers hold the model the last request ended with: the driver decoded it from rank 0's answer.
+            byte[] encoded = model.params() == heldParams ? null : SnapshotCodec.encode(model);
+            long t2 = System.nanoTime();
+            List<AveragingStage.Rounds> results;
+            try {
+                results = session.ask(new AveragingStage.Request(epoch, first, end, steps, evaluate, encoded,
+                        heldHash), AveragingStage.Rounds.class, AveragingStage.Rounds::rank);
+            } catch (WorkerSession.YieldedException e) {
+                endSession(false);
+                continue;
+            }
+            Rounds done = finish(results, epoch, first, rounds, encoded == null ? 0 : (t2 - t1) / 1e6,
+                    (System.nanoTime() - t2) / 1e6, (t1 - t0) / 1e6);
+            heldParams = done.next().params();
+            heldHash = results.get(0).finalHash();
+            if (Arrays.hashCode(heldParams) != heldHash) {
+                throw new IllegalStateException("the model rank 0 sent differs from the one it holds");
+            }
+            return done;
         }
-        long t1 = System.nanoTime();
-        byte[] encoded = session.holds(model) ? null : SnapshotCodec.encode(model);
-        long t2 = System.nanoTime();
-        List<AveragingStage.Rounds> results = session.train(encoded, epoch, first, end, steps, evaluate);
-        Rounds done = finish(results, epoch, first, rounds, encoded == null ? 0 : (t2 - t1) / 1e6,
-                (System.nanoTime() - t2) / 1e6, (t1 - t0) / 1e6);
-        session.held(done.next());
-        return done;
     }
 
     /** Ends the workers' session if one runs: asks its workers to stop, or, {@code failed}, cancels it. */
@@ -218,6 +242,7 @@ final class Averaging implements Strategy {
             }
             session = null;
             sessionData = null;
+            heldParams = null;
         }
     }
 

@@ -8,9 +8,7 @@ import dev.shoal.kernel.ResultMerger;
 import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.WorkerResult;
 import dev.shoal.kernel.sharing.PeerGroup;
-import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,43 +64,45 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
     }
 
     /**
-     * Serves a {@link WorkerSession}: connects to the other workers and to the driver's session at {@code at},
-     * then trains the rounds of each request the driver sends and answers with their {@link Rounds}, until the
-     * driver ends the session. The model a request does not carry is the one the worker ended the last with.
+     * Rounds a {@link WorkerSession} asks for: rounds {@code firstRound} to {@code endRound} (exclusive) of
+     * {@code epoch}, the last model evaluated on the test blocks when {@code evaluate}; from {@code model} (encoded),
+     * or, when null, from the model the worker ended the last request with, whose parameters hash to
+     * {@code startHash}.
+     */
+    record Request(int epoch, int firstRound, int endRound, int steps, boolean evaluate, byte[] model,
+                   int startHash) implements Serializable {
+    }
+
+    /**
+     * Serves a {@link WorkerSession}: trains the rounds of each {@link Request} from the model it carries or the
+     * one this worker holds, and answers with their {@link Rounds}.
      */
     Iterator<Integer> serve(Rendezvous.Address rendezvous, WorkerSession.Address at, String session,
                             LongAccumulator examples, DoubleAccumulator losses,
                             Iterator<BarrierStages.WorkerBlocks> input) {
-        BarrierTaskContext context = BarrierTaskContext.get();
-        int rank = context.partitionId();
-        int size = context.getTaskInfos().length;
-        BarrierStages.WorkerBlocks blocks = input.next();
-        try (PeerGroup peers = rendezvous.connectPeers(session, rank, size, peerTimeout(), secret);
-             WorkerSession.Link driver = at.connect(session, rank, peerTimeout(), secret)) {
-            return List.of(KernelThreads.call(() -> {
-                Worker worker = null;
-                for (WorkerSession.Request r = driver.next(); r != null; r = driver.next()) {
-                    ModelSnapshot start;
-                    if (r.model() != null) {
-                        start = SnapshotCodec.decode(r.model());
-                    } else if (worker != null && Arrays.hashCode(worker.model.params()) == r.startHash()) {
-                        start = worker.model;
-                    } else {
-                        throw new IllegalStateException("worker " + rank + " does not hold the model the driver "
-                                + "asked it to train on (epoch " + (r.epoch() + 1) + ", round " + (r.firstRound() + 1)
-                                + ")");
+        return WorkerSession.serve(rendezvous, at, session, secret, peerTimeout(), Request.class, input,
+                (rank, peers, blocks) -> new WorkerSession.Server<Request, Rounds>() {
+                    private Worker worker;
+
+                    @Override
+                    public Rounds answer(Request r) {
+                        ModelSnapshot start;
+                        if (r.model() != null) {
+                            start = SnapshotCodec.decode(r.model());
+                        } else if (worker != null && Arrays.hashCode(worker.model.params()) == r.startHash()) {
+                            start = worker.model;
+                        } else {
+                            throw new IllegalStateException("worker " + rank + " does not hold the model the "
+                                    + "driver asked it to train on (epoch " + (r.epoch() + 1) + ", round "
+                                    + (r.firstRound() + 1) + ")");
+                        }
+                        if (worker == null) {
+                            worker = new Worker(rank, peers, blocks, examples, losses, start);
+                        }
+                        return worker.rounds(start.atEpoch(r.epoch()), r.epoch(), r.firstRound(), r.endRound(),
+                                r.steps(), r.evaluate());
                     }
-                    if (worker == null) {
-                        worker = new Worker(rank, peers, blocks, examples, losses, start);
-                    }
-                    driver.answer(worker.rounds(start.atEpoch(r.epoch()), r.epoch(), r.firstRound(), r.endRound(),
-                            r.steps(), r.evaluate()));
-                }
-                return rank;
-            })).iterator();
-        } catch (IOException e) {
-            throw new UncheckedIOException("worker " + rank + " lost its session with the driver: " + e, e);
-        }
+                });
     }
 
     private Duration peerTimeout() {

@@ -34,6 +34,14 @@ final class GradientSharing implements Strategy {
     private final String driverHost;
     /** This run's secret, which every gradient-sharing connection must prove it holds. */
     private final byte[] secret = Handshake.newSecret();
+    /** The workers' session while one runs, the training data it was started on, and how many were started. */
+    private WorkerSession session;
+    private TrainingData sessionData;
+    private int sessions;
+    /** What the session's workers hold: the last answer's model (its parameters and their hash) and residuals. */
+    private float[] heldParams;
+    private int heldHash;
+    private SyncState heldState;
 
     GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
                     Consumer<Metrics> sink, WorkerFault fault) {
@@ -70,11 +78,77 @@ final class GradientSharing implements Strategy {
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " gradient sharing");
         int steps = train.batchesPerEpoch(plan.training().batchSize());
         float[][] residuals = ((SyncState.Sharing) state).residuals().toArray(float[][]::new);
-        try (Rendezvous rendezvous = new Rendezvous(driverHost, secret)) {
-            return BarrierStages.withAttempts(sharing.stageAttempts(), "gradient-sharing stage of epoch "
-                    + (epoch + 1), attempt -> stage(rendezvous, train, test, model.atEpoch(epoch), residuals, epoch,
-                    steps, attempt));
+        String what = "gradient-sharing stage of epoch " + (epoch + 1);
+        if (BarrierStages.zippable(train, test)) {
+            return BarrierStages.withAttempts(sharing.stageAttempts(), what, attempt -> {
+                try {
+                    return sessionEpoch(train, test, model.atEpoch(epoch), state, residuals, epoch, steps,
+                            attempt);
+                } catch (RuntimeException e) {
+                    endSession(true);
+                    throw e;
+                }
+            });
         }
+        try (Rendezvous rendezvous = new Rendezvous(driverHost, secret)) {
+            return BarrierStages.withAttempts(sharing.stageAttempts(), what, attempt -> stage(rendezvous, train,
+                    test, model.atEpoch(epoch), residuals, epoch, steps, attempt));
+        }
+    }
+
+    /**
+     * The epoch by the workers' session ({@link WorkerSession}), started (one job for the rest of the run) if none
+     * runs or the last one yielded its cores to another job: the model and the residuals go only if the workers
+     * do not hold them (the last epoch's, as answered).
+     */
+    private EpochWork sessionEpoch(TrainingData train, TrainingData test, ModelSnapshot model, SyncState state,
+                                   float[][] residuals, int epoch, int steps, int attempt) {
+        long t0 = System.nanoTime();
+        while (true) {
+            if (session == null || sessionData != train) {
+                endSession(false);
+                Trainer.describeJobs(sc, "training from epoch " + (epoch + 1));
+                SharingTask worker = task;
+                session = new WorkerSession(sc, "sharing-" + ++sessions, driverHost,
+                        BarrierStages.blocks(train, test), secret, worker::serve);
+                sessionData = train;
+            }
+            SharingTask.Request request = new SharingTask.Request(epoch, steps,
+                    model.params() == heldParams ? null : SnapshotCodec.encode(model), heldHash,
+                    state == heldState ? null : residuals);
+            List<StageResult> results;
+            try {
+                results = session.ask(request, StageResult.class, StageResult::rank);
+            } catch (WorkerSession.YieldedException e) {
+                endSession(false);
+                continue;
+            }
+            EpochWork work = finish(results, model, epoch, steps, attempt, t0);
+            heldParams = work.model().params();
+            heldHash = results.get(0).finalHash();
+            heldState = work.state();
+            return work;
+        }
+    }
+
+    /** Ends the workers' session if one runs: asks its workers to stop, or, {@code failed}, cancels it. */
+    private void endSession(boolean failed) {
+        if (session != null) {
+            if (failed) {
+                session.abort();
+            } else {
+                session.close();
+            }
+            session = null;
+            sessionData = null;
+            heldParams = null;
+            heldState = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        endSession(false);
     }
 
     /** The epoch as one stage, its last model evaluated on {@code test} by the workers. */
@@ -96,7 +170,16 @@ final class GradientSharing implements Strategy {
             residualsAtStart.destroy();
             rendezvous.forget(stage);
         }
-        results = results.stream().sorted(Comparator.comparingInt(StageResult::rank)).toList();
+        return finish(results.stream().sorted(Comparator.comparingInt(StageResult::rank)).toList(), model, epoch,
+                steps, attempt, t0);
+    }
+
+    /**
+     * The workers' results (by rank) for the epoch from {@code model}, which started at {@code t0}: checked,
+     * reported to the sink (every step, then the stage) and made the epoch's work.
+     */
+    private EpochWork finish(List<StageResult> results, ModelSnapshot model, int epoch, int steps, int attempt,
+                             long t0) {
         Optional<Evaluation> evaluation = BarrierStages.evaluation(results.stream().map(StageResult::evaluation)
                 .toList(), results.stream().mapToLong(StageResult::evaluationNanos).max().orElse(0));
         // The stage's time without the evaluation at its end, which the epoch's figures report apart.

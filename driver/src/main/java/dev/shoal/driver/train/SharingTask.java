@@ -65,6 +65,56 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         }
     }
 
+    /**
+     * An epoch a {@link WorkerSession} asks for: {@code steps} steps of {@code epoch} from {@code model} (encoded),
+     * or, when null, from the model the worker ended the last request with, whose parameters hash to
+     * {@code startHash}; {@code residuals} as {@link #run} takes them, or null for the worker's own from the last
+     * request.
+     */
+    record Request(int epoch, int steps, byte[] model, int startHash, float[][] residuals) implements Serializable {
+    }
+
+    /**
+     * Serves a {@link WorkerSession}: each {@link Request}'s epoch, as {@link #run} trains it, from the model and
+     * residual the request carries or this worker holds, then the epoch's model evaluated on the test blocks.
+     */
+    Iterator<Integer> serve(Rendezvous.Address rendezvous, WorkerSession.Address at, String session,
+                            Iterator<BarrierStages.WorkerBlocks> input) {
+        Duration timeout = Duration.ofSeconds(sharing.peerTimeoutSeconds());
+        return WorkerSession.serve(rendezvous, at, session, secret, timeout, Request.class, input,
+                (rank, peers, blocks) -> new WorkerSession.Server<Request, StageResult>() {
+                    private final KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel);
+                    private ModelSnapshot held;
+                    private float[] residual;
+
+                    @Override
+                    public StageResult answer(Request r) {
+                        ModelSnapshot start;
+                        if (r.model() != null) {
+                            start = SnapshotCodec.decode(r.model());
+                        } else if (held != null && Arrays.hashCode(held.params()) == r.startHash()) {
+                            start = held.atEpoch(r.epoch());
+                        } else {
+                            throw new IllegalStateException("worker " + rank + " does not hold the model the "
+                                    + "driver asked it to train on (epoch " + (r.epoch() + 1) + ")");
+                        }
+                        if (r.residuals() != null) {
+                            residual = rank < r.residuals().length ? r.residuals()[rank] : new float[0];
+                        }
+                        StageResult result = steps(lease.kernel(), peers, start, residual, blocks.train().get(0),
+                                blocks.test(), r.epoch(), r.steps());
+                        held = lease.kernel().snapshot();
+                        residual = result.residual();
+                        return result;
+                    }
+
+                    @Override
+                    public void close() {
+                        lease.close();
+                    }
+                });
+    }
+
     /** The stage's steps, then the last model's evaluation on {@code test} (none without test blocks). */
     private StageResult steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, float[] residual,
                               ExampleBlock block, List<ExampleBlock> test, int epoch, int steps) {

@@ -1,8 +1,9 @@
 package dev.shoal.driver.train;
 
-import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.KernelThreads;
 import dev.shoal.kernel.sharing.Handshake;
 import dev.shoal.kernel.sharing.PeerAddress;
+import dev.shoal.kernel.sharing.PeerGroup;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
@@ -18,35 +19,45 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToIntFunction;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.util.DoubleAccumulator;
-import org.apache.spark.util.LongAccumulator;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Averaging on the workers as one Spark barrier stage for the whole run instead of one a stage of rounds: the
- * workers connect to each other and to this session once, then train the rounds the driver asks for, request
- * after request, from the model they hold, and answer with what a stage returned ({@link AveragingStage#serve}).
+ * Workers that run as one Spark barrier stage for the whole run instead of one stage an epoch (or checkpoint
+ * interval): they connect to each other and to this session once, then answer the driver's requests one after
+ * another, keeping what they hold between them (the model, an encoder's residual), until the driver ends the
+ * session. Averaging on the workers ({@link AveragingStage}) and gradient sharing ({@link SharingTask}) run this
+ * way; a request is the rounds or the epoch a stage ran, its answers what the stage's tasks returned.
  *
  * <p>Why: every Spark job costs its scheduling, the task binary's broadcast, the tasks' deserialization and the
  * results' trip back, plus the workers' connections to each other: 40-65 ms an epoch in local mode and 105-186 ms on
  * the local standalone cluster (the executors' JVMs run Spark's task code cold), an eighth of a Fashion-MNIST
  * MLP epoch there. A request and its answers cost a round trip on a socket the driver holds.
  *
- * <p>While a session lives it holds a slot on every worker's executor: the driver runs no other Spark job on the
- * same cores until it {@link #close}s (the epoch's evaluation runs inside it). A worker that fails (an executor
- * lost) fails the whole session: its job is cancelled, its sockets closed, and the caller starts another from the
- * model the failed request started from.
+ * <p>While a session lives it holds a slot on every worker's executor. So that no other Spark job waits for it
+ * forever (one the driver runs between epochs, another trial's of {@code shoal tune}), it yields: when a job of
+ * this context that is not its own starts, the session ends as soon as it is not answering a request, and the
+ * caller starts a new one for its next request ({@link YieldedException}), sending the model again. A worker that
+ * fails (an executor lost) fails the whole session: its job is cancelled, its sockets closed, and the caller
+ * starts another.
  */
 final class WorkerSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerSession.class);
@@ -60,25 +71,47 @@ final class WorkerSession implements AutoCloseable {
     private final Rendezvous rendezvous;
     private final JavaFutureAction<List<Integer>> job;
     private final Socket[] sockets;
-    private final DataOutputStream[] requests;
+    private final ObjectOutputStream[] requests;
     private final ObjectInputStream[] answers;
-    /** The hash of the parameters every worker holds after the last request; its arrays, to know the model. */
-    private int heldHash;
-    private float[] heldParams;
+    private final SparkContext spark;
+    private final SparkListener yielder;
     private volatile boolean closing;
+    /** Guarded by this: a request is being answered; another job wants the cores; the session takes no more. */
+    private boolean answering;
+    private boolean yieldWanted;
+    private boolean open = true;
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    /** The local property that marks the session's own job, so that it does not yield to itself. */
+    private static final String JOB_PROPERTY = "shoal.worker-session";
+
+    /** The session ended to let another Spark job have the cores before this request went out. */
+    static final class YieldedException extends RuntimeException {
+        YieldedException(String name) {
+            super("workers' session " + name + " yielded its cores to another Spark job");
+        }
+    }
+
+    /** A worker's part of a session, shipped to the executors: it serves requests until the driver ends. */
+    @FunctionalInterface
+    interface Body extends Serializable {
+        Iterator<Integer> serve(Rendezvous.Address peers, Address driver, String session,
+                                Iterator<BarrierStages.WorkerBlocks> input);
+    }
 
     /**
-     * Starts the session's job on {@code blocks} (one partition a worker) and waits until every worker has
-     * connected; fails with the job's error if the job ends first.
+     * Starts the session's job on {@code blocks} (one partition a worker), each worker running {@code body}, and
+     * waits until every worker has connected; fails with the job's error if the job ends first.
      */
-    WorkerSession(String name, String driverHost, JavaRDD<BarrierStages.WorkerBlocks> blocks, AveragingStage stage,
-                  LongAccumulator examples, DoubleAccumulator losses) {
-        this.name = name;
+    WorkerSession(JavaSparkContext sc, String name, String driverHost, JavaRDD<BarrierStages.WorkerBlocks> blocks,
+                  byte[] secret, Body body) {
+        this.name = name + "-" + Long.toHexString(new SecureRandom().nextLong());
+        this.spark = sc.sc();
         int workers = blocks.getNumPartitions();
         sockets = new Socket[workers];
-        requests = new DataOutputStream[workers];
+        requests = new ObjectOutputStream[workers];
         answers = new ObjectInputStream[workers];
-        rendezvous = new Rendezvous(driverHost, stage.secret());
+        rendezvous = new Rendezvous(driverHost, secret);
         try {
             server = new ServerSocket();
             server.bind(new InetSocketAddress(InetAddress.getByName(driverHost), 0));
@@ -89,10 +122,25 @@ final class WorkerSession implements AutoCloseable {
         }
         Rendezvous.Address peers = rendezvous.address();
         Address at = new Address(new PeerAddress(server.getInetAddress().getHostAddress(), server.getLocalPort()));
-        job = BarrierStages.submit(blocks, Integer.class,
-                input -> stage.serve(peers, at, name, examples, losses, input));
+        String id = this.name;
+        yielder = new SparkListener() {
+            @Override
+            public void onJobStart(SparkListenerJobStart start) {
+                if (start.properties() == null || !id.equals(start.properties().getProperty(JOB_PROPERTY))) {
+                    yieldCores();
+                }
+            }
+        };
+        String before = sc.getLocalProperty(JOB_PROPERTY);
+        sc.setLocalProperty(JOB_PROPERTY, id);
         try {
-            acceptWorkers(stage.secret());
+            job = BarrierStages.submit(blocks, Integer.class, input -> body.serve(peers, at, id, input));
+        } finally {
+            sc.setLocalProperty(JOB_PROPERTY, before);
+        }
+        spark.addSparkListener(yielder);
+        try {
+            acceptWorkers(secret);
         } catch (RuntimeException e) {
             abort();
             throw e;
@@ -129,10 +177,12 @@ final class WorkerSession implements AutoCloseable {
                 if (!session.equals(name) || rank < 0 || rank >= sockets.length || sockets[rank] != null) {
                     throw new IOException("unexpected worker " + rank + " of session " + session);
                 }
-                s.setSoTimeout(0); // a request's rounds take as long as they take
-                sockets[rank] = s;
-                requests[rank] = out;
+                ObjectOutputStream objects = new ObjectOutputStream(out);
+                objects.flush();
                 answers[rank] = new ObjectInputStream(in);
+                s.setSoTimeout(0); // a request takes as long as it takes
+                sockets[rank] = s;
+                requests[rank] = objects;
                 connected++;
             } catch (IOException e) {
                 LOG.warn("workers' session {}: refused a connection from {}: {}", name, s.getRemoteSocketAddress(),
@@ -155,26 +205,59 @@ final class WorkerSession implements AutoCloseable {
         }
     }
 
-    /** Whether the workers hold {@code model}: the model the last request ended with, not sent again. */
-    boolean holds(ModelSnapshot model) {
-        return model.params() == heldParams;
+    /**
+     * Another job started: the session ends now if idle (on a thread of its own, not the listener's), else once
+     * its request is answered.
+     */
+    private synchronized void yieldCores() {
+        if (!open) {
+            return;
+        }
+        if (answering) {
+            yieldWanted = true;
+            return;
+        }
+        open = false;
+        Thread ending = new Thread(this::close, "shoal-session-yield");
+        ending.setDaemon(true);
+        ending.start();
     }
 
     /**
-     * Every worker's answer, by rank, to training rounds {@code firstRound} to {@code endRound} (exclusive) of
-     * {@code epoch} from {@code model} ({@code encoded}, or null when the workers {@link #holds hold} it).
+     * Every worker's answer to {@code request}, by rank ({@code rank} reads an answer's); a
+     * {@link YieldedException}, before anything went out, if the session has yielded its cores.
      */
-    List<AveragingStage.Rounds> train(byte[] encoded, int epoch, int firstRound, int endRound, int steps,
-                                      boolean evaluate) {
-        Request request = new Request(epoch, firstRound, endRound, steps, evaluate, encoded, heldHash);
-        List<AveragingStage.Rounds> all = new ArrayList<>();
-        int rank = 0;
-        try {
-            for (; rank < requests.length; rank++) {
-                request.write(requests[rank]);
+    <A> List<A> ask(Serializable request, Class<A> type, ToIntFunction<A> rank) {
+        synchronized (this) {
+            if (!open) {
+                throw new YieldedException(name);
             }
-            for (rank = 0; rank < answers.length; rank++) {
-                all.add((AveragingStage.Rounds) answers[rank].readObject());
+            answering = true;
+        }
+        boolean yieldNow;
+        try {
+            return answers(request, type, rank);
+        } finally {
+            synchronized (this) {
+                answering = false;
+                yieldNow = yieldWanted && open;
+                open &= !yieldNow;
+            }
+            if (yieldNow) {
+                close();
+            }
+        }
+    }
+
+    private <A> List<A> answers(Serializable request, Class<A> type, ToIntFunction<A> rank) {
+        List<A> all = new ArrayList<>();
+        int worker = 0;
+        try {
+            for (; worker < requests.length; worker++) {
+                send(requests[worker], request);
+            }
+            for (worker = 0; worker < answers.length; worker++) {
+                all.add(type.cast(answers[worker].readObject()));
             }
         } catch (IOException | ClassNotFoundException | ClassCastException e) {
             // The job's error says why (an executor lost, a worker's exception), once Spark has seen it.
@@ -185,22 +268,20 @@ final class WorkerSession implements AutoCloseable {
             } catch (ExecutionException | TimeoutException notYet) {
                 // Reported below.
             }
-            IllegalStateException failed = new IllegalStateException("worker " + rank + " of the workers' session "
-                    + "broke off (" + e + "); the session's job: " + (job.isDone() ? jobError() : "still running"));
+            IllegalStateException failed = new IllegalStateException("worker " + worker + " of the workers' "
+                    + "session broke off (" + e + "); the session's job: " + (job.isDone() ? jobError()
+                    : "still running"));
             failed.addSuppressed(e);
             throw failed;
         }
-        all.sort(Comparator.comparingInt(AveragingStage.Rounds::rank));
-        heldHash = all.get(0).finalHash();
+        all.sort(Comparator.comparingInt(rank));
         return all;
     }
 
-    /** Records that the workers hold {@code model}, the one the driver decoded from the last answer. */
-    void held(ModelSnapshot model) {
-        heldParams = model.params();
-        if (Arrays.hashCode(heldParams) != heldHash) {
-            throw new IllegalStateException("the model rank 0 sent differs from the one it holds");
-        }
+    private static void send(ObjectOutputStream out, Object request) throws IOException {
+        out.writeObject(request);
+        out.flush();
+        out.reset(); // the stream would otherwise keep every request it sent
     }
 
     private String jobError() {
@@ -222,12 +303,18 @@ final class WorkerSession implements AutoCloseable {
     /** Ends the session: asks the workers to stop and waits for its job; cancels the job if they do not. */
     @Override
     public void close() {
+        synchronized (this) {
+            open = false;
+        }
+        if (released.get()) {
+            return;
+        }
         closing = true;
         closeQuietly(server); // a retried task of this job connects nowhere
-        for (DataOutputStream out : requests) {
+        for (ObjectOutputStream out : requests) {
             if (out != null) {
                 try {
-                    Request.writeEnd(out);
+                    send(out, null);
                 } catch (IOException e) {
                     // That worker is gone; cancelling the job below ends the others.
                 }
@@ -248,6 +335,9 @@ final class WorkerSession implements AutoCloseable {
 
     /** Ends a failed session at once: cancels its job and closes its sockets, which ends its workers' waits. */
     void abort() {
+        synchronized (this) {
+            open = false;
+        }
         closing = true;
         closeQuietly(server);
         job.cancel(true);
@@ -255,8 +345,11 @@ final class WorkerSession implements AutoCloseable {
     }
 
     private void release() {
-        closeSockets();
-        rendezvous.close();
+        if (released.compareAndSet(false, true)) {
+            spark.removeSparkListener(yielder);
+            closeSockets();
+            rendezvous.close();
+        }
     }
 
     private void closeSockets() {
@@ -272,6 +365,49 @@ final class WorkerSession implements AutoCloseable {
             c.close();
         } catch (IOException e) {
             // Closing anyway.
+        }
+    }
+
+    /** A worker's state between requests, made when the session starts on it. */
+    interface Server<Q, A extends Serializable> extends AutoCloseable {
+        A answer(Q request) throws Exception;
+
+        @Override
+        default void close() {
+        }
+    }
+
+    /** Makes a worker's {@link Server} once it is connected to its peers. */
+    @FunctionalInterface
+    interface Servers<Q, A extends Serializable> {
+        Server<Q, A> start(int rank, PeerGroup peers, BarrierStages.WorkerBlocks blocks);
+    }
+
+    /**
+     * Runs on a worker (a barrier task): connects to the other workers through {@code rendezvous} and to the
+     * driver's session at {@code driver}, then answers each request with the server {@code servers} makes, on a
+     * kernel thread, until the driver ends the session. Returns the worker's rank.
+     */
+    static <Q, A extends Serializable> Iterator<Integer> serve(Rendezvous.Address rendezvous, Address driver,
+                                                              String session, byte[] secret, Duration timeout,
+                                                              Class<Q> type, Iterator<BarrierStages.WorkerBlocks> input,
+                                                              Servers<Q, A> servers) {
+        BarrierTaskContext context = BarrierTaskContext.get();
+        int rank = context.partitionId();
+        int size = context.getTaskInfos().length;
+        BarrierStages.WorkerBlocks blocks = input.next();
+        try (PeerGroup peers = rendezvous.connectPeers(session, rank, size, timeout, secret);
+             Link link = driver.connect(session, rank, timeout, secret)) {
+            return List.of(KernelThreads.call(() -> {
+                try (Server<Q, A> server = servers.start(rank, peers, blocks)) {
+                    for (Q request = link.next(type); request != null; request = link.next(type)) {
+                        link.answer(server.answer(request));
+                    }
+                }
+                return rank;
+            })).iterator();
+        } catch (IOException e) {
+            throw new UncheckedIOException("worker " + rank + " lost its session with the driver: " + e, e);
         }
     }
 
@@ -292,8 +428,9 @@ final class WorkerSession implements AutoCloseable {
                 out.writeInt(rank);
                 ObjectOutputStream objects = new ObjectOutputStream(out);
                 objects.flush();
+                ObjectInputStream requests = new ObjectInputStream(in);
                 s.setSoTimeout(0); // the driver's next request comes when the driver is ready
-                return new Link(s, in, objects);
+                return new Link(s, requests, objects);
             } catch (IOException | RuntimeException e) {
                 s.close();
                 throw e;
@@ -304,74 +441,27 @@ final class WorkerSession implements AutoCloseable {
     /** A worker's end of its session: the driver's requests in, its answers out. */
     static final class Link implements Closeable {
         private final Socket socket;
-        private final DataInputStream in;
+        private final ObjectInputStream in;
         private final ObjectOutputStream out;
 
-        private Link(Socket socket, DataInputStream in, ObjectOutputStream out) {
+        private Link(Socket socket, ObjectInputStream in, ObjectOutputStream out) {
             this.socket = socket;
             this.in = in;
             this.out = out;
         }
 
         /** The driver's next request; null when the driver ends the session. */
-        Request next() throws IOException {
-            return Request.read(in);
+        <Q> Q next(Class<Q> type) throws IOException, ClassNotFoundException {
+            return type.cast(in.readObject());
         }
 
-        void answer(AveragingStage.Rounds rounds) throws IOException {
-            out.writeObject(rounds);
-            out.flush();
-            out.reset(); // the stream would otherwise keep every answer it sent
+        void answer(Serializable answer) throws IOException {
+            send(out, answer);
         }
 
         @Override
         public void close() throws IOException {
             socket.close();
-        }
-    }
-
-    /**
-     * Rounds to train: {@code model} is the encoded model to start from, or null for the one the worker holds,
-     * whose parameters hash to {@code startHash}.
-     */
-    record Request(int epoch, int firstRound, int endRound, int steps, boolean evaluate, byte[] model,
-                   int startHash) {
-        private static final int TRAIN = 1;
-        private static final int END = 0;
-
-        void write(DataOutputStream out) throws IOException {
-            out.writeInt(TRAIN);
-            out.writeInt(epoch);
-            out.writeInt(firstRound);
-            out.writeInt(endRound);
-            out.writeInt(steps);
-            out.writeBoolean(evaluate);
-            out.writeInt(startHash);
-            out.writeInt(model == null ? -1 : model.length);
-            if (model != null) {
-                out.write(model);
-            }
-            out.flush();
-        }
-
-        static void writeEnd(DataOutputStream out) throws IOException {
-            out.writeInt(END);
-            out.flush();
-        }
-
-        static Request read(DataInputStream in) throws IOException {
-            if (in.readInt() == END) {
-                return null;
-            }
-            int epoch = in.readInt();
-            int first = in.readInt();
-            int end = in.readInt();
-            int steps = in.readInt();
-            boolean evaluate = in.readBoolean();
-            int hash = in.readInt();
-            int length = in.readInt();
-            byte[] model = length < 0 ? null : in.readNBytes(length);
-            return new Request(epoch, first, end, steps, evaluate, model, hash);
         }
     }
 }

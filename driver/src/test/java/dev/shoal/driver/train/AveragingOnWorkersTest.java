@@ -48,6 +48,45 @@ class AveragingOnWorkersTest {
         assertSameTraining(2, 2, false);
     }
 
+    /** The description of the job {@link #theSessionYieldsItsCoresToAJobBetweenEpochs} runs between epochs. */
+    private static final String BETWEEN_EPOCHS = "between epochs";
+
+    /**
+     * A Spark job the driver runs between epochs (here from the metrics sink, on the training thread) gets the
+     * cores: the workers' session yields them, and the next epoch starts a new session, sent the model again.
+     * Without that the job would wait forever for cores the session holds. Training is the same to the bit.
+     */
+    @Test
+    void theSessionYieldsItsCoresToAJobBetweenEpochs() throws Exception {
+        TrainingPlan plan = with(AveragingInvariantsTest.plan(UpdaterType.ADAM, ScheduleType.NONE, 2, 2, 8, 2),
+                AverageOn.WORKERS, 0);
+        String json = AveragingInvariantsTest.networkJson(plan);
+        List<ExampleBlock> blocks = List.of(AveragingInvariantsTest.block(64, 10), AveragingInvariantsTest.block(51, 11));
+        ModelSnapshot start = new WorkerKernel(json).snapshot();
+        Run alone = train(plan, json, start, blocks, 2);
+        java.util.concurrent.atomic.AtomicLong counted = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ExecutorService thread = java.util.concurrent.Executors.newSingleThreadExecutor();
+        Run interrupted;
+        try {
+            interrupted = thread.submit(() -> train(plan, json, start, blocks, 2, () -> {
+                String description = SPARK.sc().getLocalProperty("spark.job.description");
+                SPARK.sc().setJobDescription("shoal " + BETWEEN_EPOCHS);
+                counted.addAndGet(SPARK.sc().parallelize(List.of(1, 2, 3), 3).count());
+                SPARK.sc().setJobDescription(description);
+            })).get(120, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            thread.shutdownNow();
+        }
+
+        assertEquals(2 * 3, counted.get(), "a job ran after each epoch");
+        assertEquals(List.of("training from epoch 1 round 1", "training from epoch 2 round 1"),
+                interrupted.trainingJobs(), "a session for each epoch");
+        assertEquals(interrupted.losses().size() - 2, interrupted.roundsWithoutBroadcast(), "the model sent to each");
+        assertEquals(alone.losses(), interrupted.losses());
+        assertArrayEquals(bits(alone.model().params()), bits(interrupted.model().params()));
+        assertArrayEquals(bits(alone.model().updaterState()), bits(interrupted.model().updaterState()));
+    }
+
     @Test
     void autoAveragesOnTheWorkersWhenSparkHasACoreForEach() {
         TrainingPlan three = AveragingInvariantsTest.plan(UpdaterType.ADAM, ScheduleType.NONE, 3, 2, 8, 1);
@@ -131,13 +170,20 @@ class AveragingOnWorkersTest {
         }
 
         List<String> training() {
-            return described.stream().filter(d -> !d.endsWith("evaluation")).toList();
+            return described.stream().filter(d -> !d.endsWith("evaluation") && !d.equals(BETWEEN_EPOCHS))
+                    .toList();
         }
     }
 
     /** Trains on {@code blocks}, one a worker, and evaluates on the same examples in {@code testPartitions}. */
     private static Run train(TrainingPlan plan, String json, ModelSnapshot start, List<ExampleBlock> blocks,
                              int testPartitions) {
+        return train(plan, json, start, blocks, testPartitions, () -> { });
+    }
+
+    /** {@link #train}, running {@code betweenEpochs} on the training thread after each epoch (from the sink). */
+    private static Run train(TrainingPlan plan, String json, ModelSnapshot start, List<ExampleBlock> blocks,
+                             int testPartitions, Runnable betweenEpochs) {
         JavaRDD<ExampleBlock> rdd = SPARK.sc().parallelize(blocks, blocks.size()).cache();
         int total = blocks.stream().mapToInt(ExampleBlock::size).sum();
         int largest = blocks.stream().mapToInt(ExampleBlock::size).max().orElseThrow();
@@ -150,8 +196,12 @@ class AveragingOnWorkersTest {
         SPARK.sc().sc().addSparkListener(jobs);
         TrainingResult result;
         try {
-            result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, metrics::add)
-                    .run(start, data, test);
+            result = new Trainer(SPARK.sc(), plan, json, AveragingInvariantsTest.SHAPE, m -> {
+                metrics.add(m);
+                if (m instanceof Metrics.Epoch) {
+                    betweenEpochs.run();
+                }
+            }).run(start, data, test);
             SPARK.sc().sc().listenerBus().waitUntilEmpty(); // the jobs' starts are counted
         } catch (java.util.concurrent.TimeoutException e) {
             throw new AssertionError("Spark's listeners did not catch up", e);
