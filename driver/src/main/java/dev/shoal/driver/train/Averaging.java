@@ -39,13 +39,8 @@ final class Averaging implements Strategy {
     /** The workers' part when they average among themselves; null when the driver averages. */
     private final AveragingStage stageTask;
     private final String driverHost;
-    /** The workers' session while one runs, the training data it was started on, and how many were started. */
-    private WorkerSession session;
-    private TrainingData sessionData;
-    private int sessions;
-    /** The parameters (and their hash) of the model the session's workers hold: the last answer's. */
-    private float[] heldParams;
-    private int heldHash;
+    /** The workers' session, when they average in one. */
+    private final SessionKeeper sessions;
 
     Averaging(JavaSparkContext sc, TrainingPlan plan, RoundTask task, Consumer<Metrics> sink) {
         this.sc = sc;
@@ -57,9 +52,11 @@ final class Averaging implements Strategy {
         if (onWorkers(sc, plan)) {
             stageTask = new AveragingStage(task, Handshake.newSecret(), plan.sync().sharing().peerTimeoutSeconds());
             driverHost = BarrierStages.driverHost(sc);
+            sessions = new SessionKeeper(sc, "averaging", driverHost, stageTask.secret());
         } else {
             stageTask = null;
             driverHost = null;
+            sessions = null;
         }
     }
 
@@ -177,7 +174,7 @@ final class Averaging implements Strategy {
                 try {
                     return sessionRounds(train, test, evaluate, model, epoch, first, end, rounds, steps);
                 } catch (RuntimeException e) {
-                    endSession(true);
+                    sessions.end(true);
                     throw e;
                 }
             });
@@ -190,65 +187,34 @@ final class Averaging implements Strategy {
         }
     }
 
-    /**
-     * The rounds by the workers' session, started (one job for the rest of the run) if none runs or the last one
-     * yielded its cores to another job.
-     */
+    /** The rounds by the workers' session ({@link SessionKeeper}: started if none runs). */
     private Rounds sessionRounds(TrainingData train, TrainingData test, boolean evaluate, ModelSnapshot model,
                                  int epoch, int first, int end, int rounds, int steps) {
         long t0 = System.nanoTime();
-        while (true) {
-            if (session == null || sessionData != train) {
-                endSession(false);
-                Trainer.describeJobs(sc, "training from epoch " + (epoch + 1) + " round " + (first + 1));
-                AveragingStage worker = stageTask;
-                LongAccumulator examples = examplesTrained;
-                DoubleAccumulator losses = lossSum;
-                session = new WorkerSession(sc, "averaging-" + ++sessions, driverHost,
-                        BarrierStages.blocks(train, test), stageTask.secret(),
-                        (peers, at, name, input) -> worker.serve(peers, at, name, examples, losses, input));
-                sessionData = train;
-            }
-            long t1 = System.nanoTime();
-            // The workers hold the model the last request ended with: the driver decoded it from rank 0's answer.
-            byte[] encoded = model.params() == heldParams ? null : SnapshotCodec.encode(model);
-            long t2 = System.nanoTime();
-            List<AveragingStage.Rounds> results;
-            try {
-                results = session.ask(new AveragingStage.Request(epoch, first, end, steps, evaluate, encoded,
-                        heldHash), AveragingStage.Rounds.class, AveragingStage.Rounds::rank);
-            } catch (WorkerSession.YieldedException e) {
-                endSession(false);
-                continue;
-            }
-            Rounds done = finish(results, epoch, first, rounds, encoded == null ? 0 : (t2 - t1) / 1e6,
-                    (System.nanoTime() - t2) / 1e6, (t1 - t0) / 1e6);
-            heldParams = done.next().params();
-            heldHash = results.get(0).finalHash();
-            if (Arrays.hashCode(heldParams) != heldHash) {
-                throw new IllegalStateException("the model rank 0 sent differs from the one it holds");
-            }
-            return done;
-        }
-    }
-
-    /** Ends the workers' session if one runs: asks its workers to stop, or, {@code failed}, cancels it. */
-    private void endSession(boolean failed) {
-        if (session != null) {
-            if (failed) {
-                session.abort();
-            } else {
-                session.close();
-            }
-            session = null;
-            sessionData = null;
-            heldParams = null;
-        }
+        AveragingStage worker = stageTask;
+        LongAccumulator examples = examplesTrained;
+        DoubleAccumulator losses = lossSum;
+        long[] sent = new long[2]; // when the request was made, and how long encoding the model took
+        List<AveragingStage.Rounds> results = sessions.ask(train, test,
+                "training from epoch " + (epoch + 1) + " round " + (first + 1),
+                (peers, at, name, input) -> worker.serve(peers, at, name, examples, losses, input), model, null,
+                held -> {
+                    sent[0] = System.nanoTime();
+                    byte[] encoded = held.model() ? null : SnapshotCodec.encode(model);
+                    sent[1] = encoded == null ? 0 : System.nanoTime() - sent[0];
+                    return new AveragingStage.Request(epoch, first, end, steps, evaluate, encoded, held.hash());
+                }, AveragingStage.Rounds.class, AveragingStage.Rounds::rank);
+        Rounds done = finish(results, epoch, first, rounds, sent[1] / 1e6,
+                (System.nanoTime() - sent[0] - sent[1]) / 1e6, (sent[0] - t0) / 1e6);
+        sessions.held(done.next(), results.get(0).finalHash(), null);
+        return done;
     }
 
     @Override
     public void close() {
-        endSession(false);
+        if (sessions != null) {
+            sessions.close();
+        }
     }
 
     private Rounds stageAttempt(Rendezvous rendezvous, TrainingData train, TrainingData test, ModelSnapshot model,

@@ -34,14 +34,8 @@ final class GradientSharing implements Strategy {
     private final String driverHost;
     /** This run's secret, which every gradient-sharing connection must prove it holds. */
     private final byte[] secret = Handshake.newSecret();
-    /** The workers' session while one runs, the training data it was started on, and how many were started. */
-    private WorkerSession session;
-    private TrainingData sessionData;
-    private int sessions;
-    /** What the session's workers hold: the last answer's model (its parameters and their hash) and residuals. */
-    private float[] heldParams;
-    private int heldHash;
-    private SyncState heldState;
+    /** The workers' session, in which the epochs run when the test data has a partition for every worker. */
+    private final SessionKeeper sessions;
 
     GradientSharing(JavaSparkContext sc, TrainingPlan plan, String networkJson, InputShape input,
                     Consumer<Metrics> sink, WorkerFault fault) {
@@ -54,6 +48,7 @@ final class GradientSharing implements Strategy {
                 fault, secret, plan.kernel());
         this.sink = sink;
         this.driverHost = BarrierStages.driverHost(sc);
+        this.sessions = new SessionKeeper(sc, "sharing", driverHost, secret);
     }
 
     /** Barrier stages need every worker at once: executors that come and go cannot run them. */
@@ -85,7 +80,7 @@ final class GradientSharing implements Strategy {
                     return sessionEpoch(train, test, model.atEpoch(epoch), state, residuals, epoch, steps,
                             attempt);
                 } catch (RuntimeException e) {
-                    endSession(true);
+                    sessions.end(true);
                     throw e;
                 }
             });
@@ -97,58 +92,25 @@ final class GradientSharing implements Strategy {
     }
 
     /**
-     * The epoch by the workers' session ({@link WorkerSession}), started (one job for the rest of the run) if none
-     * runs or the last one yielded its cores to another job: the model and the residuals go only if the workers
-     * do not hold them (the last epoch's, as answered).
+     * The epoch by the workers' session ({@link SessionKeeper}: started if none runs): the model and the residuals
+     * go only if the workers do not hold them (the last epoch's, as answered).
      */
     private EpochWork sessionEpoch(TrainingData train, TrainingData test, ModelSnapshot model, SyncState state,
                                    float[][] residuals, int epoch, int steps, int attempt) {
         long t0 = System.nanoTime();
-        while (true) {
-            if (session == null || sessionData != train) {
-                endSession(false);
-                Trainer.describeJobs(sc, "training from epoch " + (epoch + 1));
-                SharingTask worker = task;
-                session = new WorkerSession(sc, "sharing-" + ++sessions, driverHost,
-                        BarrierStages.blocks(train, test), secret, worker::serve);
-                sessionData = train;
-            }
-            SharingTask.Request request = new SharingTask.Request(epoch, steps,
-                    model.params() == heldParams ? null : SnapshotCodec.encode(model), heldHash,
-                    state == heldState ? null : residuals);
-            List<StageResult> results;
-            try {
-                results = session.ask(request, StageResult.class, StageResult::rank);
-            } catch (WorkerSession.YieldedException e) {
-                endSession(false);
-                continue;
-            }
-            EpochWork work = finish(results, model, epoch, steps, attempt, t0);
-            heldParams = work.model().params();
-            heldHash = results.get(0).finalHash();
-            heldState = work.state();
-            return work;
-        }
-    }
-
-    /** Ends the workers' session if one runs: asks its workers to stop, or, {@code failed}, cancels it. */
-    private void endSession(boolean failed) {
-        if (session != null) {
-            if (failed) {
-                session.abort();
-            } else {
-                session.close();
-            }
-            session = null;
-            sessionData = null;
-            heldParams = null;
-            heldState = null;
-        }
+        SharingTask worker = task;
+        List<StageResult> results = sessions.ask(train, test, "training from epoch " + (epoch + 1), worker::serve,
+                model, state, held -> new SharingTask.Request(epoch, steps,
+                        held.model() ? null : SnapshotCodec.encode(model), held.hash(),
+                        held.state() ? null : residuals), StageResult.class, StageResult::rank);
+        EpochWork work = finish(results, model, epoch, steps, attempt, t0);
+        sessions.held(work.model(), results.get(0).finalHash(), work.state());
+        return work;
     }
 
     @Override
     public void close() {
-        endSession(false);
+        sessions.close();
     }
 
     /** The epoch as one stage, its last model evaluated on {@code test} by the workers. */

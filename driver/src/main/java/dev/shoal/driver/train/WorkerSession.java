@@ -54,8 +54,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>While a session lives it holds a slot on every worker's executor. So that no other Spark job waits for it
  * forever (one the driver runs between epochs, another trial's of {@code shoal tune}), it yields: when a job of
- * this context that is not its own starts, the session ends as soon as it is not answering a request, and the
- * caller starts a new one for its next request ({@link YieldedException}), sending the model again. A worker that
+ * this context that is not its own starts, the session ends as soon as it is not answering a request (and has
+ * answered one), and the caller starts a new one for its next request ({@link YieldedException}), sending the
+ * model again. A worker that
  * fails (an executor lost) fails the whole session: its job is cancelled, its sockets closed, and the caller
  * starts another.
  */
@@ -76,7 +77,12 @@ final class WorkerSession implements AutoCloseable {
     private final SparkContext spark;
     private final SparkListener yielder;
     private volatile boolean closing;
-    /** Guarded by this: a request is being answered; another job wants the cores; the session takes no more. */
+    /**
+     * Guarded by this: a request has been answered; another job wants the cores; the session takes no more
+     * requests. A session answers at least one request before it yields (two sessions that yielded to each other's
+     * start would get nothing done), and never in the middle of one.
+     */
+    private boolean answered;
     private boolean answering;
     private boolean yieldWanted;
     private boolean open = true;
@@ -213,7 +219,7 @@ final class WorkerSession implements AutoCloseable {
         if (!open) {
             return;
         }
-        if (answering) {
+        if (answering || !answered) {
             yieldWanted = true;
             return;
         }
@@ -240,6 +246,7 @@ final class WorkerSession implements AutoCloseable {
         } finally {
             synchronized (this) {
                 answering = false;
+                answered = true;
                 yieldNow = yieldWanted && open;
                 open &= !yieldNow;
             }
