@@ -137,14 +137,19 @@ final class WorkerSession implements AutoCloseable {
                 }
             }
         };
+        spark.addSparkListener(yielder); // before the job: a job that starts meanwhile is seen
         String before = sc.getLocalProperty(JOB_PROPERTY);
         sc.setLocalProperty(JOB_PROPERTY, id);
         try {
             job = BarrierStages.submit(blocks, Integer.class, input -> body.serve(peers, at, id, input));
+        } catch (RuntimeException e) {
+            spark.removeSparkListener(yielder);
+            closeQuietly(server);
+            rendezvous.close();
+            throw e;
         } finally {
             sc.setLocalProperty(JOB_PROPERTY, before);
         }
-        spark.addSparkListener(yielder);
         try {
             acceptWorkers(secret);
         } catch (RuntimeException e) {
