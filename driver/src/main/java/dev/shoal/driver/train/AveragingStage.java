@@ -86,16 +86,9 @@ record AveragingStage(RoundTask task, byte[] secret, int peerTimeoutSeconds) imp
 
                     @Override
                     public Rounds answer(Request r) {
-                        ModelSnapshot start;
-                        if (r.model() != null) {
-                            start = SnapshotCodec.decode(r.model());
-                        } else if (worker != null && Arrays.hashCode(worker.model.params()) == r.startHash()) {
-                            start = worker.model;
-                        } else {
-                            throw new IllegalStateException("worker " + rank + " does not hold the model the "
-                                    + "driver asked it to train on (epoch " + (r.epoch() + 1) + ", round "
-                                    + (r.firstRound() + 1) + ")");
-                        }
+                        ModelSnapshot start = WorkerSession.startModel(r.model(), worker == null ? null
+                                : worker.model, r.startHash(), rank, "epoch " + (r.epoch() + 1) + ", round "
+                                + (r.firstRound() + 1));
                         if (worker == null) {
                             worker = new Worker(rank, peers, blocks, examples, losses, start);
                         }

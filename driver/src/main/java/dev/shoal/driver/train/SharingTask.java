@@ -89,15 +89,8 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
 
                     @Override
                     public StageResult answer(Request r) {
-                        ModelSnapshot start;
-                        if (r.model() != null) {
-                            start = SnapshotCodec.decode(r.model());
-                        } else if (held != null && Arrays.hashCode(held.params()) == r.startHash()) {
-                            start = held.atEpoch(r.epoch());
-                        } else {
-                            throw new IllegalStateException("worker " + rank + " does not hold the model the "
-                                    + "driver asked it to train on (epoch " + (r.epoch() + 1) + ")");
-                        }
+                        ModelSnapshot start = WorkerSession.startModel(r.model(), held, r.startHash(), rank,
+                                "epoch " + (r.epoch() + 1)).atEpoch(r.epoch());
                         if (r.residuals() != null) {
                             residual = rank < r.residuals().length ? r.residuals()[rank] : new float[0];
                         }

@@ -1,6 +1,8 @@
 package dev.shoal.driver.train;
 
 import dev.shoal.kernel.KernelThreads;
+import dev.shoal.kernel.ModelSnapshot;
+import dev.shoal.kernel.SnapshotCodec;
 import dev.shoal.kernel.sharing.Handshake;
 import dev.shoal.kernel.sharing.PeerAddress;
 import dev.shoal.kernel.sharing.PeerGroup;
@@ -22,6 +24,7 @@ import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
@@ -387,6 +390,22 @@ final class WorkerSession implements AutoCloseable {
         @Override
         default void close() {
         }
+    }
+
+    /**
+     * The model a request says to start from: {@code encoded} if it carries one, else {@code held} (the one the
+     * worker ended the last request with) if its parameters hash to {@code startHash}; else an error naming
+     * {@code rank} and {@code where}.
+     */
+    static ModelSnapshot startModel(byte[] encoded, ModelSnapshot held, int startHash, int rank, String where) {
+        if (encoded != null) {
+            return SnapshotCodec.decode(encoded);
+        }
+        if (held != null && Arrays.hashCode(held.params()) == startHash) {
+            return held;
+        }
+        throw new IllegalStateException("worker " + rank + " does not hold the model the driver asked it to train on"
+                + " (" + where + ")");
     }
 
     /** Makes a worker's {@link Server} once it is connected to its peers. */
