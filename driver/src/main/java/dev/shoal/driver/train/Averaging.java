@@ -170,14 +170,8 @@ final class Averaging implements Strategy {
         String what = "averaging stage of epoch " + (epoch + 1) + ", rounds " + (first + 1) + "-" + end;
         int attempts = plan.sync().sharing().stageAttempts();
         if (BarrierStages.zippable(train, test)) {
-            return BarrierStages.withAttempts(attempts, what, attempt -> {
-                try {
-                    return sessionRounds(train, test, evaluate, model, epoch, first, end, rounds, steps);
-                } catch (RuntimeException e) {
-                    sessions.end(true);
-                    throw e;
-                }
-            });
+            return sessions.withAttempts(attempts, what,
+                    attempt -> sessionRounds(train, test, evaluate, model, epoch, first, end, rounds, steps));
         }
         Trainer.describeJobs(sc, "epoch " + (epoch + 1) + " rounds " + (first + 1) + "-" + end);
         try (Rendezvous rendezvous = new Rendezvous(driverHost, stageTask.secret())) {

@@ -75,15 +75,8 @@ final class GradientSharing implements Strategy {
         float[][] residuals = ((SyncState.Sharing) state).residuals().toArray(float[][]::new);
         String what = "gradient-sharing stage of epoch " + (epoch + 1);
         if (BarrierStages.zippable(train, test)) {
-            return BarrierStages.withAttempts(sharing.stageAttempts(), what, attempt -> {
-                try {
-                    return sessionEpoch(train, test, model.atEpoch(epoch), state, residuals, epoch, steps,
-                            attempt);
-                } catch (RuntimeException e) {
-                    sessions.end(true);
-                    throw e;
-                }
-            });
+            return sessions.withAttempts(sharing.stageAttempts(), what, attempt -> sessionEpoch(train, test,
+                    model.atEpoch(epoch), state, residuals, epoch, steps, attempt));
         }
         try (Rendezvous rendezvous = new Rendezvous(driverHost, secret)) {
             return BarrierStages.withAttempts(sharing.stageAttempts(), what, attempt -> stage(rendezvous, train,

@@ -4,6 +4,7 @@ import dev.shoal.kernel.ModelSnapshot;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntFunction;
 import java.util.function.ToIntFunction;
 import org.apache.spark.api.java.JavaSparkContext;
 
@@ -78,6 +79,21 @@ final class SessionKeeper implements AutoCloseable {
         heldParams = model.params();
         heldHash = hash;
         heldState = state;
+    }
+
+    /**
+     * Runs {@code request} (given its attempt's number, from 1) as {@link BarrierStages#withAttempts} does, the
+     * session cancelled after each failure so that the next attempt starts a new one.
+     */
+    <T> T withAttempts(int attempts, String what, IntFunction<T> request) {
+        return BarrierStages.withAttempts(attempts, what, attempt -> {
+            try {
+                return request.apply(attempt);
+            } catch (RuntimeException e) {
+                end(true);
+                throw e;
+            }
+        });
     }
 
     /** Ends the session if one runs: asks its workers to stop, or, {@code failed}, cancels it. */

@@ -59,7 +59,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         try (PeerGroup peers = rendezvous.connectPeers(stage, rank, size, timeout, secret)) {
             return List.of(KernelThreads.call(() -> {
                 try (KernelPool.Lease lease = KernelPool.borrow(networkJson, target, threads, kernel)) {
-                    return steps(lease.kernel(), peers, start, residual, block, blocks.test(), epoch, steps);
+                    return steps(lease.kernel(), peers, start, residual, block, blocks.test(), epoch, steps).result();
                 }
             })).iterator();
         }
@@ -94,11 +94,11 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
                         if (r.residuals() != null) {
                             residual = rank < r.residuals().length ? r.residuals()[rank] : new float[0];
                         }
-                        StageResult result = steps(lease.kernel(), peers, start, residual, blocks.train().get(0),
+                        Ended ended = steps(lease.kernel(), peers, start, residual, blocks.train().get(0),
                                 blocks.test(), r.epoch(), r.steps());
-                        held = lease.kernel().snapshot();
-                        residual = result.residual();
-                        return result;
+                        held = ended.model();
+                        residual = ended.result().residual();
+                        return ended.result();
                     }
 
                     @Override
@@ -108,8 +108,12 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
                 });
     }
 
+    /** What a worker reports after a stage's steps, and the model it ended with. */
+    private record Ended(StageResult result, ModelSnapshot model) {
+    }
+
     /** The stage's steps, then the last model's evaluation on {@code test} (none without test blocks). */
-    private StageResult steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, float[] residual,
+    private Ended steps(WorkerKernel kernel, PeerGroup peers, ModelSnapshot start, float[] residual,
                               ExampleBlock block, List<ExampleBlock> test, int epoch, int steps) {
         int rank = peers.rank();
         kernel.start(start);
@@ -159,7 +163,7 @@ record SharingTask(String networkJson, Target target, int threads, int batchSize
         EvalResult evaluation = test.isEmpty() ? null : RoundTask.evaluate(kernel, end, test);
         long evaluationNanos = System.nanoTime() - evaluationStart;
         byte[] model = rank == 0 ? SnapshotCodec.encode(end) : new byte[0];
-        return new StageResult(rank, model, Arrays.hashCode(end.params()), hashes, exchange.residual(), examples,
-                lossSum, log, MemoryUse.now(), evaluation, evaluationNanos);
+        return new Ended(new StageResult(rank, model, Arrays.hashCode(end.params()), hashes, exchange.residual(),
+                examples, lossSum, log, MemoryUse.now(), evaluation, evaluationNanos), end);
     }
 }

@@ -79,7 +79,6 @@ final class WorkerSession implements AutoCloseable {
     private final ObjectInputStream[] answers;
     private final SparkContext spark;
     private final SparkListener yielder;
-    private volatile boolean closing;
     /**
      * Guarded by this: a request has been answered; another job wants the cores; the session takes no more
      * requests. A session answers at least one request before it yields (two sessions that yielded to each other's
@@ -210,7 +209,7 @@ final class WorkerSession implements AutoCloseable {
         try {
             job.get();
         } catch (ExecutionException | RuntimeException e) {
-            if (!closing) {
+            if (isOpen()) { // not ended on purpose
                 LOG.warn("workers' session {} failed: {}", name, e.toString());
                 closeSockets();
             }
@@ -223,6 +222,10 @@ final class WorkerSession implements AutoCloseable {
      * Another job started: the session ends now if idle (on a thread of its own, not the listener's), else once
      * its request is answered.
      */
+    private synchronized boolean isOpen() {
+        return open;
+    }
+
     private synchronized void yieldCores() {
         if (!open) {
             return;
@@ -324,7 +327,6 @@ final class WorkerSession implements AutoCloseable {
         if (released.get()) {
             return;
         }
-        closing = true;
         closeQuietly(server); // a retried task of this job connects nowhere
         for (ObjectOutputStream out : requests) {
             if (out != null) {
@@ -353,7 +355,6 @@ final class WorkerSession implements AutoCloseable {
         synchronized (this) {
             open = false;
         }
-        closing = true;
         closeQuietly(server);
         job.cancel(true);
         release();
